@@ -1,0 +1,272 @@
+"""Step-time overhead of ROMA over GRPO, measured in one run.
+
+For the same model, data and seed: the median training-step time of `GRPOTrainer` and of `RomaGRPOTrainer` with
+K = 1, 2, 4 views, the time of one teacher-forced forward + backward over the batch (T_fb), and peak memory.
+
+    overhead(K) = (T_roma(K) − T_grpo) / (K · T_fb)        target ≤ 1.2
+
+i.e. ROMA should cost nothing beyond the K teacher-forced passes the method needs. Every completion is rewarded
+as correct so that every row is regularised (the worst case; incorrect rows skip the extra pass).
+
+    python bench/step_overhead.py [--json PATH] [--model tiny|qwen3_vl_2b] [--views 1,2,4] [--steps 8]
+
+``--model qwen3_vl_2b`` builds a Qwen3-VL-2B-sized architecture with random weights in bf16 (GPU only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from datasets import Dataset  # noqa: E402
+from PIL import Image  # noqa: E402
+from transformers import PrinterCallback  # noqa: E402
+
+
+def always_correct(completions, **kwargs):
+    return [1.0] * len(completions)
+
+
+def _dataset(num_rows: int, image_size: int) -> Dataset:
+    from roma.data.prompts import build_conversation
+
+    rng = np.random.default_rng(0)
+    return Dataset.from_list(
+        [
+            {
+                "id": f"bench-{i}",
+                "prompt": build_conversation(f"Describe picture {i}."),
+                "image": Image.fromarray(rng.integers(0, 256, (image_size, image_size, 3), dtype=np.uint8)),
+            }
+            for i in range(num_rows)
+        ]
+    )
+
+
+def _peak_memory_reset(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+    else:
+        with contextlib.suppress(OSError):  # Linux: writing 5 resets the peak resident set size (VmHWM)
+            Path("/proc/self/clear_refs").write_text("5")
+
+
+def _peak_memory_mib(device: str) -> float:
+    if device == "cuda":
+        return torch.cuda.max_memory_allocated() / 2**20
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _model_and_processor(
+    kind: str, workdir: Path, device: str, text_layers: int = 28, vision_depth: int = 24
+):
+    """A model path (tiny) or (model, processor) objects (2B-sized, random bf16 weights on the GPU)."""
+    from roma.models.tiny import build_processor, build_tiny_model
+
+    if kind == "tiny":
+        return str(build_tiny_model("qwen3_vl", workdir / "tiny")), None
+    from transformers import AutoModelForImageTextToText, Qwen3VLConfig
+
+    processor = build_processor("qwen3_vl", "tiny")
+    processor.image_processor.size = {"shortest_edge": 64 * 32 * 32, "longest_edge": 256 * 32 * 32}
+    tokenizer = processor.tokenizer
+    special = {
+        "image_token_id": tokenizer.convert_tokens_to_ids("<|image_pad|>"),
+        "video_token_id": tokenizer.convert_tokens_to_ids("<|video_pad|>"),
+        "vision_start_token_id": tokenizer.convert_tokens_to_ids("<|vision_start|>"),
+        "vision_end_token_id": tokenizer.convert_tokens_to_ids("<|vision_end|>"),
+    }
+    # Qwen3-VL-2B-Instruct's published sizes.
+    config = Qwen3VLConfig(
+        text_config=dict(
+            vocab_size=151936,
+            hidden_size=2048,
+            intermediate_size=6144,
+            num_hidden_layers=text_layers,
+            num_attention_heads=16,
+            num_key_value_heads=8,
+            head_dim=128,
+            max_position_embeddings=32768,
+            rope_parameters={
+                "rope_type": "default",
+                "rope_theta": 5_000_000.0,
+                "mrope_section": [24, 20, 20],
+                "mrope_interleaved": True,
+            },
+            tie_word_embeddings=True,
+        ),
+        vision_config=dict(
+            depth=vision_depth,
+            hidden_size=1024,
+            intermediate_size=4096,
+            num_heads=16,
+            patch_size=16,
+            spatial_merge_size=2,
+            temporal_patch_size=2,
+            out_hidden_size=2048,
+            num_position_embeddings=2304,
+            deepstack_visual_indexes=[i for i in (5, 11, 17) if i < vision_depth],
+        ),
+        tie_word_embeddings=True,
+        **special,
+    )
+    dtype = torch.bfloat16 if device == "cuda" else torch.float32
+    with torch.device(device):
+        model = AutoModelForImageTextToText.from_config(config, dtype=dtype, attn_implementation="sdpa")
+    model.generation_config.eos_token_id = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    return model, processor
+
+
+def _trainer(model, processor, trainer_name: str, views: int, args: argparse.Namespace, workdir: Path):
+    from trl import GRPOTrainer
+
+    from roma import RomaConfig, RomaGRPOTrainer
+
+    on_gpu = torch.cuda.is_available() and args.model != "tiny"
+    config = RomaConfig(
+        output_dir=str(workdir / f"{trainer_name}-{views}"),
+        use_cpu=not on_gpu,
+        bf16=on_gpu,
+        per_device_train_batch_size=args.batch_size,
+        num_generations=args.batch_size // 2,
+        max_completion_length=args.completion_length,
+        max_steps=args.steps + args.warmup,
+        learning_rate=1e-6,
+        logging_steps=1,
+        save_strategy="no",
+        report_to="none",
+        gradient_checkpointing=on_gpu,
+        seed=0,
+        dataloader_num_workers=0,
+        roma_num_views=max(views, 1),
+        roma_kl_coef=0.1 if trainer_name == "roma" else 0.0,
+        roma_aux_coef=0.1 if trainer_name == "roma" else 0.0,
+        disable_tqdm=True,
+        log_level="warning",
+    )
+    cls = RomaGRPOTrainer if trainer_name == "roma" else GRPOTrainer
+    dataset = _dataset(4 * args.batch_size * (args.steps + args.warmup), args.image_size)
+    trainer = cls(
+        model=model,
+        reward_funcs=always_correct,
+        args=config,
+        train_dataset=dataset,
+        processing_class=processor,
+    )
+    trainer.remove_callback(PrinterCallback)  # the table below is the output
+    return trainer
+
+
+def _forward_backward_time(trainer, repeats: int) -> float:
+    """Median time of one teacher-forced forward + backward of the policy over one training batch."""
+    trainer.model.train()
+    inputs = trainer._prepare_inputs(next(iter(trainer.get_train_dataloader())))
+    input_ids = torch.cat([inputs["prompt_ids"], inputs["completion_ids"]], dim=1)
+    attention_mask = torch.cat([inputs["prompt_mask"], inputs["completion_mask"]], dim=1)
+    kwargs = {k: inputs[k] for k in ("pixel_values", "image_grid_thw", "num_images", "mm_token_type_ids")}
+    times = []
+    for _ in range(repeats + 1):
+        _sync(trainer)
+        start = time.perf_counter()
+        with trainer.compute_loss_context_manager():
+            logps, _, _ = trainer._get_per_token_logps_and_entropies(
+                trainer.model, input_ids, attention_mask, inputs["completion_ids"].size(1), **kwargs
+            )
+        trainer.accelerator.backward(logps.sum() * 0.0 + logps.mean())
+        _sync(trainer)
+        times.append(time.perf_counter() - start)
+        trainer.model.zero_grad(set_to_none=True)
+    return statistics.median(times[1:])
+
+
+def _sync(trainer) -> None:
+    if trainer.accelerator.device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def run(args: argparse.Namespace) -> dict:
+    device = "cuda" if torch.cuda.is_available() and args.model != "tiny" else "cpu"
+    workdir = Path(tempfile.mkdtemp(prefix="roma-bench-"))
+    model, processor = _model_and_processor(args.model, workdir, device, args.text_layers, args.vision_depth)
+    configs = [("grpo", 0)] + [("roma", k) for k in args.views]
+    results = {"model": args.model, "device": torch.cuda.get_device_name() if device == "cuda" else "cpu"}
+    rows = []
+    for trainer_name, views in configs:
+        if isinstance(model, str) or trainer_name == "grpo":
+            torch.manual_seed(0)
+        trainer = _trainer(model, processor, trainer_name, views, args, workdir)
+        _peak_memory_reset(device)
+        trainer.train()
+        step_times = [e["step_time"] for e in trainer.state.log_history if "step_time" in e][args.warmup :]
+        row = {
+            "trainer": trainer_name,
+            "views": views,
+            "median_step_s": statistics.median(step_times),
+            "peak_memory_mib": _peak_memory_mib(device),
+        }
+        if trainer_name == "grpo":
+            results["forward_backward_s"] = _forward_backward_time(trainer, args.repeats)
+        rows.append(row)
+        model = trainer.model if not isinstance(model, str) else model
+        del trainer
+    grpo = rows[0]["median_step_s"]
+    for row in rows[1:]:
+        row["overhead"] = (row["median_step_s"] - grpo) / (row["views"] * results["forward_backward_s"])
+    results["rows"] = rows
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--model", choices=["tiny", "qwen3_vl_2b"], default="tiny")
+    parser.add_argument("--views", default="1,2,4", help="comma list of K")
+    parser.add_argument("--steps", type=int, default=8, help="measured steps per trainer")
+    parser.add_argument("--warmup", type=int, default=2, help="unmeasured first steps")
+    parser.add_argument("--repeats", type=int, default=5, help="forward+backward repetitions")
+    parser.add_argument("--batch_size", type=int, default=8)
+    parser.add_argument("--completion_length", type=int, default=16)
+    parser.add_argument("--image_size", type=int, default=64)
+    parser.add_argument("--text_layers", type=int, default=28, help="qwen3_vl_2b: decoder layers (28 is 2B)")
+    parser.add_argument("--vision_depth", type=int, default=24, help="qwen3_vl_2b: vision blocks (24 is 2B)")
+    parser.add_argument("--allow_cpu", action="store_true", help="qwen3_vl_2b on the CPU (a smoke test only)")
+    args = parser.parse_args(argv)
+    args.views = [int(v) for v in args.views.split(",")]
+    if args.model != "tiny" and not torch.cuda.is_available() and not args.allow_cpu:
+        parser.error(f"--model {args.model} needs a GPU")
+    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    results = run(args)
+    print(
+        f"\nmodel {results['model']} on {results['device']}; T_fb = {results['forward_backward_s'] * 1000:.1f} ms"
+    )
+    print(f"{'trainer':<8} {'K':>2} {'median step (ms)':>17} {'peak mem (MiB)':>15} {'overhead':>9}")
+    for row in results["rows"]:
+        overhead = f"{row['overhead']:.2f}" if "overhead" in row else "-"
+        print(
+            f"{row['trainer']:<8} {row['views']:>2} {row['median_step_s'] * 1000:>17.1f} "
+            f"{row['peak_memory_mib']:>15.0f} {overhead:>9}"
+        )
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

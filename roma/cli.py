@@ -1,0 +1,55 @@
+"""The ``roma`` command: thin subcommands over the library.
+
+Each subcommand lives in its own module with a ``main(argv) -> int`` that builds its own
+``argparse`` parser (``prog="roma NAME"``). Modules are imported only when their subcommand
+runs, so ``roma degrade`` does not pay for importing TRL.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+# name -> (module, one-line help)
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "degrade": ("roma.degrade.contact_sheet", "render a labelled contact sheet of corruptions × severities"),
+    "tiny-model": ("roma.models.tiny", "build a tiny random Qwen-VL checkpoint with a real processor"),
+    "synthetic": ("roma.data.synthetic", "write the bundled synthetic task to disk"),
+    "eval": ("roma.evaluation.cli", "robustness sweep: benchmarks × clean / seen / unseen corruptions"),
+    "compare": ("roma.evaluation.compare", "compare sweep runs side by side with deltas"),
+    "probe": ("roma.evaluation.probe", "rank corruptions by how much they move a model (no grading)"),
+}
+
+
+def _usage() -> str:
+    width = max(map(len, SUBCOMMANDS))
+    lines = ["usage: roma COMMAND [ARGS...]", "", "commands:"]
+    lines += [f"  {name:<{width}}  {help_}" for name, (_, help_) in SUBCOMMANDS.items()]
+    lines += ["", "Run 'roma COMMAND --help' for a command's options."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in {"-h", "--help"}:
+        print(_usage())
+        return 0
+    if argv[0] in {"-V", "--version"}:
+        from roma import __version__
+
+        print(f"roma {__version__}")
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in SUBCOMMANDS:
+        import difflib
+
+        close = difflib.get_close_matches(name, SUBCOMMANDS, n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        print(f"roma: unknown command '{name}'.{hint}\n\n{_usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(SUBCOMMANDS[name][0])
+    return int(module.main(rest) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

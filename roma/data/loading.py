@@ -1,0 +1,380 @@
+"""Load a training dataset from the hub, a local file or folder, or the bundled synthetic task.
+
+`load_training_dataset` maps a dataset's own columns (question, image(s), answer) onto the rows TRL's
+`GRPOTrainer` expects:
+
+- ``prompt``: a conversational prompt from `roma.data.prompts.build_conversation`, one ``{"type": "image"}``
+  placeholder per image;
+- ``image`` (one image per row) or ``images`` (a list column, or several image columns);
+- ``answer`` (str), ``id`` (str, the source's ``id`` column or the row index) and the requested extra columns,
+  which TRL passes to reward functions as keyword arguments.
+
+Images are handled in one place: each image is decoded once at load time, through the same
+``datasets.Image(mode="RGB")`` feature that later decodes it for training (EXIF transpose, then RGB), so a
+file that loads here also loads in the trainer. The rows keep the original encoded bytes or file path rather
+than re-encoded pixels: nothing is written twice and memory stays flat for large datasets. The check runs in
+`Dataset.map`, which caches it for file-backed datasets.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import datasets
+from datasets import Dataset, DatasetDict, Features, Image, List, Value
+
+logger = logging.getLogger(__name__)
+
+SYNTHETIC_SOURCE = "synthetic"
+
+# Local single-file formats and the `datasets` builder that reads each.
+FILE_BUILDERS = {".parquet": "parquet", ".jsonl": "json", ".json": "json", ".csv": "csv"}
+
+# Literal image tokens some datasets (Geometry3K, EasyR1-style sets) put in the question text; the prompt gets
+# structured ``{"type": "image"}`` placeholders instead, so a leftover token would show the model a stray tag.
+_IMAGE_TOKEN = re.compile(r"<image>\s*")
+
+# The column the trainer consumes is decoded through this feature: EXIF transpose, then RGB.
+RGB_IMAGE_FEATURE = Image(mode="RGB")
+
+_ERROR_COLUMN = "_roma_load_error"
+_MAX_IDS_IN_WARNING = 5
+
+
+class DatasetLoadingError(ValueError):
+    """A dataset cannot be turned into training rows: wrong column mapping, unreadable sample, empty result."""
+
+
+def load_training_dataset(
+    source: str,
+    *,
+    split: str = "train",
+    question_column: str = "question",
+    image_column: str | Sequence[str] = "image",
+    answer_column: str = "answer",
+    extra_columns: Sequence[str] = (),
+    skip_bad_samples: bool = False,
+    max_samples: int | None = None,
+    image_root: str | None = None,
+    num_proc: int | None = None,
+) -> Dataset:
+    """Load ``source`` and return rows ready for TRL's `GRPOTrainer`.
+
+    Args:
+        source: ``"synthetic"`` (the bundled task), a local ``.parquet`` / ``.jsonl`` / ``.json`` / ``.csv``
+            file, a folder written by `Dataset.save_to_disk`, an image folder (``datasets`` "imagefolder" with
+            a ``metadata.jsonl`` or ``metadata.csv``) or a folder of data files, or a hub dataset id.
+        split: Split to read. A single file holds one split, ``"train"``.
+        question_column: Column with the question text. Literal ``<image>`` tokens in it are removed.
+        image_column: Column with the image(s): an image column, a list-of-images column, a column of file
+            paths (relative paths resolve against ``image_root``, else the file's folder), or several such
+            columns as a comma list (``"image_1,image_2"``) or a sequence. Several columns give an ``images``
+            list per row that skips empty cells.
+        answer_column: Column with the reference answer; converted to ``str``.
+        extra_columns: Further columns to keep for the reward functions.
+        skip_bad_samples: Skip rows whose image cannot be read (or whose question/answer is missing) and log
+            one warning with their count and first ids, instead of failing on the first one.
+        max_samples: Keep only the first ``max_samples`` rows (before images are checked).
+        image_root: Folder that relative image paths are resolved against.
+        num_proc: Processes for the image check (`Dataset.map`).
+
+    Returns:
+        A `datasets.Dataset` with columns ``id``, ``prompt``, ``image`` or ``images``, ``answer`` and the
+        extra columns.
+
+    Raises:
+        DatasetLoadingError: a column is missing (the message names the argument to set and lists the
+            available columns), a sample is unreadable (naming its index, id and file), or no rows are left.
+        FileNotFoundError: ``source`` looks like a local path that does not exist.
+        ConnectionError: ``source`` is a hub id and the hub cannot be reached.
+    """
+    if max_samples is not None and max_samples < 1:
+        raise DatasetLoadingError(f"max_samples must be >= 1 or None, got {max_samples}.")
+    raw, base_dir = _load_source(source, split, max_samples)
+    image_columns = _parse_image_columns(image_column)
+    extra_columns = [c for c in extra_columns if c not in ("id", "prompt", "image", "images", "answer")]
+    _check_columns(
+        raw,
+        source,
+        {
+            "--question_column": [question_column],
+            "--image_column": image_columns,
+            "--answer_column": [answer_column],
+            "extra_columns": list(extra_columns),
+        },
+    )
+    if max_samples is not None and max_samples < len(raw):
+        raw = raw.select(range(max_samples))
+    if len(raw) == 0:
+        raise DatasetLoadingError(f"Dataset {source!r} (split {split!r}) has no rows.")
+
+    image_kinds = {column: _image_column_kind(raw, column) for column in image_columns}
+    multi_image = len(image_columns) > 1 or any(kind.startswith("list") for kind in image_kinds.values())
+    # Read encoded bytes / paths, not decoded pixels: the check below decodes each image exactly once.
+    for column, kind in image_kinds.items():
+        if kind == "image":
+            raw = raw.cast_column(column, Image(decode=False))
+        elif kind == "list_image":
+            raw = raw.cast_column(column, List(Image(decode=False)))
+
+    image_output = "images" if multi_image else "image"
+    features = Features(
+        {
+            "id": Value("string"),
+            "prompt": _conversation_feature(),
+            image_output: List(RGB_IMAGE_FEATURE) if multi_image else RGB_IMAGE_FEATURE,
+            "answer": Value("string"),
+            **{column: raw.features[column] for column in extra_columns},
+        }
+    )
+    if skip_bad_samples:
+        features[_ERROR_COLUMN] = Value("string")
+
+    rows = raw.map(
+        _prepare_row,
+        with_indices=True,
+        remove_columns=raw.column_names,
+        features=features,
+        num_proc=num_proc,
+        desc="Checking images",
+        fn_kwargs={
+            "question_column": question_column,
+            "image_columns": image_columns,
+            "answer_column": answer_column,
+            "extra_columns": list(extra_columns),
+            "image_output": image_output,
+            "has_id_column": "id" in raw.column_names,
+            "image_root": Path(image_root).expanduser().resolve() if image_root else base_dir,
+            "skip_bad_samples": skip_bad_samples,
+        },
+    )
+
+    if skip_bad_samples:
+        errors = rows[_ERROR_COLUMN]
+        bad = [i for i, error in enumerate(errors) if error is not None]
+        if bad:
+            first = [errors[i] for i in bad[:_MAX_IDS_IN_WARNING]]
+            logger.warning(
+                "Skipped %d of %d samples of %r that cannot be used (skip_bad_samples=True). First: %s",
+                len(bad),
+                len(rows),
+                source,
+                "; ".join(first),
+            )
+            bad_set = set(bad)
+            rows = rows.select([i for i in range(len(rows)) if i not in bad_set])
+        rows = rows.remove_columns(_ERROR_COLUMN)
+        if len(rows) == 0:
+            raise DatasetLoadingError(
+                f"No usable samples left in {source!r} (split {split!r}): all {len(bad)} rows were skipped as "
+                "unreadable. Check the image column and image_root."
+            )
+    return rows
+
+
+def _load_source(source: str, split: str, max_samples: int | None) -> tuple[Dataset, Path | None]:
+    """Read ``source`` as a `Dataset`; also return the folder that relative image paths resolve against."""
+    if source == SYNTHETIC_SOURCE:
+        from roma.data.synthetic import make_synthetic_dataset
+
+        # Generated on the fly: make only the rows asked for (a shorter dataset is a prefix of a longer one).
+        return make_synthetic_dataset(split=split, num_samples=max_samples), None
+
+    path = Path(source).expanduser()
+    if path.is_file():
+        builder = FILE_BUILDERS.get(path.suffix.lower())
+        if builder is None:
+            raise DatasetLoadingError(
+                f"Cannot read {source!r}: unsupported file type {path.suffix!r}; "
+                f"use one of {', '.join(FILE_BUILDERS)}, a folder, or a hub dataset id."
+            )
+        if path.stat().st_size == 0:  # `datasets` drops empty data files and then fails obscurely
+            raise DatasetLoadingError(f"Dataset {source!r} is an empty file: it has no rows.")
+        if split != "train":
+            # A single file is one split; silently reusing it for another split would evaluate on training data.
+            raise DatasetLoadingError(
+                f"{source!r} is a single file, which holds only the 'train' split; got split={split!r}. "
+                "Pass a folder with per-split files or a separate file for this split."
+            )
+        return _load_dataset(
+            source, split, builder, data_files=str(path), split="train"
+        ), path.parent.resolve()
+
+    if path.is_dir():
+        if (path / "dataset_dict.json").is_file() or (path / "state.json").is_file():
+            loaded = datasets.load_from_disk(str(path))
+            if isinstance(loaded, DatasetDict):
+                if split not in loaded:
+                    raise DatasetLoadingError(
+                        f"{source!r} has no split {split!r}; available splits: {', '.join(loaded)}."
+                    )
+                loaded = loaded[split]
+            return loaded, path.resolve()
+        # imagefolder (with metadata.jsonl / metadata.csv) or a folder of parquet/json files.
+        return _load_dataset(source, split, str(path), split=split), path.resolve()
+
+    if _looks_like_local_path(source):
+        raise FileNotFoundError(f"Dataset path {source!r} does not exist.")
+    try:
+        return datasets.load_dataset(source, split=split), None
+    except ConnectionError as err:
+        raise ConnectionError(
+            f"Cannot load hub dataset {source!r}: the Hugging Face Hub is not reachable ({err}). Download it "
+            "where the hub is reachable (`datasets.load_dataset(...).save_to_disk(DIR)` or `hf download "
+            "--repo-type dataset`) and pass the local folder, or use dataset_name=synthetic."
+        ) from err
+
+
+def _load_dataset(source: str, split_name: str, /, *args: Any, **kwargs: Any) -> Dataset:
+    """`datasets.load_dataset` on local data, with its "no data" error said plainly."""
+    try:
+        return datasets.load_dataset(*args, **kwargs)
+    except ValueError as err:
+        if "corresponds to no data" in str(err):  # datasets' wording for a split without rows
+            raise DatasetLoadingError(f"Dataset {source!r} (split {split_name!r}) has no rows.") from err
+        raise
+
+
+def _looks_like_local_path(source: str) -> bool:
+    """A hub id is ``name`` or ``org/name``; anything else that does not exist is a mistyped local path."""
+    return (
+        source.startswith((".", "/", "~"))
+        or source.count("/") > 1
+        or (os.sep != "/" and os.sep in source)
+        or Path(source).suffix.lower() in FILE_BUILDERS
+    )
+
+
+def _parse_image_columns(image_column: str | Sequence[str]) -> list[str]:
+    columns = image_column.split(",") if isinstance(image_column, str) else list(image_column)
+    columns = [c.strip() for c in columns if c.strip()]
+    if not columns:
+        raise DatasetLoadingError(
+            "image_column is empty: name the column(s) holding the images (--image_column)."
+        )
+    return columns
+
+
+def _check_columns(dataset: Dataset, source: str, wanted: dict[str, list[str]]) -> None:
+    available = dataset.column_names
+    problems = []
+    for argument, columns in wanted.items():
+        missing = [c for c in columns if c not in available]
+        if missing:
+            problems.append(f"{', '.join(repr(c) for c in missing)} (set {argument})")
+    if problems:
+        raise DatasetLoadingError(
+            f"Dataset {source!r} has no column {'; '.join(problems)}. "
+            f"Available columns: {', '.join(available)}."
+        )
+
+
+def _image_column_kind(dataset: Dataset, column: str) -> str:
+    """'image', 'path', 'list_image' or 'list_path' for a column holding images or image file paths."""
+    feature = dataset.features[column]
+    if isinstance(feature, Image):
+        return "image"
+    if isinstance(feature, Value) and feature.dtype in ("string", "large_string"):
+        return "path"
+    inner = getattr(feature, "feature", None)
+    if isinstance(feature, (List, datasets.LargeList)):
+        if isinstance(inner, Image):
+            return "list_image"
+        if isinstance(inner, Value) and inner.dtype in ("string", "large_string"):
+            return "list_path"
+    raise DatasetLoadingError(
+        f"Column {column!r} holds {feature}, not images or image paths (set --image_column). "
+        f"Columns: {', '.join(f'{name}: {type(f).__name__}' for name, f in dataset.features.items())}."
+    )
+
+
+def _conversation_feature() -> Any:
+    """Arrow type of a prompt from `build_conversation` (inferred once from a real one)."""
+    from roma.data.prompts import build_conversation
+
+    example = build_conversation("?", num_images=1)
+    return Dataset.from_list([{"prompt": example}]).features["prompt"]
+
+
+class _BadSample(Exception):
+    """Raised inside `_prepare_row`; turned into a `DatasetLoadingError` or a skipped row."""
+
+
+def _prepare_row(
+    row: dict[str, Any],
+    index: int,
+    *,
+    question_column: str,
+    image_columns: list[str],
+    answer_column: str,
+    extra_columns: list[str],
+    image_output: str,
+    has_id_column: bool,
+    image_root: Path | None,
+    skip_bad_samples: bool,
+) -> dict[str, Any]:
+    from roma.data.prompts import build_conversation
+
+    sample_id = str(row["id"]) if has_id_column and row["id"] is not None else str(index)
+    try:
+        images = []
+        for column in image_columns:
+            cell = row[column]
+            cells = cell if isinstance(cell, list) else [cell]
+            if cell is None and len(image_columns) > 1:
+                continue  # several image columns: empty cells are absent images (MMMU-style image_1..image_7)
+            images.extend(_checked_image(value, column, image_root) for value in cells)
+        if not images:
+            raise _BadSample(f"no image in column(s) {', '.join(repr(c) for c in image_columns)}")
+        question, answer = row[question_column], row[answer_column]
+        if question is None:
+            raise _BadSample(f"question column {question_column!r} is empty")
+        if answer is None:
+            raise _BadSample(f"answer column {answer_column!r} is empty")
+        error = None
+    except _BadSample as err:
+        if not skip_bad_samples:
+            raise DatasetLoadingError(
+                f"Sample {index} (id {sample_id!r}): {err}. Fix or remove it, or set skip_bad_samples=True."
+            ) from err
+        images, question, answer, error = [], "", "", f"sample {index} (id {sample_id!r}): {err}"
+
+    question = _IMAGE_TOKEN.sub("", str(question)).strip()
+    prepared = {
+        "id": sample_id,
+        "prompt": build_conversation(question, num_images=max(len(images), 1)),
+        image_output: images if image_output == "images" else (images[0] if images else None),
+        "answer": str(answer),
+        **{column: row[column] for column in extra_columns},
+    }
+    if skip_bad_samples:
+        prepared[_ERROR_COLUMN] = error
+    return prepared
+
+
+def _checked_image(value: Any, column: str, image_root: Path | None) -> dict[str, Any]:
+    """Return the encoded image ``{"path", "bytes"}`` after decoding it once the way training will."""
+    if value is None:
+        raise _BadSample(f"no image in column {column!r}")
+    reference = {"path": value, "bytes": None} if isinstance(value, str) else dict(value)
+    path = reference.get("path")
+    if reference.get("bytes") is None:
+        if not path:
+            raise _BadSample(f"image in column {column!r} has neither bytes nor a path")
+        if "://" not in path and not os.path.isabs(path):
+            reference["path"] = path = str((image_root or Path.cwd()) / path)
+    where = f"file {path!r}" if reference.get("bytes") is None else f"bytes embedded in column {column!r}"
+    if path and reference.get("bytes") is not None:
+        where += f" (from {path!r})"
+    try:
+        RGB_IMAGE_FEATURE.decode_example(reference)
+    except FileNotFoundError as err:
+        raise _BadSample(f"image {where} does not exist") from err
+    except Exception as err:  # noqa: BLE001 - any decoder failure means the same thing: unusable image
+        raise _BadSample(f"cannot read image {where}: {type(err).__name__}: {err}") from err
+    return reference

@@ -1,0 +1,45 @@
+"""Errors raised by :mod:`roma.degrade`.
+
+Every error is a :class:`DegradationError` (a :class:`ValueError`), so callers can catch one class; the
+"this is not an image at all" case is also a :class:`TypeError`.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CorruptionContractError",
+    "DegradationError",
+    "InvalidImageError",
+    "NotAnImageError",
+    "RegistryError",
+    "SeverityError",
+    "UnknownCorruptionError",
+]
+
+
+class DegradationError(ValueError):
+    """Base class of every error raised by :mod:`roma.degrade`."""
+
+
+class UnknownCorruptionError(DegradationError):
+    """A corruption or group name that is not registered."""
+
+
+class RegistryError(DegradationError):
+    """A registration that would make the registry inconsistent (duplicate name, clash with a group)."""
+
+
+class SeverityError(DegradationError):
+    """A severity outside [1, 5], not a number, or fractional for a corruption that only has levels."""
+
+
+class InvalidImageError(DegradationError):
+    """An image of a supported type whose content cannot be used (empty, bad shape, NaN, out of range)."""
+
+
+class NotAnImageError(DegradationError, TypeError):
+    """An object that is neither a ``PIL.Image.Image`` nor a ``numpy.ndarray``."""
+
+
+class CorruptionContractError(DegradationError):
+    """A corruption function that broke its contract (changed the shape or dtype, returned a non-array)."""

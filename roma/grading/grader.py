@@ -1,0 +1,548 @@
+"""Rule-based grading of one response against its gold answer, per benchmark answer type.
+
+Cheap comparisons (letters, numbers, normalised text) run first; math-verify is called only when both
+sides are symbolic, so grading a thousand letter or numeric answers takes milliseconds. The rules follow
+the benchmarks' own scoring (``/work/shared/BENCHMARKS.md``), including the two cases off-the-shelf graders
+get wrong: ``\\boxed{B. 8/11}`` against gold ``B``, and MathVista's precision rounding.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from roma.grading.extraction import (
+    Extraction,
+    clean_answer,
+    extract_answer,
+    parse_letter_set,
+    parse_option_letter,
+)
+from roma.grading.math_equivalence import math_equivalent, math_value
+from roma.grading.numbers import numbers_equal, parse_number
+
+__all__ = ["ANSWER_TYPES", "Grade", "grade", "normalize_answer_type", "normalize_options"]
+
+ANSWER_TYPES = (
+    "auto",
+    "multiple_choice",
+    "multi_letter",
+    "integer",
+    "float",
+    "list",
+    "yes_no",
+    "text",
+    "math",
+)
+"""The answer types ``grade`` understands (benchmark spellings are mapped by ``normalize_answer_type``)."""
+
+_ANSWER_TYPE_ALIASES = {
+    "multi_choice": "multiple_choice",
+    "multichoice": "multiple_choice",
+    "choice": "multiple_choice",
+    "letter": "multiple_choice",
+    "mc": "multiple_choice",
+    "multi_letters": "multi_letter",
+    "multiple_letters": "multi_letter",
+    "letters": "multi_letter",
+    "int": "integer",
+    "number": "float",
+    "numeric": "float",
+    "free_form": "auto",
+    "open": "auto",
+    "yesno": "yes_no",
+    "yes/no": "yes_no",
+    "boolean": "yes_no",
+    "string": "text",
+}
+
+_YES = frozenset({"yes", "y", "true", "1", "correct"})
+_NO = frozenset({"no", "n", "false", "0", "incorrect"})
+_YES_NO_WORD_RE = re.compile(r"\b(yes|no)\b", re.IGNORECASE)
+_LETTER_LIST_GOLD_RE = re.compile(r"^[A-Z](?:\s*[,;]\s*[A-Z])+$")
+_WORDS_RE = re.compile(r"^[A-Za-z][A-Za-z\s'.-]*$")
+_LOWERCASE_LETTER_RE = re.compile(r"^[(\[]?[a-z][)\]]?\.?$")
+_OPTION_PREFIX_RE = re.compile(r"^\(?([A-Z])[.:)]\s*")
+_OPTIONS_STRING_RE = re.compile(r"(?:^|;)\s*\(?([A-Z])[.:)]\s*")
+
+
+@dataclass(frozen=True)
+class Grade:
+    """The verdict on one response: whether it is correct, what was extracted, the gold, and why."""
+
+    correct: bool
+    extracted: str | None
+    gold: str
+    reason: str
+
+
+def grade(
+    response: str,
+    gold: Any,
+    *,
+    answer_type: str = "auto",
+    options: Sequence[str] | str | None = None,
+    precision: float | None = None,
+    tolerance: float | None = None,
+    relative_tolerance: float | None = None,
+) -> Grade:
+    """Grade ``response`` against ``gold``.
+
+    Args:
+        response: the model's full response text; its answer is found by ``extract_answer``.
+        gold: the gold answer (a str, a number, or a list of acceptable answers, as ChartQA's ``label``).
+        answer_type: one of ``ANSWER_TYPES`` or a benchmark spelling of one (``multi_choice``,
+            ``free_form``, ``multiple choice``...). ``auto`` picks from the gold and the options.
+        options: the option texts, in letter order (a list, a stringified list as MMMU-Pro's, or WeMath's
+            ``"A. ...; B. ..."`` string). An extracted letter and an extracted option text both map to a
+            letter, and so does a gold given as option text (MathVista).
+        precision: decimals both numbers are rounded to (MathVista's ``precision`` column).
+        tolerance: absolute tolerance for numbers (DynaMath: 0.001).
+        relative_tolerance: relative tolerance for numbers (ChartQA relaxed accuracy: 0.05).
+
+    Returns:
+        ``Grade(correct, extracted, gold, reason)``. math-verify failures and timeouts become
+        ``correct=False`` with the reason; only malformed arguments (an empty gold, an unknown answer type,
+        a non-numeric gold for a numeric type) raise ``ValueError``/``TypeError``.
+    """
+    if not isinstance(response, str):
+        raise TypeError(f"grade expects the response text as a str, got {type(response).__name__}")
+    golds = _gold_strings(gold)
+    resolved_type = normalize_answer_type(answer_type)
+    option_texts = normalize_options(options)
+    digits = _precision_digits(precision)
+    extraction = extract_answer(response)
+    first: Grade | None = None
+    for gold_text in golds:
+        verdict = _grade_one(
+            extraction,
+            response,
+            gold_text,
+            resolved_type,
+            option_texts,
+            digits,
+            tolerance,
+            relative_tolerance,
+        )
+        if verdict.correct:
+            return verdict
+        first = first or verdict
+    assert first is not None  # golds is never empty
+    if len(golds) > 1:
+        return Grade(False, first.extracted, " | ".join(golds), f"no gold matched; first: {first.reason}")
+    return first
+
+
+def normalize_answer_type(answer_type: str) -> str:
+    """Map a benchmark's spelling (``multi_choice``, ``multiple choice``, ``free-form``) to ``ANSWER_TYPES``."""
+    if not isinstance(answer_type, str):
+        raise TypeError(f"answer_type must be a str, got {type(answer_type).__name__}")
+    key = re.sub(r"[\s-]+", "_", answer_type.strip().lower())
+    key = _ANSWER_TYPE_ALIASES.get(key, key)
+    if key not in ANSWER_TYPES:
+        raise ValueError(f"unknown answer_type {answer_type!r}; known: {', '.join(ANSWER_TYPES)}")
+    return key
+
+
+def normalize_options(options: Sequence[str] | str | None) -> list[str]:
+    """Option texts in letter order, with any ``"A. "`` prefix removed.
+
+    Accepts a list, a stringified list (MMMU-Pro ``"['1', '2']"``) or one ``"A. x; B. y"`` string (WeMath).
+    """
+    if options is None:
+        return []
+    if isinstance(options, str):
+        text = options.strip()
+        if not text:
+            return []
+        if text.startswith("["):
+            try:
+                parsed = ast.literal_eval(text)
+            except (ValueError, SyntaxError) as error:
+                raise ValueError(
+                    f"options string {text[:80]!r} looks like a list but does not parse"
+                ) from error
+            return normalize_options(parsed)
+        pieces = _OPTIONS_STRING_RE.split(text)
+        # split gives ["", "A", "x", "B", "y", ...] when the string is lettered
+        if len(pieces) >= 3 and pieces[0].strip() == "":
+            return [piece.strip() for piece in pieces[2::2]]
+        raise ValueError(f"options string {text[:80]!r} is neither a list nor 'A. ...; B. ...'")
+    texts = []
+    for index, option in enumerate(options):
+        text = str(option).strip()
+        prefix = _OPTION_PREFIX_RE.match(text)
+        # Drop "B. " only when it is this option's own letter, so an option that is itself "A. 5" stays.
+        if prefix and prefix.group(1) == chr(ord("A") + index):
+            text = text[prefix.end() :]
+        texts.append(text)
+    return texts
+
+
+def _gold_strings(gold: Any) -> list[str]:
+    values = list(gold) if isinstance(gold, list | tuple) else [gold]
+    if not values:
+        raise ValueError("gold answer is an empty list")
+    strings = []
+    for value in values:
+        if value is None:
+            raise ValueError("gold answer is None")
+        if isinstance(value, bool):
+            value = "yes" if value else "no"
+        if not isinstance(value, str | int | float):
+            raise TypeError(f"gold answer must be a str or a number, got {type(value).__name__}: {value!r}")
+        text = str(value).strip()
+        if not text:
+            raise ValueError("gold answer is an empty string")
+        strings.append(text)
+    return strings
+
+
+def _precision_digits(precision: float | None) -> int | None:
+    if precision is None:
+        return None
+    if precision != precision or precision < 0 or precision != int(precision):  # NaN, negative, 1.5
+        raise ValueError(f"precision must be a non-negative whole number of decimals, got {precision!r}")
+    return int(precision)
+
+
+def _grade_one(
+    extraction: Extraction,
+    response: str,
+    gold: str,
+    answer_type: str,
+    options: list[str],
+    precision: int | None,
+    tolerance: float | None,
+    relative_tolerance: float | None,
+) -> Grade:
+    if answer_type == "auto":
+        answer_type = _resolve_auto(gold, options, precision, tolerance, relative_tolerance)
+    if answer_type == "yes_no":
+        return _grade_yes_no(extraction, response, gold)
+    if answer_type == "multi_letter":
+        return _grade_multi_letter(extraction, response, gold)
+    if answer_type == "multiple_choice":
+        return _grade_multiple_choice(extraction.answer, gold, options)
+    if answer_type in ("integer", "float"):
+        _numeric_gold(gold, answer_type)  # a gold no answer could match raises even for an empty response
+    if extraction.answer is None:
+        return Grade(False, None, gold, "no answer found")
+    predicted = extraction.answer
+    if answer_type in ("integer", "float"):
+        return _grade_number(predicted, gold, answer_type, precision, tolerance, relative_tolerance)
+    if answer_type == "list":
+        return _grade_list(predicted, gold, precision, tolerance, relative_tolerance)
+    if answer_type == "text":
+        return _grade_text(predicted, gold, tolerance, relative_tolerance)
+    return _grade_math(predicted, gold, precision, tolerance, relative_tolerance)
+
+
+def _resolve_auto(
+    gold: str,
+    options: list[str],
+    precision: int | None,
+    tolerance: float | None,
+    relative_tolerance: float | None,
+) -> str:
+    if options or (parse_option_letter(gold) is not None and len(clean_answer(gold)) <= 4):
+        return "multiple_choice"
+    if _LETTER_LIST_GOLD_RE.match(gold):
+        return "multi_letter"
+    if gold.lower().rstrip(".") in ("yes", "no"):
+        return "yes_no"
+    if parse_number(clean_answer(gold)) is not None:
+        return "float"
+    if precision is not None or tolerance is not None or relative_tolerance is not None:
+        return "text"  # ChartQA: a non-numeric label is compared as text
+    if _looks_like_words(gold):
+        return "text"
+    return "math"
+
+
+# --- multiple choice -------------------------------------------------------------------------------------
+
+
+def _grade_multiple_choice(predicted: str | None, gold: str, options: list[str]) -> Grade:
+    gold_letter, gold_how = _gold_letter(gold, options)
+    if gold_letter is not None and options and ord(gold_letter) - ord("A") >= len(options):
+        raise ValueError(f"gold letter {gold_letter} is not one of the {len(options)} options {options}")
+    if predicted is None:
+        return Grade(False, None, gold, "no answer found")
+    if gold_letter is None:
+        # A gold that is neither a letter nor one of the options: compare the predicted option's text.
+        letter = _option_letter(predicted, options)[0]
+        text = (
+            options[ord(letter) - ord("A")] if letter and ord(letter) - ord("A") < len(options) else predicted
+        )
+        verdict = _grade_math(text, gold, None, None, None)
+        return Grade(verdict.correct, predicted, gold, f"gold is not an option letter; {verdict.reason}")
+    predicted_letter, predicted_how = _option_letter(predicted, options)
+    if predicted_letter is None:
+        return Grade(False, predicted, gold, f"no option letter in {predicted!r}")
+    if options and ord(predicted_letter) - ord("A") >= len(options):
+        return Grade(
+            False, predicted, gold, f"letter {predicted_letter} is not one of the {len(options)} options"
+        )
+    correct = predicted_letter == gold_letter
+    relation = "==" if correct else "!="
+    return Grade(
+        correct, predicted, gold, f"{predicted_how}{predicted_letter} {relation} gold {gold_how}{gold_letter}"
+    )
+
+
+def _gold_letter(gold: str, options: list[str]) -> tuple[str | None, str]:
+    """The gold's option letter: the option whose text it is (MathVista), else the letter it spells."""
+    index = _exact_option_index(gold, options)
+    if index is not None:
+        return chr(ord("A") + index), f"option text {gold!r} = "
+    letter = parse_option_letter(gold)
+    if letter is not None:
+        return letter, ""
+    if options:
+        index, _ = _equivalent_option_index(gold, options)
+        if index is not None:
+            return chr(ord("A") + index), f"{gold!r} = option "
+    return None, ""
+
+
+def _option_letter(predicted: str, options: list[str]) -> tuple[str | None, str]:
+    """The option a prediction names: its exact option text, else a spelled letter, else an equivalent text."""
+    index = _exact_option_index(predicted, options)
+    if index is not None:
+        return chr(ord("A") + index), "option text = "
+    letter = parse_option_letter(predicted)
+    if letter is None and _LOWERCASE_LETTER_RE.match(predicted):
+        letter = predicted.strip("()[].").upper()  # "\boxed{b}" where a letter is expected
+    if letter is not None:
+        return letter, "letter "
+    if options:
+        index, how = _equivalent_option_index(predicted, options)
+        if index is not None:
+            return chr(ord("A") + index), f"{how} option "
+    return None, ""
+
+
+def _exact_option_index(text: str, options: list[str]) -> int | None:
+    key = _normalize_text(text, remove_spaces=True)
+    matches = [index for index, option in enumerate(options) if _normalize_text(option, True) == key]
+    return matches[0] if len(matches) == 1 else None
+
+
+def _equivalent_option_index(text: str, options: list[str]) -> tuple[int | None, str]:
+    """The single option numerically (else math-verify) equivalent to ``text``; ambiguity counts as none."""
+    value = parse_number(text)
+    if value is not None:
+        numeric = [
+            index
+            for index, option in enumerate(options)
+            if (option_value := parse_number(clean_answer(option))) is not None
+            and numbers_equal(value, option_value)[0]
+        ]
+        if len(numeric) == 1:
+            return numeric[0], f"{text!r} numerically equal to"
+        if numeric:
+            return None, ""
+    if _looks_like_words(text):
+        return None, ""
+    symbolic = [
+        index
+        for index, option in enumerate(options)
+        if not _looks_like_words(clean_answer(option)) and math_equivalent(clean_answer(option), text)[0]
+    ]
+    if len(symbolic) == 1:
+        return symbolic[0], f"{text!r} math-verify equivalent to"
+    return None, ""
+
+
+# --- multiple letters, yes/no ----------------------------------------------------------------------------
+
+
+def _grade_multi_letter(extraction: Extraction, response: str, gold: str) -> Grade:
+    gold_letters = parse_letter_set(gold)
+    if gold_letters is None:
+        raise ValueError(f"answer_type 'multi_letter' needs a gold made of option letters, got {gold!r}")
+    predicted = extraction.answer
+    letters = parse_letter_set(predicted) if predicted is not None else None
+    if letters is None and extraction.method in ("last_number", "none"):
+        # A bare "A, C" last line is not an option_letter extraction (that finds one letter): read it here.
+        last_line = response.strip().splitlines()[-1] if response.strip() else ""
+        letters = parse_letter_set(last_line)
+        predicted = clean_answer(last_line) if letters else predicted
+    if letters is None:
+        reason = "no answer found" if predicted is None else f"no option letters in {predicted!r}"
+        return Grade(False, predicted, gold, reason)
+    correct = letters == gold_letters
+    relation = "==" if correct else "!="
+    return Grade(
+        correct, predicted, gold, f"letters {_spell(letters)} {relation} gold {_spell(gold_letters)}"
+    )
+
+
+def _grade_yes_no(extraction: Extraction, response: str, gold: str) -> Grade:
+    gold_word = _yes_no(gold)
+    if gold_word is None:
+        raise ValueError(f"answer_type 'yes_no' needs a yes/no (or 1/0, true/false) gold, got {gold!r}")
+    predicted = extraction.answer if extraction.method in ("boxed", "answer_line") else None
+    word = _yes_no(predicted) if predicted is not None else None
+    if word is None:
+        # HallusionBench answers are often bare sentences: the leading yes/no, else the last one said.
+        words = _YES_NO_WORD_RE.findall(response)
+        leading = _YES_NO_WORD_RE.match(response.strip().lstrip("*"))
+        found = leading.group(1) if leading else (words[-1] if words else None)
+        if found is None:
+            return Grade(False, predicted, gold, "no yes/no answer found")
+        word = found.lower()
+        predicted = predicted or found
+    correct = word == gold_word
+    relation = "==" if correct else "!="
+    return Grade(correct, predicted, gold, f"{word} {relation} gold {gold_word}")
+
+
+def _yes_no(text: str) -> str | None:
+    normalized = _normalize_text(text)
+    first_word = normalized.split(maxsplit=1)[0].strip(".,!:;") if normalized else ""
+    if first_word in _YES:
+        return "yes"
+    if first_word in _NO:
+        return "no"
+    return None
+
+
+# --- numbers, lists, text, math --------------------------------------------------------------------------
+
+
+def _numeric_gold(gold: str, answer_type: str) -> float:
+    value = parse_number(clean_answer(gold))
+    if value is None:
+        value = math_value(clean_answer(gold))  # a closed form such as \frac{\sqrt{3}}{2}
+    if value is None:
+        raise ValueError(f"answer_type {answer_type!r} needs a numeric gold, got {gold!r}")
+    return value
+
+
+def _grade_number(
+    predicted: str,
+    gold: str,
+    answer_type: str,
+    precision: int | None,
+    tolerance: float | None,
+    relative_tolerance: float | None,
+) -> Grade:
+    gold_value = _numeric_gold(gold, answer_type)
+    predicted_value = parse_number(predicted)
+    exact = precision is None and tolerance is None and relative_tolerance is None
+    if predicted_value is None and answer_type == "float" and exact:
+        # No rounding or tolerance asked for: exact symbolic equality (\frac{1}{\sqrt{2}} vs 0.5\sqrt{2}).
+        return _grade_math(predicted, gold, None, None, None)
+    if predicted_value is None:
+        predicted_value = math_value(predicted)
+    if predicted_value is None:
+        return Grade(False, predicted, gold, f"{predicted!r} is not a number")
+    if answer_type == "integer":
+        # MathVista: str(int(float(x))) on both sides.
+        predicted_int, gold_int = str(int(predicted_value)), str(int(gold_value))
+        correct = predicted_int == gold_int
+        relation = "==" if correct else "!="
+        return Grade(correct, predicted, gold, f"integer {predicted_int} {relation} gold {gold_int}")
+    correct, rule = numbers_equal(
+        predicted_value,
+        gold_value,
+        precision=precision,
+        tolerance=tolerance,
+        relative_tolerance=relative_tolerance,
+    )
+    relation = "==" if correct else "!="
+    return Grade(correct, predicted, gold, f"{predicted_value:g} {relation} gold {gold_value:g} ({rule})")
+
+
+def _grade_list(
+    predicted: str,
+    gold: str,
+    precision: int | None,
+    tolerance: float | None,
+    relative_tolerance: float | None,
+) -> Grade:
+    predicted_items, gold_items = _list_items(predicted), _list_items(gold)
+    if len(predicted_items) != len(gold_items):
+        return Grade(False, predicted, gold, f"{len(predicted_items)} items != gold {len(gold_items)} items")
+    for position, (item, gold_item) in enumerate(zip(predicted_items, gold_items)):
+        item_value, gold_value = parse_number(item), parse_number(gold_item)
+        if item_value is not None and gold_value is not None:
+            same = numbers_equal(
+                item_value,
+                gold_value,
+                precision=precision,
+                tolerance=tolerance,
+                relative_tolerance=relative_tolerance,
+            )[0]
+        else:
+            same = _normalize_text(item, True) == _normalize_text(gold_item, True)
+        if not same:
+            return Grade(False, predicted, gold, f"item {position + 1}: {item!r} != gold {gold_item!r}")
+    return Grade(True, predicted, gold, f"all {len(gold_items)} items equal, in order")
+
+
+def _list_items(text: str) -> list[str]:
+    stripped = clean_answer(text).strip().strip("[]()").strip()
+    return [clean_answer(item) for item in stripped.split(",")] if stripped else []
+
+
+def _grade_text(
+    predicted: str, gold: str, tolerance: float | None, relative_tolerance: float | None
+) -> Grade:
+    predicted_value, gold_value = parse_number(predicted), parse_number(clean_answer(gold))
+    if predicted_value is not None and gold_value is not None:
+        correct, rule = numbers_equal(
+            predicted_value, gold_value, tolerance=tolerance, relative_tolerance=relative_tolerance
+        )
+        relation = "==" if correct else "!="
+        return Grade(correct, predicted, gold, f"{predicted_value:g} {relation} gold {gold_value:g} ({rule})")
+    correct = _normalize_text(predicted) == _normalize_text(gold)
+    relation = "==" if correct else "!="
+    return Grade(correct, predicted, gold, f"normalised text {relation} gold")
+
+
+def _grade_math(
+    predicted: str,
+    gold: str,
+    precision: int | None,
+    tolerance: float | None,
+    relative_tolerance: float | None,
+) -> Grade:
+    gold_clean = clean_answer(gold)
+    if _normalize_text(predicted, True) == _normalize_text(gold_clean, True):
+        return Grade(True, predicted, gold, "same normalised text")
+    predicted_value, gold_value = parse_number(predicted), parse_number(gold_clean)
+    if predicted_value is not None and gold_value is not None:
+        correct, rule = numbers_equal(
+            predicted_value,
+            gold_value,
+            precision=precision,
+            tolerance=tolerance,
+            relative_tolerance=relative_tolerance,
+        )
+        relation = "==" if correct else "!="
+        return Grade(correct, predicted, gold, f"{predicted_value:g} {relation} gold {gold_value:g} ({rule})")
+    if _looks_like_words(predicted) and _looks_like_words(gold_clean):
+        # math-verify reads words as products of symbols ("red" == "der"): words compare as text only.
+        return Grade(False, predicted, gold, "normalised text != gold")
+    correct, reason = math_equivalent(gold_clean, predicted)
+    return Grade(correct, predicted, gold, reason)
+
+
+def _normalize_text(text: str, remove_spaces: bool = False) -> str:
+    normalized = clean_answer(text).lower().rstrip(".!")
+    return "".join(normalized.split()) if remove_spaces else " ".join(normalized.split())
+
+
+def _looks_like_words(text: str) -> bool:
+    """Plain words (``New York``, ``triangle``), not a formula; a single letter is a variable, not a word."""
+    return len(text) > 1 and bool(_WORDS_RE.match(text))
+
+
+def _spell(letters: frozenset[str]) -> str:
+    return "{" + ",".join(sorted(letters)) + "}"

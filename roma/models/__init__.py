@@ -1,0 +1,52 @@
+"""Tiny Qwen-VL checkpoints built offline (``roma tiny-model``); transformers loads only when used."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_LAZY = {
+    name: "roma.models.tiny"
+    for name in (
+        "FAMILIES",
+        "SIZES",
+        "MODEL_SPECS",
+        "TinyModelSpec",
+        "build_config",
+        "build_processor",
+        "build_tiny_model",
+        "build_tokenizer",
+        "get_spec",
+    )
+}
+
+__all__ = [
+    "FAMILIES",
+    "MODEL_SPECS",
+    "SIZES",
+    "TinyModelSpec",
+    "build_config",
+    "build_processor",
+    "build_tiny_model",
+    "build_tokenizer",
+    "get_spec",
+]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from roma.models.tiny import (
+        FAMILIES,
+        MODEL_SPECS,
+        SIZES,
+        TinyModelSpec,
+        build_config,
+        build_processor,
+        build_tiny_model,
+        build_tokenizer,
+        get_spec,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'roma.models' has no attribute {name!r}")

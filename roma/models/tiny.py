@@ -1,0 +1,430 @@
+"""Tiny, randomly initialised Qwen3-VL / Qwen2.5-VL checkpoints with a real processor, built offline.
+
+The checkpoints are the stock transformers architectures at toy sizes, saved with ``save_pretrained``, so
+``AutoModelForImageTextToText.from_pretrained(path)`` and ``AutoProcessor.from_pretrained(path)`` load them
+exactly like a hub checkpoint. Nothing is downloaded and nothing needs training:
+
+* the tokenizer is the stock ``Qwen2Tokenizer`` over a byte-level BPE with the 256 byte symbols and no
+  merges (token id ``i`` is byte ``i``), plus the Qwen-VL special tokens and a Qwen-style chat template;
+* the processor is the stock ``Qwen3VLProcessor`` / ``Qwen2_5_VLProcessor`` with the stock
+  ``Qwen2VLImageProcessor`` and video processor, configured with the model's patch and merge sizes.
+
+Sizes (see ``MODEL_SPECS``):
+
+* ``tiny`` (Qwen3-VL 234,720 parameters, patch 16; Qwen2.5-VL 175,328, patch 14): for tests. A 64×64
+  image becomes a [1, 4, 4] patch grid, i.e. 4 image tokens; any image gets 4 to 16 image tokens.
+* ``small`` (Qwen3-VL 1,714,496 parameters, patch 8; Qwen2.5-VL 1,405,888 with the same sizes): the model
+  measured to learn the bundled synthetic task on a CPU in minutes. A 64×64 image becomes a [1, 8, 8] grid,
+  i.e. 16 image tokens; any image gets 4 to 64.
+
+Embeddings are tied (like Qwen3-VL-2B/4B); the vocabulary (270 tokens) is padded to 272 embedding rows.
+
+Command line: ``roma tiny-model --family qwen3_vl --out DIR [--size tiny|small] [--seed 0]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from transformers import PreTrainedConfig, ProcessorMixin, Qwen2Tokenizer
+
+FAMILIES: tuple[str, ...] = ("qwen3_vl", "qwen2_5_vl")
+SIZES: tuple[str, ...] = ("tiny", "small")
+
+# Qwen-VL special tokens, in the order Qwen assigns them ids after the ordinary vocabulary.
+SPECIAL_TOKENS: tuple[str, ...] = (
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<|object_ref_start|>",
+    "<|object_ref_end|>",
+    "<|box_start|>",
+    "<|box_end|>",
+    "<|quad_start|>",
+    "<|quad_end|>",
+    "<|vision_start|>",
+    "<|vision_end|>",
+    "<|vision_pad|>",
+    "<|image_pad|>",
+    "<|video_pad|>",
+)
+PAD_TOKEN = "<|endoftext|>"
+EOS_TOKEN = "<|im_end|>"
+
+# A Qwen-style chat template. Like Qwen3-VL's (and unlike Qwen2.5-VL's) it adds no default system message:
+# with one token per byte, "You are a helpful assistant." would cost 28 tokens on every prompt.
+CHAT_TEMPLATE = (
+    "{%- set image_count = namespace(value=0) -%}"
+    "{%- set video_count = namespace(value=0) -%}"
+    "{%- for message in messages -%}"
+    "{{- '<|im_start|>' + message['role'] + '\\n' -}}"
+    "{%- if message['content'] is string -%}"
+    "{{- message['content'] -}}"
+    "{%- elif message['content'] is not none -%}"
+    "{%- for content in message['content'] -%}"
+    # A part's "type" decides; only untyped parts are recognised by their keys (Arrow gives every part
+    # of a column the union of all keys, so a text part may carry "image": None).
+    "{%- set part_type = content.get('type') -%}"
+    "{%- if part_type is none -%}"
+    "{%- set part_type = 'image' if ('image' in content or 'image_url' in content)"
+    " else ('video' if 'video' in content else 'text') -%}"
+    "{%- endif -%}"
+    "{%- if part_type == 'image' or part_type == 'image_url' -%}"
+    "{%- set image_count.value = image_count.value + 1 -%}"
+    "{%- if add_vision_id -%}{{- 'Picture ' + image_count.value | string + ': ' -}}{%- endif -%}"
+    "{{- '<|vision_start|><|image_pad|><|vision_end|>' -}}"
+    "{%- elif part_type == 'video' -%}"
+    "{%- set video_count.value = video_count.value + 1 -%}"
+    "{%- if add_vision_id -%}{{- 'Video ' + video_count.value | string + ': ' -}}{%- endif -%}"
+    "{{- '<|vision_start|><|video_pad|><|vision_end|>' -}}"
+    "{%- elif content.get('text') is not none -%}"
+    "{{- content['text'] -}}"
+    "{%- endif -%}"
+    "{%- endfor -%}"
+    "{%- endif -%}"
+    "{{- '<|im_end|>\\n' -}}"
+    "{%- endfor -%}"
+    "{%- if add_generation_prompt -%}"
+    "{{- '<|im_start|>assistant\\n' -}}"
+    "{%- endif -%}"
+)
+
+
+@dataclass(frozen=True)
+class TinyModelSpec:
+    """Architecture sizes of one tiny checkpoint (both families share the fields they have in common)."""
+
+    text_hidden_size: int = dataclasses.field(metadata={"help": "Width of the language model."})
+    text_intermediate_size: int = dataclasses.field(metadata={"help": "Width of the language MLP."})
+    text_num_layers: int = dataclasses.field(metadata={"help": "Decoder layers."})
+    text_num_heads: int = dataclasses.field(metadata={"help": "Query heads."})
+    text_num_kv_heads: int = dataclasses.field(
+        metadata={"help": "Key/value heads (grouped-query attention)."}
+    )
+    text_head_dim: int = dataclasses.field(metadata={"help": "Per-head width; Qwen2.5-VL derives it."})
+    mrope_section: tuple[int, int, int] = dataclasses.field(
+        metadata={
+            "help": "M-RoPE split (temporal, height, width) of the rotary frequencies; sums to head_dim/2."
+        }
+    )
+    vision_depth: int = dataclasses.field(metadata={"help": "Vision transformer blocks."})
+    vision_hidden_size: int = dataclasses.field(metadata={"help": "Width of the vision tower."})
+    vision_intermediate_size: int = dataclasses.field(metadata={"help": "Width of the vision MLP."})
+    vision_num_heads: int = dataclasses.field(metadata={"help": "Vision attention heads."})
+    patch_size: int = dataclasses.field(metadata={"help": "Side of a square image patch in pixels."})
+    min_pixels: int = dataclasses.field(metadata={"help": "The image processor upsizes smaller images."})
+    max_pixels: int = dataclasses.field(metadata={"help": "The image processor downsizes larger images."})
+    merge_size: int = dataclasses.field(default=2, metadata={"help": "merge×merge patches form one token."})
+    temporal_patch_size: int = dataclasses.field(default=2, metadata={"help": "Frames per temporal patch."})
+    num_position_embeddings: int = dataclasses.field(
+        default=64, metadata={"help": "Qwen3-VL: learned vision position grid (a perfect square)."}
+    )
+    deepstack_visual_indexes: tuple[int, ...] = dataclasses.field(
+        default=(0, 1), metadata={"help": "Qwen3-VL: vision blocks whose features are injected into the LM."}
+    )
+    window_size: int = dataclasses.field(
+        default=112,
+        metadata={"help": "Qwen2.5-VL: windowed-attention side in pixels (multiple of patch×merge)."},
+    )
+    fullatt_block_indexes: tuple[int, ...] = dataclasses.field(
+        default=(1,), metadata={"help": "Qwen2.5-VL: vision blocks with full instead of windowed attention."}
+    )
+
+    @property
+    def factor(self) -> int:
+        """Image sides are rounded to multiples of this many pixels (one merged token)."""
+        return self.patch_size * self.merge_size
+
+
+def _tiny_spec(patch_size: int) -> TinyModelSpec:
+    factor = patch_size * 2
+    return TinyModelSpec(
+        text_hidden_size=64,
+        text_intermediate_size=128,
+        text_num_layers=2,
+        text_num_heads=4,
+        text_num_kv_heads=2,
+        text_head_dim=16,
+        mrope_section=(4, 2, 2) if patch_size == 16 else (2, 3, 3),
+        vision_depth=2,
+        vision_hidden_size=32,
+        vision_intermediate_size=64,
+        vision_num_heads=2,
+        patch_size=patch_size,
+        # 64×64 images stay 2×2 merged tokens; photos are capped at 4×4 merged tokens to keep tests fast.
+        min_pixels=4 * factor * factor,
+        max_pixels=16 * factor * factor,
+        num_position_embeddings=64,
+        window_size=4 * factor,
+    )
+
+
+def _small_spec() -> TinyModelSpec:
+    # The 1.72 M-parameter model measured to learn the synthetic task on a CPU (NOTES_TRL_QWENVL.md).
+    return TinyModelSpec(
+        text_hidden_size=128,
+        text_intermediate_size=320,
+        text_num_layers=4,
+        text_num_heads=4,
+        text_num_kv_heads=2,
+        text_head_dim=32,
+        mrope_section=(6, 5, 5),
+        vision_depth=3,
+        vision_hidden_size=96,
+        vision_intermediate_size=384,
+        vision_num_heads=4,
+        patch_size=8,
+        # 64×64 images give an [8, 8] patch grid (16 tokens); larger ones are capped at 64 tokens.
+        min_pixels=4 * 16 * 16,
+        max_pixels=64 * 16 * 16,
+        num_position_embeddings=256,
+        window_size=64,
+    )
+
+
+MODEL_SPECS: dict[tuple[str, str], TinyModelSpec] = {
+    ("qwen3_vl", "tiny"): _tiny_spec(patch_size=16),
+    ("qwen2_5_vl", "tiny"): _tiny_spec(patch_size=14),
+    ("qwen3_vl", "small"): _small_spec(),
+    ("qwen2_5_vl", "small"): _small_spec(),
+}
+
+
+def get_spec(family: str, size: str) -> TinyModelSpec:
+    """The architecture sizes for ``family`` at ``size``, with a clear error for unknown names."""
+    if family not in FAMILIES:
+        raise ValueError(f"Unknown model family {family!r}; expected one of {', '.join(FAMILIES)}.")
+    if size not in SIZES:
+        raise ValueError(f"Unknown model size {size!r}; expected one of {', '.join(SIZES)}.")
+    return MODEL_SPECS[(family, size)]
+
+
+def build_tokenizer() -> Qwen2Tokenizer:
+    """The stock ``Qwen2Tokenizer`` over the 256 byte symbols (no merges) plus the Qwen-VL special tokens.
+
+    Token id ``i < 256`` is byte ``i``; every string round-trips. pad = ``<|endoftext|>``,
+    eos = ``<|im_end|>``; the chat template is attached.
+    """
+    from transformers import Qwen2Tokenizer
+    from transformers.convert_slow_tokenizer import bytes_to_unicode
+
+    byte_symbols = bytes_to_unicode()  # byte value -> printable unicode symbol (GPT-2 byte-level BPE)
+    vocab = {byte_symbols[byte]: byte for byte in range(256)}
+    # Listing the special tokens in the vocabulary fixes their ids in Qwen's order (256, 257, ...); the
+    # constructor then registers them as special (never split, skipped when decoding).
+    vocab |= {token: 256 + index for index, token in enumerate(SPECIAL_TOKENS)}
+    tokenizer = Qwen2Tokenizer(
+        vocab=vocab,
+        merges=[],
+        unk_token=None,
+        eos_token=EOS_TOKEN,
+        pad_token=PAD_TOKEN,
+        extra_special_tokens=[t for t in SPECIAL_TOKENS if t not in (EOS_TOKEN, PAD_TOKEN)],
+        model_max_length=32768,
+    )
+    tokenizer.chat_template = CHAT_TEMPLATE
+    ids = tokenizer.convert_tokens_to_ids(list(SPECIAL_TOKENS))
+    if ids != list(range(256, 256 + len(SPECIAL_TOKENS))) or len(tokenizer) != 256 + len(SPECIAL_TOKENS):
+        raise RuntimeError(f"Unexpected special-token ids {ids}: transformers changed how tokens are added.")
+    return tokenizer
+
+
+def vocab_size_for(tokenizer_length: int, multiple: int = 16) -> int:
+    """Embedding rows for a tokenizer of ``tokenizer_length`` tokens, rounded up to ``multiple``."""
+    return -(-tokenizer_length // multiple) * multiple
+
+
+def build_processor(family: str = "qwen3_vl", size: str = "tiny") -> ProcessorMixin:
+    """The stock Qwen-VL processor for ``family`` at ``size``: tokenizer, image and video processors."""
+    from transformers import (
+        Qwen2_5_VLProcessor,
+        Qwen2VLImageProcessor,
+        Qwen2VLVideoProcessor,
+        Qwen3VLProcessor,
+        Qwen3VLVideoProcessor,
+    )
+    from transformers.image_utils import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
+
+    spec = get_spec(family, size)
+    # Qwen3-VL normalises with mean = std = 0.5; Qwen2/2.5-VL keep the CLIP statistics.
+    mean, std = (
+        ([0.5] * 3, [0.5] * 3) if family == "qwen3_vl" else (list(OPENAI_CLIP_MEAN), list(OPENAI_CLIP_STD))
+    )
+    vision_kwargs = {
+        "patch_size": spec.patch_size,
+        "merge_size": spec.merge_size,
+        "temporal_patch_size": spec.temporal_patch_size,
+        "image_mean": mean,
+        "image_std": std,
+    }
+    image_processor = Qwen2VLImageProcessor(
+        size={"shortest_edge": spec.min_pixels, "longest_edge": spec.max_pixels}, **vision_kwargs
+    )
+    # Video sizes count pixels over all frames of a clip.
+    video_size = {"shortest_edge": spec.min_pixels, "longest_edge": 8 * spec.max_pixels}
+    tokenizer = build_tokenizer()
+    if family == "qwen3_vl":
+        video_processor = Qwen3VLVideoProcessor(size=video_size, **vision_kwargs)
+        return Qwen3VLProcessor(
+            image_processor=image_processor,
+            tokenizer=tokenizer,
+            video_processor=video_processor,
+            chat_template=CHAT_TEMPLATE,
+        )
+    video_processor = Qwen2VLVideoProcessor(size=video_size, **vision_kwargs)
+    return Qwen2_5_VLProcessor(
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        video_processor=video_processor,
+        chat_template=CHAT_TEMPLATE,
+    )
+
+
+def build_config(
+    family: str = "qwen3_vl", size: str = "tiny", *, tokenizer: Qwen2Tokenizer | None = None
+) -> PreTrainedConfig:
+    """The model config for ``family`` at ``size``, with token ids taken from the tokenizer."""
+    from transformers import Qwen2_5_VLConfig, Qwen3VLConfig
+
+    spec = get_spec(family, size)
+    tokenizer = tokenizer if tokenizer is not None else build_tokenizer()
+    token_id = tokenizer.convert_tokens_to_ids
+    token_ids = {
+        "image_token_id": token_id("<|image_pad|>"),
+        "video_token_id": token_id("<|video_pad|>"),
+        "vision_start_token_id": token_id("<|vision_start|>"),
+        "vision_end_token_id": token_id("<|vision_end|>"),
+    }
+    if sum(spec.mrope_section) * 2 != spec.text_head_dim:
+        raise ValueError(
+            f"mrope_section {spec.mrope_section} must sum to head_dim/2 = {spec.text_head_dim // 2}."
+        )
+    text_config = {
+        "vocab_size": vocab_size_for(len(tokenizer)),
+        "hidden_size": spec.text_hidden_size,
+        "intermediate_size": spec.text_intermediate_size,
+        "num_hidden_layers": spec.text_num_layers,
+        "num_attention_heads": spec.text_num_heads,
+        "num_key_value_heads": spec.text_num_kv_heads,
+        "max_position_embeddings": 4096,
+        "pad_token_id": token_id(PAD_TOKEN),
+        # As in the real checkpoints; trainers align the config with the tokenizer and warn when they differ.
+        "bos_token_id": token_id(PAD_TOKEN),
+        "eos_token_id": token_id(EOS_TOKEN),
+    }
+    vision_config = {
+        "depth": spec.vision_depth,
+        "hidden_size": spec.vision_hidden_size,
+        "intermediate_size": spec.vision_intermediate_size,
+        "num_heads": spec.vision_num_heads,
+        "patch_size": spec.patch_size,
+        "spatial_merge_size": spec.merge_size,
+        "temporal_patch_size": spec.temporal_patch_size,
+        "out_hidden_size": spec.text_hidden_size,
+    }
+    if family == "qwen3_vl":
+        text_config |= {
+            "head_dim": spec.text_head_dim,
+            "rope_parameters": {
+                "rope_type": "default",
+                "rope_theta": 5_000_000.0,
+                "mrope_section": list(spec.mrope_section),
+                "mrope_interleaved": True,
+            },
+        }
+        vision_config |= {
+            "num_position_embeddings": spec.num_position_embeddings,
+            "deepstack_visual_indexes": list(spec.deepstack_visual_indexes),
+        }
+        return Qwen3VLConfig(
+            text_config=text_config, vision_config=vision_config, tie_word_embeddings=True, **token_ids
+        )
+    if spec.text_hidden_size != spec.text_num_heads * spec.text_head_dim:
+        raise ValueError(
+            "Qwen2.5-VL derives head_dim = hidden_size / num_attention_heads; the spec disagrees."
+        )
+    text_config |= {
+        "rope_parameters": {
+            "rope_type": "default",
+            "rope_theta": 1_000_000.0,
+            "mrope_section": list(spec.mrope_section),
+        },
+    }
+    vision_config |= {
+        "window_size": spec.window_size,
+        "fullatt_block_indexes": list(spec.fullatt_block_indexes),
+    }
+    return Qwen2_5_VLConfig(
+        text_config=text_config, vision_config=vision_config, tie_word_embeddings=True, **token_ids
+    )
+
+
+def build_tiny_model(
+    family: str = "qwen3_vl",
+    out_dir: str | Path | None = None,
+    *,
+    size: str = "tiny",
+    seed: int = 0,
+) -> Path:
+    """Build a randomly initialised ``family`` checkpoint at ``size`` and save it, processor included, to ``out_dir``.
+
+    The weights are a deterministic function of ``seed`` (the global torch RNG is left untouched). Returns
+    ``out_dir`` as a ``Path``; load it with ``AutoModelForImageTextToText.from_pretrained`` and
+    ``AutoProcessor.from_pretrained``.
+    """
+    if out_dir is None:
+        raise ValueError("build_tiny_model needs out_dir, the folder to save the checkpoint to.")
+    import torch
+    from transformers import AutoModelForImageTextToText, GenerationConfig
+
+    out_dir = Path(out_dir)
+    processor = build_processor(family, size)
+    tokenizer = processor.tokenizer
+    config = build_config(family, size, tokenizer=tokenizer)
+    # fork_rng: seed the initialisation without disturbing the caller's global RNG.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = AutoModelForImageTextToText.from_config(config, dtype=torch.float32)
+    pad_id = tokenizer.convert_tokens_to_ids(PAD_TOKEN)
+    eos_id = tokenizer.convert_tokens_to_ids(EOS_TOKEN)
+    model.generation_config = GenerationConfig(
+        eos_token_id=[eos_id, pad_id], pad_token_id=pad_id, bos_token_id=pad_id, do_sample=False
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out_dir)
+    processor.save_pretrained(out_dir)
+    return out_dir
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``roma tiny-model``: build a tiny checkpoint and print where it went."""
+    parser = argparse.ArgumentParser(
+        prog="roma tiny-model",
+        description="Build a tiny, randomly initialised Qwen-VL checkpoint with a real processor (offline).",
+    )
+    parser.add_argument("--family", choices=FAMILIES, default="qwen3_vl", help="model family")
+    parser.add_argument("--out", required=True, type=Path, help="folder to save the checkpoint to")
+    parser.add_argument(
+        "--size",
+        choices=SIZES,
+        default="tiny",
+        help="tiny: ~230k parameters for tests; small: 1.72M parameters, patch 8, for the CPU recipe",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random initialisation")
+    args = parser.parse_args(argv)
+    path = build_tiny_model(args.family, args.out, size=args.size, seed=args.seed)
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(path)
+    print(f"wrote {config.model_type} ({args.size}, seed {args.seed}) to {path}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""`RomaConfig`: TRL's `GRPOConfig` plus the ROMA switches.
+
+Every new field carries ``metadata={"help": ...}`` so `TrlParser` / `HfArgumentParser` build the command line
+from it. The paper (arXiv 2605.09262) does not publish K, λ, μ, the KL estimator and direction, the max
+granularity or the correctness threshold; each is a switch here with the default the method notes start from
+(``docs/method.md`` says what was measured).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from trl import GRPOConfig
+
+KL_ESTIMATORS = ("k3", "k1", "k2", "full")
+KL_REDUCTIONS = ("token_max", "sequence_max", "mean")
+KL_DIRECTIONS = ("clean_to_degraded", "degraded_to_clean")
+# Loss types whose normalisation the ROMA terms mirror (see `roma.trainer.losses.normalise_masked_loss`).
+SUPPORTED_LOSS_TYPES = ("dapo", "grpo", "bnpo", "dr_grpo", "cispo", "sapo", "luspo", "vespo")
+
+
+@dataclass
+class RomaConfig(GRPOConfig):
+    r"""
+    Configuration for [`RomaGRPOTrainer`]: every [`trl.GRPOConfig`] field plus the ROMA terms
+
+        L = L_GRPO(clean) + λ · avg_{i∈S,t} max_k D(ℓ^k_{i,t}, sg(ℓ^c_{i,t})) + μ · avg_{i∈S,t} [−A_i ℓ^{k_i}_{i,t}]
+
+    where S are the completions the correctness reward judges correct. With ``roma_kl_coef = roma_aux_coef = 0``
+    the trainer is exactly `GRPOTrainer`.
+    """
+
+    roma_num_views: int = field(
+        default=2,
+        metadata={
+            "help": "K: degraded views of each prompt's image(s), teacher-forced on the clean completions."
+        },
+    )
+    roma_kl_coef: float = field(
+        default=0.1,
+        metadata={"help": "λ: weight of the worst-case token-level KL between clean and degraded views."},
+    )
+    roma_aux_coef: float = field(
+        default=0.1,
+        metadata={"help": "μ: weight of the auxiliary policy gradient on one uniformly drawn degraded view."},
+    )
+    roma_kl_estimator: str = field(
+        default="k3",
+        metadata={
+            "help": "Per-token KL estimator: 'k3' (r - log r - 1 with r = exp(l_deg - l_clean), sampled token), "
+            "'k1', 'k2', or 'full' (exact KL over the vocabulary, computed in chunks).",
+            "choices": list(KL_ESTIMATORS),
+        },
+    )
+    roma_kl_reduction: str = field(
+        default="token_max",
+        metadata={
+            "help": "Worst case over views: 'token_max' (max over K per token), 'sequence_max' (the view with the "
+            "largest mean KL per sequence) or 'mean' (plain mean over views, an ablation).",
+            "choices": list(KL_REDUCTIONS),
+        },
+    )
+    roma_kl_direction: str = field(
+        default="clean_to_degraded",
+        metadata={
+            "help": "'clean_to_degraded' is KL(pi(.|clean) || pi(.|degraded)); 'degraded_to_clean' the reverse.",
+            "choices": list(KL_DIRECTIONS),
+        },
+    )
+    roma_stop_grad_clean: bool = field(
+        default=True,
+        metadata={"help": "Stop the KL's gradient through the clean side (the clean policy is the target)."},
+    )
+    roma_correctness_gate: bool = field(
+        default=True,
+        metadata={
+            "help": "Apply the ROMA terms only to completions judged correct. False is an ablation: every "
+            "completion is regularised."
+        },
+    )
+    roma_correctness_reward: str | None = field(
+        default=None,
+        metadata={
+            "help": "Name of the reward function whose value decides correctness (its __name__, as TRL logs it). "
+            "Default: the only reward function; required when there are several."
+        },
+    )
+    roma_correctness_threshold: float = field(
+        default=1.0,
+        metadata={"help": "A completion is correct when its correctness reward is >= this value."},
+    )
+    roma_corruptions: list[str] = field(
+        default_factory=lambda: ["seen"],
+        metadata={
+            "help": "Training corruptions: group names ('seen', 'unseen', 'all') and/or corruption names."
+        },
+    )
+    roma_severity_min: int = field(default=1, metadata={"help": "Lowest severity drawn for a view (1..5)."})
+    roma_severity_max: int = field(default=5, metadata={"help": "Highest severity drawn for a view (1..5)."})
+    roma_seed: int | None = field(
+        default=None,
+        metadata={
+            "help": "Seed of the degraded views (default: `seed`). Views depend only on it, the prompt id, "
+            "the training step and the view index."
+        },
+    )
+
+    def __post_init__(self):
+        super().__post_init__()
+        if isinstance(self.roma_corruptions, str):  # a YAML scalar or a comma list from the command line
+            self.roma_corruptions = [c.strip() for c in self.roma_corruptions.split(",") if c.strip()]
+        if self.roma_seed is None:
+            self.roma_seed = self.seed
+        _check_choice("roma_kl_estimator", self.roma_kl_estimator, KL_ESTIMATORS)
+        _check_choice("roma_kl_reduction", self.roma_kl_reduction, KL_REDUCTIONS)
+        _check_choice("roma_kl_direction", self.roma_kl_direction, KL_DIRECTIONS)
+        if self.roma_num_views < 1:
+            raise ValueError(f"roma_num_views must be >= 1, got {self.roma_num_views}.")
+        for name in ("roma_kl_coef", "roma_aux_coef"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}.")
+        if not 1 <= self.roma_severity_min <= self.roma_severity_max <= 5:
+            raise ValueError(
+                "roma_severity_min / roma_severity_max must satisfy 1 <= min <= max <= 5, got "
+                f"{self.roma_severity_min} / {self.roma_severity_max}."
+            )
+        if not self.roma_corruptions:
+            raise ValueError(
+                "roma_corruptions is empty: name at least one corruption or group (e.g. 'seen')."
+            )
+        if self.roma_kl_estimator == "full" and not self.roma_stop_grad_clean:
+            # The chunked kernel sends gradient to one side only; an exact two-sided KL would need full logits.
+            raise ValueError(
+                "roma_kl_estimator='full' requires roma_stop_grad_clean=True (the chunked vocabulary KL "
+                "differentiates the degraded side only)."
+            )
+        if self.roma_enabled and self.loss_type not in SUPPORTED_LOSS_TYPES:
+            raise ValueError(
+                f"loss_type={self.loss_type!r} is not supported with ROMA terms; use one of {SUPPORTED_LOSS_TYPES}."
+            )
+
+    @property
+    def roma_enabled(self) -> bool:
+        """False when both ROMA weights are zero: the trainer is then exactly `GRPOTrainer`."""
+        return self.roma_kl_coef > 0 or self.roma_aux_coef > 0
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name}={value!r} is not valid; choose one of {', '.join(choices)}.")

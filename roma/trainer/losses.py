@@ -1,0 +1,225 @@
+"""ROMA loss math as pure functions over tensors; the trainer only wires them in.
+
+Shapes: K views, B completions, T completion tokens, V vocabulary, H hidden size.
+
+    L_ROMA = λ · avg_{i∈S,t} max_k D(ℓ^k_{i,t}, sg(ℓ^c_{i,t}))  +  μ · avg_{i∈S,t} [−A_i ℓ^{k_i}_{i,t}]
+
+ℓ^c are the per-token log-probs of the sampled (clean-rollout) tokens under the clean image, ℓ^k under degraded
+view k. The tokens were sampled from the clean policy, so the sampled-token estimators below are the usual
+Monte-Carlo KL estimators (Schulman's k1/k2/k3) with r = exp(ℓ^k − ℓ^c); the reverse direction re-weights them
+by r (importance sampling from the clean policy).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from roma.trainer.config import KL_DIRECTIONS, KL_ESTIMATORS, KL_REDUCTIONS
+
+# exp() of a log-ratio beyond this overflows fp32 in k3; ratios that large mean the views disagree completely.
+_MAX_LOG_RATIO = 20.0
+
+
+def sampled_token_kl(
+    logp_degraded: torch.Tensor,
+    logp_clean: torch.Tensor,
+    estimator: str = "k3",
+    direction: str = "clean_to_degraded",
+) -> torch.Tensor:
+    """Per-token KL estimate between the clean and degraded policies from the sampled tokens' log-probs.
+
+    Args:
+        logp_degraded: ℓ^k, log π(o_t | degraded view, o_<t), any shape.
+        logp_clean: ℓ^c, log π(o_t | clean image, o_<t), same shape. Pass it detached for a stop-gradient.
+        estimator: ``k1`` (−log r), ``k2`` (½ log² r) or ``k3`` (r − log r − 1), with r = exp(ℓ^k − ℓ^c).
+        direction: ``clean_to_degraded`` estimates KL(π_clean ‖ π_degraded); ``degraded_to_clean`` estimates
+            KL(π_degraded ‖ π_clean) by weighting with r (the tokens come from the clean policy).
+
+    ``k2`` and ``k3`` are non-negative per token; ``k1`` is unbiased but can be negative.
+    """
+    if estimator not in ("k1", "k2", "k3"):
+        raise ValueError(f"sampled_token_kl: estimator {estimator!r} is not one of k1, k2, k3.")
+    if direction not in KL_DIRECTIONS:
+        raise ValueError(f"sampled_token_kl: direction {direction!r} is not one of {KL_DIRECTIONS}.")
+    log_ratio = (logp_degraded - logp_clean).clamp(-_MAX_LOG_RATIO, _MAX_LOG_RATIO)  # log r
+    if direction == "clean_to_degraded":
+        if estimator == "k1":
+            return -log_ratio
+        if estimator == "k2":
+            return 0.5 * log_ratio.square()
+        return torch.expm1(log_ratio) - log_ratio  # r − 1 − log r, expm1 keeps precision near r = 1
+    ratio = log_ratio.exp()
+    if estimator == "k1":
+        return ratio * log_ratio
+    if estimator == "k2":
+        return ratio * 0.5 * log_ratio.square()
+    # r · k3(1/r) = r log r − r + 1 >= 0
+    return ratio * log_ratio - torch.expm1(log_ratio)
+
+
+def full_vocabulary_kl(
+    degraded_hidden: torch.Tensor,
+    clean_hidden: torch.Tensor,
+    lm_head_weight: torch.Tensor,
+    lm_head_bias: torch.Tensor | None = None,
+    direction: str = "clean_to_degraded",
+    temperature: float = 1.0,
+) -> torch.Tensor:
+    """Exact per-token KL over the vocabulary from final hidden states, never materialising [N, V] logits.
+
+    Uses TRL's chunked divergence kernel (``trl.kernels.chunked_divergence``, an internal API: TRL is pinned),
+    which projects [4096 tokens × 32768 vocabulary] tiles at a time with an online log-sum-exp, in Triton on GPU
+    and in PyTorch on CPU. The gradient flows to ``degraded_hidden`` (and the LM head) only: the clean side is
+    the stop-gradient target.
+
+    Args:
+        degraded_hidden: [N, H] final hidden states under the degraded view, at the positions predicting each token.
+        clean_hidden: [N, H] the same positions under the clean image.
+        lm_head_weight: [V, H]; lm_head_bias: [V] or None.
+        direction: ``clean_to_degraded`` = KL(π_clean ‖ π_degraded), ``degraded_to_clean`` the reverse.
+        temperature: the logits are divided by it, as in TRL's log-prob pass.
+    Returns:
+        [N] per-token KL in fp32.
+    """
+    from trl.kernels.chunked_divergence import ChunkedDivergenceFunction
+
+    if direction not in KL_DIRECTIONS:
+        raise ValueError(f"full_vocabulary_kl: direction {direction!r} is not one of {KL_DIRECTIONS}.")
+    if degraded_hidden.shape != clean_hidden.shape:
+        raise ValueError(
+            f"full_vocabulary_kl: hidden state shapes differ: degraded {tuple(degraded_hidden.shape)} vs clean "
+            f"{tuple(clean_hidden.shape)}."
+        )
+    if degraded_hidden.shape[0] == 0:
+        return degraded_hidden.new_zeros(0, dtype=torch.float32)
+    # beta = 0: KL(teacher ‖ student); beta = 1: KL(student ‖ teacher). The student (degraded) gets the gradient.
+    beta = 0.0 if direction == "clean_to_degraded" else 1.0
+    divergence, _entropy = ChunkedDivergenceFunction.apply(
+        degraded_hidden,
+        lm_head_weight,
+        lm_head_bias,
+        clean_hidden.detach(),
+        lm_head_weight.detach(),
+        None if lm_head_bias is None else lm_head_bias.detach(),
+        beta,
+        temperature,
+    )
+    return divergence
+
+
+def worst_case_reduction(
+    kl_per_view: torch.Tensor, mask: torch.Tensor, mode: str = "token_max"
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Reduce per-view token KLs [K, B, T] to one [B, T] map, taking the worst view.
+
+    Args:
+        kl_per_view: [K, B, T] per-token KL for each view.
+        mask: [B, T] completion mask (1 for scored tokens); used by ``sequence_max`` to rank views.
+        mode: ``token_max`` (max over views per token), ``sequence_max`` (per sequence, the view with the largest
+            masked mean KL, all its tokens), ``mean`` (plain mean over views).
+    Returns:
+        (reduced [B, T], chosen view index [B, T]; −1 where ``mode="mean"``).
+    """
+    if kl_per_view.dim() != 3:
+        raise ValueError(f"worst_case_reduction expects [K, B, T], got shape {tuple(kl_per_view.shape)}.")
+    if mode == "token_max":
+        return kl_per_view.max(dim=0)
+    if mode == "sequence_max":
+        mask = mask.to(kl_per_view.dtype)
+        per_sequence = (kl_per_view * mask).sum(-1) / mask.sum(-1).clamp(min=1.0)  # [K, B]
+        view = per_sequence.argmax(dim=0)  # [B]
+        chosen = kl_per_view.gather(0, view.view(1, -1, 1).expand(1, *kl_per_view.shape[1:])).squeeze(0)
+        return chosen, view.unsqueeze(-1).expand_as(chosen)
+    if mode == "mean":
+        reduced = kl_per_view.mean(dim=0)
+        return reduced, torch.full_like(reduced, -1, dtype=torch.long)
+    raise ValueError(f"worst_case_reduction: mode {mode!r} is not one of {KL_REDUCTIONS}.")
+
+
+def select_views(per_view: torch.Tensor, view_index: torch.Tensor) -> torch.Tensor:
+    """Pick, for each completion b, its row of view ``view_index[b]`` from [K, B, T] -> [B, T]."""
+    index = view_index.view(1, -1, 1).expand(1, *per_view.shape[1:])
+    return per_view.gather(0, index).squeeze(0)
+
+
+def auxiliary_policy_gradient(logp_view: torch.Tensor, advantages: torch.Tensor) -> torch.Tensor:
+    """Per-token auxiliary policy-gradient loss −A_i · ℓ^{k_i}_{i,t} on one degraded view per completion.
+
+    Args:
+        logp_view: [B, T] log-probs of the sampled tokens under each completion's drawn view.
+        advantages: [B] clean-group advantages (or [B, T]); they carry no gradient.
+    """
+    if advantages.dim() == 1:
+        advantages = advantages.unsqueeze(1)
+    return -advantages.detach() * logp_view
+
+
+def correctness_mask(rewards: torch.Tensor, threshold: float) -> torch.Tensor:
+    """Completions whose correctness reward reaches ``threshold``; a missing (NaN) reward is not correct."""
+    return torch.nan_to_num(rewards, nan=float("-inf")) >= threshold
+
+
+def normalise_masked_loss(
+    per_token: torch.Tensor,
+    mask: torch.Tensor,
+    loss_type: str = "dapo",
+    *,
+    num_items_in_batch: torch.Tensor | float | None = None,
+    num_processes: int = 1,
+    gradient_accumulation_steps: int = 1,
+    steps_per_generation: int = 1,
+    max_completion_length: int | None = None,
+    training: bool = True,
+) -> torch.Tensor:
+    """Average a masked per-token loss [B, T] the way TRL's `GRPOTrainer` normalises its loss for ``loss_type``.
+
+    The mask selects the regularised tokens (completion ∧ correct ∧ has image), so every average runs over the
+    correct completions S only, as the objective's avg_{i∈S,t} says:
+
+    - ``dapo`` / ``cispo`` / ``vespo``: sum over tokens / (global count of masked tokens in the generation batch,
+      ``num_items_in_batch``, per process and per accumulation window), like TRL's DAPO normaliser;
+    - ``grpo`` / ``sapo``: mean over masked sequences of each sequence's token mean;
+    - ``bnpo``: token mean over the local batch;
+    - ``dr_grpo``: sum / (masked sequences × ``max_completion_length``);
+    - ``luspo``: per-sequence token sum, mean over masked sequences.
+
+    All but the DAPO family divide by ``gradient_accumulation_steps`` in training, as TRL does (it turns off the
+    Trainer's own scaling). A batch with no masked token gives an exact 0 that still carries the graph.
+    """
+    mask = mask.to(per_token.dtype)
+    masked = per_token * mask
+    accumulation = gradient_accumulation_steps if training else 1
+    tokens_per_sequence = mask.sum(-1)
+    sequences = (tokens_per_sequence > 0).to(per_token.dtype).sum().clamp(min=1.0)
+    if loss_type in ("dapo", "cispo", "vespo"):
+        if num_items_in_batch is None:
+            raise ValueError(f"normalise_masked_loss: loss_type {loss_type!r} needs num_items_in_batch.")
+        normaliser = torch.as_tensor(num_items_in_batch, dtype=per_token.dtype, device=per_token.device)
+        normaliser = normaliser.clamp(min=1.0) / num_processes
+        if training:
+            normaliser = normaliser * gradient_accumulation_steps / steps_per_generation
+        return masked.sum() / normaliser
+    if loss_type in ("grpo", "sapo"):
+        per_sequence = masked.sum(-1) / tokens_per_sequence.clamp(min=1.0)
+        return per_sequence.sum() / sequences / accumulation
+    if loss_type == "bnpo":
+        return masked.sum() / mask.sum().clamp(min=1.0) / accumulation
+    if loss_type == "dr_grpo":
+        if max_completion_length is None:
+            raise ValueError("normalise_masked_loss: loss_type 'dr_grpo' needs max_completion_length.")
+        return masked.sum() / (sequences * max_completion_length) / accumulation
+    if loss_type == "luspo":
+        return masked.sum(-1).sum() / sequences / accumulation
+    raise ValueError(f"normalise_masked_loss: unknown loss_type {loss_type!r}.")
+
+
+__all__ = [
+    "KL_ESTIMATORS",
+    "auxiliary_policy_gradient",
+    "correctness_mask",
+    "full_vocabulary_kl",
+    "normalise_masked_loss",
+    "sampled_token_kl",
+    "select_views",
+    "worst_case_reduction",
+]

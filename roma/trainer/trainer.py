@@ -1,0 +1,561 @@
+"""`RomaGRPOTrainer`: TRL's `GRPOTrainer` plus ROMA's teacher-forced degraded views.
+
+Generation, rewards, advantages and the GRPO loss are TRL's, on the clean image. This subclass overrides four
+hooks and calls `super()` in each:
+
+- `_calculate_rewards`: keeps the per-function rewards (TRL only returns advantages) for the correctness gate;
+- `_generate_and_score_completions`: after TRL, draws K degraded views per prompt (one view shared by the prompt's
+  G completions, reproducible from (seed, prompt id, step, view)), turns them into pixel values with the
+  processor's image processor, checks `image_grid_thw` is unchanged, and stores them per sample so TRL's
+  shuffling and slicing keep them aligned;
+- `_get_per_token_logps_and_entropies`: lets `_compute_loss` keep TRL's clean log-probs (no second clean pass);
+- `_compute_loss`: TRL's loss + λ · worst-case token KL + μ · auxiliary PG, the K views batched into one
+  teacher-forced forward over the correct completions only (the others would get zero gradient anyway).
+
+With ``roma_kl_coef = roma_aux_coef = 0`` none of this runs: the trainer is exactly `GRPOTrainer`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import io
+import logging
+from collections import defaultdict
+from typing import Any
+
+import torch
+from accelerate.utils import gather_object
+from trl import GRPOTrainer
+from trl.kernels.chunked_logprob import ChunkedLogProbFunction
+
+from roma.degrade import DegradationSampler, corrupt, rng_for
+from roma.trainer import losses
+from roma.trainer.config import RomaConfig
+
+logger = logging.getLogger(__name__)
+
+# The TRL hooks this subclass overrides, with the parameters it relies on. A TRL upgrade that moves one fails
+# loudly here instead of silently training without the ROMA terms (pinned: trl 1.16.x).
+TRL_HOOK_PARAMETERS: dict[str, tuple[str, ...]] = {
+    "_generate_and_score_completions": ("self", "inputs"),
+    "_calculate_rewards": ("self", "inputs", "prompts", "completions", "completion_ids_list"),
+    "_compute_loss": ("self", "model", "inputs"),
+    "_get_per_token_logps_and_entropies": (
+        "self",
+        "model",
+        "input_ids",
+        "attention_mask",
+        "logits_to_keep",
+        "batch_size",
+        "compute_entropy",
+        "compute_aux_loss",
+        "pixel_values",
+        "image_grid_thw",
+        "num_images",
+        "pixel_attention_mask",
+        "spatial_shapes",
+        "num_tiles",
+        "image_sizes",
+        "token_type_ids",
+        "mm_token_type_ids",
+        "image_position_ids",
+    ),
+}
+
+# Keys the views pass forwards per sample besides pixel values and grids (Qwen-VL needs mm_token_type_ids).
+_PER_ROW_FORWARD_KEYS = ("mm_token_type_ids", "token_type_ids")
+# Vocabulary tile of the chunked log-prob kernel (TRL uses the same for its fused LM head).
+_VOCAB_CHUNK = 32768
+
+
+def check_trl_hooks(trainer_class: type = GRPOTrainer) -> None:
+    """Raise if a TRL hook ROMA overrides has moved or changed its parameters."""
+    for name, expected in TRL_HOOK_PARAMETERS.items():
+        hook = getattr(trainer_class, name, None)
+        if hook is None:
+            raise RuntimeError(
+                f"roma: trl.GRPOTrainer has no hook '{name}' any more; RomaGRPOTrainer overrides it. "
+                "This roma release supports trl 1.16.x (see constraints.txt)."
+            )
+        found = tuple(inspect.signature(hook).parameters)
+        if found != expected:
+            raise RuntimeError(
+                f"roma: the TRL hook GRPOTrainer.{name} moved: expected parameters {expected}, found {found}. "
+                "This roma release supports trl 1.16.x (see constraints.txt)."
+            )
+
+
+def prompt_key(example: dict[str, Any]) -> str:
+    """A stable id for a dataset row: its ``id`` column, else a hash of its prompt and image bytes.
+
+    The G completions of a prompt share this key, so they share their degraded views on every process.
+    """
+    if example.get("id") is not None:
+        return str(example["id"])
+    digest = hashlib.blake2b(repr(example.get("prompt")).encode(), digest_size=16)
+    for image in _row_images(example) or []:
+        digest.update(_image_fingerprint(image))
+    return digest.hexdigest()
+
+
+def _check_image_placeholders(inputs: list[dict[str, Any]]) -> None:
+    """Fail clearly when a row's prompt asks for more images than the row carries (TRL would fail deep inside)."""
+    for index, example in enumerate(inputs):
+        prompt = example.get("prompt")
+        if not isinstance(prompt, list):
+            continue
+        wanted = sum(
+            1
+            for message in prompt
+            if isinstance(message.get("content"), list)
+            for part in message["content"]
+            if isinstance(part, dict) and part.get("type") == "image"
+        )
+        have = len(_row_images(example) or [])
+        if wanted > have:
+            sample = example.get("id", f"at batch position {index}")
+            raise ValueError(
+                f"roma: sample {sample} has {wanted} image placeholder(s) in its prompt but {have} image(s) in its "
+                "'image'/'images' column: a row without its image. Fix or drop the row (the recipe's "
+                "--skip_bad_samples drops unreadable images when the dataset is loaded)."
+            )
+
+
+def _image_fingerprint(image: Any) -> bytes:
+    if hasattr(image, "tobytes"):
+        return f"{getattr(image, 'size', '')}{getattr(image, 'mode', '')}".encode() + image.tobytes()
+    buffer = io.BytesIO()
+    torch.save(image, buffer)
+    return buffer.getvalue()
+
+
+def _row_images(example: dict[str, Any]) -> list | None:
+    """The row's images as TRL reads them: an ``images`` list column or a single ``image`` column."""
+    if "images" in example:
+        return list(example["images"]) if example["images"] else None
+    if example.get("image") is not None:
+        return [example["image"]]
+    return None
+
+
+class RomaGRPOTrainer(GRPOTrainer):
+    """Drop-in replacement for `trl.GRPOTrainer` that trains robustness to degraded images (ROMA).
+
+    Accepts exactly `GRPOTrainer`'s arguments; ``args`` should be a [`RomaConfig`] (a plain `GRPOConfig` gets
+    ROMA's defaults). See `roma.trainer.config.RomaConfig` for the switches.
+    """
+
+    _tag_names = ["trl", "grpo", "roma"]
+
+    def __init__(self, *args, **kwargs):
+        check_trl_hooks()
+        args_config = kwargs.get("args")
+        if args_config is not None and not isinstance(args_config, RomaConfig):
+            # Accept a GRPOConfig: keep its fields, add ROMA's defaults.
+            kwargs["args"] = RomaConfig(**args_config.to_dict() | {"output_dir": args_config.output_dir})
+        super().__init__(*args, **kwargs)
+        config: RomaConfig = self.args
+        self._roma_enabled = config.roma_enabled
+        self._roma_correctness_index = self._resolve_correctness_reward(config)
+        self._roma_sampler = DegradationSampler(
+            corruptions=config.roma_corruptions,
+            severities=(config.roma_severity_min, config.roma_severity_max),
+            seed=config.roma_seed,
+        )
+        self._roma_rewards_per_func: torch.Tensor | None = None
+        self._roma_capture_clean = False
+        self._roma_clean_logps: torch.Tensor | None = None
+
+    # ------------------------------------------------------------------ set-up
+    def _resolve_correctness_reward(self, config: RomaConfig) -> int:
+        names = list(self.reward_func_names)
+        if config.roma_correctness_reward is None:
+            if len(names) == 1:
+                return 0
+            raise ValueError(
+                f"roma_correctness_reward is not set and there are {len(names)} reward functions ({names}): name "
+                "the one that decides correctness, e.g. roma_correctness_reward='accuracy'."
+            )
+        if config.roma_correctness_reward not in names:
+            raise ValueError(
+                f"roma_correctness_reward={config.roma_correctness_reward!r} is not one of the reward functions "
+                f"{names} (names are the functions' __name__, as TRL logs them)."
+            )
+        return names.index(config.roma_correctness_reward)
+
+    # ------------------------------------------------------------------ hooks
+    def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
+        rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+        self._roma_rewards_per_func = rewards_per_func  # gathered across processes, [N_all, F]
+        return rewards_per_func
+
+    def _generate_and_score_completions(self, inputs):
+        _check_image_placeholders(inputs)
+        output = super()._generate_and_score_completions(inputs)
+        if not self._roma_enabled:
+            return output
+        device = self.accelerator.device
+        local = len(inputs)
+        start = self.accelerator.process_index * local
+        rewards = self._roma_rewards_per_func[start : start + local, self._roma_correctness_index]
+        correct = losses.correctness_mask(rewards.to(device), self.args.roma_correctness_threshold)
+        self._metrics["train" if self.model.training else "eval"]["roma/frac_correct"].append(
+            losses.correctness_mask(
+                self._roma_rewards_per_func[:, self._roma_correctness_index],
+                self.args.roma_correctness_threshold,
+            )
+            .float()
+            .mean()
+            .item()
+        )
+        regularised = correct if self.args.roma_correctness_gate else torch.ones_like(correct)
+
+        views, names, has_image = self._degraded_pixel_values(inputs, output)
+        output["roma_pixel_values"] = views
+        output["roma_view_names"] = names
+        output["roma_mask"] = regularised & has_image.to(device)
+
+        # One uniformly drawn view per completion for the auxiliary PG term, keyed like the views themselves.
+        step = self.state.global_step
+        aux_view = [
+            int(
+                rng_for(self.args.roma_seed, "aux", prompt_key(x), step, start + i).integers(
+                    self.args.roma_num_views
+                )
+            )
+            for i, x in enumerate(inputs)
+        ]
+        output["roma_aux_view"] = torch.tensor(aux_view, device=device, dtype=torch.long)
+
+        # Like TRL's num_items_in_batch: the global count of regularised tokens, for DAPO-style normalisation.
+        token_mask = output["completion_mask"] * output["roma_mask"].unsqueeze(1)
+        if "tool_mask" in output:
+            token_mask = token_mask * output["tool_mask"]
+        output["roma_num_items"] = self.accelerator.gather(token_mask.sum()).sum()
+        return output
+
+    def _get_per_token_logps_and_entropies(
+        self,
+        model,
+        input_ids,
+        attention_mask,
+        logits_to_keep,
+        batch_size=None,
+        compute_entropy=False,
+        compute_aux_loss=False,
+        pixel_values=None,
+        image_grid_thw=None,
+        num_images=None,
+        pixel_attention_mask=None,
+        spatial_shapes=None,
+        num_tiles=None,
+        image_sizes=None,
+        token_type_ids=None,
+        mm_token_type_ids=None,
+        image_position_ids=None,
+    ):
+        result = super()._get_per_token_logps_and_entropies(
+            model,
+            input_ids,
+            attention_mask,
+            logits_to_keep,
+            batch_size=batch_size,
+            compute_entropy=compute_entropy,
+            compute_aux_loss=compute_aux_loss,
+            pixel_values=pixel_values,
+            image_grid_thw=image_grid_thw,
+            num_images=num_images,
+            pixel_attention_mask=pixel_attention_mask,
+            spatial_shapes=spatial_shapes,
+            num_tiles=num_tiles,
+            image_sizes=image_sizes,
+            token_type_ids=token_type_ids,
+            mm_token_type_ids=mm_token_type_ids,
+            image_position_ids=image_position_ids,
+        )
+        if self._roma_capture_clean:
+            # The clean pass of TRL's _compute_loss: keep its log-probs (with their graph) for the KL target.
+            self._roma_clean_logps = result[0]
+            self._roma_capture_clean = False
+        return result
+
+    def _compute_loss(self, model, inputs):
+        if not self._roma_enabled or "roma_mask" not in inputs:
+            return super()._compute_loss(model, inputs)
+        self._roma_capture_clean = True
+        try:
+            loss = super()._compute_loss(model, inputs)
+        finally:
+            self._roma_capture_clean = False
+        clean_logps, self._roma_clean_logps = self._roma_clean_logps, None
+        return loss + self._roma_loss(model, inputs, clean_logps)
+
+    # ------------------------------------------------------------------ ROMA terms
+    def _degraded_pixel_values(self, inputs, output) -> tuple[list, list, torch.Tensor]:
+        """Draw K views per prompt and turn them into per-sample pixel values [K, rows, patch_dim].
+
+        Returns (per-sample view tensors or None, per-sample view names, has-image mask [B]).
+        """
+        config: RomaConfig = self.args
+        image_processor = getattr(self.processing_class, "image_processor", None)
+        num_images = output.get("num_images")
+        grids = output.get("image_grid_thw")
+        local = len(inputs)
+        none_names = [None] * config.roma_num_views
+        if num_images is None or grids is None or image_processor is None:
+            # No image in this batch (or a model without grids): no ROMA terms.
+            return [None] * local, [none_names] * local, torch.zeros(local, dtype=torch.bool)
+
+        image_offsets = [0]
+        for count in num_images:
+            image_offsets.append(image_offsets[-1] + count)
+        step = self.state.global_step
+        per_prompt: dict[str, tuple[torch.Tensor, list[str]]] = {}
+        views: list[torch.Tensor | None] = []
+        names: list[list[str | None]] = []
+        for row, example in enumerate(inputs):
+            images = _row_images(example)
+            if not images:
+                views.append(None)
+                names.append(none_names)
+                continue
+            key = prompt_key(example)
+            if key not in per_prompt:
+                clean_grid = grids[image_offsets[row] : image_offsets[row + 1]]
+                per_prompt[key] = self._prompt_views(images, key, step, clean_grid, image_processor)
+            pixel_values, view_names = per_prompt[key]
+            views.append(pixel_values)
+            names.append(view_names)
+        has_image = torch.tensor([v is not None for v in views], dtype=torch.bool)
+        return views, names, has_image
+
+    def _prompt_views(self, images, key, step, clean_grid, image_processor) -> tuple[torch.Tensor, list[str]]:
+        """The K degraded views of one prompt's images as a [K, rows, patch_dim] tensor, grids checked."""
+        config: RomaConfig = self.args
+        sample_id = f"{key}@step{step}"
+        pixel_values, view_names = [], []
+        for view in range(config.roma_num_views):
+            record = self._roma_sampler.sample_params(sample_id, view)
+            # One corruption (type, severity) per view, applied to every image of the prompt.
+            degraded = [
+                corrupt(
+                    image,
+                    record.name,
+                    record.severity,
+                    rng_for(config.roma_seed, sample_id, view, image_index),
+                )
+                for image_index, image in enumerate(images)
+            ]
+            processed = image_processor(images=degraded, return_tensors="pt")
+            grid = processed["image_grid_thw"].to(clean_grid.device)
+            if not torch.equal(grid, clean_grid):
+                raise ValueError(
+                    f"roma: corruption '{record.name}' (severity {record.severity}) changed the image grid of sample "
+                    f"'{key}' from {clean_grid.tolist()} to {grid.tolist()}: a degraded view must keep each image's "
+                    "width and height, so that the prompt's image tokens are unchanged."
+                )
+            pixel_values.append(processed["pixel_values"])
+            view_names.append(record.name)
+        return torch.stack(pixel_values).to(self.accelerator.device), view_names
+
+    def _roma_loss(self, model, inputs, clean_logps: torch.Tensor) -> torch.Tensor:
+        config: RomaConfig = self.args
+        mode = "train" if self.model.training else "eval"
+        completion_mask = inputs["completion_mask"]
+        token_mask = completion_mask if "tool_mask" not in inputs else completion_mask * inputs["tool_mask"]
+        regularised = inputs["roma_mask"] & (token_mask.sum(-1) > 0)
+        rows = regularised.nonzero().flatten().tolist()
+        if not rows:
+            # Nothing to regularise on this micro-batch (all wrong, no image, empty completions): an exact zero.
+            self._log_roma_metrics(mode, None)
+            return clean_logps.sum() * 0.0
+
+        views_logps, views_hidden, clean_hidden = self._teacher_forced_views(model, inputs, rows)
+        mask = token_mask[rows]
+        clean_target = clean_logps[rows].detach() if config.roma_stop_grad_clean else clean_logps[rows]
+        num_views = config.roma_num_views
+        if config.roma_kl_estimator == "full":
+            lm_head = self.accelerator.unwrap_model(model).get_output_embeddings()
+            flat_clean = clean_hidden.reshape(-1, clean_hidden.shape[-1])
+            kl_per_view = torch.stack(
+                [
+                    losses.full_vocabulary_kl(
+                        views_hidden[k].reshape(-1, views_hidden.shape[-1]),
+                        flat_clean,
+                        lm_head.weight,
+                        lm_head.bias,
+                        direction=config.roma_kl_direction,
+                        temperature=self.temperature,
+                    ).view(mask.shape)
+                    for k in range(num_views)
+                ]
+            )
+        else:
+            kl_per_view = losses.sampled_token_kl(
+                views_logps, clean_target.unsqueeze(0), config.roma_kl_estimator, config.roma_kl_direction
+            )
+        worst_kl, _ = losses.worst_case_reduction(kl_per_view, mask, config.roma_kl_reduction)
+
+        advantages = inputs["advantages"][rows]
+        aux_logps = losses.select_views(views_logps, inputs["roma_aux_view"][rows])
+        aux_per_token = losses.auxiliary_policy_gradient(aux_logps, advantages)
+
+        normalise = dict(
+            loss_type=self.loss_type,
+            num_items_in_batch=inputs["roma_num_items"],
+            num_processes=self.accelerator.num_processes,
+            gradient_accumulation_steps=self.current_gradient_accumulation_steps,
+            steps_per_generation=self.args.steps_per_generation,
+            max_completion_length=self.max_completion_length,
+            training=mode == "train",
+        )
+        kl_loss = losses.normalise_masked_loss(worst_kl, mask, **normalise)
+        aux_loss = losses.normalise_masked_loss(aux_per_token, mask, **normalise)
+        total = config.roma_kl_coef * kl_loss + config.roma_aux_coef * aux_loss
+
+        names = [inputs["roma_view_names"][row] for row in rows]
+        self._log_roma_metrics(
+            mode,
+            {
+                "kl_per_view": kl_per_view.detach(),
+                "worst_kl": worst_kl.detach(),
+                "aux_per_token": aux_per_token.detach(),
+                "logp_gap": (clean_logps[rows].detach().unsqueeze(0) - views_logps.detach()),
+                "mask": mask,
+                "names": names,
+            },
+        )
+        return total
+
+    def _teacher_forced_views(self, model, inputs, rows: list[int]):
+        """Score the completions of ``rows`` under all K views in one batched forward.
+
+        Returns (log-probs [K, S, T], final hidden states [K, S, T, H] or None, clean hidden [S, T, H] or None);
+        hidden states only for the ``full`` estimator.
+        """
+        config: RomaConfig = self.args
+        num_views = config.roma_num_views
+        prompt_ids, completion_ids = inputs["prompt_ids"][rows], inputs["completion_ids"][rows]
+        input_ids = torch.cat([prompt_ids, completion_ids], dim=1)
+        attention_mask = torch.cat([inputs["prompt_mask"][rows], inputs["completion_mask"][rows]], dim=1)
+        logits_to_keep = completion_ids.size(1)
+
+        num_images = inputs["num_images"]
+        offsets = [0]
+        for count in num_images:
+            offsets.append(offsets[-1] + count)
+        grids = inputs["image_grid_thw"]
+        row_grids = [grids[offsets[row] : offsets[row + 1]] for row in rows]
+        # View-major batch: all selected rows under view 0, then under view 1, ...
+        pixel_values = torch.cat(
+            [inputs["roma_pixel_values"][row][k] for k in range(num_views) for row in rows]
+        ).to(inputs["pixel_values"].dtype)
+        forward_kwargs: dict[str, Any] = {
+            "pixel_values": pixel_values,
+            "image_grid_thw": torch.cat(row_grids * num_views),
+            "num_images": [num_images[row] for row in rows] * num_views,
+        }
+        for key in _PER_ROW_FORWARD_KEYS:
+            if inputs.get(key) is not None:
+                forward_kwargs[key] = inputs[key][rows].repeat(num_views, 1)
+        batched_ids = input_ids.repeat(num_views, 1)
+        batched_mask = attention_mask.repeat(num_views, 1)
+
+        if config.roma_kl_estimator != "full":
+            logps, _, _ = self._get_per_token_logps_and_entropies(
+                model, batched_ids, batched_mask, logits_to_keep, **forward_kwargs
+            )
+            return logps.view(num_views, len(rows), -1), None, None
+
+        # Exact KL over the vocabulary: final hidden states of both sides, projected in chunks by the loss.
+        hidden = self._final_hidden_states(model, batched_ids, batched_mask, logits_to_keep, forward_kwargs)
+        clean_kwargs: dict[str, Any] = {
+            "pixel_values": _clean_pixel_rows(inputs["pixel_values"], grids, offsets, rows),
+            "image_grid_thw": torch.cat(row_grids),
+        }
+        for key in _PER_ROW_FORWARD_KEYS:
+            if inputs.get(key) is not None:
+                clean_kwargs[key] = inputs[key][rows]
+        with torch.no_grad():  # the clean side is the stop-gradient target (enforced by RomaConfig)
+            clean_hidden = self._final_hidden_states(
+                model, input_ids, attention_mask, logits_to_keep, clean_kwargs
+            )
+        # Sampled-token log-probs of each view from the same hidden states (aux term, log-prob gap), chunked too.
+        lm_head = self.accelerator.unwrap_model(model).get_output_embeddings()
+        flat_hidden = hidden.reshape(-1, hidden.shape[-1])
+        logps = ChunkedLogProbFunction.apply(
+            flat_hidden,
+            lm_head.weight,
+            lm_head.bias,
+            completion_ids.repeat(num_views, 1).reshape(-1),
+            self.temperature,
+            _VOCAB_CHUNK,
+            None,
+            1.0,
+            (),
+        )[0]
+        return (
+            logps.view(num_views, len(rows), -1),
+            hidden.view(num_views, len(rows), *hidden.shape[1:]),
+            clean_hidden,
+        )
+
+    def _final_hidden_states(self, model, input_ids, attention_mask, logits_to_keep, forward_kwargs):
+        """Final (normed) hidden states at the positions that predict the completion tokens: [N, T, H]."""
+        unwrapped = self.accelerator.unwrap_model(model)
+        if hasattr(unwrapped, "get_base_model"):  # PEFT: LoRA layers live inside the base model's modules
+            unwrapped = unwrapped.get_base_model()
+        kwargs = {k: v for k, v in forward_kwargs.items() if k != "num_images"}
+        with self.accelerator.autocast():
+            outputs = unwrapped.base_model(
+                input_ids=input_ids, attention_mask=attention_mask, use_cache=False, **kwargs
+            )
+        # Position t predicts token t + 1: the completion tokens are predicted from the positions just before them.
+        return outputs.last_hidden_state[:, -logits_to_keep - 1 : -1]
+
+    def _log_roma_metrics(self, mode: str, stats: dict[str, Any] | None) -> None:
+        """Log token-weighted over all processes: worst-case and mean KL, aux loss, log-prob gap, KL per corruption."""
+        # sums of: worst KL, mean-over-views KL, aux loss, clean − degraded log-prob gap; then the token count
+        local = torch.zeros(5, device=self.accelerator.device)
+        per_corruption: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+        if stats is not None:
+            mask = stats["mask"].to(stats["worst_kl"].dtype)
+            num_views = stats["kl_per_view"].shape[0]
+            local = torch.stack(
+                [
+                    (stats["worst_kl"] * mask).sum(),
+                    (stats["kl_per_view"] * mask).sum() / num_views,
+                    (stats["aux_per_token"] * mask).sum(),
+                    (stats["logp_gap"] * mask).sum() / num_views,
+                    mask.sum(),
+                ]
+            ).float()
+            kl_per_sequence = (stats["kl_per_view"] * mask).sum(-1).tolist()  # [K][S]
+            tokens_per_sequence = mask.sum(-1).tolist()
+            for s, view_names in enumerate(stats["names"]):
+                for k, name in enumerate(view_names):
+                    per_corruption[name][0] += kl_per_sequence[k][s]
+                    per_corruption[name][1] += tokens_per_sequence[s]
+        totals = self.accelerator.reduce(local, reduction="sum").tolist()
+        tokens = max(totals[4], 1.0)
+        metrics = self._metrics[mode]
+        for index, name in enumerate(("kl_worst", "kl_mean", "aux_loss", "logp_gap")):
+            metrics[f"roma/{name}"].append(totals[index] / tokens)
+        merged: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+        for part in gather_object([dict(per_corruption)]):
+            for name, (kl_sum, count) in part.items():
+                merged[name][0] += kl_sum
+                merged[name][1] += count
+        for name, (kl_sum, count) in sorted(merged.items()):
+            if count > 0:
+                metrics[f"roma/kl/{name}"].append(kl_sum / count)
+
+
+def _clean_pixel_rows(pixel_values: torch.Tensor, grids: torch.Tensor, offsets: list[int], rows: list[int]):
+    """The clean pixel-value rows of the selected samples (pixel_values is flat over all images, in row order)."""
+    patches_per_image = grids.prod(-1).tolist()
+    starts = [0]
+    for count in patches_per_image:
+        starts.append(starts[-1] + count)
+    return torch.cat([pixel_values[starts[offsets[row]] : starts[offsets[row + 1]]] for row in rows])

@@ -1,0 +1,42 @@
+"""Shared test set-up: offline hubs and quiet albumentations before anything imports them."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("WANDB_MODE", "disabled")
+
+
+# --- tiny models and synthetic data (owned by roma/models + roma/data/synthetic) -------------------------
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen3_vl_path(tmp_path_factory):
+    """A tiny random Qwen3-VL checkpoint with its processor (~230k parameters, patch 16), built once."""
+    from roma.models.tiny import build_tiny_model
+
+    return build_tiny_model("qwen3_vl", tmp_path_factory.mktemp("tiny_qwen3_vl"), size="tiny", seed=0)
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen2_5_vl_path(tmp_path_factory):
+    """A tiny random Qwen2.5-VL checkpoint with its processor (patch 14), built once."""
+    from roma.models.tiny import build_tiny_model
+
+    return build_tiny_model("qwen2_5_vl", tmp_path_factory.mktemp("tiny_qwen2_5_vl"), size="tiny", seed=0)
+
+
+@pytest.fixture(scope="session")
+def synthetic_train_small():
+    """48 rows of the synthetic task's train split (both families, 64×64 images, seed 0)."""
+    from roma.data.synthetic import make_synthetic_dataset
+
+    return make_synthetic_dataset("train", 48, seed=0)
+
+
+# --- end of tiny models and synthetic data -----------------------------------------------------------------
