@@ -13,8 +13,11 @@ from PIL import Image
 
 from roma import RomaConfig, RomaGRPOTrainer
 from roma.data.prompts import build_conversation
+from roma.models.tiny import vision_token_ids
 from roma.trainer import trainer as trainer_module
 
+# An untrained model samples vision special tokens, which Qwen-VL's position ids cannot take in a completion.
+UNTRAINED_GENERATION = {"suppress_tokens": vision_token_ids()}
 ROMA_METRICS = ("roma/kl_worst", "roma/kl_mean", "roma/aux_loss", "roma/frac_correct", "roma/logp_gap")
 
 
@@ -69,6 +72,7 @@ def config(tmp_path, **overrides) -> RomaConfig:
         dataloader_num_workers=0,
         roma_kl_coef=0.5,
         roma_aux_coef=0.5,
+        generation_kwargs=UNTRAINED_GENERATION,
     )
     values.update(overrides)
     return RomaConfig(**values)
@@ -100,6 +104,7 @@ def test_roma_with_zero_weights_is_exactly_grpo(tiny_qwen3_vl_path, tmp_path):
         report_to="none",
         gradient_checkpointing=False,
         seed=0,
+        generation_kwargs=UNTRAINED_GENERATION,
     )
     grpo = GRPOTrainer(
         model=str(tiny_qwen3_vl_path),

@@ -17,6 +17,7 @@ _LAZY = {
         "build_tiny_model",
         "build_tokenizer",
         "get_spec",
+        "resolve_model",
     )
 }
 
@@ -30,6 +31,7 @@ __all__ = [
     "build_tiny_model",
     "build_tokenizer",
     "get_spec",
+    "resolve_model",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -43,6 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover
         build_tiny_model,
         build_tokenizer,
         get_spec,
+        resolve_model,
     )
 
 

@@ -54,6 +54,16 @@ SPECIAL_TOKENS: tuple[str, ...] = (
     "<|image_pad|>",
     "<|video_pad|>",
 )
+# A randomly initialised model samples these as often as any byte; in a completion they derail Qwen-VL's
+# M-RoPE position ids (the model takes them for the start of an image). Pass them as
+# `generation_kwargs={"suppress_tokens": ...}` when rolling out an untrained tiny model.
+VISION_TOKENS: tuple[str, ...] = (
+    "<|vision_start|>",
+    "<|vision_end|>",
+    "<|vision_pad|>",
+    "<|image_pad|>",
+    "<|video_pad|>",
+)
 PAD_TOKEN = "<|endoftext|>"
 EOS_TOKEN = "<|im_end|>"
 
@@ -400,6 +410,47 @@ def build_tiny_model(
     model.save_pretrained(out_dir)
     processor.save_pretrained(out_dir)
     return out_dir
+
+
+TINY_MODEL_PREFIX = "roma-tiny/"
+
+
+def vision_token_ids() -> list[int]:
+    """Ids of the vision special tokens in the tiny tokenizer (see ``VISION_TOKENS``)."""
+    return [256 + SPECIAL_TOKENS.index(token) for token in VISION_TOKENS]
+
+
+def resolve_model(name_or_path: str, cache_dir: str | Path | None = None) -> str:
+    """Turn ``roma-tiny/FAMILY-SIZE[-seedN]`` (e.g. ``roma-tiny/qwen3_vl-small``) into a built checkpoint folder.
+
+    Recipes and ``roma eval`` accept this name wherever a hub id or a local path goes, so the embedded default
+    needs no hub. The checkpoint is built once under ``cache_dir`` (default ``$ROMA_CACHE`` or
+    ``~/.cache/roma``)``/models`` and reused. Any other name is returned unchanged.
+    """
+    if not str(name_or_path).startswith(TINY_MODEL_PREFIX):
+        return str(name_or_path)
+    spec = str(name_or_path)[len(TINY_MODEL_PREFIX) :]
+    parts = spec.split("-")
+    seed = 0
+    if len(parts) == 3 and parts[2].startswith("seed") and parts[2][4:].isdigit():
+        seed = int(parts[2][4:])
+        parts = parts[:2]
+    if len(parts) != 2 or parts[0] not in FAMILIES or parts[1] not in SIZES:
+        raise ValueError(
+            f"Unknown tiny model {name_or_path!r}: expected {TINY_MODEL_PREFIX}FAMILY-SIZE[-seedN] with FAMILY in "
+            f"{FAMILIES} and SIZE in {SIZES}, e.g. {TINY_MODEL_PREFIX}qwen3_vl-small."
+        )
+    import os
+    import shutil
+
+    root = Path(cache_dir or os.environ.get("ROMA_CACHE") or Path.home() / ".cache" / "roma") / "models"
+    out_dir = root / f"{parts[0]}-{parts[1]}-seed{seed}"
+    if not (out_dir / "config.json").is_file():
+        tmp_dir = out_dir.with_name(out_dir.name + f".tmp{os.getpid()}")
+        build_tiny_model(parts[0], tmp_dir, size=parts[1], seed=seed)
+        shutil.rmtree(out_dir, ignore_errors=True)  # a folder left by a killed build has no config.json
+        tmp_dir.replace(out_dir)  # atomic: a reader sees no checkpoint or a whole one
+    return str(out_dir)
 
 
 def main(argv: list[str] | None = None) -> int:

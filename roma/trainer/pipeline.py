@@ -1,0 +1,291 @@
+"""The training pipeline behind `recipes/roma_qwen3vl.py`: model, data, rewards, trainer, evaluation, save.
+
+The recipe script only parses ``(RomaScriptArguments, RomaConfig, ModelConfig)`` with `trl.TrlParser` (YAML plus
+command-line overrides) and calls :func:`run`. Everything it does lives here so it is tested in-process.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from roma.trainer.config import RomaConfig
+
+logger = logging.getLogger(__name__)
+
+TRAINERS = ("roma", "grpo")
+
+
+@dataclass
+class RomaScriptArguments:
+    """Data, rewards and evaluation of a training run (model and trainer settings live in the other two configs)."""
+
+    dataset_name: str = field(
+        default="synthetic",
+        metadata={
+            "help": "Training data: 'synthetic' (bundled task), a hub dataset id, or a local .parquet / .jsonl / "
+            "save_to_disk folder / image folder."
+        },
+    )
+    dataset_split: str = field(default="train", metadata={"help": "Split to train on."})
+    question_column: str = field(default="question", metadata={"help": "Column holding the question text."})
+    image_column: str = field(
+        default="image",
+        metadata={
+            "help": "Image column: one image, a list of images, or several columns as 'image_1,image_2'."
+        },
+    )
+    answer_column: str = field(default="answer", metadata={"help": "Column holding the gold answer."})
+    extra_columns: list[str] = field(
+        default_factory=list,
+        metadata={"help": "Other columns passed to the reward functions (e.g. answer_type, options)."},
+    )
+    image_root: str | None = field(
+        default=None, metadata={"help": "Folder that relative image paths are resolved against."}
+    )
+    skip_bad_samples: bool = field(
+        default=False,
+        metadata={
+            "help": "Skip rows whose image cannot be read (counted in one warning) instead of failing."
+        },
+    )
+    max_train_samples: int | None = field(
+        default=None, metadata={"help": "Use at most this many training rows."}
+    )
+    reward_funcs: list[str] = field(
+        default_factory=lambda: ["accuracy", "format"],
+        metadata={"help": "Reward functions by registry name (roma.rewards.REWARD_FUNCTIONS)."},
+    )
+    trainer: str = field(
+        default="roma",
+        metadata={
+            "help": "'roma' (RomaGRPOTrainer) or 'grpo' (trl.GRPOTrainer, the baseline).",
+            "choices": TRAINERS,
+        },
+    )
+    min_pixels: int | None = field(
+        default=None,
+        metadata={"help": "Smallest image area (pixels) the processor resizes to; default: model's."},
+    )
+    max_pixels: int | None = field(
+        default=None,
+        metadata={"help": "Largest image area (pixels) the processor resizes to; default: model's."},
+    )
+    warm_start_sft_steps: int = field(
+        default=0,
+        metadata={
+            "help": "Supervised steps on the synthetic training split before RL (TRL SFTTrainer; cached and "
+            "reused). A from-scratch model earns no reward without them. 0 skips the warm start."
+        },
+    )
+    warm_start_batch_size: int = field(default=64, metadata={"help": "Batch size of the warm start."})
+    warm_start_learning_rate: float = field(
+        default=1e-3, metadata={"help": "Learning rate of the warm start."}
+    )
+    warm_start_cache_dir: str = field(
+        default="runs/warm_start", metadata={"help": "Where warm-started checkpoints are cached."}
+    )
+    eval_benchmarks: str | None = field(
+        default=None,
+        metadata={
+            "help": "Benchmarks scored before and after training with the robustness sweep (e.g. 'synthetic'); "
+            "None skips it. For large models use `roma eval` on the saved checkpoint instead."
+        },
+    )
+    eval_conditions: str = field(default="clean,seen", metadata={"help": "Conditions of that evaluation."})
+    eval_severities: str = field(default="3", metadata={"help": "Severities of that evaluation."})
+    eval_num_samples: int | None = field(
+        default=200, metadata={"help": "Samples per benchmark in that evaluation."}
+    )
+    eval_batch_size: int = field(default=64, metadata={"help": "Generation batch size of that evaluation."})
+    eval_max_new_tokens: int = field(default=32, metadata={"help": "Generation budget of that evaluation."})
+
+    def __post_init__(self):
+        if self.eval_benchmarks is not None and self.eval_benchmarks.strip().lower() in ("", "none", "null"):
+            self.eval_benchmarks = None
+        if self.trainer not in TRAINERS:
+            raise ValueError(f"trainer={self.trainer!r} is not valid; choose one of {', '.join(TRAINERS)}.")
+        if isinstance(self.reward_funcs, str):
+            self.reward_funcs = [name.strip() for name in self.reward_funcs.split(",") if name.strip()]
+        if not self.reward_funcs:
+            raise ValueError("reward_funcs is empty: name at least one reward function (e.g. accuracy).")
+
+
+def resolve_reward_functions(names: list[str]) -> list:
+    from roma.rewards import get_reward_function
+
+    return [get_reward_function(name) for name in names]
+
+
+def prepare_model(script_args: RomaScriptArguments, training_args: RomaConfig, model_args) -> str:
+    """The checkpoint RL starts from: the named model (a ``roma-tiny/...`` name is built offline), warm-started
+    on the synthetic task when ``warm_start_sft_steps > 0``."""
+    from roma.models.tiny import resolve_model
+
+    path = resolve_model(model_args.model_name_or_path)
+    if script_args.warm_start_sft_steps > 0:
+        from roma.trainer.warm_start import warm_start
+
+        path = str(
+            warm_start(
+                path,
+                cache_dir=script_args.warm_start_cache_dir,
+                steps=script_args.warm_start_sft_steps,
+                batch_size=script_args.warm_start_batch_size,
+                learning_rate=script_args.warm_start_learning_rate,
+                seed=training_args.seed,
+            )
+        )
+    return path
+
+
+def load_processor(path: str, script_args: RomaScriptArguments):
+    from transformers import AutoProcessor
+
+    # Left padding, as TRL loads it: TRL aligns the processor's mm_token_type_ids with its left-padded prompts.
+    processor = AutoProcessor.from_pretrained(path, padding_side="left")
+    if script_args.min_pixels or script_args.max_pixels:
+        size = dict(processor.image_processor.size)
+        if script_args.min_pixels:
+            size["shortest_edge"] = script_args.min_pixels
+        if script_args.max_pixels:
+            size["longest_edge"] = script_args.max_pixels
+        if size["shortest_edge"] > size["longest_edge"]:
+            raise ValueError(f"min_pixels ({size['shortest_edge']}) > max_pixels ({size['longest_edge']}).")
+        processor.image_processor.size = size
+    return processor
+
+
+def evaluate(path: str, out_dir: Path, script_args: RomaScriptArguments, seed: int) -> dict[str, Any] | None:
+    """Score a saved checkpoint with the robustness sweep; returns the sweep's results (None when disabled)."""
+    if not script_args.eval_benchmarks:
+        return None
+    from roma.evaluation.sweep import SweepConfig, run_sweep
+
+    config = SweepConfig(
+        model=path,
+        out=str(out_dir),
+        benchmarks=script_args.eval_benchmarks,
+        conditions=script_args.eval_conditions,
+        severities=script_args.eval_severities,
+        max_samples=script_args.eval_num_samples,
+        batch_size=script_args.eval_batch_size,
+        max_new_tokens=script_args.eval_max_new_tokens,
+        seed=seed,
+        overwrite=True,
+    )
+    return run_sweep(config)
+
+
+def run(script_args: RomaScriptArguments, training_args: RomaConfig, model_args) -> dict[str, Any]:
+    """Train with ROMA (or the GRPO baseline), evaluate before and after, save; returns a summary."""
+    from accelerate import PartialState
+    from trl import GRPOTrainer, get_peft_config
+
+    from roma.data.loading import load_training_dataset
+    from roma.trainer.trainer import RomaGRPOTrainer
+
+    state = PartialState()
+    started = time.perf_counter()
+    output_dir = Path(training_args.output_dir)
+
+    # 1. Model: resolve (and warm-start) on the main process first, so the others reuse its cache.
+    with state.main_process_first():
+        start_path = prepare_model(script_args, training_args, model_args)
+    processor = load_processor(start_path, script_args)
+
+    # 2. Data: conversational prompts asking for \boxed{} answers, images decoded and checked once.
+    train_dataset = load_training_dataset(
+        script_args.dataset_name,
+        split=script_args.dataset_split,
+        question_column=script_args.question_column,
+        image_column=script_args.image_column,
+        answer_column=script_args.answer_column,
+        extra_columns=script_args.extra_columns,
+        skip_bad_samples=script_args.skip_bad_samples,
+        max_samples=script_args.max_train_samples,
+        image_root=script_args.image_root,
+    )
+
+    # 3. Evaluation before training, on the main process (the sweep loads the checkpoint itself).
+    before = None
+    if state.is_main_process:
+        before = evaluate(start_path, output_dir / "eval_before", script_args, training_args.seed)
+    state.wait_for_everyone()
+
+    # 4. Train: ROMA, or GRPO from the same script and config for the baseline.
+    training_args.model_init_kwargs = {
+        **(training_args.model_init_kwargs or {}),
+        "dtype": model_args.dtype,
+        **({"attn_implementation": model_args.attn_implementation} if model_args.attn_implementation else {}),
+    }
+    trainer_class = RomaGRPOTrainer if script_args.trainer == "roma" else GRPOTrainer
+    trainer = trainer_class(
+        model=start_path,
+        reward_funcs=resolve_reward_functions(script_args.reward_funcs),
+        args=training_args,
+        train_dataset=train_dataset,
+        processing_class=processor,
+        peft_config=get_peft_config(model_args),
+    )
+    trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+
+    # 5. Save the final model and processor.
+    trainer.save_model(str(output_dir))
+    if trainer.accelerator.is_main_process:
+        processor.save_pretrained(str(output_dir))
+    trainer.accelerator.wait_for_everyone()
+
+    # 6. Evaluation after training, and a summary a person can read.
+    after = None
+    if state.is_main_process:
+        after = evaluate(str(output_dir), output_dir / "eval_after", script_args, training_args.seed)
+    summary = {
+        "trainer": script_args.trainer,
+        "start_checkpoint": start_path,
+        "checkpoint": str(output_dir.resolve()),
+        "train_steps": trainer.state.global_step,
+        "roma": {k: v for k, v in training_args.to_dict().items() if k.startswith("roma_")},
+        "wall_time_s": round(time.perf_counter() - started, 1),
+        "accuracy_before": _accuracy_table(before),
+        "accuracy_after": _accuracy_table(after),
+    }
+    if state.is_main_process:
+        (output_dir / "run_summary.json").write_text(json.dumps(summary, indent=2))
+        print(format_summary(summary))
+    trainer.accelerator.end_training()
+    return summary
+
+
+def _accuracy_table(results: dict[str, Any] | None) -> dict[str, dict[str, float]] | None:
+    """{benchmark: {condition: accuracy}} from a sweep's results (None when there was no evaluation)."""
+    if results is None:
+        return None
+    table: dict[str, dict[str, float]] = {}
+    for benchmark, entry in results["benchmarks"].items():
+        table[benchmark] = {name: row["accuracy"] for name, row in entry["conditions"].items()}
+    return table
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    lines = [
+        "",
+        f"Finished {summary['trainer']} training: {summary['train_steps']} steps in {summary['wall_time_s']:.0f} s.",
+    ]
+    before, after = summary["accuracy_before"], summary["accuracy_after"]
+    if before and after:
+        lines.append(
+            f"Accuracy (%)  {'benchmark':<12} {'condition':<26} {'before':>7} {'after':>7} {'change':>7}"
+        )
+        for benchmark, conditions in after.items():
+            for condition, accuracy in conditions.items():
+                prior = before.get(benchmark, {}).get(condition, float("nan"))
+                lines.append(
+                    f"{'':<13} {benchmark:<12} {condition:<26} {prior:>7.1f} {accuracy:>7.1f} {accuracy - prior:>+7.1f}"
+                )
+    lines.append(f"Checkpoint (model and processor): {summary['checkpoint']}")
+    return "\n".join(lines)

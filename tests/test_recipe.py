@@ -1,0 +1,162 @@
+"""The training recipe end to end, in-process, and every shipped YAML config against the real dataclasses."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from roma.models.tiny import vision_token_ids
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIGS = sorted((REPO / "recipes" / "configs").glob("*.yaml"))
+
+
+def _recipe():
+    spec = importlib.util.spec_from_file_location("roma_qwen3vl_recipe", REPO / "recipes" / "roma_qwen3vl.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _parse(argv: list[str]):
+    from trl import ModelConfig, TrlParser
+
+    from roma import RomaConfig
+    from roma.trainer.pipeline import RomaScriptArguments
+
+    parser = TrlParser((RomaScriptArguments, RomaConfig, ModelConfig))
+    return parser.parse_args_and_config(args=argv)
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=[c.stem for c in CONFIGS])
+def test_every_recipe_config_parses_into_the_real_dataclasses(config, tmp_path):
+    # The GPU configs ask for bf16, which TrainingArguments refuses on a machine without a GPU.
+    script_args, training_args, model_args = _parse(
+        ["--config", str(config), "--use_cpu", "true", "--bf16", "false", "--output_dir", str(tmp_path)]
+    )
+    assert model_args.model_name_or_path
+    assert script_args.trainer in ("roma", "grpo")
+    if script_args.trainer == "grpo":
+        assert not training_args.roma_enabled
+    else:
+        assert training_args.roma_enabled
+
+
+def test_tiny_cpu_recipe_runs_end_to_end_with_overrides(tiny_qwen3_vl_path, tmp_path):
+    out = tmp_path / "run"
+    summary = _recipe().main(
+        [
+            "--config",
+            str(REPO / "recipes" / "configs" / "tiny_cpu.yaml"),
+            "--model_name_or_path",
+            str(tiny_qwen3_vl_path),
+            "--warm_start_sft_steps",
+            "0",
+            "--max_steps",
+            "2",
+            "--max_train_samples",
+            "32",
+            "--eval_num_samples",
+            "8",
+            "--eval_batch_size",
+            "8",
+            "--eval_max_new_tokens",
+            "8",
+            "--roma_num_views",
+            "3",  # a YAML value overridden on the command line
+            "--generation_kwargs",
+            json.dumps({"suppress_tokens": vision_token_ids()}),
+            "--output_dir",
+            str(out),
+        ]
+    )
+    assert summary["train_steps"] == 2
+    log = json.loads((out / "run_summary.json").read_text())
+    assert log["checkpoint"] == str(out.resolve())
+    from transformers import AutoProcessor
+
+    assert AutoProcessor.from_pretrained(out).image_processor.size["longest_edge"] == 4096  # min/max_pixels kept
+    for table in (summary["accuracy_before"], summary["accuracy_after"]):
+        conditions = table["synthetic"]
+        assert (
+            "clean" in conditions and len(conditions) == 4
+        )  # clean + the three seen corruptions at severity 3
+        assert all(0.0 <= v <= 100.0 for v in conditions.values())
+    assert summary["roma"]["roma_num_views"] == 3  # the command line overrode the YAML's 2
+    from transformers import AutoModelForImageTextToText
+
+    AutoModelForImageTextToText.from_pretrained(out)
+    # The evaluation sweeps' own reports are kept next to the checkpoint.
+    assert (out / "eval_before" / "summary.md").is_file() and (out / "eval_after" / "summary.md").is_file()
+
+
+def test_override_takes_effect_in_the_parsed_config(tmp_path):
+    script_args, training_args, _ = _parse(
+        [
+            "--config",
+            str(REPO / "recipes" / "configs" / "tiny_cpu.yaml"),
+            "--roma_num_views",
+            "3",
+            "--trainer",
+            "grpo",
+            "--output_dir",
+            str(tmp_path),
+        ]
+    )
+    assert training_args.roma_num_views == 3
+    assert script_args.trainer == "grpo"
+
+
+def test_grpo_baseline_runs_from_the_same_script(tiny_qwen3_vl_path, tmp_path):
+    out = tmp_path / "grpo"
+    summary = _recipe().main(
+        [
+            "--config",
+            str(REPO / "recipes" / "configs" / "tiny_cpu.yaml"),
+            "--model_name_or_path",
+            str(tiny_qwen3_vl_path),
+            "--warm_start_sft_steps",
+            "0",
+            "--trainer",
+            "grpo",
+            "--generation_kwargs",
+            json.dumps({"suppress_tokens": vision_token_ids()}),
+            "--max_steps",
+            "2",
+            "--max_train_samples",
+            "16",
+            "--eval_benchmarks",
+            "none",
+            "--output_dir",
+            str(out),
+        ]
+    )
+    assert summary["trainer"] == "grpo" and summary["train_steps"] == 2
+    assert summary["accuracy_after"] is None
+    assert math.isfinite(summary["wall_time_s"])
+
+
+def test_unknown_trainer_and_reward_are_clear_errors(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        _parse(
+            [
+                "--config",
+                str(REPO / "recipes" / "configs" / "tiny_cpu.yaml"),
+                "--trainer",
+                "ppo",
+                "--output_dir",
+                str(tmp_path),
+            ]
+        )
+    assert "argument --trainer: invalid choice: 'ppo'" in capsys.readouterr().err
+    from roma.trainer.pipeline import RomaScriptArguments, resolve_reward_functions
+
+    with pytest.raises(ValueError, match="trainer='ppo' is not valid"):
+        RomaScriptArguments(trainer="ppo")
+
+    with pytest.raises(Exception, match="accuracyy"):
+        resolve_reward_functions(["accuracyy"])
