@@ -40,3 +40,10 @@ def synthetic_train_small():
 
 
 # --- end of tiny models and synthetic data -----------------------------------------------------------------
+
+
+# --- shared helpers of the test modules (tests/ is on sys.path for them) ----------------------------------
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent))

@@ -15,6 +15,7 @@ from trl import GRPOConfig
 KL_ESTIMATORS = ("k3", "k1", "k2", "full")
 KL_REDUCTIONS = ("token_max", "sequence_max", "mean")
 KL_DIRECTIONS = ("clean_to_degraded", "degraded_to_clean")
+ROLLOUT_DEGRADATIONS = ("none", "noisy_rollout", "augmentation")
 # Loss types whose normalisation the ROMA terms mirror (see `roma.trainer.losses.normalise_masked_loss`).
 SUPPORTED_LOSS_TYPES = ("dapo", "grpo", "bnpo", "dr_grpo", "cispo", "sapo", "luspo", "vespo")
 
@@ -105,6 +106,31 @@ class RomaConfig(GRPOConfig):
         },
     )
 
+    roma_rollout_degradation: str = field(
+        default="none",
+        metadata={
+            "help": "Rollout-side baselines, for comparisons in one framework (usually with roma_kl_coef = "
+            "roma_aux_coef = 0): 'none' (ROMA / GRPO: rollouts on clean images); 'noisy_rollout' "
+            "(NoisyRollout-style: part of each group is rolled out on a degraded image, the update conditions on "
+            "the clean image, the distortion anneals); 'augmentation' (RAD-style: rollouts and update both on "
+            "degraded images).",
+            "choices": list(ROLLOUT_DEGRADATIONS),
+        },
+    )
+    roma_noisy_rollout_fraction: float = field(
+        default=0.5,
+        metadata={
+            "help": "noisy_rollout: fraction of each group's completions rolled out on the degraded image."
+        },
+    )
+    roma_noisy_rollout_anneal: bool = field(
+        default=True,
+        metadata={
+            "help": "noisy_rollout: anneal the distortion linearly to the lowest severity over training "
+            "(severity = min + (drawn - min) * (1 - step / max_steps))."
+        },
+    )
+
     def __post_init__(self):
         super().__post_init__()
         if isinstance(self.roma_corruptions, str):  # a YAML scalar or a comma list from the command line
@@ -114,6 +140,11 @@ class RomaConfig(GRPOConfig):
         _check_choice("roma_kl_estimator", self.roma_kl_estimator, KL_ESTIMATORS)
         _check_choice("roma_kl_reduction", self.roma_kl_reduction, KL_REDUCTIONS)
         _check_choice("roma_kl_direction", self.roma_kl_direction, KL_DIRECTIONS)
+        _check_choice("roma_rollout_degradation", self.roma_rollout_degradation, ROLLOUT_DEGRADATIONS)
+        if not 0.0 < self.roma_noisy_rollout_fraction <= 1.0:
+            raise ValueError(
+                f"roma_noisy_rollout_fraction must be in (0, 1], got {self.roma_noisy_rollout_fraction}."
+            )
         if self.roma_num_views < 1:
             raise ValueError(f"roma_num_views must be >= 1, got {self.roma_num_views}.")
         for name in ("roma_kl_coef", "roma_aux_coef"):

@@ -39,6 +39,7 @@ logger = logging.getLogger(__name__)
 # loudly here instead of silently training without the ROMA terms (pinned: trl 1.16.x).
 TRL_HOOK_PARAMETERS: dict[str, tuple[str, ...]] = {
     "_generate_and_score_completions": ("self", "inputs"),
+    "_generate": ("self", "prompts"),
     "_calculate_rewards": ("self", "inputs", "prompts", "completions", "completion_ids_list"),
     "_compute_loss": ("self", "model", "inputs"),
     "_get_per_token_logps_and_entropies": (
@@ -97,6 +98,36 @@ def prompt_key(example: dict[str, Any]) -> str:
     for image in _row_images(example) or []:
         digest.update(_image_fingerprint(image))
     return digest.hexdigest()
+
+
+def _message_images(prompt: Any) -> list:
+    """The images embedded in a conversational prompt's messages, in order (as TRL's _tokenize_prompts reads them)."""
+    if not isinstance(prompt, list):
+        return []
+    return [
+        part["image"]
+        for message in prompt
+        if isinstance(message.get("content"), list)
+        for part in message["content"]
+        if isinstance(part, dict) and part.get("type") == "image" and part.get("image") is not None
+    ]
+
+
+def _replace_message_images(prompt: list, images: list) -> list:
+    """A copy of ``prompt`` whose embedded images are replaced, in order, by ``images``."""
+    remaining = iter(images)
+    replaced = []
+    for message in prompt:
+        content = message.get("content")
+        if isinstance(content, list):
+            content = [
+                {**part, "image": next(remaining)}
+                if isinstance(part, dict) and part.get("type") == "image" and part.get("image") is not None
+                else part
+                for part in content
+            ]
+        replaced.append({**message, "content": content})
+    return replaced
 
 
 def _check_image_placeholders(inputs: list[dict[str, Any]]) -> None:
@@ -166,6 +197,7 @@ class RomaGRPOTrainer(GRPOTrainer):
         self._roma_rewards_per_func: torch.Tensor | None = None
         self._roma_capture_clean = False
         self._roma_clean_logps: torch.Tensor | None = None
+        self._roma_batch: list[dict[str, Any]] | None = None  # rows being rolled out (noisy_rollout only)
 
     # ------------------------------------------------------------------ set-up
     def _resolve_correctness_reward(self, config: RomaConfig) -> int:
@@ -192,7 +224,17 @@ class RomaGRPOTrainer(GRPOTrainer):
 
     def _generate_and_score_completions(self, inputs):
         _check_image_placeholders(inputs)
-        output = super()._generate_and_score_completions(inputs)
+        training = self.model.training
+        if training and self.args.roma_rollout_degradation == "augmentation":
+            # RAD-style baseline: the rows themselves carry degraded images, for rollouts and update alike.
+            inputs = [self._with_degraded_images(x, "augmentation") for x in inputs]
+        self._roma_batch = (
+            inputs if training and self.args.roma_rollout_degradation == "noisy_rollout" else None
+        )
+        try:
+            output = super()._generate_and_score_completions(inputs)
+        finally:
+            self._roma_batch = None
         if not self._roma_enabled:
             return output
         device = self.accelerator.device
@@ -234,6 +276,46 @@ class RomaGRPOTrainer(GRPOTrainer):
             token_mask = token_mask * output["tool_mask"]
         output["roma_num_items"] = self.accelerator.gather(token_mask.sum()).sum()
         return output
+
+    def _generate(self, prompts):
+        if self._roma_batch is None:
+            return super()._generate(prompts)
+        # NoisyRollout-style baseline: the first fraction of each group is rolled out on a degraded image, but TRL
+        # scores every completion (and updates the policy) on the images _generate returns: give it the clean ones.
+        clean_images = [_message_images(prompt) for prompt in prompts]
+        group_size = self.num_generations
+        noisy_per_group = max(1, round(self.args.roma_noisy_rollout_fraction * group_size))
+        start = self.accelerator.process_index * len(prompts)
+        noisy_prompts = []
+        for i, (prompt, example) in enumerate(zip(prompts, self._roma_batch, strict=True)):
+            images = _message_images(prompt)
+            if images and (start + i) % group_size < noisy_per_group:
+                degraded = self._with_degraded_images(example, "noisy_rollout")
+                prompt = _replace_message_images(prompt, _row_images(degraded))
+            noisy_prompts.append(prompt)
+        result = list(super()._generate(noisy_prompts))
+        if result[6] is not None:  # the images TRL builds the forward pass from
+            result[6] = [images or None for images in clean_images]
+        return tuple(result)
+
+    def _with_degraded_images(self, example: dict[str, Any], purpose: str) -> dict[str, Any]:
+        """A copy of a dataset row whose image(s) carry one degraded view, drawn per prompt and step."""
+        images = _row_images(example)
+        if not images:
+            return example
+        config: RomaConfig = self.args
+        sample_id = f"{purpose}/{prompt_key(example)}@step{self.state.global_step}"
+        record = self._roma_sampler.sample_params(sample_id, 0)
+        severity = record.severity
+        if purpose == "noisy_rollout" and config.roma_noisy_rollout_anneal and self.state.max_steps > 0:
+            progress = min(self.state.global_step / self.state.max_steps, 1.0)
+            severity = config.roma_severity_min + (severity - config.roma_severity_min) * (1.0 - progress)
+        degraded = [
+            corrupt(image, record.name, severity, rng_for(config.roma_seed, sample_id, index))
+            for index, image in enumerate(images)
+        ]
+        key = "images" if "images" in example else "image"
+        return {**example, key: degraded if key == "images" else degraded[0]}
 
     def _get_per_token_logps_and_entropies(
         self,
