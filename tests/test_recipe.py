@@ -79,7 +79,9 @@ def test_tiny_cpu_recipe_runs_end_to_end_with_overrides(tiny_qwen3_vl_path, tmp_
     assert log["checkpoint"] == str(out.resolve())
     from transformers import AutoProcessor
 
-    assert AutoProcessor.from_pretrained(out).image_processor.size["longest_edge"] == 4096  # min/max_pixels kept
+    assert (
+        AutoProcessor.from_pretrained(out).image_processor.size["longest_edge"] == 4096
+    )  # min/max_pixels kept
     for table in (summary["accuracy_before"], summary["accuracy_after"]):
         conditions = table["synthetic"]
         assert (

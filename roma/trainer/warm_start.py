@@ -423,7 +423,7 @@ def _train(
         use_cpu=True,
         bf16=False,
         # A 1.7 M-parameter model needs no activation memory savings; recomputation would cost ~30 % a step.
-        gradient_checkpointing=False,
+        activation_checkpointing=False,
         completion_only_loss=True,
         max_length=None,  # prompts are ~110 tokens; truncation could only cut image tokens
         logging_steps=max(1, min(10, steps // 10)),
@@ -486,7 +486,7 @@ def synthetic_accuracy(
     batch_size: int = 64,
     families: Sequence[str] | None = None,
     image_size: int = 64,
-    max_new_tokens: int = 16,
+    max_new_tokens: int = 12,
 ) -> float:
     """Greedy accuracy of a model on ``num_samples`` rows of a synthetic split, clean or corrupted.
 
@@ -502,6 +502,37 @@ def synthetic_accuracy(
     Returns:
         The fraction of responses `roma.grading.grade` accepts, in [0, 1].
     """
+    graded = synthetic_grades(
+        model_or_path,
+        processor,
+        split=split,
+        num_samples=num_samples,
+        seed=seed,
+        corruption=corruption,
+        severity=severity,
+        batch_size=batch_size,
+        families=families,
+        image_size=image_size,
+        max_new_tokens=max_new_tokens,
+    )
+    return sum(correct for _, correct in graded) / len(graded)
+
+
+def synthetic_grades(
+    model_or_path: PreTrainedModel | str | Path,
+    processor: ProcessorMixin | None = None,
+    *,
+    split: str = "validation",
+    num_samples: int = 256,
+    seed: int = 0,
+    corruption: str | None = None,
+    severity: float = 3,
+    batch_size: int = 64,
+    families: Sequence[str] | None = None,
+    image_size: int = 64,
+    max_new_tokens: int = 12,
+) -> list[tuple[str, bool]]:
+    """`synthetic_accuracy` per row: ``(family, correct)`` in row order (for per-family accuracies)."""
     import torch
 
     from roma.data.prompts import build_conversation
@@ -530,7 +561,7 @@ def synthetic_accuracy(
     }
     was_training = model.training
     model.eval()
-    correct = 0
+    graded: list[tuple[str, bool]] = []
     try:
         for start in range(0, num_samples, batch_size):
             stop = min(start + batch_size, num_samples)
@@ -546,13 +577,16 @@ def synthetic_accuracy(
             responses = processor.batch_decode(
                 output[:, batch["input_ids"].shape[1] :], skip_special_tokens=True
             )
-            for response, answer, answer_type in zip(
-                responses, rows["answer"][start:stop], rows["answer_type"][start:stop]
+            for response, answer, answer_type, family in zip(
+                responses,
+                rows["answer"][start:stop],
+                rows["answer_type"][start:stop],
+                rows["family"][start:stop],
             ):
-                correct += grade(response, answer, answer_type=answer_type).correct
+                graded.append((family, grade(response, answer, answer_type=answer_type).correct))
     finally:
         model.train(was_training)
-    return correct / num_samples
+    return graded
 
 
 def _load_model_and_processor(
@@ -634,13 +668,14 @@ def _print_accuracy_table(path: Path, corruptions: Sequence[str], image_size: in
     model = AutoModelForImageTextToText.from_pretrained(str(path), dtype="float32")
     processor = AutoProcessor.from_pretrained(str(path))
     for condition in [None, *corruptions]:
-        cells = []
-        for families in (None, ["count_shapes"], ["taller_bar"]):
-            accuracy = synthetic_accuracy(
-                model, processor, corruption=condition, families=families, image_size=image_size
-            )
-            cells.append(f"{'all' if families is None else families[0]} {accuracy:.3f}")
-        print(f"{condition or 'clean':>16}: " + "  ".join(cells), flush=True)
+        started = time.perf_counter()
+        graded = synthetic_grades(model, processor, corruption=condition, image_size=image_size)
+        cells = [f"all {sum(c for _, c in graded) / len(graded):.3f}"]
+        for family in sorted({name for name, _ in graded}):
+            scores = [correct for name, correct in graded if name == family]
+            cells.append(f"{family} {sum(scores) / len(scores):.3f} (n={len(scores)})")
+        elapsed = time.perf_counter() - started
+        print(f"{condition or 'clean':>16}: " + "  ".join(cells) + f"  [{elapsed:.1f} s]", flush=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

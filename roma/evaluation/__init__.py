@@ -1,0 +1,44 @@
+"""Robustness evaluation: benchmark adapters, the sweep, reports, run comparison and the corruption probe.
+
+- `roma.evaluation.benchmarks`: adapters (``@register_benchmark``), ``get_benchmark``, ``list_benchmarks``;
+- `roma.evaluation.sweep`: ``SweepConfig`` and ``run_sweep`` (``roma eval``), resumable JSONL records;
+- `roma.evaluation.reports`: ``write_reports`` (results.json, summary.csv / .md, plots);
+- `roma.evaluation.compare`: ``roma compare RUN_A RUN_B ...``;
+- `roma.evaluation.probe`: ``roma probe`` (token KL of the clean answer under each corruption).
+
+Imports are lazy: ``import roma.evaluation`` loads neither transformers nor matplotlib.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    "Benchmark": "roma.evaluation.benchmarks",
+    "BenchmarkData": "roma.evaluation.benchmarks",
+    "EvalSample": "roma.evaluation.benchmarks",
+    "get_benchmark": "roma.evaluation.benchmarks",
+    "list_benchmarks": "roma.evaluation.benchmarks",
+    "register_benchmark": "roma.evaluation.benchmarks",
+    "Condition": "roma.evaluation.conditions",
+    "CorruptedImageCache": "roma.evaluation.conditions",
+    "resolve_conditions": "roma.evaluation.conditions",
+    "EvaluationError": "roma.evaluation.errors",
+    "RecordStore": "roma.evaluation.records",
+    "SweepConfig": "roma.evaluation.sweep",
+    "run_sweep": "roma.evaluation.sweep",
+    "summarize": "roma.evaluation.reports",
+    "write_reports": "roma.evaluation.reports",
+    "compare_runs": "roma.evaluation.compare",
+    "ProbeConfig": "roma.evaluation.probe",
+    "run_probe": "roma.evaluation.probe",
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'roma.evaluation' has no attribute {name!r}")

@@ -1,0 +1,267 @@
+"""Generation backends: transformers (default, batched, left-padded) and vLLM (optional, imported lazily).
+
+A backend turns a batch of (conversation, images) requests into ``k`` response texts each: greedy when
+``temperature == 0`` (then ``k`` must be 1), else sampled (avg@k). Sampling is seeded per batch by the
+caller, so a resumed sweep regenerates a batch exactly as an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from PIL import Image
+
+from roma.evaluation.errors import EvaluationError
+
+__all__ = [
+    "BACKENDS",
+    "GenerationBackend",
+    "GenerationRequest",
+    "TransformersBackend",
+    "VLLMBackend",
+    "make_backend",
+]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class GenerationRequest:
+    """One prompt: a conversational message list with ``{"type": "image"}`` placeholders, and its images."""
+
+    conversation: list[dict[str, Any]]
+    images: list[Image.Image] = field(default_factory=list)
+
+
+class GenerationBackend(Protocol):
+    """What the sweep needs from a backend."""
+
+    name: str
+
+    def generate(
+        self,
+        requests: Sequence[GenerationRequest],
+        *,
+        num_samples: int = 1,
+        temperature: float = 0.0,
+        seed: int = 0,
+    ) -> list[list[str]]:
+        """``num_samples`` responses per request, in request order."""
+        ...
+
+
+def check_sampling(num_samples: int, temperature: float) -> None:
+    """avg@k needs sampling: ``k > 1`` with greedy decoding would score one answer k times."""
+    if num_samples < 1:
+        raise EvaluationError(f"num_samples_per_prompt must be >= 1, got {num_samples}")
+    if temperature < 0:
+        raise EvaluationError(f"temperature must be >= 0, got {temperature}")
+    if num_samples > 1 and temperature == 0:
+        raise EvaluationError(
+            f"num_samples_per_prompt={num_samples} with temperature 0 (greedy) would repeat one answer; "
+            "pass --temperature > 0 for avg@k (the literature uses 1.0)"
+        )
+
+
+def _resolve_device(device: str) -> str:
+    import torch
+
+    if device != "auto":
+        return device
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _resolve_dtype(dtype: str, device: str) -> Any:
+    import torch
+
+    if dtype == "auto":
+        return (
+            torch.bfloat16 if device.startswith("cuda") and torch.cuda.is_bf16_supported() else torch.float32
+        )
+    try:
+        return {
+            "float32": torch.float32,
+            "fp32": torch.float32,
+            "bfloat16": torch.bfloat16,
+            "bf16": torch.bfloat16,
+            "float16": torch.float16,
+            "fp16": torch.float16,
+        }[dtype]
+    except KeyError:
+        raise EvaluationError(
+            f"unknown dtype {dtype!r} (expected auto, float32, bfloat16 or float16)"
+        ) from None
+
+
+class TransformersBackend:
+    """``AutoModelForImageTextToText`` + ``AutoProcessor``, batched and left-padded.
+
+    Args:
+        model_path: a checkpoint folder or hub id with a processor.
+        max_new_tokens: generation budget per response.
+        device: ``auto`` (CUDA if available), ``cpu``, ``cuda``, ``cuda:1``...
+        dtype: ``auto`` (bf16 on a GPU that supports it, else fp32), ``float32``, ``bfloat16``, ``float16``.
+    """
+
+    name = "transformers"
+
+    def __init__(
+        self, model_path: str | Path, *, max_new_tokens: int = 1024, device: str = "auto", dtype: str = "auto"
+    ):
+        import torch
+        from transformers import AutoModelForImageTextToText, AutoProcessor
+
+        self.model_path = str(model_path)
+        self.device = _resolve_device(device)
+        try:
+            self.processor = AutoProcessor.from_pretrained(self.model_path)
+            self.model = AutoModelForImageTextToText.from_pretrained(
+                self.model_path, dtype=_resolve_dtype(dtype, self.device)
+            )
+        except OSError as error:
+            raise EvaluationError(f"cannot load model {self.model_path!r}: {error}") from None
+        self.model.to(self.device).eval()
+        self.processor.tokenizer.padding_side = "left"  # generated tokens must follow every prompt directly
+        self.max_new_tokens = int(max_new_tokens)
+        self._torch = torch
+
+    def prompt_text(self, conversation: list[dict[str, Any]]) -> str:
+        return self.processor.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)
+
+    def encode(self, requests: Sequence[GenerationRequest]) -> Any:
+        """The processor's batch (input ids, attention mask, pixel values, grids) on the model's device."""
+        texts = [self.prompt_text(request.conversation) for request in requests]
+        images = [image for request in requests for image in request.images]
+        batch = self.processor(text=texts, images=images or None, padding=True, return_tensors="pt")
+        return batch.to(self.device)
+
+    def generate(
+        self,
+        requests: Sequence[GenerationRequest],
+        *,
+        num_samples: int = 1,
+        temperature: float = 0.0,
+        seed: int = 0,
+    ) -> list[list[str]]:
+        ids = self.generate_ids(requests, num_samples=num_samples, temperature=temperature, seed=seed)
+        texts = self.processor.batch_decode(ids, skip_special_tokens=True)
+        return [texts[i * num_samples : (i + 1) * num_samples] for i in range(len(requests))]
+
+    def generate_ids(
+        self,
+        requests: Sequence[GenerationRequest],
+        *,
+        num_samples: int = 1,
+        temperature: float = 0.0,
+        seed: int = 0,
+    ) -> list[list[int]]:
+        """Generated token ids (prompt and padding removed, cut after the first end-of-sequence token)."""
+        check_sampling(num_samples, temperature)
+        torch = self._torch
+        batch = self.encode(requests)
+        sampling = (
+            {"do_sample": False} if temperature == 0 else {"do_sample": True, "temperature": temperature}
+        )
+        devices = []
+        if self.device.startswith("cuda"):
+            index = torch.device(self.device).index
+            devices = [index if index is not None else torch.cuda.current_device()]
+        # fork_rng: seed this batch's sampling without touching the caller's global RNG.
+        with torch.random.fork_rng(devices=devices), torch.inference_mode():
+            torch.manual_seed(seed)
+            output = self.model.generate(
+                **batch,
+                max_new_tokens=self.max_new_tokens,
+                num_return_sequences=num_samples,
+                top_p=1.0,
+                top_k=None,
+                **sampling,
+            )
+        generated = output[:, batch["input_ids"].shape[1] :].tolist()
+        eos = self.model.generation_config.eos_token_id
+        stop = set(eos if isinstance(eos, list) else [eos] if eos is not None else [])
+        trimmed = []
+        for row in generated:
+            end = next((i + 1 for i, token in enumerate(row) if token in stop), len(row))
+            trimmed.append(row[:end])  # padding after a finished sequence is dropped; its end token kept
+        return trimmed
+
+
+class VLLMBackend:
+    """vLLM offline inference (GPU). Optional: install ``roma[vllm]``; imported only when selected."""
+
+    name = "vllm"
+
+    def __init__(
+        self,
+        model_path: str | Path,
+        *,
+        max_new_tokens: int = 1024,
+        gpu_memory_utilization: float = 0.85,
+        max_images_per_prompt: int = 8,
+        **llm_kwargs: Any,
+    ):
+        try:
+            from vllm import LLM
+        except ImportError:
+            raise EvaluationError(
+                "--backend vllm needs vLLM (pip install 'roma[vllm]', GPU only); use --backend transformers"
+            ) from None
+        from transformers import AutoProcessor
+
+        self.model_path = str(model_path)
+        self.processor = AutoProcessor.from_pretrained(self.model_path)
+        self.llm = LLM(
+            model=self.model_path,
+            gpu_memory_utilization=gpu_memory_utilization,
+            limit_mm_per_prompt={"image": max_images_per_prompt},
+            **llm_kwargs,
+        )
+        self.max_new_tokens = int(max_new_tokens)
+
+    def generate(
+        self,
+        requests: Sequence[GenerationRequest],
+        *,
+        num_samples: int = 1,
+        temperature: float = 0.0,
+        seed: int = 0,
+    ) -> list[list[str]]:
+        from vllm import SamplingParams
+
+        check_sampling(num_samples, temperature)
+        params = SamplingParams(
+            n=num_samples, temperature=temperature, max_tokens=self.max_new_tokens, seed=seed
+        )
+        prompts = []
+        for request in requests:
+            prompt: dict[str, Any] = {
+                "prompt": self.processor.apply_chat_template(
+                    request.conversation, add_generation_prompt=True, tokenize=False
+                )
+            }
+            if request.images:
+                prompt["multi_modal_data"] = {
+                    "image": request.images if len(request.images) > 1 else request.images[0]
+                }
+            prompts.append(prompt)
+        outputs = self.llm.generate(prompts, params, use_tqdm=False)
+        return [[completion.text for completion in output.outputs] for output in outputs]
+
+
+BACKENDS = {"transformers": TransformersBackend, "vllm": VLLMBackend}
+
+
+def make_backend(name: str, model_path: str | Path, **kwargs: Any) -> GenerationBackend:
+    """Build the backend called ``name`` (``transformers`` or ``vllm``)."""
+    if name not in BACKENDS:
+        raise EvaluationError(f"unknown backend {name!r}; expected one of {sorted(BACKENDS)}")
+    if name == "vllm":
+        kwargs = {k: v for k, v in kwargs.items() if k not in ("device", "dtype")} | (
+            {"dtype": kwargs["dtype"]} if kwargs.get("dtype", "auto") != "auto" else {}
+        )
+    return BACKENDS[name](model_path, **kwargs)

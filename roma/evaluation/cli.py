@@ -1,0 +1,112 @@
+"""``roma eval``: run or resume a robustness sweep and write its reports.
+
+    roma eval --model PATH --benchmarks mathvista,mathverse --conditions clean,seen,unseen --severities 1,3,5 \\
+        --out results/RUN [--data_dir DIR] [--max_samples N] [--batch_size B] [--backend transformers|vllm] \\
+        [--num_samples_per_prompt k --temperature T] [--seed 0] [--cache_dir DIR] [--overwrite]
+
+``roma eval --list_benchmarks`` lists the registered benchmark adapters; ``roma eval --report_only --out RUN``
+rebuilds the reports of a run from its records.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from roma.evaluation.errors import EvaluationError
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser():  # -> transformers.HfArgumentParser
+    """The parser of ``roma eval``: one option per :class:`~roma.evaluation.sweep.SweepConfig` field."""
+    from transformers import HfArgumentParser
+
+    from roma.evaluation.sweep import SweepConfig
+
+    parser = HfArgumentParser(
+        SweepConfig,
+        prog="roma eval",
+        description="Robustness sweep: benchmarks × clean / seen / unseen corruptions × severities. Resumable: "
+        "rerun the same command to continue an interrupted sweep.",
+    )
+    parser.add_argument(
+        "--list_benchmarks", action="store_true", help="List the registered benchmarks and exit."
+    )
+    parser.add_argument(
+        "--report_only", action="store_true", help="Only rebuild the reports of --out from its records."
+    )
+    return parser
+
+
+def _list_benchmarks() -> str:
+    from roma.evaluation.benchmarks import BENCHMARK_REGISTRY, DEFAULT_BENCHMARKS, list_benchmarks
+
+    width = max(map(len, list_benchmarks()))
+    lines = ["benchmarks (* = default):"]
+    for name in list_benchmarks():
+        cls = BENCHMARK_REGISTRY[name]
+        source = (
+            f"{cls.hub_id} [{', '.join(cls.splits) if len(cls.splits) < 3 else f'{len(cls.splits)} splits'}]"
+            if cls.hub_id
+            else "built in"
+        )
+        lines.append(
+            f"  {'*' if name in DEFAULT_BENCHMARKS else ' '} {name:<{width}}  {cls.description}  ({source})"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--list_benchmarks" in argv:
+        print(_list_benchmarks())
+        return 0
+    if "--report_only" in argv:
+        import argparse
+
+        from roma.evaluation.reports import write_reports
+
+        known = argparse.ArgumentParser(prog="roma eval --report_only", add_help=False)
+        known.add_argument("--out")
+        out = known.parse_known_args(argv)[0].out
+        if out is None:
+            print("roma eval: error: --report_only needs --out RUN", file=sys.stderr)
+            return 2
+        try:
+            write_reports(out)
+        except EvaluationError as error:
+            print(f"roma eval: error: {error}", file=sys.stderr)
+            return 2
+        print((Path(out) / "summary.md").read_text())
+        return 0
+
+    from roma.degrade import DegradationError
+    from roma.evaluation.sweep import run_sweep
+
+    parser = build_parser()
+    try:
+        config = parser.parse_args_into_dataclasses(args=argv)[0]
+    except EvaluationError as error:  # raised by SweepConfig.__post_init__
+        print(f"roma eval: error: {error}", file=sys.stderr)
+        return 2
+    except ValueError as error:  # HfArgumentParser: arguments it did not use
+        parser.error(str(error))
+    try:
+        run_sweep(config)
+    except (EvaluationError, DegradationError) as error:
+        print(f"roma eval: error: {error}", file=sys.stderr)
+        return 2
+    if config.report:
+        summary = Path(config.out) / "summary.md"
+        print(summary.read_text().split("\n## ")[0])
+        print(f"reports: {Path(config.out).resolve()} (results.json, summary.csv, summary.md, plots/)")
+    else:
+        print(
+            f"records: {Path(config.out).resolve() / 'records.jsonl'} (reports: roma eval --report_only --out ...)"
+        )
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,205 @@
+"""Evaluation conditions (clean, or one corruption at one severity) and the lossless cache of corrupted images.
+
+A corrupted image is a pure function of (seed, benchmark, sample id, image index, corruption, severity) and
+the clean image: its randomness comes from `roma.degrade.rng_for` on those keys, so every model and every
+run sees the same bytes. The cache stores each one once as a PNG named by a hash of those keys and of the
+clean image's encoded bytes (so an edited dataset never reuses a stale file, and a cache hit needs no
+decoding of the clean image).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PIL import Image
+
+from roma.evaluation.errors import EvaluationError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from roma.evaluation.benchmarks import ImageSource
+
+__all__ = [
+    "CLEAN",
+    "Condition",
+    "CorruptedImageCache",
+    "default_cache_dir",
+    "parse_severities",
+    "resolve_conditions",
+]
+
+CLEAN = "clean"
+# Bump when the cache layout or key changes, so old files are never read under a new meaning.
+_CACHE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One evaluation condition: ``clean`` or ``corruption`` at ``severity``.
+
+    ``group`` is ``clean``, ``seen`` (a training corruption), ``unseen`` (evaluation only) or ``other`` (a
+    registered corruption in neither built-in group); reports average within a group.
+    """
+
+    name: str
+    corruption: str | None = None
+    severity: int | float | None = None
+    group: str = CLEAN
+
+    @property
+    def is_clean(self) -> bool:
+        return self.corruption is None
+
+    @classmethod
+    def corrupted(cls, corruption: str, severity: int | float, group: str) -> Condition:
+        return cls(f"{corruption}@{severity:g}", corruption, severity, group)
+
+
+def parse_severities(value: str | Sequence[int | float]) -> list[int | float]:
+    """``"1,3,5"`` -> ``[1, 3, 5]``; each in [1, 5] (fractions kept for continuous corruptions)."""
+    items = value.split(",") if isinstance(value, str) else list(value)
+    severities: list[int | float] = []
+    for item in items:
+        try:
+            number = float(str(item).strip())
+        except ValueError:
+            raise EvaluationError(
+                f"severity {item!r} is not a number (expected e.g. --severities 1,3,5)"
+            ) from None
+        if not 1 <= number <= 5:
+            raise EvaluationError(f"severity {item!r} is outside [1, 5] (ImageNet-C levels)")
+        severity = int(number) if number.is_integer() else number
+        if severity not in severities:
+            severities.append(severity)
+    if not severities:
+        raise EvaluationError("no severity given (expected e.g. --severities 1,3,5)")
+    return severities
+
+
+def resolve_conditions(spec: str | Sequence[str], severities: Sequence[int | float]) -> list[Condition]:
+    """Expand ``clean``, group names (``seen``, ``unseen``, ``all``) and corruption names into conditions.
+
+    Order: as given, each corruption at every severity in order; duplicates dropped. Unknown names raise
+    `roma.degrade`'s error, which lists the known ones.
+    """
+    from roma.degrade import list_corruptions, resolve_corruptions
+
+    items = (
+        [part.strip() for part in spec.split(",")]
+        if isinstance(spec, str)
+        else [str(s).strip() for s in spec]
+    )
+    items = [item for item in items if item]
+    if not items:
+        raise EvaluationError("no condition given (expected e.g. --conditions clean,seen,unseen)")
+    seen, unseen = set(list_corruptions("seen")), set(list_corruptions("unseen"))
+    conditions: dict[str, Condition] = {}
+    for item in items:
+        if item == CLEAN:
+            conditions.setdefault(CLEAN, Condition(CLEAN))
+            continue
+        for corruption in resolve_corruptions(item):
+            group = "seen" if corruption in seen else "unseen" if corruption in unseen else "other"
+            for severity in severities:
+                condition = Condition.corrupted(corruption, severity, group)
+                conditions.setdefault(condition.name, condition)
+    return list(conditions.values())
+
+
+def default_cache_dir() -> Path:
+    """``$ROMA_CACHE_DIR/eval_images``, else ``~/.cache/roma/eval_images``: shared across runs and models."""
+    root = os.environ.get("ROMA_CACHE_DIR")
+    return (Path(root) if root else Path.home() / ".cache" / "roma") / "eval_images"
+
+
+class CorruptedImageCache:
+    """Corrupted images, computed once and stored losslessly (PNG) under ``root``.
+
+    Args:
+        root: the cache folder (created on first write).
+        seed: the sweep's seed: part of the key and of the corruption's RNG key.
+    """
+
+    def __init__(self, root: str | Path, seed: int = 0):
+        self.root = Path(root)
+        self.seed = int(seed)
+        self.hits = 0
+        self.misses = 0
+        self._made_dirs: set[Path] = set()
+
+    def key(self, benchmark: str, sample_id: str, image_index: int, condition: Condition, digest: str) -> str:
+        payload = [
+            _CACHE_VERSION,
+            self.seed,
+            benchmark,
+            sample_id,
+            image_index,
+            condition.corruption,
+            condition.severity,
+            digest,
+        ]
+        return hashlib.sha256(json.dumps(payload).encode()).hexdigest()
+
+    def path(self, benchmark: str, condition: Condition, key: str) -> Path:
+        return (
+            self.root
+            / benchmark
+            / f"{condition.corruption}"
+            / f"s{condition.severity:g}"
+            / key[:2]
+            / f"{key}.png"
+        )
+
+    def get(
+        self,
+        image: ImageSource | Image.Image,
+        benchmark: str,
+        sample_id: str,
+        image_index: int,
+        condition: Condition,
+    ) -> Image.Image:
+        """The view of ``image`` under ``condition``: the decoded clean image for ``clean``, else the corrupted one.
+
+        ``image`` is best an undecoded `ImageSource`: on a cache hit the clean image is then never decoded.
+        """
+        from roma.evaluation.benchmarks import ImageSource
+
+        source = image if isinstance(image, ImageSource) else ImageSource(image=image)
+        if condition.is_clean:
+            return source.load()
+        from roma.degrade import corrupt, rng_for
+
+        key = self.key(benchmark, sample_id, image_index, condition, source.digest())
+        path = self.path(benchmark, condition, key)
+        if path.is_file():
+            try:
+                with Image.open(path) as stored:
+                    cached = stored.convert("RGB")
+                self.hits += 1
+                return cached
+            except OSError:
+                pass  # a file cut short by a crash: recompute and overwrite it
+        self.misses += 1
+        rng = rng_for(self.seed, benchmark, sample_id, image_index, condition.corruption, condition.severity)
+        corrupted = corrupt(source.load(), condition.corruption, condition.severity, rng)
+        if path.parent not in self._made_dirs:  # one mkdir per folder, not per image
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._made_dirs.add(path.parent)
+        # Write then rename: a reader (another sweep sharing the cache) never sees half a file.
+        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".png.tmp")
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                corrupted.save(
+                    stream, format="PNG", compress_level=1
+                )  # lossless; level 1 is ~5x faster than 6
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        return corrupted

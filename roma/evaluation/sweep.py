@@ -1,0 +1,339 @@
+"""The robustness sweep: benchmarks × conditions (clean, seen and unseen corruptions × severities).
+
+For each benchmark and condition the samples are cut into fixed batches (sample ``i`` is always in batch
+``i // batch_size``), so a resumed sweep generates every batch with the same composition and the same
+sampling seed as an uninterrupted one: the records come out identical. Corrupted images for the next batch
+are prepared in a background thread while the current batch generates.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from roma.evaluation.backends import GenerationBackend, GenerationRequest, check_sampling, make_backend
+from roma.evaluation.benchmarks import DEFAULT_BENCHMARKS, BenchmarkData, EvalSample, get_benchmark
+from roma.evaluation.conditions import (
+    Condition,
+    CorruptedImageCache,
+    default_cache_dir,
+    parse_severities,
+    resolve_conditions,
+)
+from roma.evaluation.errors import EvaluationError, MalformedSampleError, RunConfigMismatchError
+from roma.evaluation.records import RecordStore
+
+__all__ = ["EXIT_AFTER_ENV", "RECORDS_FILE", "RUN_FILE", "SweepConfig", "prompt_hash", "run_sweep"]
+
+logger = logging.getLogger(__name__)
+
+RECORDS_FILE = "records.jsonl"
+RUN_FILE = "run.json"
+# Test hook: the process exits abruptly (os._exit, no clean-up) once this many records have been written,
+# to prove that a sweep killed mid-run resumes without losing or duplicating records.
+EXIT_AFTER_ENV = "ROMA_EVAL_EXIT_AFTER_RECORDS"
+# Settings that change what a record holds: resuming under different values would mix two experiments.
+_RECORD_SETTINGS = ("model", "seed", "num_samples_per_prompt", "temperature", "max_new_tokens")
+
+
+@dataclass
+class SweepConfig:
+    """Settings of ``roma eval`` (each field is a command-line option of the same name)."""
+
+    model: str = field(metadata={"help": "Checkpoint folder or hub id of the model to evaluate."})
+    out: str = field(
+        metadata={"help": "Output folder: records.jsonl, run.json, results.json, summary.*, plots/."}
+    )
+    benchmarks: str = field(
+        default=",".join(DEFAULT_BENCHMARKS),
+        metadata={"help": "Comma-separated benchmark names; by default the seven of the ROMA protocol."},
+    )
+    conditions: str = field(
+        default="clean,seen,unseen",
+        metadata={
+            "help": "Comma-separated conditions: clean, a group (seen, unseen, all) or corruption names."
+        },
+    )
+    severities: str = field(default="1,3,5", metadata={"help": "Comma-separated severities in [1, 5]."})
+    data_dir: str | None = field(
+        default=None,
+        metadata={"help": "Folder with local benchmark copies (one sub-folder per benchmark); else the hub."},
+    )
+    hub_ids: str | None = field(
+        default=None,
+        metadata={"help": "Override hub ids: 'name=owner/repo[:config],...' (mirrors of a benchmark exist)."},
+    )
+    max_samples: int | None = field(
+        default=None,
+        metadata={"help": "Evaluate only the first N samples of each benchmark split (smoke runs)."},
+    )
+    batch_size: int = field(default=8, metadata={"help": "Prompts per generation batch."})
+    backend: str = field(
+        default="transformers", metadata={"help": "Generation backend: transformers or vllm."}
+    )
+    num_samples_per_prompt: int = field(
+        default=1, metadata={"help": "k of avg@k: responses per prompt (needs --temperature > 0 when k > 1)."}
+    )
+    temperature: float = field(default=0.0, metadata={"help": "Sampling temperature; 0 is greedy decoding."})
+    max_new_tokens: int = field(default=1024, metadata={"help": "Generation budget per response."})
+    seed: int = field(default=0, metadata={"help": "Seed of the corruptions and of sampling."})
+    cache_dir: str | None = field(
+        default=None,
+        metadata={
+            "help": "Cache of corrupted images, shared across runs and models (default ~/.cache/roma)."
+        },
+    )
+    overwrite: bool = field(
+        default=False, metadata={"help": "Discard existing records in --out and start over."}
+    )
+    device: str = field(
+        default="auto", metadata={"help": "transformers backend device: auto, cpu, cuda, cuda:N."}
+    )
+    dtype: str = field(default="auto", metadata={"help": "Model dtype: auto, float32, bfloat16, float16."})
+    progress: bool = field(default=True, metadata={"help": "Show tqdm progress bars."})
+    report: bool = field(
+        default=True,
+        metadata={
+            "help": "Write the reports when the sweep ends (false: records only; `--report_only` later)."
+        },
+    )
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise EvaluationError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.max_samples is not None and self.max_samples < 1:
+            raise EvaluationError(f"max_samples must be >= 1, got {self.max_samples}")
+        if self.max_new_tokens < 1:
+            raise EvaluationError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
+        check_sampling(self.num_samples_per_prompt, self.temperature)
+
+    @property
+    def benchmark_names(self) -> list[str]:
+        return [name.strip() for name in self.benchmarks.split(",") if name.strip()]
+
+    def hub_overrides(self) -> dict[str, dict[str, str]]:
+        """``--hub_ids`` as ``{benchmark: {"hub_id": ..., "hub_config": ...}}``."""
+        overrides: dict[str, dict[str, str]] = {}
+        for item in (self.hub_ids or "").split(","):
+            if not item.strip():
+                continue
+            name, sep, target = item.partition("=")
+            if not sep or not target.strip():
+                raise EvaluationError(f"--hub_ids entry {item!r} is not 'name=owner/repo[:config]'")
+            hub_id, _, config = target.strip().partition(":")
+            overrides[name.strip()] = {"hub_id": hub_id} | ({"hub_config": config} if config else {})
+        return overrides
+
+
+def prompt_hash(conversation: list[dict[str, Any]]) -> str:
+    """A short, model-independent hash of a conversation (text and image placeholders)."""
+    return hashlib.sha256(json.dumps(conversation, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def batch_seed(seed: int, benchmark: str, condition: str, batch_index: int) -> int:
+    """The sampling seed of one batch, stable across processes and resumptions."""
+    from roma.degrade import rng_for
+
+    return int(rng_for(seed, "sampling", benchmark, condition, batch_index).integers(2**31))
+
+
+def _check_run_file(out: Path, config: SweepConfig, overwrite: bool) -> None:
+    path = out / RUN_FILE
+    settings = {name: getattr(config, name) for name in _RECORD_SETTINGS}
+    if path.exists() and not overwrite:
+        try:
+            previous = json.loads(path.read_text())
+        except json.JSONDecodeError:
+            previous = {}
+        for name, value in settings.items():
+            if name in previous and previous[name] != value:
+                raise RunConfigMismatchError(
+                    f"{out} holds records of a run with {name}={previous[name]!r}, this one has {name}={value!r}; "
+                    "pass --overwrite to discard them or choose another --out"
+                )
+    from roma import __version__
+
+    payload = dataclasses.asdict(config) | {"roma_version": __version__}
+    out.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2) + "\n")
+
+
+@dataclass
+class _PreparedBatch:
+    index: int
+    samples: list[EvalSample]
+    requests: list[GenerationRequest]
+
+
+class SweepRunner:
+    """Runs a :class:`SweepConfig`; ``backend`` may be given to reuse a loaded model (benchmarks, tests)."""
+
+    def __init__(self, config: SweepConfig, backend: GenerationBackend | None = None):
+        from roma.data.prompts import build_conversation
+
+        self.config = config
+        self.out = Path(config.out)
+        self.severities = parse_severities(config.severities)
+        self.conditions = resolve_conditions(config.conditions, self.severities)
+        overrides = config.hub_overrides()
+        unknown_overrides = set(overrides) - set(config.benchmark_names)
+        if unknown_overrides:
+            raise EvaluationError(
+                f"--hub_ids names benchmarks not in --benchmarks: {sorted(unknown_overrides)}"
+            )
+        # Fail on an unknown benchmark name before loading a model.
+        self.benchmarks = [
+            get_benchmark(name, data_dir=config.data_dir, **overrides.get(name, {}))
+            for name in config.benchmark_names
+        ]
+        self.cache = CorruptedImageCache(config.cache_dir or default_cache_dir(), seed=config.seed)
+        self._build_conversation = build_conversation
+        self._backend = backend
+        exit_after = os.environ.get(EXIT_AFTER_ENV)
+        self._exit_after = int(exit_after) if exit_after else None
+        self._written = 0
+
+    @property
+    def backend(self) -> GenerationBackend:
+        if self._backend is None:
+            self._backend = make_backend(
+                self.config.backend,
+                self.config.model,
+                max_new_tokens=self.config.max_new_tokens,
+                device=self.config.device,
+                dtype=self.config.dtype,
+            )
+        return self._backend
+
+    def conversation(self, sample: EvalSample) -> list[dict[str, Any]]:
+        return self._build_conversation(sample.question, len(sample.images))
+
+    def prepare(
+        self, data: BenchmarkData, condition: Condition, index: int, samples: list[EvalSample]
+    ) -> _PreparedBatch:
+        requests = []
+        for sample in samples:
+            images = [
+                self.cache.get(image, data.benchmark, sample.sample_id, image_index, condition)
+                for image_index, image in enumerate(data.load_images(sample))
+            ]
+            requests.append(GenerationRequest(self.conversation(sample), images))
+        return _PreparedBatch(index, samples, requests)
+
+    def _prepared(
+        self, data: BenchmarkData, condition: Condition, batches: Sequence[tuple[int, list[EvalSample]]]
+    ) -> Iterator[_PreparedBatch]:
+        """Prepared batches in order, the next one computed in a thread while the caller generates."""
+        if not batches:
+            return
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="roma-eval-images") as pool:
+            future = pool.submit(self.prepare, data, condition, *batches[0])
+            for position in range(len(batches)):
+                prepared = future.result()
+                if position + 1 < len(batches):
+                    future = pool.submit(self.prepare, data, condition, *batches[position + 1])
+                yield prepared
+
+    def grade_batch(
+        self, prepared: _PreparedBatch, condition: Condition, responses: list[list[str]]
+    ) -> list[dict[str, Any]]:
+        from roma.grading import grade
+
+        records = []
+        for sample, request, texts in zip(prepared.samples, prepared.requests, responses):
+            try:
+                grades = [grade(text, sample.gold, **sample.grade_kwargs()) for text in texts]
+            except (ValueError, TypeError) as error:
+                raise MalformedSampleError(
+                    f"{sample.benchmark} sample '{sample.sample_id}' ({sample.source}): gold {sample.gold!r} "
+                    f"cannot be graded as {sample.answer_type}: {error}"
+                ) from None
+            num_correct = sum(g.correct for g in grades)
+            record = {
+                "benchmark": sample.benchmark,
+                "sample_id": sample.sample_id,
+                "condition": condition.name,
+                "group": condition.group,
+                "corruption": condition.corruption,
+                "severity": condition.severity,
+                "prompt_hash": prompt_hash(request.conversation),
+                "responses": texts,
+                "extracted": [g.extracted for g in grades],
+                "gold": sample.gold,
+                "answer_type": sample.answer_type,
+                "correct": num_correct / len(grades),
+                "num_correct": num_correct,
+                "reasons": [g.reason for g in grades],
+            }
+            if sample.group_id is not None:
+                record["group_id"] = sample.group_id
+            records.append(record)
+        return records
+
+    def run_condition(self, data: BenchmarkData, condition: Condition, store: RecordStore) -> None:
+        from tqdm.auto import tqdm
+
+        size = self.config.batch_size
+        key = lambda sample: (data.benchmark, condition.name, sample.sample_id)  # noqa: E731
+        all_batches = [(i // size, list(data.samples[i : i + size])) for i in range(0, len(data), size)]
+        pending = [
+            (index, samples) for index, samples in all_batches if any(key(s) not in store for s in samples)
+        ]
+        done = sum(key(s) in store for s in data.samples)
+        with tqdm(
+            total=len(data),
+            initial=done,
+            desc=f"{data.benchmark} | {condition.name}",
+            unit="sample",
+            disable=not self.config.progress,
+            leave=False,
+            dynamic_ncols=True,
+        ) as bar:
+            for prepared in self._prepared(data, condition, pending):
+                responses = self.backend.generate(
+                    prepared.requests,
+                    num_samples=self.config.num_samples_per_prompt,
+                    temperature=self.config.temperature,
+                    seed=batch_seed(self.config.seed, data.benchmark, condition.name, prepared.index),
+                )
+                written = store.append(self.grade_batch(prepared, condition, responses))
+                bar.update(written)
+                self._written += written
+                if self._exit_after is not None and self._written >= self._exit_after:
+                    os._exit(17)  # the test hook: die like a killed process, no clean-up
+
+    def run(self) -> dict[str, Any]:
+        """Run every benchmark × condition not yet in the records, then write the reports."""
+        from tqdm.auto import tqdm
+
+        from roma.evaluation.reports import write_reports
+
+        _check_run_file(self.out, self.config, self.config.overwrite)
+        store = RecordStore(self.out / RECORDS_FILE, overwrite=self.config.overwrite)
+        for benchmark in self.benchmarks:
+            data = benchmark.load(self.config.max_samples)
+            logger.info("%s: %d samples × %d conditions", benchmark.name, len(data), len(self.conditions))
+            for condition in tqdm(
+                self.conditions,
+                desc=f"{benchmark.name} conditions",
+                unit="condition",
+                disable=not self.config.progress,
+                dynamic_ncols=True,
+            ):
+                self.run_condition(data, condition, store)
+        if not self.config.report:
+            return {}
+        return write_reports(self.out)
+
+
+def run_sweep(config: SweepConfig, backend: GenerationBackend | None = None) -> dict[str, Any]:
+    """Run (or resume) a sweep and write its reports; returns the content of ``results.json`` ({} without reports)."""
+    return SweepRunner(config, backend).run()

@@ -1,0 +1,381 @@
+"""Local copies of the evaluation benchmarks in their published schemas, a few rows each, written by tests.
+
+The hub is unreachable in tests, so each writer produces the files a user would download: parquet with
+`datasets` Image features (the hub's layout), JSON / JSONL plus image files (the original GitHub releases of
+MathVision and LogicVista), a TSV with base64 images (VLMEvalKit's MMStar). Column names, answer spellings
+and quirks (MathVista's gold option *text*, LogicVista's "A, C", WeMath's one-string options, MMMU's
+stringified option lists and ``image_1..7``) follow ``/work/shared/BENCHMARKS.md``.
+
+``GOLD_TEXTS`` gives, per benchmark and sample id, an answer a perfect model would box: tests grade it
+correct through the adapter's grading arguments.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+IMAGE_SIZE = (48, 40)  # width, height: not square, so a transposed image would be caught
+
+
+def make_image(seed: int, size: tuple[int, int] = IMAGE_SIZE) -> Image.Image:
+    """A small RGB image with a random blocky pattern (distinct per seed, compressible)."""
+    rng = np.random.default_rng(seed)
+    blocks = rng.integers(0, 256, size=(size[1] // 8 + 1, size[0] // 8 + 1, 3), dtype=np.uint8)
+    pixels = np.kron(blocks, np.ones((8, 8, 1), dtype=np.uint8))[: size[1], : size[0]]
+    return Image.fromarray(pixels, "RGB")
+
+
+def _png_bytes(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _write_parquet(rows: list[dict[str, Any]], path: Path, image_columns: tuple[str, ...]) -> Path:
+    import datasets
+
+    columns = {name: [row.get(name) for row in rows] for name in rows[0]}
+    dataset = datasets.Dataset.from_dict(columns)
+    for name in image_columns:
+        dataset = dataset.cast_column(name, datasets.Image())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    dataset.to_parquet(str(path))
+    return path
+
+
+def _save_image(image: Image.Image, root: Path, relative: str) -> str:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(path)
+    return relative
+
+
+# ---------------------------------------------------------------------------------------------- writers
+def write_mathvista(root: Path) -> Path:
+    folder = root / "MathVista"
+    rows = []
+    specs = [
+        ("1", "multi_choice", "text", ["3", "4", "5"], "4", None, "What is the number of sides?"),
+        ("2", "free_form", "integer", None, "12", None, "How many dots are there?"),
+        ("3", "free_form", "float", None, "1.45", 2, "What is the length of the bar?"),
+    ]
+    for i, (pid, qtype, atype, choices, answer, precision, question) in enumerate(specs):
+        image = make_image(100 + i)
+        rows.append(
+            {
+                "pid": pid,
+                "question": question,
+                "image": _save_image(image, folder, f"images/{pid}.jpg"),
+                "decoded_image": {"bytes": _png_bytes(image), "path": None},
+                "choices": choices,
+                "unit": None,
+                "precision": precision,
+                "answer": answer,
+                "question_type": qtype,
+                "answer_type": atype,
+                "metadata": {"source": "fixture"},
+                "query": f"Hint: answer the question.\nQuestion: {question}",
+            }
+        )
+    return _write_parquet(rows, folder / "data" / "testmini-00000-of-00001.parquet", ("decoded_image",))
+
+
+def write_mathverse(root: Path) -> Path:
+    folder = root / "mathverse"
+    rows = []
+    for i, (version, qtype, answer) in enumerate(
+        [
+            ("Vision Only", "multi-choice", "B"),
+            ("Vision Only", "free-form", "\\frac{1}{2}"),
+            ("Text Dominant", "free-form", "3"),
+        ]
+    ):
+        rows.append(
+            {
+                "sample_index": str(10 + i),
+                "problem_index": str(i),
+                "problem_version": version,
+                "question": "",
+                "image": {"bytes": _png_bytes(make_image(200 + i)), "path": None},
+                "answer": answer,
+                "question_type": qtype,
+                "metadata": {"split": "testmini"},
+                "query_wo": "Answer directly.",
+                "query_cot": "According to the question shown in the image, first reason, then answer.",
+                "question_for_eval": "hidden",
+            }
+        )
+    return _write_parquet(rows, folder / "testmini" / "testmini-00000-of-00001.parquet", ("image",))
+
+
+def write_mathvision(root: Path) -> Path:
+    """The GitHub release: ``data/testmini.jsonl`` with image paths relative to the repository root."""
+    folder = root / "MathVision"
+    rows = [
+        {
+            "id": "1",
+            "question": "<image1>Which shape is shaded?",
+            "options": ["A", "B", "C", "D", "E"],
+            "answer": "C",
+            "solution": None,
+            "level": 2,
+            "subject": "logic",
+            "image": _save_image(make_image(300), folder, "images/1.jpg"),
+        },
+        {
+            "id": "2",
+            "question": "<image1>What is x?",
+            "options": [],
+            "answer": "\\frac{3}{4}",
+            "solution": None,
+            "level": 3,
+            "subject": "algebra",
+            "image": _save_image(make_image(301), folder, "images/2.jpg"),
+        },
+    ]
+    path = folder / "data" / "testmini.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path
+
+
+def write_wemath(root: Path) -> Path:
+    folder = root / "We-Math"
+    rows = [
+        {
+            "ID": "7",
+            "split": "testmini",
+            "knowledge concept": "angles",
+            "question": "What is the angle?",
+            "option": "A. 30°; B. 45°; C. 60°; D. 90°; E. No correct answer",
+            "answer": "C",
+            "image_path": {"bytes": _png_bytes(make_image(400)), "path": None},
+            "key": "2steps_1",
+        },
+        {
+            "ID": "7",
+            "split": "testmini",
+            "knowledge concept": "angles",
+            "question": "What is the other angle?",
+            "option": "A. 30°; B. 45°; C. 60°; D. 90°; E. No correct answer",
+            "answer": "A",
+            "image_path": {"bytes": _png_bytes(make_image(401)), "path": None},
+            "key": "2steps_2",
+        },
+    ]
+    return _write_parquet(rows, folder / "testmini.parquet", ("image_path",))
+
+
+def write_logicvista(root: Path) -> Path:
+    """One JSON list plus an ``images/`` folder."""
+    folder = root / "logicvista"
+    rows = [
+        {
+            "id": "lv1",
+            "question": "Which pieces fit? Choose all that apply.\nA. 1\nB. 2\nC. 3\nD. 4",
+            "answer": "A, C",
+            "reasoning": "...",
+            "image": _save_image(make_image(500), folder, "images/lv1.png"),
+            "skill": ["spatial"],
+        },
+        {
+            "id": "lv2",
+            "question": "Which comes next?\nA. x\nB. y\nC. z\nD. w",
+            "answer": "D",
+            "reasoning": "...",
+            "image": _save_image(make_image(501), folder, "images/lv2.png"),
+            "skill": ["inductive"],
+        },
+    ]
+    path = folder / "data.json"
+    path.write_text(json.dumps(rows))
+    return path
+
+
+def write_dynamath(root: Path, num_variants: int = 10) -> Path:
+    """Ten variant splits of two seed questions, one parquet file per split (the hub's layout)."""
+    folder = root / "DynaMath_Sample" / "data"
+    for variant in range(1, num_variants + 1):
+        rows = [
+            {
+                "id": "1",
+                "question": "Which option is the largest?\n(A) a (B) b (C) c (D) d",
+                "ground_truth": "B",
+                "answer_type": "multiple choice",
+                "subject": "algebra",
+                "knowledge_level": "high school",
+                "decoded_image": {"bytes": _png_bytes(make_image(600 + variant)), "path": None},
+            },
+            {
+                "id": "2",
+                "question": "What is the slope?",
+                "ground_truth": f"{0.5 + variant:.3f}",
+                "answer_type": "float",
+                "subject": "analytic geometry",
+                "knowledge_level": "high school",
+                "decoded_image": {"bytes": _png_bytes(make_image(700 + variant)), "path": None},
+            },
+        ]
+        _write_parquet(rows, folder / f"sample_variant{variant}-00000-of-00001.parquet", ("decoded_image",))
+    return folder
+
+
+def _mmmu_rows(prefix: str, seed: int, open_question: bool = False) -> list[dict[str, Any]]:
+    options = [f"option {k}" for k in range(10)]
+    rows = [
+        {
+            "id": f"{prefix}_1",
+            "question": "<image 1> Which region is highlighted?",
+            "options": str(options),
+            "answer": "D",
+            "image_1": {"bytes": _png_bytes(make_image(seed)), "path": None},
+            "image_2": None,
+            "subject": "Art",
+            "question_type": "multiple-choice",
+        },
+        {
+            "id": f"{prefix}_2",
+            "question": "Compare <image 1> and <image 2>: which is older?",
+            "options": str(options[:4]),
+            "answer": "A",
+            "image_1": {"bytes": _png_bytes(make_image(seed + 1)), "path": None},
+            "image_2": {"bytes": _png_bytes(make_image(seed + 2)), "path": None},
+            "subject": "History",
+            "question_type": "multiple-choice",
+        },
+    ]
+    if open_question:
+        rows.append(
+            {
+                "id": f"{prefix}_3",
+                "question": "<image 1> What is the resistance in ohms?",
+                "options": "[]",
+                "answer": "['24', '24.0']",
+                "image_1": {"bytes": _png_bytes(make_image(seed + 3)), "path": None},
+                "image_2": None,
+                "subject": "Physics",
+                "question_type": "open",
+            }
+        )
+    return rows
+
+
+def write_mmmu_pro(root: Path) -> Path:
+    rows = [{k: v for k, v in row.items() if k != "question_type"} for row in _mmmu_rows("pro", 800)]
+    return _write_parquet(
+        rows,
+        root / "MMMU_Pro" / "standard (10 options)" / "test-00000-of-00001.parquet",
+        ("image_1", "image_2"),
+    )
+
+
+def write_mmmu(root: Path) -> Path:
+    return _write_parquet(
+        _mmmu_rows("validation_Art", 850, open_question=True),
+        root / "MMMU" / "validation-00000-of-00001.parquet",
+        ("image_1", "image_2"),
+    )
+
+
+def write_mmstar(root: Path) -> Path:
+    """VLMEvalKit's TSV: base64-encoded images in the ``image`` column."""
+    folder = root / "MMStar"
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = ["index\tquestion\timage\tanswer\tcategory\tl2_category"]
+    for i, answer in enumerate(["A", "C"]):
+        encoded = base64.b64encode(_png_bytes(make_image(900 + i))).decode()
+        lines.append(
+            f"{i}\tWhat is shown? Options: A: cat, B: dog, C: bird, D: fish\t{encoded}\t{answer}\tcoarse\tobject"
+        )
+    path = folder / "MMStar_val.tsv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def write_hallusionbench(root: Path) -> Path:
+    rows = [
+        {
+            "category": "VS",
+            "subcategory": "chart",
+            "visual_input": "1",
+            "set_id": "0",
+            "figure_id": "0",
+            "sample_note": "",
+            "question_id": str(i),
+            "question": f"Is the bar {i} taller than the others?",
+            "gt_answer_details": "",
+            "gt_answer": gt,
+            "filename": f"{i}.png",
+            "image": {"bytes": _png_bytes(make_image(950 + i)), "path": None},
+        }
+        for i, gt in enumerate(["1", "0"])
+    ]
+    return _write_parquet(rows, root / "HallusionBench" / "data" / "image-00000-of-00001.parquet", ("image",))
+
+
+def write_chartqa(root: Path) -> Path:
+    rows = [
+        {
+            "image": {"bytes": _png_bytes(make_image(980)), "path": None},
+            "query": "What is the peak value?",
+            "label": ["41.5"],
+            "human_or_machine": 0,
+        },
+        {
+            "image": {"bytes": _png_bytes(make_image(981)), "path": None},
+            "query": "Which year is lowest?",
+            "label": ["2012"],
+            "human_or_machine": 1,
+        },
+    ]
+    return _write_parquet(rows, root / "ChartQA" / "data" / "test-00000-of-00001.parquet", ("image",))
+
+
+WRITERS: dict[str, Callable[[Path], Path]] = {
+    "mathvista": write_mathvista,
+    "mathverse": write_mathverse,
+    "mathvision": write_mathvision,
+    "wemath": write_wemath,
+    "logicvista": write_logicvista,
+    "dynamath": write_dynamath,
+    "mmmu_pro": write_mmmu_pro,
+    "mmmu": write_mmmu,
+    "mmstar": write_mmstar,
+    "hallusionbench": write_hallusionbench,
+    "chartqa": write_chartqa,
+}
+
+# A response text a perfect model would box, per benchmark and sample id (tests grade it as correct).
+GOLD_TEXTS: dict[str, dict[str, str]] = {
+    "mathvista": {"1": "4", "2": "12", "3": "1.45"},
+    "mathverse": {"10": "B", "11": "0.5"},
+    "mathvision": {"1": "C", "2": "3/4"},
+    "wemath": {"7/2steps_1": "C", "7/2steps_2": "A"},
+    "logicvista": {"lv1": "A, C", "lv2": "D"},
+    "dynamath": {
+        f"{seed}/variant{v}": ("B" if seed == "1" else f"{0.5 + v:.3f}")
+        for seed in ("1", "2")
+        for v in range(1, 11)
+    },
+    "mmmu_pro": {"pro_1": "D", "pro_2": "A"},
+    "mmmu": {"validation_Art_1": "D", "validation_Art_2": "A", "validation_Art_3": "24"},
+    "mmstar": {"0": "A", "1": "C"},
+    "hallusionbench": {"VS/chart/0/0/0": "Yes", "VS/chart/0/0/1": "No"},
+    "chartqa": {"test-0": "41.6", "test-1": "2012"},
+}
+
+
+def write_all_benchmarks(root: str | Path, names: list[str] | None = None) -> Path:
+    """Write every benchmark (or ``names``) under ``root``; returns ``root`` (use it as ``--data_dir``)."""
+    root = Path(root)
+    for name in names or list(WRITERS):
+        WRITERS[name](root)
+    return root

@@ -1,0 +1,168 @@
+"""Reports and run comparison computed from hand-written records, checked against hand-computed figures."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+from PIL import Image
+
+from roma.evaluation.compare import compare_runs
+from roma.evaluation.compare import main as compare_main
+from roma.evaluation.errors import EvaluationError
+from roma.evaluation.records import RecordStore
+from roma.evaluation.reports import format_points, summarize, write_reports
+
+CONDITIONS = {
+    "clean": (None, None, "clean"),
+    "gaussian_blur@1": ("gaussian_blur", 1, "seen"),
+    "gaussian_blur@3": ("gaussian_blur", 3, "seen"),
+    "motion_blur@1": ("motion_blur", 1, "unseen"),
+}
+
+
+def _records(
+    benchmark: str, condition: str, correct: list[float], groups: list[str] | None = None
+) -> list[dict]:
+    corruption, severity, group = CONDITIONS[condition]
+    rows = []
+    for i, value in enumerate(correct):
+        row = {
+            "benchmark": benchmark,
+            "sample_id": str(i),
+            "condition": condition,
+            "group": group,
+            "corruption": corruption,
+            "severity": severity,
+            "correct": value,
+        }
+        if groups:
+            row["group_id"] = groups[i]
+        rows.append(row)
+    return rows
+
+
+def make_records(shift: float = 0.0) -> list[dict]:
+    """Benchmark ``a``: clean 75, blur@1 50, blur@3 25 (seen 37.5), motion@1 75 (unseen).
+    ``dyn`` (two seed questions × two variants): clean 75 (worst case 50), blur@1 0. ``shift`` adds to ``a``'s blur@3."""
+    records = _records("a", "clean", [1, 1, 1, 0])
+    records += _records("a", "gaussian_blur@1", [1, 1, 0, 0])
+    records += _records("a", "gaussian_blur@3", [1, shift, 0, 0])
+    records += _records("a", "motion_blur@1", [1, 1, 1, 0])
+    groups = ["g1", "g1", "g2", "g2"]
+    records += _records("dyn", "clean", [1, 1, 1, 0], groups)
+    records += _records("dyn", "gaussian_blur@1", [0, 0, 0, 0], groups)
+    return records
+
+
+def test_summary_figures_match_hand_computed_values():
+    results = summarize(make_records())
+    a = results["benchmarks"]["a"]
+    assert (a["clean"], a["seen"], a["unseen"]) == (75.0, 37.5, 75.0)
+    assert (a["seen_drop"], a["unseen_drop"]) == (37.5, 0.0)
+    assert (a["seen_relative"], a["unseen_relative"]) == (0.5, 1.0)
+    assert a["conditions"]["gaussian_blur@3"] == {
+        "accuracy": 25.0,
+        "n": 4,
+        "group": "seen",
+        "corruption": "gaussian_blur",
+        "severity": 3,
+    }
+    assert a["corruptions"]["gaussian_blur"] == {
+        "group": "seen",
+        "severities": {"1": 50.0, "3": 25.0},
+        "mean": 37.5,
+    }
+    assert "worst_case" not in a
+    dyn = results["benchmarks"]["dyn"]
+    assert (dyn["clean"], dyn["seen"], dyn["unseen"]) == (75.0, 0.0, None)
+    assert dyn["worst_case"]["clean"] == 50.0 and dyn["worst_case"]["conditions"]["clean"]["groups"] == 2
+    assert dyn["seen_relative"] == 0.0 and dyn["unseen_drop"] is None
+    average = results["average"]
+    assert (average["clean"], average["seen"], average["unseen"]) == (75.0, 18.75, 75.0)
+    assert average["seen_drop"] == 56.25 and average["seen_relative"] == 0.25
+
+
+def test_avg_at_k_fractions_average_like_samples():
+    records = _records("a", "clean", [0.5, 1.0, 0.25, 0.25])
+    assert summarize(records)["benchmarks"]["a"]["clean"] == 50.0
+
+
+def test_format_points():
+    assert format_points(3.14159) == "3.1" and format_points(None) == "–"
+    assert format_points(-2.04, signed=True) == "−2.0" and format_points(2.0, signed=True) == "+2.0"
+    assert format_points(-0.01, signed=True) == "+0.0"  # never "−0.0"
+
+
+def _write_run(folder, records, model="m"):
+    RecordStore(folder / "records.jsonl").append(records)
+    (folder / "run.json").write_text(
+        json.dumps({"model": model, "seed": 0, "severities": "1,3", "temperature": 0.0})
+    )
+    return folder
+
+
+def test_write_reports_files_tables_and_plots(tmp_path):
+    _write_run(tmp_path, make_records())
+    write_reports(tmp_path)
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["benchmarks"]["a"]["seen"] == 37.5 and results["run"]["model"] == "m"
+    with open(tmp_path / "summary.csv") as stream:
+        rows = {row["benchmark"]: row for row in csv.DictReader(stream)}
+    assert set(rows) == {"a", "dyn", "dyn (worst case)", "average"}
+    assert (rows["a"]["clean"], rows["a"]["seen"], rows["a"]["seen_relative"]) == ("75.0", "37.5", "0.5")
+    assert rows["dyn"]["unseen"] == "" and rows["dyn (worst case)"]["clean"] == "50.0"
+    with open(tmp_path / "conditions.csv") as stream:
+        assert len(list(csv.DictReader(stream))) == 6
+    markdown = (tmp_path / "summary.md").read_text()
+    assert "| a | 4 | 75.0 | 37.5 | 75.0 | −37.5 | +0.0 | 0.500 | 1.000 |" in markdown
+    assert "| gaussian_blur | seen | 50.0 | 25.0 | 37.5 | −37.5 |" in markdown
+    assert "Worst case over variants (2 seed questions): clean 50.0" in markdown
+    for name in ("severity_a.png", "severity_dyn.png", "clean_seen_unseen.png"):
+        with Image.open(tmp_path / "plots" / name) as image:
+            assert image.format == "PNG" and image.size[0] > 300 and image.size[1] > 200
+        assert f"(plots/{name})" in markdown
+
+
+def test_write_reports_without_records_is_a_clear_error(tmp_path):
+    with pytest.raises(EvaluationError, match="holds no records.jsonl"):
+        write_reports(tmp_path)
+
+
+def test_compare_deltas_against_the_first_run(tmp_path, capsys):
+    grpo = _write_run(tmp_path / "grpo", make_records(0.0), model="grpo-ckpt")
+    roma = _write_run(tmp_path / "roma", make_records(1.0), model="roma-ckpt")
+    from roma.evaluation.reports import load_results
+
+    comparison = compare_runs({"grpo": load_results(grpo), "roma": load_results(roma)})
+    rows = {row["benchmark"]: row for row in comparison["rows"]}
+    # roma's blur@3 on `a` is 50 instead of 25: seen mean 50 vs 37.5.
+    assert rows["a"]["runs"]["roma"]["seen"] == 50.0 and rows["a"]["runs"]["roma"]["delta"] == {
+        "clean": 0.0,
+        "seen": 12.5,
+        "unseen": 0.0,
+    }
+    assert rows["average"]["runs"]["roma"]["delta"]["seen"] == 6.25
+    assert "dyn (worst case)" in rows and "delta" not in rows["a"]["runs"]["grpo"]
+
+    out = tmp_path / "cmp"
+    assert compare_main([str(grpo), str(roma), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "Comparison (baseline: grpo)" in printed and "+12.5" in printed and "grpo-ckpt" in printed
+    assert {p.name for p in out.iterdir()} == {"compare.md", "compare.csv", "compare.json", "compare.png"}
+    with Image.open(out / "compare.png") as image:
+        assert image.format == "PNG"
+    assert compare_main([str(grpo), str(tmp_path / "nothing")]) == 2
+    assert "not a `roma eval` --out folder" in capsys.readouterr().err
+
+
+def test_report_only_rebuilds_the_reports_from_records(tmp_path, capsys):
+    from roma.cli import main as roma_main
+
+    _write_run(tmp_path, make_records())
+    assert roma_main(["eval", "--report_only", "--out", str(tmp_path)]) == 0
+    assert "| a | 4 | 75.0 | 37.5 |" in capsys.readouterr().out
+    assert (tmp_path / "results.json").is_file() and (tmp_path / "plots" / "clean_seen_unseen.png").is_file()
+    assert roma_main(["eval", "--report_only", "--out", str(tmp_path / "empty")]) == 2
+    assert "holds no records.jsonl" in capsys.readouterr().err

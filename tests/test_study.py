@@ -1,0 +1,37 @@
+"""The synthetic study's --quick mode: every stage end to end, the report, and resumption by stage."""
+
+from __future__ import annotations
+
+from roma.study import Study, StudyConfig
+
+
+def test_quick_study_runs_every_stage_writes_the_report_and_resumes(tmp_path, capsys):
+    report = tmp_path / "synthetic_study.md"
+    config = StudyConfig(out_dir=str(tmp_path / "study"), report=str(report), quick=True)
+    Study(config).run()
+    text = report.read_text()
+    for method in (
+        "grpo",
+        "roma",
+        "noisy_rollout",
+        "augmentation",
+        "roma-no-gate",
+        "roma-mean-views",
+        "roma-no-aux",
+    ):
+        assert f"| {method} | 1 |" in text, method
+    assert "Selected on the validation split" in text and "select-K2-l0.1-m0.1" in text
+    assert (
+        "roma_qwen3vl.py --config" in text and "roma.cli eval" in text
+    )  # the exact commands are in the report
+    assert (tmp_path / "study" / "compare" / "compare.png").is_file()
+    # The validation split chose the settings; the test split scored the runs.
+    assert (tmp_path / "study" / "eval-validation" / "select-K2-l0.1-m0.1" / "results.json").is_file()
+    assert not (tmp_path / "study" / "eval-test" / "select-K2-l0.1-m0.1").exists()
+    capsys.readouterr()
+
+    # A second invocation reuses every finished run and evaluation: nothing is trained or scored again.
+    Study(StudyConfig(out_dir=str(tmp_path / "study"), report=str(report), quick=True)).run()
+    out = capsys.readouterr().out
+    assert out.count("[reuse]") == 8
+    assert "roma_qwen3vl.py" not in out.split("compare")[0]

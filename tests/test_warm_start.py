@@ -1,0 +1,231 @@
+"""The supervised warm start: TRL SFTTrainer on the synthetic task, cached by a hash of its arguments."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from roma.trainer.warm_start import (
+    INFO_FILE,
+    MARKER_FILE,
+    TEMP_PREFIX,
+    base_model_identity,
+    completion_text,
+    key_hash,
+    synthetic_accuracy,
+    synthetic_sft_dataset,
+    warm_start,
+    warm_start_key,
+)
+
+# A few steps on a handful of rows of the ~230k-parameter tiny Qwen3-VL: seconds, and enough to see the loss fall
+# (the format tokens of "\boxed{X}<|im_end|>" are the same in every row).
+FAST = {"steps": 4, "batch_size": 4, "num_train_samples": 8, "learning_rate": 1e-2}
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("warm_start_cache")
+
+
+@pytest.fixture(scope="module")
+def warm_started(tiny_qwen3_vl_path, cache_dir) -> Path:
+    return warm_start(tiny_qwen3_vl_path, cache_dir=cache_dir, **FAST)
+
+
+def _dead_pid() -> int:
+    """The id of a process that has just exited (ids are not reused that fast)."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_completion_is_the_boxed_answer():
+    assert completion_text("3") == "\\boxed{3}"
+    assert completion_text("A") == "\\boxed{A}"
+
+
+def test_sft_rows_are_conversational_prompt_completion():
+    rows = synthetic_sft_dataset(3, seed=0)
+    assert sorted(rows.column_names) == ["completion", "image", "prompt"]
+    from roma.data.synthetic import make_synthetic_dataset
+
+    source = make_synthetic_dataset("train", 3, seed=0)
+    for row, original in zip(rows, source):
+        assert row["prompt"][0]["role"] == "user"
+        assert row["prompt"][0]["content"][0]["type"] == "image"
+        assert original["question"] in row["prompt"][0]["content"][-1]["text"]
+        assert row["completion"] == [
+            {"role": "assistant", "content": [{"type": "text", "text": f"\\boxed{{{original['answer']}}}"}]}
+        ]
+        assert row["image"].size == (64, 64)
+
+
+def test_checkpoint_loads_and_records_the_run(warm_started, tiny_qwen3_vl_path):
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    model = AutoModelForImageTextToText.from_pretrained(warm_started)
+    processor = AutoProcessor.from_pretrained(warm_started)
+    assert model.config.model_type == "qwen3_vl"
+    assert processor.tokenizer.convert_tokens_to_ids("<|im_end|>") == 258
+
+    info = json.loads((warm_started / INFO_FILE).read_text())
+    assert info["arguments"]["steps"] == FAST["steps"]
+    assert info["arguments"]["base_model"] == str(tiny_qwen3_vl_path)
+    assert warm_started.name == f"sft-{info['key_hash']}"
+    assert (warm_started / MARKER_FILE).read_text().strip() == info["key_hash"]
+    losses = [loss for _, loss in info["loss_history"]]
+    assert len(losses) == FAST["steps"]  # logged every step at this length
+    assert all(math.isfinite(loss) for loss in losses)
+    assert losses[-1] < losses[0]
+    assert info["final_loss"] == losses[-1]
+    assert info["train_wall_time_s"] > 0
+    # Nothing of the trainer's is left behind.
+    assert not (warm_started / "training_args.bin").exists()
+    assert not list(warm_started.parent.glob(f"{TEMP_PREFIX}*"))
+
+
+def test_second_call_hits_the_cache(warm_started, tiny_qwen3_vl_path, cache_dir, caplog):
+    weights = warm_started / "model.safetensors"
+    before = weights.stat().st_mtime_ns
+    started = time.perf_counter()
+    with caplog.at_level(logging.INFO, logger="roma.trainer.warm_start"):
+        again = warm_start(tiny_qwen3_vl_path, cache_dir=cache_dir, **FAST)
+    assert time.perf_counter() - started < 1.0
+    assert again == warm_started
+    assert weights.stat().st_mtime_ns == before
+    assert "reusing cached checkpoint" in caplog.text
+
+
+def test_num_train_samples_none_means_steps_times_batch(tiny_qwen3_vl_path):
+    common = {
+        "steps": 4,
+        "batch_size": 4,
+        "learning_rate": 1e-3,
+        "seed": 0,
+        "image_size": 64,
+        "family": "qwen3_vl",
+    }
+    explicit = warm_start_key(tiny_qwen3_vl_path, num_train_samples=16, **common)
+    assert explicit["num_train_samples"] == 16
+    # warm_start resolves None to steps * batch_size before keying, so both spellings share one folder.
+    assert key_hash(explicit) == key_hash(
+        warm_start_key(tiny_qwen3_vl_path, num_train_samples=4 * 4, **common)
+    )
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"steps": 5},
+        {"batch_size": 2},
+        {"learning_rate": 2e-2},
+        {"seed": 1},
+        {"num_train_samples": 9},
+        {"image_size": 96},
+    ],
+)
+def test_every_keyed_argument_changes_the_hash(tiny_qwen3_vl_path, change):
+    common = {**FAST, "seed": 0, "image_size": 64, "family": "qwen3_vl"}
+    assert key_hash(warm_start_key(tiny_qwen3_vl_path, **common)) != key_hash(
+        warm_start_key(tiny_qwen3_vl_path, **(common | change))
+    )
+
+
+def test_base_model_identity_follows_path_and_file_contents(tiny_qwen3_vl_path, tmp_path):
+    copy = shutil.copytree(tiny_qwen3_vl_path, tmp_path / "copy")
+    identity = base_model_identity(copy, family="qwen3_vl", seed=0)
+    assert identity["files"] == base_model_identity(tiny_qwen3_vl_path, family="qwen3_vl", seed=0)["files"]
+    assert identity["path"] != str(Path(tiny_qwen3_vl_path).resolve())
+    assert identity == base_model_identity(copy, family="qwen3_vl", seed=0)  # deterministic
+    config = json.loads((copy / "config.json").read_text())
+    config["text_config"]["rms_norm_eps"] = 1e-5
+    (copy / "config.json").write_text(json.dumps(config))
+    assert base_model_identity(copy, family="qwen3_vl", seed=0) != identity
+    # The built default: keyed by family, size, seed and its architecture spec, no files needed.
+    built = base_model_identity(None, family="qwen3_vl", seed=3)
+    assert built["seed"] == 3 and built["size"] == "small" and "patch_size=8" in built["spec"]
+    assert built != base_model_identity(None, family="qwen2_5_vl", seed=3)
+
+
+def test_changed_argument_trains_into_a_new_folder(warm_started, tiny_qwen3_vl_path, cache_dir):
+    other = warm_start(tiny_qwen3_vl_path, cache_dir=cache_dir, **(FAST | {"steps": 2}))
+    assert other != warm_started
+    assert other.parent == warm_started.parent
+    assert json.loads((other / INFO_FILE).read_text())["arguments"]["steps"] == 2
+
+
+def test_leftovers_of_a_killed_run_are_not_reused(warm_started, tiny_qwen3_vl_path, cache_dir):
+    arguments = FAST | {"seed": 7}
+    key = warm_start_key(tiny_qwen3_vl_path, image_size=64, family="qwen3_vl", **arguments)
+    final_dir = cache_dir / f"sft-{key_hash(key)}"
+    # A killed run leaves its temporary folder (weights written, no marker) ...
+    leftover = cache_dir / f"{TEMP_PREFIX}{final_dir.name}-{_dead_pid()}-deadbeef"
+    shutil.copytree(warm_started, leftover)
+    (leftover / MARKER_FILE).unlink()
+    # ... and a folder under the final name without the marker (say, a half copy) must not pass for a result.
+    shutil.copytree(leftover, final_dir)
+
+    result = warm_start(tiny_qwen3_vl_path, cache_dir=cache_dir, **arguments)
+
+    assert result == final_dir
+    assert (final_dir / MARKER_FILE).read_text().strip() == key_hash(key)
+    assert json.loads((final_dir / INFO_FILE).read_text())["arguments"]["seed"] == 7  # retrained, not copied
+    assert not leftover.exists()
+
+
+def test_force_retrains(tiny_qwen3_vl_path, tmp_path):
+    arguments = FAST | {"steps": 1}
+    first = warm_start(tiny_qwen3_vl_path, cache_dir=tmp_path, **arguments)
+    written = (first / INFO_FILE).stat().st_mtime_ns
+    again = warm_start(tiny_qwen3_vl_path, cache_dir=tmp_path, force=True, **arguments)
+    assert again == first
+    assert (again / INFO_FILE).stat().st_mtime_ns != written
+    assert (again / MARKER_FILE).is_file()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"steps": 0}, "steps"),
+        ({"batch_size": 2.5}, "batch_size"),
+        ({"learning_rate": float("nan")}, "learning_rate"),
+        ({"num_train_samples": 0}, "num_train_samples"),
+        ({"image_size": 16}, "image_size"),
+        ({"family": "llava"}, "family"),
+    ],
+)
+def test_bad_arguments_are_named(tmp_path, change, message):
+    with pytest.raises(ValueError, match=message):
+        warm_start(None, cache_dir=tmp_path, **({"steps": 1} | change))
+    assert not any(tmp_path.iterdir())  # refused before anything is written
+
+
+def test_base_model_folder_without_config_is_refused(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="no config.json"):
+        warm_start(tmp_path / "empty", cache_dir=tmp_path / "cache", steps=1)
+
+
+def test_synthetic_accuracy_matches_per_sample_grading(warm_started):
+    """Batched, left-padded generation grades exactly like one prompt at a time."""
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+
+    model = AutoModelForImageTextToText.from_pretrained(warm_started)
+    processor = AutoProcessor.from_pretrained(warm_started)
+    model.train()
+    batched = synthetic_accuracy(model, processor, num_samples=12, batch_size=5)
+    assert model.training  # the caller's mode is restored
+    one_by_one = synthetic_accuracy(model, processor, num_samples=12, batch_size=1)
+    assert 0.0 <= batched <= 1.0
+    assert batched == one_by_one
+    blurred = synthetic_accuracy(warm_started, num_samples=12, corruption="gaussian_blur", severity=3)
+    assert 0.0 <= blurred <= 1.0
