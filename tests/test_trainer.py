@@ -487,7 +487,7 @@ def test_two_cpu_ranks_end_with_the_same_parameters(tiny_qwen3_vl_path, tmp_path
         env=env,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-4000:]
     ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=False) for r in (0, 1)]

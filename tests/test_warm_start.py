@@ -21,14 +21,19 @@ from roma.trainer.warm_start import (
     completion_text,
     key_hash,
     synthetic_accuracy,
+    synthetic_grades,
     synthetic_sft_dataset,
     warm_start,
     warm_start_key,
 )
 
-# A few steps on a handful of rows of the ~230k-parameter tiny Qwen3-VL: seconds, and enough to see the loss fall
-# (the format tokens of "\boxed{X}<|im_end|>" are the same in every row).
-FAST = {"steps": 4, "batch_size": 4, "num_train_samples": 8, "learning_rate": 1e-2}
+# The ~230k-parameter tiny Qwen3-VL (4 image tokens) after 24 steps of 8 rows at a high learning rate (~3 s):
+# it has learned the format but not the images, and answers "\boxed{A}" to every question, whatever the family
+# (measured; "A" is the most frequent single answer of the train split's rows). That makes its accuracy
+# computable by hand: the fraction of rows whose gold answer is the letter A.
+CONSTANT_ANSWER = {"steps": 24, "batch_size": 8, "learning_rate": 1e-2}
+# Cheaper runs for the cache tests: a few steps on a handful of rows.
+FAST = {"steps": 2, "batch_size": 4, "num_train_samples": 8, "learning_rate": 1e-2}
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +43,7 @@ def cache_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def warm_started(tiny_qwen3_vl_path, cache_dir) -> Path:
-    return warm_start(tiny_qwen3_vl_path, cache_dir=cache_dir, **FAST)
+    return warm_start(tiny_qwen3_vl_path, cache_dir=cache_dir, **CONSTANT_ANSWER)
 
 
 def _dead_pid() -> int:
@@ -78,12 +83,13 @@ def test_checkpoint_loads_and_records_the_run(warm_started, tiny_qwen3_vl_path):
     assert processor.tokenizer.convert_tokens_to_ids("<|im_end|>") == 258
 
     info = json.loads((warm_started / INFO_FILE).read_text())
-    assert info["arguments"]["steps"] == FAST["steps"]
+    assert info["arguments"]["steps"] == CONSTANT_ANSWER["steps"]
+    assert info["arguments"]["num_train_samples"] == 24 * 8  # None: every row seen once
     assert info["arguments"]["base_model"] == str(tiny_qwen3_vl_path)
     assert warm_started.name == f"sft-{info['key_hash']}"
     assert (warm_started / MARKER_FILE).read_text().strip() == info["key_hash"]
     losses = [loss for _, loss in info["loss_history"]]
-    assert len(losses) == FAST["steps"]  # logged every step at this length
+    assert len(losses) == 12  # logged every 2 steps at this length
     assert all(math.isfinite(loss) for loss in losses)
     assert losses[-1] < losses[0]
     assert info["final_loss"] == losses[-1]
@@ -98,7 +104,7 @@ def test_second_call_hits_the_cache(warm_started, tiny_qwen3_vl_path, cache_dir,
     before = weights.stat().st_mtime_ns
     started = time.perf_counter()
     with caplog.at_level(logging.INFO, logger="roma.trainer.warm_start"):
-        again = warm_start(tiny_qwen3_vl_path, cache_dir=cache_dir, **FAST)
+        again = warm_start(tiny_qwen3_vl_path, cache_dir=cache_dir, **CONSTANT_ANSWER)
     assert time.perf_counter() - started < 1.0
     assert again == warm_started
     assert weights.stat().st_mtime_ns == before
@@ -157,7 +163,7 @@ def test_base_model_identity_follows_path_and_file_contents(tiny_qwen3_vl_path, 
 
 
 def test_changed_argument_trains_into_a_new_folder(warm_started, tiny_qwen3_vl_path, cache_dir):
-    other = warm_start(tiny_qwen3_vl_path, cache_dir=cache_dir, **(FAST | {"steps": 2}))
+    other = warm_start(tiny_qwen3_vl_path, cache_dir=cache_dir, **(CONSTANT_ANSWER | {"steps": 2}))
     assert other != warm_started
     assert other.parent == warm_started.parent
     assert json.loads((other / INFO_FILE).read_text())["arguments"]["steps"] == 2
@@ -215,6 +221,19 @@ def test_base_model_folder_without_config_is_refused(tmp_path):
         warm_start(tmp_path / "empty", cache_dir=tmp_path / "cache", steps=1)
 
 
+def test_synthetic_accuracy_of_a_model_that_always_answers_a(warm_started):
+    from roma.data.synthetic import make_synthetic_dataset
+
+    rows = make_synthetic_dataset("validation", 40, seed=0)
+    answers_a = sum(answer == "A" for answer in rows["answer"])  # taller_bar rows whose left bar is taller
+    bar_rows = rows["family"].count("taller_bar")
+    assert 0 < answers_a < bar_rows  # the check tells "A" apart from "any letter" and from "anything boxed"
+    assert synthetic_accuracy(warm_started, num_samples=40, batch_size=16) == answers_a / 40
+    graded = synthetic_grades(warm_started, num_samples=40, batch_size=16)
+    assert [family for family, _ in graded] == rows["family"]
+    assert [correct for _, correct in graded] == [answer == "A" for answer in rows["answer"]]
+
+
 def test_synthetic_accuracy_matches_per_sample_grading(warm_started):
     """Batched, left-padded generation grades exactly like one prompt at a time."""
     from transformers import AutoModelForImageTextToText, AutoProcessor
@@ -225,7 +244,14 @@ def test_synthetic_accuracy_matches_per_sample_grading(warm_started):
     batched = synthetic_accuracy(model, processor, num_samples=12, batch_size=5)
     assert model.training  # the caller's mode is restored
     one_by_one = synthetic_accuracy(model, processor, num_samples=12, batch_size=1)
-    assert 0.0 <= batched <= 1.0
+    assert 0.0 < batched < 1.0
     assert batched == one_by_one
     blurred = synthetic_accuracy(warm_started, num_samples=12, corruption="gaussian_blur", severity=3)
     assert 0.0 <= blurred <= 1.0
+
+
+def test_synthetic_accuracy_refuses_bad_sizes(warm_started):
+    with pytest.raises(ValueError, match="num_samples"):
+        synthetic_accuracy(warm_started, num_samples=0)
+    with pytest.raises(ValueError, match="batch_size"):
+        synthetic_accuracy(warm_started, num_samples=4, batch_size=0)

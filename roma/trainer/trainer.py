@@ -449,7 +449,15 @@ class RomaGRPOTrainer(GRPOTrainer):
         regularised = inputs["roma_mask"] & (token_mask.sum(-1) > 0)
         rows = regularised.nonzero().flatten().tolist()
         if not rows:
-            # Nothing to regularise on this micro-batch (all wrong, no image, empty completions): an exact zero.
+            # Nothing to regularise here (all wrong, no image, empty completions): the ROMA terms are an exact zero.
+            if inputs["roma_num_items"].item() > 0 and self.accelerator.num_processes > 1:
+                # Another process regularises this generation batch and runs the views pass: a DDP forward is a
+                # collective (it syncs buffers), so run it too, on one row, weighted zero, to keep them in step.
+                with_views = [i for i, views in enumerate(inputs["roma_pixel_values"]) if views is not None]
+                if with_views:
+                    views_logps, _, _ = self._teacher_forced_views(model, inputs, with_views[:1])
+                    self._log_roma_metrics(mode, None)
+                    return clean_logps.sum() * 0.0 + views_logps.sum() * 0.0
             self._log_roma_metrics(mode, None)
             return clean_logps.sum() * 0.0
 

@@ -18,11 +18,18 @@ from test_trainer import config, even_length, image_dataset  # noqa: E402
 from roma import RomaGRPOTrainer  # noqa: E402
 
 
+def rank_zero_even_length(completions, **kwargs):
+    """Correct only on rank 0: rank 1 has nothing to regularise while rank 0 runs the views pass (DDP must not hang)."""
+    if os.environ.get("RANK", "0") != "0":
+        return [0.0] * len(completions)
+    return even_length(completions, **kwargs)
+
+
 def main() -> None:
     model_path, out_dir = sys.argv[1], Path(sys.argv[2])
     trainer = RomaGRPOTrainer(
         model=model_path,
-        reward_funcs=even_length,
+        reward_funcs=rank_zero_even_length,
         args=config(out_dir, max_steps=3, per_device_train_batch_size=2, num_generations=4),
         train_dataset=image_dataset(16),
     )
