@@ -50,7 +50,14 @@ class StudyConfig:
     model: str = field(
         default="roma-tiny/qwen3_vl-small", metadata={"help": "Model warm-started then trained."}
     )
-    warm_start_steps: int = field(default=300, metadata={"help": "Supervised warm-start steps."})
+    warm_start_steps: int = field(
+        default=800,
+        metadata={"help": "Supervised warm-start steps (batch and lr: recipes/configs/tiny_cpu.yaml)."},
+    )
+    warm_start_cache_dir: str = field(
+        default="runs/warm_start",
+        metadata={"help": "Warm-start cache, shared with the default training run."},
+    )
     rl_steps: int = field(default=300, metadata={"help": "RL steps of every run (the same for all methods)."})
     selection: str = field(
         default="2:0.1:0.1,2:0.5:0.1,2:0.1:0.5",
@@ -61,7 +68,7 @@ class StudyConfig:
     )
     eval_conditions: str = field(default="clean,seen,unseen", metadata={"help": "Test conditions."})
     eval_severities: str = field(default="2,4", metadata={"help": "Test severities."})
-    eval_samples: int = field(default=400, metadata={"help": "Test (and validation) samples per condition."})
+    eval_samples: int = field(default=256, metadata={"help": "Test (and validation) samples per condition."})
     quick: bool = field(
         default=False, metadata={"help": "A few-minute end-to-end check; numbers are meaningless."}
     )
@@ -141,7 +148,9 @@ class Study:
         overrides: dict[str, Any] = {
             "model_name_or_path": config.model,
             "warm_start_sft_steps": config.warm_start_steps,
-            "warm_start_cache_dir": str(self.out / "warm_start"),
+            "warm_start_cache_dir": config.warm_start_cache_dir
+            if not config.quick
+            else str(self.out / "warm_start"),
             "max_steps": config.rl_steps,
             "seed": seed,
             "roma_seed": seed,

@@ -3,11 +3,16 @@
 A backend turns a batch of (conversation, images) requests into ``k`` response texts each: greedy when
 ``temperature == 0`` (then ``k`` must be 1), else sampled (avg@k). Sampling is seeded per batch by the
 caller, so a resumed sweep regenerates a batch exactly as an uninterrupted one would.
+
+Preparing a batch's inputs (chat template, processor) is split from generating (:meth:`prepare_inputs`,
+then ``generate(..., inputs=...)``), so the sweep prepares the next batch in a thread while the current one
+generates; both methods may run at the same time from two threads.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +47,10 @@ class GenerationBackend(Protocol):
 
     name: str
 
+    def prepare_inputs(self, requests: Sequence[GenerationRequest]) -> Any:
+        """The model inputs of ``requests`` (host side; safe to call from a thread while ``generate`` runs)."""
+        ...
+
     def generate(
         self,
         requests: Sequence[GenerationRequest],
@@ -49,8 +58,9 @@ class GenerationBackend(Protocol):
         num_samples: int = 1,
         temperature: float = 0.0,
         seed: int = 0,
+        inputs: Any = None,
     ) -> list[list[str]]:
-        """``num_samples`` responses per request, in request order."""
+        """``num_samples`` responses per request, in request order; ``inputs``: ``prepare_inputs(requests)``."""
         ...
 
 
@@ -128,16 +138,23 @@ class TransformersBackend:
         self.processor.tokenizer.padding_side = "left"  # generated tokens must follow every prompt directly
         self.max_new_tokens = int(max_new_tokens)
         self._torch = torch
+        # The fast tokenizer is a Rust object that raises "Already borrowed" when one thread encodes (which
+        # may reset its padding settings) while another decodes: its calls are serialized.
+        self._tokenizer_lock = threading.Lock()
 
     def prompt_text(self, conversation: list[dict[str, Any]]) -> str:
         return self.processor.apply_chat_template(conversation, add_generation_prompt=True, tokenize=False)
 
-    def encode(self, requests: Sequence[GenerationRequest]) -> Any:
-        """The processor's batch (input ids, attention mask, pixel values, grids) on the model's device."""
+    def prepare_inputs(self, requests: Sequence[GenerationRequest]) -> Any:
+        """The processor's batch (input ids, attention mask, pixel values, grids), on the CPU."""
         texts = [self.prompt_text(request.conversation) for request in requests]
         images = [image for request in requests for image in request.images]
-        batch = self.processor(text=texts, images=images or None, padding=True, return_tensors="pt")
-        return batch.to(self.device)
+        with self._tokenizer_lock:
+            return self.processor(text=texts, images=images or None, padding=True, return_tensors="pt")
+
+    def encode(self, requests: Sequence[GenerationRequest]) -> Any:
+        """The processor's batch (input ids, attention mask, pixel values, grids) on the model's device."""
+        return self.prepare_inputs(requests).to(self.device)
 
     def generate(
         self,
@@ -146,9 +163,13 @@ class TransformersBackend:
         num_samples: int = 1,
         temperature: float = 0.0,
         seed: int = 0,
+        inputs: Any = None,
     ) -> list[list[str]]:
-        ids = self.generate_ids(requests, num_samples=num_samples, temperature=temperature, seed=seed)
-        texts = self.processor.batch_decode(ids, skip_special_tokens=True)
+        ids = self.generate_ids(
+            requests, num_samples=num_samples, temperature=temperature, seed=seed, inputs=inputs
+        )
+        with self._tokenizer_lock:
+            texts = self.processor.batch_decode(ids, skip_special_tokens=True)
         return [texts[i * num_samples : (i + 1) * num_samples] for i in range(len(requests))]
 
     def generate_ids(
@@ -158,11 +179,15 @@ class TransformersBackend:
         num_samples: int = 1,
         temperature: float = 0.0,
         seed: int = 0,
+        inputs: Any = None,
     ) -> list[list[int]]:
-        """Generated token ids (prompt and padding removed, cut after the first end-of-sequence token)."""
+        """Generated token ids (prompt and padding removed, cut after the first end-of-sequence token).
+
+        ``inputs``: ``prepare_inputs(requests)`` when already computed (the sweep prepares it in a thread).
+        """
         check_sampling(num_samples, temperature)
         torch = self._torch
-        batch = self.encode(requests)
+        batch = (inputs if inputs is not None else self.prepare_inputs(requests)).to(self.device)
         sampling = (
             {"do_sample": False} if temperature == 0 else {"do_sample": True, "temperature": temperature}
         )
@@ -223,20 +248,8 @@ class VLLMBackend:
         )
         self.max_new_tokens = int(max_new_tokens)
 
-    def generate(
-        self,
-        requests: Sequence[GenerationRequest],
-        *,
-        num_samples: int = 1,
-        temperature: float = 0.0,
-        seed: int = 0,
-    ) -> list[list[str]]:
-        from vllm import SamplingParams
-
-        check_sampling(num_samples, temperature)
-        params = SamplingParams(
-            n=num_samples, temperature=temperature, max_tokens=self.max_new_tokens, seed=seed
-        )
+    def prepare_inputs(self, requests: Sequence[GenerationRequest]) -> list[dict[str, Any]]:
+        """vLLM prompts: the chat-templated text and the images of each request."""
         prompts = []
         for request in requests:
             prompt: dict[str, Any] = {
@@ -249,6 +262,24 @@ class VLLMBackend:
                     "image": request.images if len(request.images) > 1 else request.images[0]
                 }
             prompts.append(prompt)
+        return prompts
+
+    def generate(
+        self,
+        requests: Sequence[GenerationRequest],
+        *,
+        num_samples: int = 1,
+        temperature: float = 0.0,
+        seed: int = 0,
+        inputs: list[dict[str, Any]] | None = None,
+    ) -> list[list[str]]:
+        from vllm import SamplingParams
+
+        check_sampling(num_samples, temperature)
+        params = SamplingParams(
+            n=num_samples, temperature=temperature, max_tokens=self.max_new_tokens, seed=seed
+        )
+        prompts = inputs if inputs is not None else self.prepare_inputs(requests)
         outputs = self.llm.generate(prompts, params, use_tqdm=False)
         return [[completion.text for completion in output.outputs] for output in outputs]
 

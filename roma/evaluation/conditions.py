@@ -177,14 +177,17 @@ class CorruptedImageCache:
 
         key = self.key(benchmark, sample_id, image_index, condition, source.digest())
         path = self.path(benchmark, condition, key)
-        if path.is_file():
-            try:
-                with Image.open(path) as stored:
-                    cached = stored.convert("RGB")
-                self.hits += 1
-                return cached
-            except OSError:
-                pass  # a file cut short by a crash: recompute and overwrite it
+        try:
+            with Image.open(path) as stored:
+                stored.load()  # decoded now: the pixels outlive the closed file
+            # Stored as RGB: no conversion, which would copy every pixel once more.
+            cached = stored if stored.mode == "RGB" else stored.convert("RGB")
+            self.hits += 1
+            return cached
+        except FileNotFoundError:
+            pass  # not computed yet (one failed open costs less than a stat before every open)
+        except OSError:
+            pass  # a file cut short by a crash: recompute and overwrite it
         self.misses += 1
         rng = rng_for(self.seed, benchmark, sample_id, image_index, condition.corruption, condition.severity)
         corrupted = corrupt(source.load(), condition.corruption, condition.severity, rng)

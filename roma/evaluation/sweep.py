@@ -2,8 +2,13 @@
 
 For each benchmark and condition the samples are cut into fixed batches (sample ``i`` is always in batch
 ``i // batch_size``), so a resumed sweep generates every batch with the same composition and the same
-sampling seed as an uninterrupted one: the records come out identical. Corrupted images for the next batch
-are prepared in a background thread while the current batch generates.
+sampling seed as an uninterrupted one: the records come out identical.
+
+Everything a batch needs before generation (images read from the cache or corrupted and stored, the
+processor's inputs) is prepared in one background thread while the previous batch generates; the pipeline
+runs across the conditions of a benchmark, so the first batch of a condition is ready when the last batch of
+the previous one finishes. Generation releases the GIL (GPU kernels, torch's CPU kernels), and so do PNG
+decoding and encoding and the corruptions' array work, so the preparation is hidden behind generation.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import hashlib
 import json
 import logging
 import os
+from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -168,9 +174,15 @@ def _check_run_file(out: Path, config: SweepConfig, overwrite: bool) -> None:
 
 @dataclass
 class _PreparedBatch:
+    condition: Condition
     index: int
     samples: list[EvalSample]
     requests: list[GenerationRequest]
+    inputs: Any  # the backend's prepare_inputs(requests)
+
+
+# (condition, batch index, samples): one batch still to generate.
+_BatchWork = tuple[Condition, int, list[EvalSample]]
 
 
 class SweepRunner:
@@ -219,27 +231,31 @@ class SweepRunner:
     def prepare(
         self, data: BenchmarkData, condition: Condition, index: int, samples: list[EvalSample]
     ) -> _PreparedBatch:
+        """One batch ready to generate: its images under ``condition`` and the backend's inputs."""
         requests = []
         for sample in samples:
+            # Undecoded sources: a cache hit is found from the encoded bytes, the clean image never decoded;
+            # a miss or the clean condition decodes it once.
             images = [
-                self.cache.get(image, data.benchmark, sample.sample_id, image_index, condition)
-                for image_index, image in enumerate(data.load_images(sample))
+                self.cache.get(source, data.benchmark, sample.sample_id, image_index, condition)
+                for image_index, source in enumerate(data.image_sources(sample))
             ]
             requests.append(GenerationRequest(self.conversation(sample), images))
-        return _PreparedBatch(index, samples, requests)
+        return _PreparedBatch(condition, index, samples, requests, self.backend.prepare_inputs(requests))
 
-    def _prepared(
-        self, data: BenchmarkData, condition: Condition, batches: Sequence[tuple[int, list[EvalSample]]]
-    ) -> Iterator[_PreparedBatch]:
+    def _prepared(self, data: BenchmarkData, work: Sequence[_BatchWork]) -> Iterator[_PreparedBatch]:
         """Prepared batches in order, the next one computed in a thread while the caller generates."""
-        if not batches:
+        if not work:
             return
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="roma-eval-images") as pool:
-            future = pool.submit(self.prepare, data, condition, *batches[0])
-            for position in range(len(batches)):
-                prepared = future.result()
-                if position + 1 < len(batches):
-                    future = pool.submit(self.prepare, data, condition, *batches[position + 1])
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="roma-eval-prepare") as pool:
+            pending = iter(work)
+            # One batch ahead: its preparation overlaps the generation of the batch just handed out.
+            futures = deque([pool.submit(self.prepare, data, *next(pending))])
+            while futures:
+                prepared = futures.popleft().result()
+                upcoming = next(pending, None)
+                if upcoming is not None:
+                    futures.append(pool.submit(self.prepare, data, *upcoming))
                 yield prepared
 
     def grade_batch(
@@ -278,16 +294,28 @@ class SweepRunner:
             records.append(record)
         return records
 
-    def run_condition(self, data: BenchmarkData, condition: Condition, store: RecordStore) -> None:
+    def pending_work(self, data: BenchmarkData, condition: Condition, store: RecordStore) -> list[_BatchWork]:
+        """The batches of ``condition`` with at least one sample not in ``store``."""
+        size = self.config.batch_size
+        work = []
+        for start in range(0, len(data), size):
+            samples = list(data.samples[start : start + size])
+            if any((data.benchmark, condition.name, s.sample_id) not in store for s in samples):
+                work.append((condition, start // size, samples))
+        return work
+
+    def run_condition(
+        self,
+        data: BenchmarkData,
+        condition: Condition,
+        store: RecordStore,
+        pending: list[_BatchWork],
+        prepared_batches: Iterator[_PreparedBatch],
+    ) -> None:
+        """Generate, grade and store the ``pending`` batches of ``condition``, taken from ``prepared_batches``."""
         from tqdm.auto import tqdm
 
-        size = self.config.batch_size
-        key = lambda sample: (data.benchmark, condition.name, sample.sample_id)  # noqa: E731
-        all_batches = [(i // size, list(data.samples[i : i + size])) for i in range(0, len(data), size)]
-        pending = [
-            (index, samples) for index, samples in all_batches if any(key(s) not in store for s in samples)
-        ]
-        done = sum(key(s) in store for s in data.samples)
+        done = sum((data.benchmark, condition.name, s.sample_id) in store for s in data.samples)
         with tqdm(
             total=len(data),
             initial=done,
@@ -297,12 +325,15 @@ class SweepRunner:
             leave=False,
             dynamic_ncols=True,
         ) as bar:
-            for prepared in self._prepared(data, condition, pending):
+            for _ in pending:
+                prepared = next(prepared_batches)
+                assert prepared.condition == condition, "the prepared batches are out of order"
                 responses = self.backend.generate(
                     prepared.requests,
                     num_samples=self.config.num_samples_per_prompt,
                     temperature=self.config.temperature,
                     seed=batch_seed(self.config.seed, data.benchmark, condition.name, prepared.index),
+                    inputs=prepared.inputs,
                 )
                 written = store.append(self.grade_batch(prepared, condition, responses))
                 bar.update(written)
@@ -321,14 +352,25 @@ class SweepRunner:
         for benchmark in self.benchmarks:
             data = benchmark.load(self.config.max_samples)
             logger.info("%s: %d samples × %d conditions", benchmark.name, len(data), len(self.conditions))
-            for condition in tqdm(
-                self.conditions,
-                desc=f"{benchmark.name} conditions",
-                unit="condition",
-                disable=not self.config.progress,
-                dynamic_ncols=True,
-            ):
-                self.run_condition(data, condition, store)
+            pending = {
+                condition.name: self.pending_work(data, condition, store) for condition in self.conditions
+            }
+            work = [batch for condition in self.conditions for batch in pending[condition.name]]
+            if work:
+                _ = self.backend  # load the model here, not in the preparation thread
+            # One pipeline for the whole benchmark: preparation runs ahead across condition boundaries.
+            prepared_batches = self._prepared(data, work)
+            try:
+                for condition in tqdm(
+                    self.conditions,
+                    desc=f"{benchmark.name} conditions",
+                    unit="condition",
+                    disable=not self.config.progress,
+                    dynamic_ncols=True,
+                ):
+                    self.run_condition(data, condition, store, pending[condition.name], prepared_batches)
+            finally:
+                prepared_batches.close()  # an error stops the thread after its current batch
         if not self.config.report:
             return {}
         return write_reports(self.out)

@@ -86,6 +86,12 @@ class RomaScriptArguments:
     warm_start_learning_rate: float = field(
         default=1e-3, metadata={"help": "Learning rate of the warm start."}
     )
+    warm_start_seed: int = field(
+        default=0,
+        metadata={
+            "help": "Seed of the warm start (fixed, so runs with different RL seeds share one checkpoint)."
+        },
+    )
     warm_start_cache_dir: str = field(
         default="runs/warm_start", metadata={"help": "Where warm-started checkpoints are cached."}
     )
@@ -137,7 +143,7 @@ def prepare_model(script_args: RomaScriptArguments, training_args: RomaConfig, m
                 steps=script_args.warm_start_sft_steps,
                 batch_size=script_args.warm_start_batch_size,
                 learning_rate=script_args.warm_start_learning_rate,
-                seed=training_args.seed,
+                seed=script_args.warm_start_seed,
             )
         )
     return path
