@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pytest
 from fixtures_benchmarks import make_image
-from PIL import Image
 
 from roma.degrade import corrupt, list_corruptions, rng_for
 from roma.degrade.errors import UnknownCorruptionError
@@ -55,7 +54,7 @@ def test_cache_returns_the_keyed_corruption_and_reuses_it_losslessly(tmp_path):
     expected = corrupt(image, "gaussian_noise", 3, rng_for(4, "mathvista", "12", 0, "gaussian_noise", 3))
     assert np.array_equal(np.asarray(first), np.asarray(expected))
     assert (cache.hits, cache.misses) == (0, 1)
-    files = list(tmp_path.rglob("*.png"))
+    files = list(tmp_path.rglob("*.npy"))
     assert len(files) == 1 and "gaussian_noise" in str(files[0])
     # A new cache object (another run, another model) reads the same bytes back from disk.
     again = CorruptedImageCache(tmp_path, seed=4)
@@ -76,10 +75,10 @@ def test_cache_recomputes_a_damaged_file(tmp_path):
     condition = Condition.corrupted("jpeg_compression", 5, "seen")
     cache = CorruptedImageCache(tmp_path)
     good = np.asarray(cache.get(image, "b", "s", 0, condition))
-    path = next(tmp_path.rglob("*.png"))
+    path = next(tmp_path.rglob("*.npy"))
     path.write_bytes(path.read_bytes()[:20])  # a crash mid-copy
     assert np.array_equal(np.asarray(cache.get(image, "b", "s", 0, condition)), good)
-    assert Image.open(path).size == image.size
+    assert np.load(path).shape == (image.height, image.width, 3)
 
 
 # -------------------------------------------------------------------------------------------------- records

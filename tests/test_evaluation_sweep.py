@@ -106,7 +106,7 @@ def test_sweep_end_to_end_reports_and_rerun_is_a_no_op(tiny_qwen3_vl_path, data_
     assert record["correct"] in (0.0, 1.0) and len(record["reasons"]) == 1
     assert all("group_id" in r for r in records if r["benchmark"] == "dynamath")
     # Every corrupted image was computed once: 25 images (the second MMMU-Pro row has two) × 4 conditions.
-    assert len(list(cache.rglob("*.png"))) == 25 * 4
+    assert len(list(cache.rglob("*.npy"))) == 25 * 4
     results = json.loads((out / "results.json").read_text())
     assert set(results["benchmarks"]) == {"mathvista", "mmmu_pro", "dynamath"}
     assert "worst_case" in results["benchmarks"]["dynamath"]
