@@ -7,7 +7,7 @@
 Both sides generate, greedily, for the same (sample, condition) prompts with the same loaded model and batch
 size. The plain loop gets its corrupted images ready-made in memory and does only processor + ``generate``
 + decode. The sweep does everything it does in real use: decode images from the dataset, corrupt them (cold
-cache: compute and store PNGs; warm cache: read them back), grade, append + fsync JSONL records, progress
+cache: compute and store them; warm cache: read them back), grade, append + fsync JSONL records, progress
 bars. Overhead = plain samples/s ÷ sweep samples/s (target ≤ 1.1). The reports written at the end of a sweep
 (tables and plots: a fixed cost per sweep, not per sample) are timed separately.
 

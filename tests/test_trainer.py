@@ -436,6 +436,14 @@ def test_config_rejects_invalid_fields(field, value, message, tmp_path):
         config(tmp_path, **{field: value})
 
 
+def test_a_plain_grpo_config_is_a_clear_error(tiny_qwen3_vl_path, tmp_path):
+    from trl import GRPOConfig
+
+    grpo_config = GRPOConfig(output_dir=str(tmp_path), use_cpu=True, bf16=False, report_to="none")
+    with pytest.raises(TypeError, match="RomaGRPOTrainer needs args=RomaConfig"):
+        RomaGRPOTrainer(str(tiny_qwen3_vl_path), even_length, grpo_config, image_dataset())
+
+
 def test_full_estimator_requires_stop_gradient(tmp_path):
     with pytest.raises(ValueError, match="roma_kl_estimator='full' requires roma_stop_grad_clean=True"):
         config(tmp_path, roma_kl_estimator="full", roma_stop_grad_clean=False)

@@ -181,11 +181,18 @@ class RomaGRPOTrainer(GRPOTrainer):
 
     def __init__(self, *args, **kwargs):
         check_trl_hooks()
-        args_config = kwargs.get("args")
-        if args_config is not None and not isinstance(args_config, RomaConfig):
-            # Accept a GRPOConfig: keep its fields, add ROMA's defaults.
-            kwargs["args"] = RomaConfig(**args_config.to_dict() | {"output_dir": args_config.output_dir})
-        super().__init__(*args, **kwargs)
+        bound = inspect.signature(GRPOTrainer.__init__).bind(self, *args, **kwargs)
+        config = bound.arguments.get("args")
+        if config is None:  # as GRPOTrainer does with its own config: defaults, output folder named after the model
+            model = bound.arguments["model"]
+            name = model if isinstance(model, str) else model.config._name_or_path
+            bound.arguments["args"] = RomaConfig(f"{str(name).rstrip('/').split('/')[-1]}-ROMA")
+        elif not isinstance(config, RomaConfig):
+            raise TypeError(
+                f"RomaGRPOTrainer needs args=RomaConfig(...), got {type(config).__name__}: RomaConfig is GRPOConfig "
+                "plus the roma_* fields, so the same keyword arguments work (RomaConfig(**your_grpo_kwargs))."
+            )
+        super().__init__(*bound.args[1:], **bound.kwargs)
         config: RomaConfig = self.args
         self._roma_enabled = config.roma_enabled
         self._roma_correctness_index = self._resolve_correctness_reward(config)
