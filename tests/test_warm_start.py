@@ -20,8 +20,6 @@ from roma.trainer.warm_start import (
     base_model_identity,
     completion_text,
     key_hash,
-    synthetic_accuracy,
-    synthetic_grades,
     synthetic_sft_dataset,
     warm_start,
     warm_start_key,
@@ -221,37 +219,28 @@ def test_base_model_folder_without_config_is_refused(tmp_path):
         warm_start(tmp_path / "empty", cache_dir=tmp_path / "cache", steps=1)
 
 
-def test_synthetic_accuracy_of_a_model_that_always_answers_a(warm_started):
+def test_the_sweep_scores_a_model_that_always_answers_a_exactly(warm_started, tmp_path):
+    """The warm-started checkpoint goes straight into `roma eval` on the validation split, graded by hand."""
     from roma.data.synthetic import make_synthetic_dataset
+    from roma.evaluation.sweep import SweepConfig, run_sweep
 
     rows = make_synthetic_dataset("validation", 40, seed=0)
     answers_a = sum(answer == "A" for answer in rows["answer"])  # taller_bar rows whose left bar is taller
     bar_rows = rows["family"].count("taller_bar")
     assert 0 < answers_a < bar_rows  # the check tells "A" apart from "any letter" and from "anything boxed"
-    assert synthetic_accuracy(warm_started, num_samples=40, batch_size=16) == answers_a / 40
-    graded = synthetic_grades(warm_started, num_samples=40, batch_size=16)
-    assert [family for family, _ in graded] == rows["family"]
-    assert [correct for _, correct in graded] == [answer == "A" for answer in rows["answer"]]
-
-
-def test_synthetic_accuracy_matches_per_sample_grading(warm_started):
-    """Batched, left-padded generation grades exactly like one prompt at a time."""
-    from transformers import AutoModelForImageTextToText, AutoProcessor
-
-    model = AutoModelForImageTextToText.from_pretrained(warm_started)
-    processor = AutoProcessor.from_pretrained(warm_started)
-    model.train()
-    batched = synthetic_accuracy(model, processor, num_samples=12, batch_size=5)
-    assert model.training  # the caller's mode is restored
-    one_by_one = synthetic_accuracy(model, processor, num_samples=12, batch_size=1)
-    assert 0.0 < batched < 1.0
-    assert batched == one_by_one
-    blurred = synthetic_accuracy(warm_started, num_samples=12, corruption="gaussian_blur", severity=3)
-    assert 0.0 <= blurred <= 1.0
-
-
-def test_synthetic_accuracy_refuses_bad_sizes(warm_started):
-    with pytest.raises(ValueError, match="num_samples"):
-        synthetic_accuracy(warm_started, num_samples=0)
-    with pytest.raises(ValueError, match="batch_size"):
-        synthetic_accuracy(warm_started, num_samples=4, batch_size=0)
+    results = run_sweep(
+        SweepConfig(
+            model=str(warm_started),
+            out=str(tmp_path / "eval"),
+            benchmarks="synthetic_validation",
+            conditions="clean",
+            max_samples=40,
+            batch_size=16,
+            max_new_tokens=12,
+            progress=False,
+            device="cpu",
+        )
+    )
+    clean = results["benchmarks"]["synthetic_validation"]["conditions"]["clean"]
+    assert clean["n"] == 40
+    assert clean["accuracy"] == pytest.approx(100.0 * answers_a / 40)

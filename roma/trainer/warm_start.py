@@ -35,13 +35,11 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from datasets import Dataset
-    from transformers import PreTrainedModel, ProcessorMixin
 
 logger = logging.getLogger(__name__)
 
@@ -471,148 +469,12 @@ def _torch_threads() -> int:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Accuracy on the synthetic task.
-
-
-def synthetic_accuracy(
-    model_or_path: PreTrainedModel | str | Path,
-    processor: ProcessorMixin | None = None,
-    *,
-    split: str = "validation",
-    num_samples: int = 256,
-    seed: int = 0,
-    corruption: str | None = None,
-    severity: float = 3,
-    batch_size: int = 64,
-    families: Sequence[str] | None = None,
-    image_size: int = 64,
-    max_new_tokens: int = 12,
-) -> float:
-    """Greedy accuracy of a model on ``num_samples`` rows of a synthetic split, clean or corrupted.
-
-    Args:
-        model_or_path: a loaded image-text-to-text model, or a checkpoint folder (loaded in fp32).
-        processor: the model's processor; loaded from the path (or the model's ``name_or_path``) when ``None``.
-        split, num_samples, seed, families, image_size: which synthetic rows (`make_synthetic_dataset`).
-        corruption: a `roma.degrade` corruption name applied to every image at ``severity``, with the randomness
-            of ``rng_for(seed, id, corruption, severity)``; ``None`` keeps the clean images.
-        batch_size: prompts per ``generate`` call (left padding).
-        max_new_tokens: generation budget (``\\boxed{X}`` plus the end token is 10 tokens for the tiny models).
-
-    Returns:
-        The fraction of responses `roma.grading.grade` accepts, in [0, 1].
-    """
-    graded = synthetic_grades(
-        model_or_path,
-        processor,
-        split=split,
-        num_samples=num_samples,
-        seed=seed,
-        corruption=corruption,
-        severity=severity,
-        batch_size=batch_size,
-        families=families,
-        image_size=image_size,
-        max_new_tokens=max_new_tokens,
-    )
-    return sum(correct for _, correct in graded) / len(graded)
-
-
-def synthetic_grades(
-    model_or_path: PreTrainedModel | str | Path,
-    processor: ProcessorMixin | None = None,
-    *,
-    split: str = "validation",
-    num_samples: int = 256,
-    seed: int = 0,
-    corruption: str | None = None,
-    severity: float = 3,
-    batch_size: int = 64,
-    families: Sequence[str] | None = None,
-    image_size: int = 64,
-    max_new_tokens: int = 12,
-) -> list[tuple[str, bool]]:
-    """`synthetic_accuracy` per row: ``(family, correct)`` in row order (for per-family accuracies)."""
-    import torch
-
-    from roma.data.prompts import build_conversation
-    from roma.data.synthetic import make_synthetic_dataset
-    from roma.grading import grade
-
-    if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
-        raise ValueError(f"synthetic_accuracy: num_samples must be a positive integer, got {num_samples!r}.")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"synthetic_accuracy: batch_size must be a positive integer, got {batch_size!r}.")
-    model, processor = _load_model_and_processor(model_or_path, processor)
-    rows = make_synthetic_dataset(split, num_samples, seed=seed, families=families, image_size=image_size)
-    images = list(rows["image"])
-    if corruption is not None:
-        from roma.degrade import corrupt, rng_for
-
-        images = [
-            corrupt(image, corruption, severity, rng=rng_for(seed, sample_id, corruption, severity))
-            for image, sample_id in zip(images, rows["id"])
-        ]
-    prompt = {
-        question: processor.apply_chat_template(
-            build_conversation(question), add_generation_prompt=True, tokenize=False
-        )
-        for question in set(rows["question"])
-    }
-    was_training = model.training
-    model.eval()
-    graded: list[tuple[str, bool]] = []
-    try:
-        for start in range(0, num_samples, batch_size):
-            stop = min(start + batch_size, num_samples)
-            batch = processor(
-                text=[prompt[question] for question in rows["question"][start:stop]],
-                images=images[start:stop],
-                padding=True,
-                padding_side="left",  # generated tokens must follow every prompt directly
-                return_tensors="pt",
-            ).to(model.device)
-            with torch.inference_mode():
-                output = model.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False)
-            responses = processor.batch_decode(
-                output[:, batch["input_ids"].shape[1] :], skip_special_tokens=True
-            )
-            for response, answer, answer_type, family in zip(
-                responses,
-                rows["answer"][start:stop],
-                rows["answer_type"][start:stop],
-                rows["family"][start:stop],
-            ):
-                graded.append((family, grade(response, answer, answer_type=answer_type).correct))
-    finally:
-        model.train(was_training)
-    return graded
-
-
-def _load_model_and_processor(
-    model_or_path: PreTrainedModel | str | Path, processor: ProcessorMixin | None
-) -> tuple[PreTrainedModel, ProcessorMixin]:
-    from transformers import AutoModelForImageTextToText, AutoProcessor
-
-    if isinstance(model_or_path, (str, Path)):
-        path = str(model_or_path)
-        model = AutoModelForImageTextToText.from_pretrained(path, dtype="float32")
-    else:
-        model = model_or_path
-        path = getattr(model, "name_or_path", "") or ""
-    if processor is None:
-        if not path:
-            raise ValueError("synthetic_accuracy: pass the processor; the model does not record its path.")
-        processor = AutoProcessor.from_pretrained(path)
-    return model, processor
-
-
-# ---------------------------------------------------------------------------------------------------------
 # Command line.
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Warm-start (or reuse) a checkpoint and print its folder; ``--eval`` also prints its accuracy."""
+    """Warm-start (or reuse) a checkpoint and print its folder (score it with `roma eval --benchmarks
+    synthetic_validation`)."""
     parser = argparse.ArgumentParser(
         prog="python -m roma.trainer.warm_start",
         description="Supervised warm start on the synthetic task with TRL's SFTTrainer (cached).",
@@ -631,13 +493,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--image_size", type=int, default=64, help="synthetic image side in pixels")
     parser.add_argument("--family", default="qwen3_vl", help="model family built when no base model is given")
     parser.add_argument("--force", action="store_true", help="retrain even when a cached result exists")
-    parser.add_argument(
-        "--eval",
-        nargs="*",
-        default=None,
-        metavar="CORRUPTION",
-        help="print validation accuracy clean and under these corruptions (severity 3), per family",
-    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
@@ -657,25 +512,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(path)
-    if args.eval is not None:
-        _print_accuracy_table(path, args.eval, args.image_size)
     return 0
-
-
-def _print_accuracy_table(path: Path, corruptions: Sequence[str], image_size: int) -> None:
-    from transformers import AutoModelForImageTextToText, AutoProcessor
-
-    model = AutoModelForImageTextToText.from_pretrained(str(path), dtype="float32")
-    processor = AutoProcessor.from_pretrained(str(path))
-    for condition in [None, *corruptions]:
-        started = time.perf_counter()
-        graded = synthetic_grades(model, processor, corruption=condition, image_size=image_size)
-        cells = [f"all {sum(c for _, c in graded) / len(graded):.3f}"]
-        for family in sorted({name for name, _ in graded}):
-            scores = [correct for name, correct in graded if name == family]
-            cells.append(f"{family} {sum(scores) / len(scores):.3f} (n={len(scores)})")
-        elapsed = time.perf_counter() - started
-        print(f"{condition or 'clean':>16}: " + "  ".join(cells) + f"  [{elapsed:.1f} s]", flush=True)
 
 
 if __name__ == "__main__":  # pragma: no cover
