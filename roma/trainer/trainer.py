@@ -173,8 +173,8 @@ def _row_images(example: dict[str, Any]) -> list | None:
 class RomaGRPOTrainer(GRPOTrainer):
     """Drop-in replacement for `trl.GRPOTrainer` that trains robustness to degraded images (ROMA).
 
-    Accepts exactly `GRPOTrainer`'s arguments; ``args`` should be a [`RomaConfig`] (a plain `GRPOConfig` gets
-    ROMA's defaults). See `roma.trainer.config.RomaConfig` for the switches.
+    Accepts exactly `GRPOTrainer`'s arguments; ``args`` must be a [`RomaConfig`] (`GRPOConfig` plus the ``roma_*``
+    switches, so the same keyword arguments work). See `roma.trainer.config.RomaConfig` for the switches.
     """
 
     _tag_names = ["trl", "grpo", "roma"]
