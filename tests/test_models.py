@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 from PIL import Image
@@ -243,3 +245,25 @@ def test_unknown_family_or_size_is_a_clear_error(tmp_path):
         build_processor("qwen3_vl", "huge")
     with pytest.raises(SystemExit):
         roma_main(["tiny-model", "--family", "llava", "--out", str(tmp_path)])
+
+
+def test_roma_tiny_names_build_once_and_are_reused(tmp_path):
+    from roma.models.tiny import resolve_model
+
+    path = resolve_model("roma-tiny/qwen3_vl-tiny-seed3", cache_dir=tmp_path)
+    assert path.endswith("qwen3_vl-tiny-seed3")
+    weights = next(Path(path).glob("*.safetensors"))
+    mtime = weights.stat().st_mtime_ns
+    assert resolve_model("roma-tiny/qwen3_vl-tiny-seed3", cache_dir=tmp_path) == path
+    assert weights.stat().st_mtime_ns == mtime  # reused, not rebuilt
+    assert not list(tmp_path.glob("models/*.tmp*"))  # built in a temporary folder, then moved into place
+    assert resolve_model("Qwen/Qwen3-VL-4B-Instruct", cache_dir=tmp_path) == "Qwen/Qwen3-VL-4B-Instruct"
+    with pytest.raises(ValueError, match="Unknown tiny model 'roma-tiny/llava-tiny'"):
+        resolve_model("roma-tiny/llava-tiny", cache_dir=tmp_path)
+
+
+def test_cli_dispatcher_lists_commands_and_suggests_the_closest(capsys):
+    assert roma_main(["--help"]) == 0
+    assert "tiny-model" in capsys.readouterr().out
+    assert roma_main(["evl"]) == 2
+    assert "Did you mean 'eval'?" in capsys.readouterr().err
