@@ -238,10 +238,16 @@ class Study:
         for name, overrides in baselines.items():
             runs.append((RunSpec(f"{name}-seed{first}", overrides, group=name), first))
 
-        # 4. Evaluation of every run on the test split.
+        # 4. Evaluation of every run on the test split, and of the shared warm-started checkpoint as the reference.
         results = {}
         for run, seed in runs:
             results[run.name] = (run, self.evaluate(run, self.train(run, seed)))
+        summary = json.loads((self.out / "runs" / runs[0][0].name / "run_summary.json").read_text())
+        reference = RunSpec("warm-start", {}, group="warm start (no RL)")
+        results = {
+            reference.name: (reference, self.evaluate(reference, Path(summary["start_checkpoint"]))),
+            **results,
+        }
 
         # 5. Comparison plots and the report.
         names = [name for name in results]
