@@ -116,10 +116,14 @@ class Study:
         self.log_path = self.out / "study.log"
 
     # ------------------------------------------------------------------ running commands
-    def _run(self, argv: list[str], log_name: str) -> None:
+    def _record(self, argv: list[str]) -> str:
+        """Keep a stage's command for the report (also when its result is reused: the report lists them all)."""
         command = " ".join(shlex.quote(a) for a in argv)
         self.commands.append(command.replace(sys.executable, "python"))
-        print(f"$ {command}", flush=True)
+        return command
+
+    def _run(self, argv: list[str], log_name: str) -> None:
+        print(f"$ {self._record(argv)}", flush=True)
         if self.config.quick:
             # --quick runs each stage in this process: the stages are the same calls, without paying ~12 s of
             # imports per stage (the full study runs them as subprocesses, each with its own log).
@@ -182,25 +186,28 @@ class Study:
 
     def train(self, run: RunSpec, seed: int) -> Path:
         path = self.out / "runs" / run.name
+        argv = self._recipe_args({**self.common_overrides(seed), **run.overrides, "output_dir": str(path)})
         if (path / "run_summary.json").is_file():
             print(f"[reuse] {run.name}", flush=True)
-            return path
-        overrides = {**self.common_overrides(seed), **run.overrides, "output_dir": str(path)}
-        self._run(self._recipe_args(overrides), f"train-{run.name}")
+            self._record(argv)
+        else:
+            self._run(argv, f"train-{run.name}")
         return path
 
     def evaluate(self, run: RunSpec, checkpoint: Path) -> dict[str, Any]:
         config = self.config
         path = self.out / f"eval-{run.split}" / run.name
         results_file = path / "results.json"
-        if not results_file.is_file():
-            benchmark = "synthetic" if run.split == "test" else "synthetic_validation"
-            argv = [
-                sys.executable, "-m", "roma.cli", "eval", "--model", str(checkpoint), "--benchmarks", benchmark,
-                "--conditions", config.eval_conditions, "--severities", config.eval_severities,
-                "--max_samples", str(config.eval_samples), "--batch_size", "64", "--max_new_tokens", "24",
-                "--out", str(path), "--progress", "false",
-            ]  # fmt: skip
+        benchmark = "synthetic" if run.split == "test" else "synthetic_validation"
+        argv = [
+            sys.executable, "-m", "roma.cli", "eval", "--model", str(checkpoint), "--benchmarks", benchmark,
+            "--conditions", config.eval_conditions, "--severities", config.eval_severities,
+            "--max_samples", str(config.eval_samples), "--batch_size", "64", "--max_new_tokens", "24",
+            "--out", str(path), "--progress", "false",
+        ]  # fmt: skip
+        if results_file.is_file():
+            self._record(argv)
+        else:
             self._run(argv, f"eval-{run.split}-{run.name}")
         return json.loads(results_file.read_text())
 
@@ -301,6 +308,43 @@ def _mean_std(values: list[float]) -> str:
     return f"{statistics.mean(values):.1f} ± {statistics.stdev(values):.1f}"
 
 
+def plot_methods(by_group: dict[str, list[dict[str, Any]]], path: Path) -> Path:
+    """Grouped bars: clean / seen / unseen accuracy per method, mean over seeds with ±1 std error bars."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = [
+        g
+        for g in ("clean", "seen", "unseen")
+        if any(r.get(g) is not None for rows in by_group.values() for r in rows)
+    ]
+    methods = list(by_group)
+    width = 0.8 / len(groups)
+    figure, axis = plt.subplots(figsize=(max(6.0, 1.1 * len(methods) + 2), 4.2), dpi=120)
+    for offset, group in enumerate(groups):
+        values = [[r[group] for r in by_group[m] if r.get(group) is not None] for m in methods]
+        means = [statistics.mean(v) if v else 0.0 for v in values]
+        errors = [statistics.stdev(v) if len(v) > 1 else 0.0 for v in values]
+        positions = [i + (offset - (len(groups) - 1) / 2) * width for i in range(len(methods))]
+        axis.bar(positions, means, width, yerr=errors, capsize=3, label=group)
+    axis.set_xticks(range(len(methods)))
+    axis.set_xticklabels(methods, rotation=25, ha="right")
+    axis.set_ylabel("accuracy (%)")
+    lowest = min(
+        (r[g] for rows in by_group.values() for r in rows for g in groups if r.get(g) is not None), default=0
+    )
+    axis.set_ylim(max(0.0, lowest - 10), None)
+    axis.set_title("synthetic test split: mean over seeds (±1 std where several)")
+    axis.legend(ncol=len(groups))
+    axis.grid(axis="y", alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+    return path
+
+
 def write_report(
     path: Path,
     *,
@@ -314,9 +358,14 @@ def write_report(
 ) -> Path:
     """The Markdown report: mean ± std over seeds per method, single-seed rows, selection, commands, machine."""
     columns = ("clean", "seen", "unseen", "seen_drop", "unseen_drop")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    plot = path.with_name(
+        path.stem + ".png"
+    )  # travels with the report (run folders are not in the repository)
     by_group: dict[str, list[dict[str, Any]]] = {}
     for group, figures in results.values():
         by_group.setdefault(group, []).append(figures["benchmarks"]["synthetic"])
+    plot_methods(by_group, plot)
     lines = [
         "# Does ROMA work? A small-scale study on the synthetic task"
         + (" (--quick: numbers are meaningless)" if config.quick else ""),
@@ -339,7 +388,9 @@ def write_report(
         "| --- | --- |",
         *[f"| {name} | {score:.1f} |" for name, score in selection.items()],
         "",
-        f"![clean / seen / unseen per run]({os.path.relpath(compare_dir / 'compare.png', path.parent)})",
+        f"![clean / seen / unseen accuracy per method]({plot.name})",
+        "",
+        f"Per-run tables and plots: `roma compare` output in `{compare_dir}` and each run's `summary.md`.",
         "",
         "## Setup",
         "",

@@ -24,6 +24,7 @@ def test_quick_study_runs_every_stage_writes_the_report_and_resumes(tmp_path, ca
     assert (
         "roma_qwen3vl.py --config" in text and "roma.cli eval" in text
     )  # the exact commands are in the report
+    assert (tmp_path / "synthetic_study.png").is_file()  # the plot travels with the report
     assert (tmp_path / "study" / "compare" / "compare.png").is_file()
     # The validation split chose the settings; the test split scored the runs.
     assert (tmp_path / "study" / "eval-validation" / "select-K2-l0.1-m0.1" / "results.json").is_file()
@@ -34,4 +35,5 @@ def test_quick_study_runs_every_stage_writes_the_report_and_resumes(tmp_path, ca
     Study(StudyConfig(out_dir=str(tmp_path / "study"), report=str(report), quick=True)).run()
     out = capsys.readouterr().out
     assert out.count("[reuse]") == 8
+    assert report.read_text().count("roma_qwen3vl.py --config") == 8  # reused stages' commands stay in the report
     assert "roma_qwen3vl.py" not in out.split("compare")[0]
