@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import io
+import itertools
 import logging
 from collections import defaultdict
 from typing import Any
@@ -183,7 +184,9 @@ class RomaGRPOTrainer(GRPOTrainer):
         check_trl_hooks()
         bound = inspect.signature(GRPOTrainer.__init__).bind(self, *args, **kwargs)
         config = bound.arguments.get("args")
-        if config is None:  # as GRPOTrainer does with its own config: defaults, output folder named after the model
+        if (
+            config is None
+        ):  # as GRPOTrainer does with its own config: defaults, output folder named after the model
             model = bound.arguments["model"]
             name = model if isinstance(model, str) else model.config._name_or_path
             bound.arguments["args"] = RomaConfig(f"{str(name).rstrip('/').split('/')[-1]}-ROMA")
@@ -260,7 +263,8 @@ class RomaGRPOTrainer(GRPOTrainer):
         )
         regularised = correct if self.args.roma_correctness_gate else torch.ones_like(correct)
 
-        views, names, has_image = self._degraded_pixel_values(inputs, output)
+        keys = [prompt_key(x) for x in inputs]  # hashes the images when rows have no id: once per row
+        views, names, has_image = self._degraded_pixel_values(inputs, keys, output)
         output["roma_pixel_values"] = views
         output["roma_view_names"] = names
         output["roma_mask"] = regularised & has_image.to(device)
@@ -268,12 +272,8 @@ class RomaGRPOTrainer(GRPOTrainer):
         # One uniformly drawn view per completion for the auxiliary PG term, keyed like the views themselves.
         step = self.state.global_step
         aux_view = [
-            int(
-                rng_for(self.args.roma_seed, "aux", prompt_key(x), step, start + i).integers(
-                    self.args.roma_num_views
-                )
-            )
-            for i, x in enumerate(inputs)
+            int(rng_for(self.args.roma_seed, "aux", key, step, start + i).integers(self.args.roma_num_views))
+            for i, key in enumerate(keys)
         ]
         output["roma_aux_view"] = torch.tensor(aux_view, device=device, dtype=torch.long)
 
@@ -381,7 +381,7 @@ class RomaGRPOTrainer(GRPOTrainer):
         return loss + self._roma_loss(model, inputs, clean_logps)
 
     # ------------------------------------------------------------------ ROMA terms
-    def _degraded_pixel_values(self, inputs, output) -> tuple[list, list, torch.Tensor]:
+    def _degraded_pixel_values(self, inputs, keys, output) -> tuple[list, list, torch.Tensor]:
         """Draw K views per prompt and turn them into per-sample pixel values [K, rows, patch_dim].
 
         Returns (per-sample view tensors or None, per-sample view names, has-image mask [B]).
@@ -396,20 +396,17 @@ class RomaGRPOTrainer(GRPOTrainer):
             # No image in this batch (or a model without grids): no ROMA terms.
             return [None] * local, [none_names] * local, torch.zeros(local, dtype=torch.bool)
 
-        image_offsets = [0]
-        for count in num_images:
-            image_offsets.append(image_offsets[-1] + count)
+        image_offsets = _offsets(num_images)
         step = self.state.global_step
         per_prompt: dict[str, tuple[torch.Tensor, list[str]]] = {}
         views: list[torch.Tensor | None] = []
         names: list[list[str | None]] = []
-        for row, example in enumerate(inputs):
+        for row, (example, key) in enumerate(zip(inputs, keys, strict=True)):
             images = _row_images(example)
             if not images:
                 views.append(None)
                 names.append(none_names)
                 continue
-            key = prompt_key(example)
             if key not in per_prompt:
                 clean_grid = grids[image_offsets[row] : image_offsets[row + 1]]
                 per_prompt[key] = self._prompt_views(images, key, step, clean_grid, image_processor)
@@ -539,9 +536,7 @@ class RomaGRPOTrainer(GRPOTrainer):
         logits_to_keep = completion_ids.size(1)
 
         num_images = inputs["num_images"]
-        offsets = [0]
-        for count in num_images:
-            offsets.append(offsets[-1] + count)
+        offsets = _offsets(num_images)
         grids = inputs["image_grid_thw"]
         row_grids = [grids[offsets[row] : offsets[row + 1]] for row in rows]
         # View-major batch: all selected rows under view 0, then under view 1, ...
@@ -649,10 +644,12 @@ class RomaGRPOTrainer(GRPOTrainer):
                 metrics[f"roma/kl/{name}"].append(kl_sum / count)
 
 
+def _offsets(counts: list[int]) -> list[int]:
+    """Start offsets of consecutive runs of ``counts`` items, with the total last: [0, c0, c0 + c1, ...]."""
+    return [0, *itertools.accumulate(counts)]
+
+
 def _clean_pixel_rows(pixel_values: torch.Tensor, grids: torch.Tensor, offsets: list[int], rows: list[int]):
     """The clean pixel-value rows of the selected samples (pixel_values is flat over all images, in row order)."""
-    patches_per_image = grids.prod(-1).tolist()
-    starts = [0]
-    for count in patches_per_image:
-        starts.append(starts[-1] + count)
+    starts = _offsets(grids.prod(-1).tolist())
     return torch.cat([pixel_values[starts[offsets[row]] : starts[offsets[row + 1]]] for row in rows])
