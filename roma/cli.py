@@ -15,6 +15,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "degrade": ("roma.degrade.contact_sheet", "render a labelled contact sheet of corruptions × severities"),
     "tiny-model": ("roma.models.tiny", "build a tiny random Qwen-VL checkpoint with a real processor"),
     "synthetic": ("roma.data.synthetic", "write the bundled synthetic task to disk"),
+    "train": ("roma.scripts.train", "train with ROMA or the GRPO baseline from a recipe YAML (--config)"),
     "eval": ("roma.evaluation.cli", "robustness sweep: benchmarks × clean / seen / unseen corruptions"),
     "compare": ("roma.evaluation.compare", "compare sweep runs side by side with deltas"),
     "probe": ("roma.evaluation.probe", "rank corruptions by how much they move a model (no grading)"),
