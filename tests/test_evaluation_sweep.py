@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +20,7 @@ from roma.evaluation.backends import GenerationRequest, TransformersBackend
 from roma.evaluation.conditions import Condition
 from roma.evaluation.probe import ProbeConfig, _Prober, run_probe, token_kl_and_logprob_drop
 from roma.evaluation.records import read_records, record_key
-from roma.evaluation.sweep import EXIT_AFTER_ENV, SweepConfig, run_sweep
+from roma.evaluation.sweep import SweepConfig, run_sweep
 
 REPO = Path(__file__).resolve().parents[1]
 BENCHMARKS = "mathvista,mmmu_pro,dynamath"
@@ -121,6 +122,26 @@ def test_sweep_end_to_end_reports_and_rerun_is_a_no_op(tiny_qwen3_vl_path, data_
     assert (out / "records.jsonl").read_bytes() == before
 
 
+# `roma eval ARGS` in a process that kills itself (SIGKILL: no clean-up, no flush) as soon as the batch that
+# brings its records to at least LIMIT is on disk.
+SWEEP_KILLED_AFTER_RECORDS = """
+import os, signal, sys
+from roma.evaluation.cli import build_parser
+from roma.evaluation.sweep import run_sweep
+
+limit = int(sys.argv[1])
+config = build_parser().parse_args_into_dataclasses(args=sys.argv[2:])[0]
+
+
+def kill_at_limit(written):
+    if written >= limit:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+run_sweep(config, on_records_written=kill_at_limit)
+"""
+
+
 def test_killed_sweep_resumes_to_exactly_the_uninterrupted_records(
     tiny_qwen3_vl_path, backend, data_dir, tmp_path
 ):
@@ -128,11 +149,13 @@ def test_killed_sweep_resumes_to_exactly_the_uninterrupted_records(
     # avg@2 with sampling: responses vary per sample, so any mix-up or reseeding on resume would show.
     extra = ("--num_samples_per_prompt", "2", "--temperature", "1.0", "--benchmarks", "mathvista,mmmu_pro")
     killed = tmp_path / "killed"
-    env = {**os.environ, EXIT_AFTER_ENV: "3", "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(
         [
             sys.executable,
-            "eval/robust_sweep.py",
+            "-c",
+            SWEEP_KILLED_AFTER_RECORDS,
+            "3",
             *sweep_args(tiny_qwen3_vl_path, killed, data_dir, cache, *extra),
         ],
         cwd=REPO,
@@ -141,7 +164,7 @@ def test_killed_sweep_resumes_to_exactly_the_uninterrupted_records(
         text=True,
         timeout=300,
     )
-    assert result.returncode == 17, result.stderr[-2000:]
+    assert result.returncode == -signal.SIGKILL, result.stderr[-2000:]
     assert len(read_records(killed / "records.jsonl")) == 4  # two batches of two made it to disk
     with open(killed / "records.jsonl", "a") as stream:
         stream.write(
@@ -221,9 +244,9 @@ def test_bad_input_gives_a_clear_message_and_exit_code_2(tiny_qwen3_vl_path, dat
     assert "model='another-model'" in err and "--overwrite" in err
 
 
-def test_list_benchmarks_through_the_script():
+def test_list_benchmarks_through_the_command():
     result = subprocess.run(
-        [sys.executable, "eval/robust_sweep.py", "--list_benchmarks"],
+        [sys.executable, "-m", "roma.cli", "eval", "--list_benchmarks"],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -231,6 +254,26 @@ def test_list_benchmarks_through_the_script():
     )
     assert result.returncode == 0
     assert "* mathvista" in result.stdout and "  chartqa" in result.stdout
+
+
+def test_the_seven_benchmark_config_file_is_the_protocol_and_the_command_line_overrides_it():
+    from roma.evaluation.benchmarks import DEFAULT_BENCHMARKS
+    from roma.evaluation.cli import parse_config
+
+    path = str(REPO / "eval" / "configs" / "seven_benchmarks.yaml")
+    config = parse_config(["--config", path, "--model", "m", "--out", "o", "--severities", "3"])
+    assert config.benchmark_names == list(DEFAULT_BENCHMARKS)
+    assert (config.conditions, config.severities) == ("clean,seen,unseen", "3")  # the command line wins
+    assert (config.num_samples_per_prompt, config.temperature, config.model) == (1, 0.0, "m")
+
+
+def test_a_bad_config_file_is_named(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("benchmarks: [mathvista]\nseverity: 3\n")
+    assert roma_main(["eval", "--config", str(bad), "--model", "m", "--out", str(tmp_path / "o")]) == 2
+    assert f"--config {bad}: unknown options ['severity']" in capsys.readouterr().err
+    assert roma_main(["eval", "--config", str(tmp_path / "missing.yaml"), "--model", "m", "--out", "o"]) == 2
+    assert "missing.yaml: cannot read it" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------------------------------------------- probe

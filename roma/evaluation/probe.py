@@ -22,28 +22,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from roma.evaluation.config import BenchmarkRunConfig
 from roma.evaluation.errors import EvaluationError
 
 __all__ = ["ProbeConfig", "main", "run_probe", "token_kl_and_logprob_drop"]
 
 
 @dataclass
-class ProbeConfig:
+class ProbeConfig(BenchmarkRunConfig):
     """Settings of ``roma probe`` (each field is a command-line option of the same name)."""
 
     model: str = field(metadata={"help": "Checkpoint folder or hub id of the model to probe."})
     out: str = field(metadata={"help": "Output folder for probe.json and probe.md."})
-    benchmarks: str = field(default="synthetic", metadata={"help": "Comma-separated benchmark names."})
     conditions: str = field(
         default="seen,unseen",
         metadata={"help": "Corruption groups or names to probe (clean is the reference)."},
-    )
-    severities: str = field(default="1,3,5", metadata={"help": "Comma-separated severities in [1, 5]."})
-    data_dir: str | None = field(
-        default=None, metadata={"help": "Folder with local benchmark copies; else the hub."}
-    )
-    hub_ids: str | None = field(
-        default=None, metadata={"help": "Override hub ids: 'name=owner/repo[:config],...'."}
     )
     max_samples: int | None = field(
         default=32, metadata={"help": "Samples per benchmark split (the probe is cheap)."}
@@ -55,15 +48,9 @@ class ProbeConfig:
     seed: int = field(
         default=0, metadata={"help": "Seed of the corruptions (same views as `roma eval --seed`)."}
     )
-    cache_dir: str | None = field(
-        default=None, metadata={"help": "Cache of corrupted images (shared with roma eval)."}
-    )
-    device: str = field(default="auto", metadata={"help": "Device: auto, cpu, cuda, cuda:N."})
-    dtype: str = field(default="auto", metadata={"help": "Model dtype: auto, float32, bfloat16, float16."})
     vocab_chunk: int = field(
         default=64, metadata={"help": "Tokens per chunk of the full-vocabulary KL (memory)."}
     )
-    progress: bool = field(default=True, metadata={"help": "Show tqdm progress bars."})
 
 
 def token_kl_and_logprob_drop(
@@ -105,7 +92,6 @@ class _Prober:
             parse_severities,
             resolve_conditions,
         )
-        from roma.evaluation.sweep import SweepConfig
 
         self.config = config
         self.conditions = [
@@ -117,9 +103,10 @@ class _Prober:
             raise EvaluationError(
                 "the probe needs at least one corruption in --conditions (clean is the reference)"
             )
-        names = [n.strip() for n in config.benchmarks.split(",") if n.strip()]
-        overrides = SweepConfig(model=config.model, out=config.out, hub_ids=config.hub_ids).hub_overrides()
-        self.benchmarks = [get_benchmark(n, data_dir=config.data_dir, **overrides.get(n, {})) for n in names]
+        overrides = config.hub_overrides()
+        self.benchmarks = [
+            get_benchmark(n, data_dir=config.data_dir, **overrides.get(n, {})) for n in config.benchmark_names
+        ]
         self.cache = CorruptedImageCache(config.cache_dir or default_cache_dir(), seed=config.seed)
         self.build_conversation = build_conversation
         self.backend = TransformersBackend(
