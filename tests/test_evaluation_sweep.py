@@ -19,7 +19,7 @@ from roma.cli import main as roma_main
 from roma.evaluation.backends import GenerationRequest, TransformersBackend
 from roma.evaluation.conditions import Condition
 from roma.evaluation.probe import ProbeConfig, _Prober, run_probe, token_kl_and_logprob_drop
-from roma.evaluation.records import read_records, record_key
+from roma.evaluation.records import read_records
 from roma.evaluation.sweep import SweepConfig, run_sweep
 
 REPO = Path(__file__).resolve().parents[1]
@@ -85,27 +85,27 @@ def test_sweep_end_to_end_reports_and_rerun_is_a_no_op(tiny_qwen3_vl_path, data_
     records = read_records(out / "records.jsonl")
     # mathvista 2 + mmmu_pro 2 + dynamath 2 seed questions × 10 variants = 24 samples, × 5 conditions.
     assert len(records) == 24 * 5
-    assert {r["condition"] for r in records} == {
+    assert {r.condition for r in records} == {
         "clean",
         "gaussian_blur@1",
         "gaussian_blur@5",
         "motion_blur@1",
         "motion_blur@5",
     }
-    record = next(r for r in records if r["benchmark"] == "mathvista" and r["condition"] == "motion_blur@5")
-    assert (record["corruption"], record["severity"], record["group"], record["gold"]) == (
+    record = next(r for r in records if r.benchmark == "mathvista" and r.condition == "motion_blur@5")
+    assert (record.corruption, record.severity, record.group, record.gold) == (
         "motion_blur",
         5,
         "unseen",
         "B",
     )
     assert (
-        len(record["responses"]) == 1
-        and isinstance(record["responses"][0], str)
-        and len(record["prompt_hash"]) == 16
+        len(record.responses) == 1
+        and isinstance(record.responses[0], str)
+        and len(record.prompt_hash) == 16
     )
-    assert record["correct"] in (0.0, 1.0) and len(record["reasons"]) == 1
-    assert all("group_id" in r for r in records if r["benchmark"] == "dynamath")
+    assert record.correct in (0.0, 1.0) and len(record.reasons) == 1
+    assert all(r.group_id is not None for r in records if r.benchmark == "dynamath")
     # Every corrupted image was computed once: 25 images (the second MMMU-Pro row has two) × 4 conditions.
     assert len(list(cache.rglob("*.npy"))) == 25 * 4
     results = json.loads((out / "results.json").read_text())
@@ -194,8 +194,8 @@ def test_killed_sweep_resumes_to_exactly_the_uninterrupted_records(
     straight = read_records(tmp_path / "straight" / "records.jsonl")
     lines = (killed / "records.jsonl").read_text().splitlines()
     assert len(lines) == len(resumed) == len(straight) == 4 * 5  # no record lost, none twice
-    assert sorted(resumed, key=record_key) == sorted(straight, key=record_key)
-    assert any(len(set(r["responses"])) == 2 for r in resumed)  # sampling really happened
+    assert sorted(resumed, key=lambda r: r.key) == sorted(straight, key=lambda r: r.key)
+    assert any(len(set(r.responses)) == 2 for r in resumed)  # sampling really happened
 
 
 def test_bad_input_gives_a_clear_message_and_exit_code_2(tiny_qwen3_vl_path, data_dir, tmp_path, capsys):

@@ -36,7 +36,7 @@ from roma.evaluation.conditions import (
     resolve_conditions,
 )
 from roma.evaluation.errors import EvaluationError, MalformedSampleError, RunConfigMismatchError
-from roma.evaluation.records import RecordStore
+from roma.evaluation.records import RecordStore, SweepRecord
 
 __all__ = ["RECORDS_FILE", "RUN_FILE", "SweepConfig", "prompt_hash", "run_sweep"]
 
@@ -215,7 +215,7 @@ class SweepRunner:
 
     def grade_batch(
         self, prepared: _PreparedBatch, condition: Condition, responses: list[list[str]]
-    ) -> list[dict[str, Any]]:
+    ) -> list[SweepRecord]:
         from roma.grading import grade
 
         records = []
@@ -228,25 +228,25 @@ class SweepRunner:
                     f"cannot be graded as {sample.answer_type}: {error}"
                 ) from None
             num_correct = sum(g.correct for g in grades)
-            record = {
-                "benchmark": sample.benchmark,
-                "sample_id": sample.sample_id,
-                "condition": condition.name,
-                "group": condition.group,
-                "corruption": condition.corruption,
-                "severity": condition.severity,
-                "prompt_hash": prompt_hash(request.conversation),
-                "responses": texts,
-                "extracted": [g.extracted for g in grades],
-                "gold": sample.gold,
-                "answer_type": sample.answer_type,
-                "correct": num_correct / len(grades),
-                "num_correct": num_correct,
-                "reasons": [g.reason for g in grades],
-            }
-            if sample.group_id is not None:
-                record["group_id"] = sample.group_id
-            records.append(record)
+            records.append(
+                SweepRecord(
+                    benchmark=sample.benchmark,
+                    sample_id=sample.sample_id,
+                    condition=condition.name,
+                    group=condition.group,
+                    corruption=condition.corruption,
+                    severity=condition.severity,
+                    prompt_hash=prompt_hash(request.conversation),
+                    responses=texts,
+                    extracted=[g.extracted for g in grades],
+                    gold=sample.gold,
+                    answer_type=sample.answer_type,
+                    correct=num_correct / len(grades),
+                    num_correct=num_correct,
+                    reasons=[g.reason for g in grades],
+                    group_id=sample.group_id,
+                )
+            )
         return records
 
     def pending_work(self, data: BenchmarkData, condition: Condition, store: RecordStore) -> list[_BatchWork]:
