@@ -19,16 +19,18 @@ from pathlib import Path
 
 import yaml
 
+from roma.degrade import DegradationError
+from roma.evaluation.benchmarks import BENCHMARK_REGISTRY, DEFAULT_BENCHMARKS, list_benchmarks
 from roma.evaluation.errors import EvaluationError
+from roma.evaluation.reports import write_reports
+from roma.evaluation.sweep import SweepConfig, run_sweep
 
 __all__ = ["build_parser", "main"]
 
 
 def build_parser():  # -> transformers.HfArgumentParser
     """The parser of ``roma eval``: one option per :class:`~roma.evaluation.sweep.SweepConfig` field."""
-    from transformers import HfArgumentParser
-
-    from roma.evaluation.sweep import SweepConfig
+    from transformers import HfArgumentParser  # not on the --list_benchmarks / --report_only paths
 
     parser = HfArgumentParser(
         SweepConfig,
@@ -52,8 +54,6 @@ def build_parser():  # -> transformers.HfArgumentParser
 
 def read_config_file(path: str) -> dict:
     """The options of a ``--config`` YAML file, checked against the :class:`SweepConfig` fields."""
-    from roma.evaluation.sweep import SweepConfig
-
     try:
         values = yaml.safe_load(Path(path).read_text())
     except OSError as error:
@@ -86,8 +86,6 @@ def parse_config(argv: list[str]):  # -> SweepConfig
 
 
 def _list_benchmarks() -> str:
-    from roma.evaluation.benchmarks import BENCHMARK_REGISTRY, DEFAULT_BENCHMARKS, list_benchmarks
-
     width = max(map(len, list_benchmarks()))
     lines = ["benchmarks (* = default):"]
     for name in list_benchmarks():
@@ -109,8 +107,6 @@ def main(argv: list[str] | None = None) -> int:
         print(_list_benchmarks())
         return 0
     if "--report_only" in argv:
-        from roma.evaluation.reports import write_reports
-
         known = argparse.ArgumentParser(prog="roma eval --report_only", add_help=False)
         known.add_argument("--out")
         out = known.parse_known_args(argv)[0].out
@@ -124,9 +120,6 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print((Path(out) / "summary.md").read_text())
         return 0
-
-    from roma.degrade import DegradationError
-    from roma.evaluation.sweep import run_sweep
 
     try:
         config = parse_config(argv)

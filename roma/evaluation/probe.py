@@ -22,8 +22,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from roma.data.prompts import build_conversation
+from roma.degrade import DegradationError
+from roma.evaluation.backends import GenerationRequest, TransformersBackend
+from roma.evaluation.benchmarks import get_benchmark
+from roma.evaluation.conditions import (
+    CorruptedImageCache,
+    default_cache_dir,
+    parse_severities,
+    resolve_conditions,
+)
 from roma.evaluation.config import BenchmarkRunConfig
 from roma.evaluation.errors import EvaluationError
+from roma.evaluation.reports import markdown_table
 
 __all__ = ["ProbeConfig", "main", "run_probe", "token_kl_and_logprob_drop"]
 
@@ -83,16 +94,6 @@ def token_kl_and_logprob_drop(
 
 class _Prober:
     def __init__(self, config: ProbeConfig):
-        from roma.data.prompts import build_conversation
-        from roma.evaluation.backends import TransformersBackend
-        from roma.evaluation.benchmarks import get_benchmark
-        from roma.evaluation.conditions import (
-            CorruptedImageCache,
-            default_cache_dir,
-            parse_severities,
-            resolve_conditions,
-        )
-
         self.config = config
         self.conditions = [
             c
@@ -137,8 +138,6 @@ class _Prober:
     ) -> dict[str, tuple[float, float, int]]:
         import torch
 
-        from roma.evaluation.backends import GenerationRequest
-
         conversation = self.build_conversation(sample.question, len(sample.images))
         sources = data.image_sources(sample)  # the sweep's cache keys: its corrupted views are reused here
         clean_images = [source.load() for source in sources]
@@ -175,8 +174,6 @@ class _Prober:
 
     def run(self) -> dict[str, Any]:
         from tqdm.auto import tqdm
-
-        from roma.evaluation.backends import GenerationRequest
 
         per_benchmark: dict[str, dict[str, list[tuple[float, float, int]]]] = {}
         for benchmark in self.benchmarks:
@@ -263,8 +260,6 @@ def summarize_probe(
 
 
 def probe_markdown(result: dict[str, Any]) -> str:
-    from roma.evaluation.reports import markdown_table
-
     run = result["run"]
     parts = [
         "# Corruption probe",
@@ -318,9 +313,7 @@ def run_probe(config: ProbeConfig) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     """``roma probe --model PATH --benchmarks ... [--conditions ...] [--severities ...] --out DIR``."""
-    from transformers import HfArgumentParser
-
-    from roma.degrade import DegradationError
+    from transformers import HfArgumentParser  # only the command line needs it
 
     parser = HfArgumentParser(
         ProbeConfig,

@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from roma._version import package_version
+from roma.data.prompts import build_conversation
+from roma.degrade import rng_for
 from roma.evaluation.backends import GenerationBackend, GenerationRequest, check_sampling, make_backend
 from roma.evaluation.benchmarks import DEFAULT_BENCHMARKS, BenchmarkData, EvalSample, get_benchmark
 from roma.evaluation.config import BenchmarkRunConfig
@@ -37,6 +39,8 @@ from roma.evaluation.conditions import (
 )
 from roma.evaluation.errors import EvaluationError, MalformedSampleError, RunConfigMismatchError
 from roma.evaluation.records import RecordStore, SweepRecord
+from roma.evaluation.reports import write_reports
+from roma.grading import grade
 
 __all__ = ["RECORDS_FILE", "RUN_FILE", "SweepConfig", "prompt_hash", "run_sweep"]
 
@@ -89,8 +93,6 @@ def prompt_hash(conversation: list[dict[str, Any]]) -> str:
 
 def batch_seed(seed: int, benchmark: str, condition: str, batch_index: int) -> int:
     """The sampling seed of one batch, stable across processes and resumptions."""
-    from roma.degrade import rng_for
-
     return int(rng_for(seed, "sampling", benchmark, condition, batch_index).integers(2**31))
 
 
@@ -145,8 +147,6 @@ class SweepRunner:
         *,
         on_records_written: RecordsWrittenCallback | None = None,
     ):
-        from roma.data.prompts import build_conversation
-
         self.config = config
         self.out = Path(config.out)
         self.severities = parse_severities(config.severities)
@@ -216,8 +216,6 @@ class SweepRunner:
     def grade_batch(
         self, prepared: _PreparedBatch, condition: Condition, responses: list[list[str]]
     ) -> list[SweepRecord]:
-        from roma.grading import grade
-
         records = []
         for sample, request, texts in zip(prepared.samples, prepared.requests, responses):
             try:
@@ -299,8 +297,6 @@ class SweepRunner:
     def run(self) -> dict[str, Any]:
         """Run every benchmark × condition not yet in the records, then write the reports."""
         from tqdm.auto import tqdm
-
-        from roma.evaluation.reports import write_reports
 
         _check_run_file(self.out, self.config, self.config.overwrite)
         store = RecordStore(self.out / RECORDS_FILE, overwrite=self.config.overwrite)
