@@ -107,7 +107,9 @@ def test_store_drops_a_line_cut_short_by_a_kill(tmp_path):
 
 def test_store_refuses_a_corrupt_complete_line_naming_it(tmp_path):
     path = tmp_path / "records.jsonl"
-    path.write_text(json.dumps(_record("1").to_json()) + "\nnot json\n" + json.dumps(_record("2").to_json()) + "\n")
+    path.write_text(
+        json.dumps(_record("1").to_json()) + "\nnot json\n" + json.dumps(_record("2").to_json()) + "\n"
+    )
     with pytest.raises(EvaluationError, match=r"records.jsonl: line 2 is not a sweep record"):
         RecordStore(path)
 

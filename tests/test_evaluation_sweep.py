@@ -100,9 +100,7 @@ def test_sweep_end_to_end_reports_and_rerun_is_a_no_op(tiny_qwen3_vl_path, data_
         "B",
     )
     assert (
-        len(record.responses) == 1
-        and isinstance(record.responses[0], str)
-        and len(record.prompt_hash) == 16
+        len(record.responses) == 1 and isinstance(record.responses[0], str) and len(record.prompt_hash) == 16
     )
     assert record.correct in (0.0, 1.0) and len(record.reasons) == 1
     assert all(r.group_id is not None for r in records if r.benchmark == "dynamath")

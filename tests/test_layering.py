@@ -85,7 +85,11 @@ def test_no_module_imports_the_root_package_or_loads_a_file_by_path():
 @pytest.mark.parametrize(
     ("source", "rule", "expected"),
     [
-        ("from roma.evaluation.sweep import run_sweep", ("roma.evaluation",), ["imports roma.evaluation.sweep"]),
+        (
+            "from roma.evaluation.sweep import run_sweep",
+            ("roma.evaluation",),
+            ["imports roma.evaluation.sweep"],
+        ),
         ("def f():\n    import roma.scripts.train", ("roma.scripts",), ["imports roma.scripts.train"]),
         ("from ..evaluation import sweep", ("roma.evaluation",), ["imports roma.evaluation"]),
         ("from roma import scripts", ("roma.scripts",), ["imports roma.scripts"]),

@@ -20,13 +20,17 @@ def test_version_is_the_installed_distributions():
 
 
 def test_a_renamed_distribution_is_found_through_the_package_it_provides(monkeypatch):
-    monkeypatch.setattr(importlib.metadata, "packages_distributions", lambda: {"roma": [_version.DISTRIBUTION]})
+    monkeypatch.setattr(
+        importlib.metadata, "packages_distributions", lambda: {"roma": [_version.DISTRIBUTION]}
+    )
     assert _version.package_version("roma-renamed-and-not-installed") == roma.__version__
 
 
 def test_an_uninstalled_source_tree_reports_an_unknown_version(monkeypatch):
     monkeypatch.setattr(importlib.metadata, "packages_distributions", lambda: {})
-    assert _version.package_version("roma-renamed-and-not-installed") == _version.UNKNOWN_VERSION == "0+unknown"
+    assert (
+        _version.package_version("roma-renamed-and-not-installed") == _version.UNKNOWN_VERSION == "0+unknown"
+    )
 
 
 def test_lazy_getattr_imports_on_first_use_and_names_a_missing_attribute():

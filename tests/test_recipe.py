@@ -159,7 +159,9 @@ def test_warm_start_settings_come_from_the_script_arguments_in_one_config(tmp_pa
         ["--config", str(REPO / "recipes" / "configs" / "tiny_cpu.yaml"), "--output_dir", str(tmp_path)]
     )
     # tiny_cpu.yaml: 800 steps of 16 rows at 1e-3; the seed is the fixed default.
-    assert script_args.warm_start_config() == WarmStartConfig(steps=800, batch_size=16, learning_rate=1e-3, seed=0)
+    assert script_args.warm_start_config() == WarmStartConfig(
+        steps=800, batch_size=16, learning_rate=1e-3, seed=0
+    )
     assert RomaScriptArguments(warm_start_sft_steps=0).warm_start_config() is None
     with pytest.raises(ValueError, match="batch_size"):
         RomaScriptArguments(warm_start_sft_steps=2, warm_start_batch_size=0).warm_start_config()

@@ -224,6 +224,20 @@ def test_bad_arguments_are_named(change, message):
         WarmStartConfig(**({"steps": 1} | change))  # refused before warm_start can write anything
 
 
+@pytest.mark.parametrize("base_model", [None, "some/checkpoint"])
+def test_the_subprocess_command_line_parses_back_to_the_same_settings(tmp_path, base_model):
+    """A distributed launch trains in `python -m roma.scripts.warm_start ARGS`: ARGS must mean the same warm start."""
+    from roma.scripts.warm_start import command_line, parse_args
+
+    config = WarmStartConfig(
+        steps=3, batch_size=2, learning_rate=5e-3, seed=4, image_size=96, family="qwen2_5_vl"
+    )
+    parsed, command = parse_args(command_line(base_model, config, tmp_path, force=True))
+    assert parsed.resolved_arguments() == config.resolved_arguments()
+    assert (command.base_model, command.cache_dir, command.force) == (base_model, str(tmp_path), True)
+    assert warm_start_key(base_model, parsed) == warm_start_key(base_model, config)
+
+
 def test_the_command_line_reports_a_bad_setting(tmp_path, capsys):
     from roma.scripts.warm_start import main
 

@@ -29,7 +29,6 @@ from roma.data.prompts import build_conversation
 from roma.degrade import rng_for
 from roma.evaluation.backends import GenerationBackend, GenerationRequest, check_sampling, make_backend
 from roma.evaluation.benchmarks import DEFAULT_BENCHMARKS, BenchmarkData, EvalSample, get_benchmark
-from roma.evaluation.config import BenchmarkRunConfig
 from roma.evaluation.conditions import (
     Condition,
     CorruptedImageCache,
@@ -37,6 +36,7 @@ from roma.evaluation.conditions import (
     parse_severities,
     resolve_conditions,
 )
+from roma.evaluation.config import BenchmarkRunConfig
 from roma.evaluation.errors import EvaluationError, MalformedSampleError, RunConfigMismatchError
 from roma.evaluation.records import RecordStore, SweepRecord
 from roma.evaluation.reports import write_reports

@@ -54,7 +54,9 @@ class StudyConfig:
     )
     base_config: str = field(
         default="recipes/configs/tiny_cpu.yaml",
-        metadata={"help": "Training YAML every run starts from (`roma train --config`); the study overrides the rest."},
+        metadata={
+            "help": "Training YAML every run starts from (`roma train --config`); the study overrides the rest."
+        },
     )
     warm_start_steps: int = field(
         default=800,

@@ -1,4 +1,4 @@
-"""Supervised warm start on the synthetic task (TRL's `SFTTrainer`), cached, and a synthetic-accuracy probe.
+"""Supervised warm start on the synthetic task (TRL's `SFTTrainer`), cached by a hash of its settings.
 
 A randomly initialised model earns zero reward on every completion, so RL has nothing to push on. The CPU recipe
 therefore starts from a small Qwen3-VL fine-tuned for a few minutes on the synthetic training split
@@ -88,10 +88,13 @@ class WarmStartConfig:
     batch_size: int = field(default=64, metadata={"help": "Rows per step."})
     learning_rate: float = field(
         default=1e-3,
-        metadata={"help": "AdamW peak learning rate (linear warm-up over 5 % of the steps, linear decay to 0)."},
+        metadata={
+            "help": "AdamW peak learning rate (linear warm-up over 5 % of the steps, linear decay to 0)."
+        },
     )
     seed: int = field(
-        default=0, metadata={"help": "Seed of the base-model build, the training data, the shuffling and the trainer."}
+        default=0,
+        metadata={"help": "Seed of the base-model build, the training data, the shuffling and the trainer."},
     )
     num_train_samples: int | None = field(
         default=None,
@@ -117,11 +120,18 @@ class WarmStartConfig:
                 f"warm_start: num_train_samples must be a positive integer or None, got {samples!r}."
             )
         rate = self.learning_rate
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate) or rate <= 0:
+        if (
+            isinstance(rate, bool)
+            or not isinstance(rate, (int, float))
+            or not math.isfinite(rate)
+            or rate <= 0
+        ):
             raise ValueError(f"warm_start: learning_rate must be a positive finite number, got {rate!r}.")
         self.learning_rate = float(rate)
         if isinstance(self.image_size, bool) or not isinstance(self.image_size, int) or self.image_size < 32:
-            raise ValueError(f"warm_start: image_size must be an integer >= 32 pixels, got {self.image_size!r}.")
+            raise ValueError(
+                f"warm_start: image_size must be an integer >= 32 pixels, got {self.image_size!r}."
+            )
         if self.family not in FAMILIES:
             raise ValueError(
                 f"warm_start: unknown model family {self.family!r}; expected one of {', '.join(FAMILIES)}."
@@ -252,7 +262,9 @@ def warm_start(
     cache_dir.mkdir(parents=True, exist_ok=True)
     _remove_stale_temp_folders(cache_dir, final_dir.name)
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        return _warm_start_in_subprocess(base_model, config, cache_dir=cache_dir, force=force, expected=final_dir)
+        return _warm_start_in_subprocess(
+            base_model, config, cache_dir=cache_dir, force=force, expected=final_dir
+        )
 
     temp_dir = cache_dir / f"{TEMP_PREFIX}{final_dir.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     temp_dir.mkdir()
@@ -312,17 +324,28 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
+def command_line(
+    base_model: str | Path | None, config: WarmStartConfig, cache_dir: Path, force: bool
+) -> list[str]:
+    """The arguments of ``python -m roma.scripts.warm_start`` that train ``config`` (what `main` parses back)."""
+    arguments = ["--cache_dir", str(cache_dir)]
+    if base_model is not None:
+        arguments += ["--base_model", str(base_model)]
+    for name, value in config.resolved_arguments().items():
+        arguments += [f"--{name}", str(value)]
+    return arguments + (["--force"] if force else [])
+
+
 def _warm_start_in_subprocess(
     base_model: str | Path | None, config: WarmStartConfig, *, cache_dir: Path, force: bool, expected: Path
 ) -> Path:
     """Run `warm_start` in a fresh single-process Python (outside the current distributed launch)."""
-    command = [sys.executable, "-m", "roma.scripts.warm_start", "--cache_dir", str(cache_dir)]
-    if base_model is not None:
-        command += ["--base_model", str(base_model)]
-    for name, value in config.resolved_arguments().items():
-        command += [f"--{name}", str(value)]
-    if force:
-        command.append("--force")
+    command = [
+        sys.executable,
+        "-m",
+        "roma.scripts.warm_start",
+        *command_line(base_model, config, cache_dir, force),
+    ]
     env = {name: value for name, value in os.environ.items() if name not in _DISTRIBUTED_ENV_VARS}
     env = {name: value for name, value in env.items() if not name.startswith("ACCELERATE_")}
     logger.info("warm start: training in a separate process: %s", " ".join(command))
@@ -370,7 +393,9 @@ def _train(base_model: str | Path | None, out_dir: Path, config: WarmStartConfig
         raise FileNotFoundError(f"warm_start: cannot load base model {str(source)!r}: {error}") from None
     if base_model is None:
         shutil.rmtree(out_dir / "base")
-    train_dataset = synthetic_sft_dataset(config.train_samples, seed=config.seed, image_size=config.image_size)
+    train_dataset = synthetic_sft_dataset(
+        config.train_samples, seed=config.seed, image_size=config.image_size
+    )
 
     args = SFTConfig(
         output_dir=str(out_dir),
@@ -438,9 +463,8 @@ class WarmStartCommand:
     force: bool = field(default=False, metadata={"help": "Retrain even when a cached result exists."})
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Warm-start (or reuse) a checkpoint and print its folder (score it with `roma eval --benchmarks
-    synthetic_validation`)."""
+def parse_args(argv: list[str] | None = None) -> tuple[WarmStartConfig, WarmStartCommand]:
+    """The settings and the command's arguments from ``argv`` (default sys.argv)."""
     from transformers import HfArgumentParser  # only the command line needs it
 
     parser = HfArgumentParser(
@@ -448,8 +472,14 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m roma.scripts.warm_start",
         description="Supervised warm start on the synthetic task with TRL's SFTTrainer (cached).",
     )
+    return tuple(parser.parse_args_into_dataclasses(args=argv))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Warm-start (or reuse) a checkpoint and print its folder (score it with `roma eval --benchmarks
+    synthetic_validation`)."""
     try:
-        config, command = parser.parse_args_into_dataclasses(args=argv)
+        config, command = parse_args(argv)
     except ValueError as error:  # raised by WarmStartConfig.__post_init__
         print(f"error: {error}", file=sys.stderr)
         return 2
