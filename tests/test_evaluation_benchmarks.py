@@ -12,10 +12,10 @@ from fixtures_benchmarks import GOLD_TEXTS, IMAGE_SIZE, WRITERS, make_image, wri
 from roma.evaluation.benchmarks import (
     DEFAULT_BENCHMARKS,
     Benchmark,
-    _split_matches,
     get_benchmark,
     list_benchmarks,
     register_benchmark,
+    split_matches,
 )
 from roma.evaluation.errors import (
     BenchmarkLoadError,
@@ -123,9 +123,9 @@ def test_max_samples_keeps_the_first_rows_of_each_split(data_dir):
 
 
 def test_split_names_match_as_whole_tokens():
-    assert _split_matches("data/sample_variant1-00000-of-00001.parquet", "sample_variant1")
-    assert not _split_matches("data/sample_variant10-00000-of-00001.parquet", "sample_variant1")
-    assert _split_matches("MMStar_val.tsv", "val") and not _split_matches("validation.parquet", "val")
+    assert split_matches("data/sample_variant1-00000-of-00001.parquet", "sample_variant1")
+    assert not split_matches("data/sample_variant10-00000-of-00001.parquet", "sample_variant1")
+    assert split_matches("MMStar_val.tsv", "val") and not split_matches("validation.parquet", "val")
 
 
 def test_a_missing_image_file_names_sample_column_and_file(tmp_path):
