@@ -47,6 +47,15 @@ def _write_data(data_dir: Path) -> Path:
     return data_dir
 
 
+def _module_on_path(folder: Path, monkeypatch, files: dict[str, str]) -> Path:
+    """Write ``files`` (name -> source) into ``folder`` and put it on ``sys.path`` for the test."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, source in files.items():
+        (folder / name).write_text(source)
+    monkeypatch.syspath_prepend(str(folder))
+    return folder
+
+
 @pytest.fixture
 def isolated_registry(monkeypatch):
     """Registrations, loaded entry points and imported plugin modules are undone after the test."""
@@ -67,10 +76,8 @@ def test_benchmark_module_option_registers_a_users_benchmark_for_eval(
     from roma.cli import main as roma_main
     from roma.evaluation.sweep import SweepConfig, SweepRunner
 
-    code = tmp_path / "code"
-    code.mkdir()
-    (code / "user_plugin_vqa.py").write_text(_plugin_source("plugin_module_vqa", decorate=True))
-    monkeypatch.syspath_prepend(str(code))
+    files = {"user_plugin_vqa.py": _plugin_source("plugin_module_vqa", decorate=True)}
+    _module_on_path(tmp_path / "code", monkeypatch, files)
     with pytest.raises(UnknownBenchmarkError):
         get_benchmark("plugin_module_vqa")
 
@@ -90,10 +97,7 @@ def test_benchmark_module_option_registers_a_users_benchmark_for_eval(
 
 
 def test_benchmark_module_option_errors_name_the_module(isolated_registry, tmp_path, monkeypatch):
-    code = tmp_path / "code"
-    code.mkdir()
-    (code / "user_plugin_empty.py").write_text("X = 1\n")
-    monkeypatch.syspath_prepend(str(code))
+    _module_on_path(tmp_path / "code", monkeypatch, {"user_plugin_empty.py": "X = 1\n"})
     with pytest.raises(
         BenchmarkLoadError, match=r"'user_plugin_missing' cannot be imported \(is its folder on"
     ):
@@ -109,10 +113,8 @@ def test_benchmark_module_option_reaches_the_probe(
 ):
     from roma.evaluation.probe import ProbeConfig, _Prober
 
-    code = tmp_path / "code"
-    code.mkdir()
-    (code / "user_plugin_probe.py").write_text(_plugin_source("plugin_probe_vqa", decorate=True))
-    monkeypatch.syspath_prepend(str(code))
+    files = {"user_plugin_probe.py": _plugin_source("plugin_probe_vqa", decorate=True)}
+    _module_on_path(tmp_path / "code", monkeypatch, files)
     config = ProbeConfig(
         model=str(tiny_qwen3_vl_path),
         out=str(tmp_path / "probe"),
@@ -136,16 +138,16 @@ def _install_distribution(site: Path, name: str, entry_points: str) -> None:
 def test_installed_entry_points_register_benchmarks_without_an_import(
     isolated_registry, tmp_path, monkeypatch
 ):
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "user_plugin_class.py").write_text(_plugin_source("plugin_class_vqa", decorate=False))
-    (site / "user_plugin_module.py").write_text(_plugin_source("plugin_module_ep_vqa", decorate=True))
+    files = {
+        "user_plugin_class.py": _plugin_source("plugin_class_vqa", decorate=False),
+        "user_plugin_module.py": _plugin_source("plugin_module_ep_vqa", decorate=True),
+    }
+    site = _module_on_path(tmp_path / "site", monkeypatch, files)
     _install_distribution(
         site,
         "roma_user_plugins",
         "class_vqa = user_plugin_class:PluginVQA\nmodule_vqa = user_plugin_module",
     )
-    monkeypatch.syspath_prepend(str(site))
 
     assert {"plugin_class_vqa", "plugin_module_ep_vqa"} <= set(list_benchmarks())
     data = get_benchmark("plugin_class_vqa", data_dir=_write_data(tmp_path / "data")).load()
@@ -154,21 +156,19 @@ def test_installed_entry_points_register_benchmarks_without_an_import(
 
 
 def test_a_broken_entry_point_names_itself_and_its_distribution(isolated_registry, tmp_path, monkeypatch):
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "user_plugin_not_a_bench.py").write_text("VALUE = 3\n")
+    site = _module_on_path(tmp_path / "site", monkeypatch, {"user_plugin_not_a_bench.py": "VALUE = 3\n"})
     _install_distribution(site, "roma_broken_plugin", "broken = user_plugin_nowhere")
-    monkeypatch.syspath_prepend(str(site))
     with pytest.raises(
         BenchmarkLoadError,
         match=r"plugin 'broken = user_plugin_nowhere' \(entry point group 'roma.benchmarks' of distribution "
         r"'roma_broken_plugin'\) failed to load: ModuleNotFoundError",
     ):
         get_benchmark("no_such_benchmark")
-    site_2 = tmp_path / "site_2"
-    site_2.mkdir()
-    _install_distribution(site_2, "roma_odd_plugin", "odd = user_plugin_not_a_bench:VALUE")
-    monkeypatch.syspath_prepend(str(site_2))
+    _install_distribution(
+        _module_on_path(tmp_path / "site_2", monkeypatch, {}),
+        "roma_odd_plugin",
+        "odd = user_plugin_not_a_bench:VALUE",
+    )
     with pytest.raises(
         BenchmarkLoadError, match=r"'odd = user_plugin_not_a_bench:VALUE' .* names a int, expected a"
     ):

@@ -318,6 +318,23 @@ class Benchmark:
             **fields,
         )
 
+    def multiple_choice_sample(
+        self, row: Mapping[str, Any], split: str, index: int, question: str, options: list[str], **fields: Any
+    ) -> EvalSample:
+        """A multiple-choice sample: the gold letter from ``answer`` (checked against the option count), the
+        options listed under ``question`` (``A. ...``); ``fields`` as for :meth:`make_sample`."""
+        gold = self.letter_gold(row, split, index, "answer", len(options))
+        return self.make_sample(
+            row,
+            split,
+            index,
+            question=f"{question}\nOptions:\n{format_options(options)}",
+            gold=gold,
+            answer_type="multiple_choice",
+            options=options,
+            **fields,
+        )
+
     def letter_gold(
         self, row: Mapping[str, Any], split: str, index: int, column: str, num_options: int | None
     ) -> str:

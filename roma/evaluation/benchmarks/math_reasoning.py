@@ -8,7 +8,6 @@ from typing import Any
 from roma.evaluation.benchmarks.base import (
     LETTERS,
     Benchmark,
-    format_options,
     parse_float,
     parse_option_list,
 )
@@ -134,17 +133,7 @@ class MathVision(Benchmark):
         if not answer:
             raise self.error(row, split, index, "answer", "is empty")
         if options:
-            gold = self.letter_gold(row, split, index, "answer", len(options))
-            question += "\nOptions:\n" + format_options(options)
-            return self.make_sample(
-                row,
-                split,
-                index,
-                question=question,
-                gold=gold,
-                answer_type="multiple_choice",
-                options=options,
-            )
+            return self.multiple_choice_sample(row, split, index, question, options)
         return self.make_sample(row, split, index, question=question, gold=answer, answer_type="math")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from roma.evaluation.benchmarks.base import Benchmark, EvalSample, format_options, parse_option_list
+from roma.evaluation.benchmarks.base import Benchmark, EvalSample, parse_option_list
 from roma.evaluation.benchmarks.registry import register_benchmark
 from roma.evaluation.errors import MissingImageError
 
@@ -30,19 +30,9 @@ class _MMMUStyle(Benchmark):
         options = parse_option_list(row.get("options"))
         if not options:
             raise self.error(row, split, index, "options", "is not a (stringified) list of options")
-        gold = self.letter_gold(row, split, index, "answer", len(options))
-        question = f"{str(row['question']).strip()}\nOptions:\n{format_options(options)}"
         images, columns = self.images_of(row, split, index)
-        return self.make_sample(
-            row,
-            split,
-            index,
-            question=question,
-            gold=gold,
-            answer_type="multiple_choice",
-            options=options,
-            images=images,
-            image_columns=columns,
+        return self.multiple_choice_sample(
+            row, split, index, str(row["question"]).strip(), options, images=images, image_columns=columns
         )
 
 
