@@ -177,7 +177,7 @@ def _strip_text_unit(text: str) -> str:
         return text
     before = text[: match.start()]
     unit = _LATEX_WORD_SPACE_RE.sub(" ", _LATEX_SPACING_RE.sub(" ", match.group("unit"))).strip()
-    if unit and is_unit(unit) and _VALUE_BEFORE_UNIT_RE.search(before):
+    if unit and is_unit(unit) and _VALUE_BEFORE_UNIT_RE.search(_unwrap_commands(before)):
         return before
     return text
 

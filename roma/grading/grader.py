@@ -247,7 +247,11 @@ def _usable(question_options: list[str], gold: str) -> list[str]:
 
 
 def _resolve_auto(gold: str, options: list[str], explicit: _NumberRule) -> str:
-    precision, tolerance, relative_tolerance = explicit.precision, explicit.tolerance, explicit.relative_tolerance
+    precision, tolerance, relative_tolerance = (
+        explicit.precision,
+        explicit.tolerance,
+        explicit.relative_tolerance,
+    )
     if options or (parse_option_letter(gold) is not None and len(clean_answer(gold)) <= 4):
         return "multiple_choice"
     if _LETTER_LIST_GOLD_RE.match(gold):
