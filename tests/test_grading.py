@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -571,3 +572,35 @@ def test_thousand_cheap_gradings_take_well_under_a_second() -> None:
     elapsed = time.perf_counter() - start
     assert sum(verdict.correct for verdict in verdicts) == 125 + 25
     assert elapsed < 1.0, f"1000 gradings took {elapsed:.2f} s"
+
+
+AGREEMENT_ROWS = [
+    json.loads(line)
+    for line in (Path(__file__).parent / "data" / "grading_agreement.jsonl").read_text().splitlines()
+    if line.strip()
+]
+
+
+@pytest.mark.parametrize("row", AGREEMENT_ROWS, ids=[row["id"] for row in AGREEMENT_ROWS])
+def test_benchmark_rule_agrees_with_the_official_verdict(row: dict) -> None:
+    """Each output's official verdict (the benchmark's own scorer) is roma's, except documented deviations.
+
+    ``official`` is ``null`` where the official verdict is random (MMMU-Pro guesses for a non-answer);
+    roma then scores 0. A deviation row asserts roma's verdict differs, so the count of agreements in
+    ``docs/grading.md`` stays true.
+    """
+    verdict = grade(row["output"], row["gold"], rule=row["benchmark"], **row["grade_kwargs"])
+    if row["deviation"] is None:
+        assert verdict.correct is row["official"], verdict
+    elif row["official"] is None:
+        assert verdict.correct is False, (row["deviation"], verdict)
+    else:
+        assert verdict.correct is not row["official"], (row["deviation"], verdict)
+
+
+def test_agreement_fixture_covers_every_rule() -> None:
+    assert len(AGREEMENT_ROWS) >= 60
+    per_benchmark = {
+        name: sum(row["benchmark"] == name for row in AGREEMENT_ROWS) for name in BENCHMARK_RULES
+    }
+    assert min(per_benchmark.values()) >= 6, per_benchmark
