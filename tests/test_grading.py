@@ -8,6 +8,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from roma.grading import (
@@ -407,6 +408,9 @@ def test_normalize_options_accepts_benchmark_spellings() -> None:
     assert normalize_options("['1', '2']") == ["1", "2"]
     assert normalize_options(["A. 1", "B. 2"]) == ["1", "2"]
     assert normalize_options(["B. 1"]) == ["B. 1"]  # not its own letter: part of the text
+    assert normalize_options(np.array(["A. 1", "B. 2"])) == ["1", "2"]  # a parquet column's array
+    with pytest.raises(MalformedOptionsError, match="got dict"):
+        normalize_options({"A": "1"})
     assert normalize_answer_type("multi_choice") == "multiple_choice"
     assert normalize_answer_type("Multiple Choice") == "multiple_choice"
     assert normalize_answer_type("free-form") == "auto"
@@ -550,16 +554,23 @@ def test_math_verify_failures_become_incorrect() -> None:
         (("", "F", "multiple_choice"), ValueError, "gold letter F is not one of the 4 options"),
         ((r"\boxed{1}", "maybe", "yes_no"), ValueError, "needs a yes/no"),
         ((r"\boxed{A}", "12", "multi_letter"), ValueError, "needs a gold made of option letters"),
+        (
+            (r"\boxed{A}", "A", "multiple_choice", float("nan")),
+            TypeError,
+            "question must be the question text",
+        ),
     ],
 )
 def test_bad_arguments_raise_clear_errors(arguments: tuple, error: type[Exception], message: str) -> None:
-    response, gold, *answer_type = arguments
+    response, gold, *answer_type_and_question = arguments
+    answer_type, question = (*answer_type_and_question, None, None)[:2]
     with pytest.raises(error, match=message):
         grade(
             response,
             gold,
-            **({"answer_type": answer_type[0]} if answer_type else {}),
+            **({"answer_type": answer_type} if answer_type else {}),
             options=["1", "2", "3", "4"] if gold == "F" else None,
+            question=question,
         )
 
 

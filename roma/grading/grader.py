@@ -4,6 +4,7 @@ Cheap comparisons (letters, numbers, normalised text) run first; math-verify is 
 sides are symbolic, so grading a thousand letter or numeric answers takes milliseconds. The rules follow
 the benchmarks' own scoring (``/work/shared/BENCHMARKS.md``), including the two cases off-the-shelf graders
 get wrong: ``\\boxed{B. 8/11}`` against gold ``B``, and MathVista's precision rounding.
+``grade(..., rule="<benchmark>")`` applies a benchmark's own number comparison (``roma.grading.rules``).
 """
 
 from __future__ import annotations

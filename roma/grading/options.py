@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 __all__ = ["MAX_OPTIONS_CHARS", "MalformedOptionsError", "normalize_options", "options_from_question"]
 
@@ -49,7 +49,8 @@ def normalize_options(options: Sequence[str] | str | None) -> list[str]:
         return []
     if isinstance(options, str):
         return _options_from_string(options)
-    if not isinstance(options, Sequence):
+    if isinstance(options, Mapping) or not isinstance(options, Iterable):
+        # Any other iterable passes: a parquet column hands over a numpy array of option texts.
         raise MalformedOptionsError(
             f"options must be a list of option texts or a string, got {type(options).__name__}"
         )
@@ -71,8 +72,10 @@ def options_from_question(question: str | None) -> list[str]:
     runs, the one with the most options (the last on a tie: the choices follow the question) wins. Each
     option's text runs to the next marker, the last one's to the end of its line.
     """
-    if not question:
+    if question is None:
         return []
+    if not isinstance(question, str):
+        raise TypeError(f"question must be the question text (a str), got {type(question).__name__}")
     best: list[str] = []
     for marker_re in _QUESTION_OPTION_MARKERS:
         for run in _letter_runs(list(marker_re.finditer(question))):
