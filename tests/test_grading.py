@@ -32,6 +32,13 @@ from roma.grading.math_equivalence import MAX_MATH_VERIFY_CHARS
 MATHVISTA_CHOICES = ["5/11", "8/11", "6/11", "3/11"]
 MMMU_PRO_OPTIONS = [f"option {index}" for index in range(10)]  # A..J
 WEMATH_OPTIONS = "A. 30°; B. 45°; C. 60°; D. 90°; E. No correct answer"
+MATHVISION_MATH = {"answer_type": "math", "rule": "mathvision"}
+
+
+def in_question(response: str, gold: str, question: str, correct: bool) -> tuple:
+    """A multiple-choice case whose options are listed only in the question text."""
+    return response, gold, {"answer_type": "multiple_choice", "question": question}, correct
+
 
 # (response, gold, grade kwargs, correct)
 GRADING_CASES = {
@@ -139,48 +146,21 @@ GRADING_CASES = {
     "text-word-that-is-no-unit-stays": (r"\boxed{4\pi \text{ x}}", r"4\pi", {"answer_type": "math"}, False),
     "text-word-before-letter-stays": (r"\boxed{\text{Option } \text{A}}", "A", {}, True),
     # --- options listed only in the question (item 2)
-    "question-options-inline": (
-        r"\boxed{no}",
-        "B",
-        {"answer_type": "multiple_choice", "question": "Is the line straight? (A) yes (B) no"},
-        True,
+    "question-options-inline": in_question(r"\boxed{no}", "B", "Is the line straight? (A) yes (B) no", True),
+    "question-options-inline-wrong": in_question(
+        r"\boxed{yes}", "B", "Is the line straight? (A) yes (B) no", False
     ),
-    "question-options-inline-wrong": (
-        r"\boxed{yes}",
-        "B",
-        {"answer_type": "multiple_choice", "question": "Is the line straight? (A) yes (B) no"},
-        False,
+    "question-options-mathverse": in_question(
+        r"\boxed{4}", "B", "Find x.\nChoices:\nA:2\nB:4\nC:6\nD:8", True
     ),
-    "question-options-mathverse": (
-        r"\boxed{4}",
-        "B",
-        {"answer_type": "multiple_choice", "question": "Find x.\nChoices:\nA:2\nB:4\nC:6\nD:8"},
-        True,
+    "question-options-dotted-lines": in_question(
+        r"\boxed{\frac{1}{2}}", "C", "Which?\nA. 0.25\nB. 0.75\nC. 0.5", True
     ),
-    "question-options-dotted-lines": (
-        r"\boxed{\frac{1}{2}}",
-        "C",
-        {"answer_type": "multiple_choice", "question": "Which?\nA. 0.25\nB. 0.75\nC. 0.5"},
-        True,
+    "question-options-letter-still-works": in_question(r"\boxed{C}", "C", "Which?\nA. 1\nB. 2\nC. 3", True),
+    "question-options-gold-beyond-parsed": in_question(
+        r"\boxed{D}", "D", "Pick (A) 1 (B) 2; D is in the figure", True
     ),
-    "question-options-letter-still-works": (
-        r"\boxed{C}",
-        "C",
-        {"answer_type": "multiple_choice", "question": "Which?\nA. 1\nB. 2\nC. 3"},
-        True,
-    ),
-    "question-options-gold-beyond-parsed": (
-        r"\boxed{D}",
-        "D",
-        {"answer_type": "multiple_choice", "question": "Pick (A) 1 (B) 2; D is in the figure"},
-        True,
-    ),
-    "question-without-options": (
-        r"\boxed{no}",
-        "B",
-        {"answer_type": "multiple_choice", "question": "Why?"},
-        False,
-    ),
+    "question-without-options": in_question(r"\boxed{no}", "B", "Why?", False),
     # --- letter sets (item 3)
     "letter-set-lower-case": (r"\boxed{d}", "D", {"answer_type": "multi_letter"}, True),
     "letter-set-lower-case-pair": (r"\boxed{c, a}", "A, C", {"answer_type": "multi_letter"}, True),
@@ -207,25 +187,25 @@ GRADING_CASES = {
     "rule-mathvision-rounds-to-2-decimals": (
         r"\boxed{0.33}",
         r"\frac{1}{3}",
-        {"answer_type": "math", "rule": "mathvision"},
+        MATHVISION_MATH,
         True,
     ),
     "rule-mathvision-closed-form-gold": (
         r"\boxed{3.46}",
         r"2\sqrt{3}",
-        {"answer_type": "math", "rule": "mathvision"},
+        MATHVISION_MATH,
         True,
     ),
     "rule-mathvision-wrong-at-2-decimals": (
         r"\boxed{0.34}",
         r"\frac{1}{3}",
-        {"answer_type": "math", "rule": "mathvision"},
+        MATHVISION_MATH,
         False,
     ),
     "rule-mathvision-symbolic": (
         r"\boxed{\sqrt{12}}",
         r"2\sqrt{3}",
-        {"answer_type": "math", "rule": "mathvision"},
+        MATHVISION_MATH,
         True,
     ),
     "no-rule-is-exact": (r"\boxed{0.33}", r"\frac{1}{3}", {"answer_type": "math"}, False),
