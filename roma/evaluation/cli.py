@@ -6,8 +6,9 @@
 
 ``roma eval --config FILE.yaml [--option value ...]`` reads the options from a YAML file (keys are the option
 names; the command line overrides them), e.g. ``eval/configs/seven_benchmarks.yaml``. ``roma eval
---list_benchmarks`` lists the registered benchmark adapters; ``roma eval --report_only --out RUN`` rebuilds the
-reports of a run from its records.
+--list_benchmarks [--benchmark_module my_pkg.my_bench]`` lists the registered benchmark adapters (installed
+plugins and the modules given included); ``roma eval --report_only --out RUN`` rebuilds the reports of a run from
+its records.
 """
 
 from __future__ import annotations
@@ -20,7 +21,12 @@ from pathlib import Path
 import yaml
 
 from roma.degrade import DegradationError
-from roma.evaluation.benchmarks import BENCHMARK_REGISTRY, DEFAULT_BENCHMARKS, list_benchmarks
+from roma.evaluation.benchmarks import (
+    BENCHMARK_REGISTRY,
+    DEFAULT_BENCHMARKS,
+    import_benchmark_modules,
+    list_benchmarks,
+)
 from roma.evaluation.errors import EvaluationError
 from roma.evaluation.reports import write_reports
 from roma.evaluation.sweep import SweepConfig, run_sweep
@@ -85,11 +91,15 @@ def parse_config(argv: list[str]):  # -> SweepConfig
     return parser.parse_args_into_dataclasses(args=argv)[0]
 
 
-def _list_benchmarks() -> str:
+def _list_benchmarks(argv: list[str]) -> str:
+    known = argparse.ArgumentParser(prog="roma eval --list_benchmarks", add_help=False)
+    known.add_argument("--benchmark_module")
+    import_benchmark_modules(known.parse_known_args(argv)[0].benchmark_module)
+    classes = {cls.name: cls for cls in BENCHMARK_REGISTRY.values()}  # by name: aliases left out
     width = max(map(len, list_benchmarks()))
     lines = ["benchmarks (* = default):"]
     for name in list_benchmarks():
-        cls = BENCHMARK_REGISTRY[name]
+        cls = classes[name]
         source = (
             f"{cls.hub_id} [{', '.join(cls.splits) if len(cls.splits) < 3 else f'{len(cls.splits)} splits'}]"
             if cls.hub_id
@@ -104,7 +114,11 @@ def _list_benchmarks() -> str:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if "--list_benchmarks" in argv:
-        print(_list_benchmarks())
+        try:
+            print(_list_benchmarks(argv))
+        except EvaluationError as error:
+            print(f"roma eval: error: {error}", file=sys.stderr)
+            return 2
         return 0
     if "--report_only" in argv:
         known = argparse.ArgumentParser(prog="roma eval --report_only", add_help=False)

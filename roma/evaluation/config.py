@@ -36,6 +36,13 @@ class BenchmarkRunConfig:
         default=None,
         metadata={"help": "Override hub ids: 'name=owner/repo[:config],...' (mirrors of a benchmark exist)."},
     )
+    benchmark_module: str | None = field(
+        default=None,
+        metadata={
+            "help": "Comma-separated modules to import before the benchmarks are looked up, e.g. "
+            "my_pkg.my_bench: a module that registers benchmarks with @register_benchmark (see docs/extending.md)."
+        },
+    )
     max_samples: int | None = field(
         default=None,
         metadata={"help": "Evaluate only the first N samples of each benchmark split (smoke runs)."},

@@ -25,7 +25,7 @@ from typing import Any
 from roma.data.prompts import build_conversation
 from roma.degrade import DegradationError
 from roma.evaluation.backends import GenerationRequest, TransformersBackend
-from roma.evaluation.benchmarks import get_benchmark
+from roma.evaluation.benchmarks import get_benchmark, import_benchmark_modules
 from roma.evaluation.conditions import (
     CorruptedImageCache,
     default_cache_dir,
@@ -105,6 +105,7 @@ class _Prober:
                 "the probe needs at least one corruption in --conditions (clean is the reference)"
             )
         overrides = config.hub_overrides()
+        import_benchmark_modules(config.benchmark_module)
         self.benchmarks = [
             get_benchmark(n, data_dir=config.data_dir, **overrides.get(n, {})) for n in config.benchmark_names
         ]

@@ -28,7 +28,13 @@ from roma._version import package_version
 from roma.data.prompts import build_conversation
 from roma.degrade import rng_for
 from roma.evaluation.backends import GenerationBackend, GenerationRequest, check_sampling, make_backend
-from roma.evaluation.benchmarks import DEFAULT_BENCHMARKS, BenchmarkData, EvalSample, get_benchmark
+from roma.evaluation.benchmarks import (
+    DEFAULT_BENCHMARKS,
+    BenchmarkData,
+    EvalSample,
+    get_benchmark,
+    import_benchmark_modules,
+)
 from roma.evaluation.conditions import (
     Condition,
     CorruptedImageCache,
@@ -158,6 +164,7 @@ class SweepRunner:
                 f"--hub_ids names benchmarks not in --benchmarks: {sorted(unknown_overrides)}"
             )
         # Fail on an unknown benchmark name before loading a model.
+        import_benchmark_modules(config.benchmark_module)
         self.benchmarks = [
             get_benchmark(name, data_dir=config.data_dir, **overrides.get(name, {}))
             for name in config.benchmark_names
