@@ -5,7 +5,9 @@
         [--num_samples_per_prompt k --temperature T] [--seed 0] [--cache_dir DIR] [--overwrite]
 
 ``roma eval --list_benchmarks`` lists the registered benchmark adapters; ``roma eval --report_only --out RUN``
-rebuilds the reports of a run from its records.
+rebuilds the reports of a run from its records; ``roma eval --plan ...`` (the sweep's options) prints the
+work items, the image cache it needs and a projected wall time from a calibration batch, and runs nothing.
+Under ``torchrun`` / ``accelerate launch`` each process runs one shard (`roma.evaluation.sharding`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,12 @@ def build_parser():  # -> transformers.HfArgumentParser
     )
     parser.add_argument(
         "--report_only", action="store_true", help="Only rebuild the reports of --out from its records."
+    )
+    parser.add_argument(
+        "--plan",
+        action="store_true",
+        help="Print the work items, the image cache size and a projected wall time (from a calibration batch "
+        "on the model and device); run nothing. Saved as plan.json in --out.",
     )
     return parser
 
@@ -82,21 +90,29 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     from roma.degrade import DegradationError
+    from roma.evaluation.sharding import Shard
     from roma.evaluation.sweep import run_sweep
 
     parser = build_parser()
     try:
-        config = parser.parse_args_into_dataclasses(args=argv)[0]
+        config, options = parser.parse_args_into_dataclasses(args=argv)
     except EvaluationError as error:  # raised by SweepConfig.__post_init__
         print(f"roma eval: error: {error}", file=sys.stderr)
         return 2
     except ValueError as error:  # HfArgumentParser: arguments it did not use
         parser.error(str(error))
     try:
+        if options.plan:
+            from roma.evaluation.plan import format_plan, run_plan
+
+            print(format_plan(run_plan(config)))
+            return 0
         run_sweep(config)
     except (EvaluationError, DegradationError) as error:
         print(f"roma eval: error: {error}", file=sys.stderr)
         return 2
+    if not Shard.from_env().is_main:
+        return 0  # rank 0 merges the shards and writes the reports
     if config.report:
         summary = Path(config.out) / "summary.md"
         print(summary.read_text().split("\n## ")[0])

@@ -29,12 +29,13 @@ from PIL import Image
 from roma.evaluation.errors import EvaluationError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from roma.evaluation.benchmarks import ImageSource
+    from roma.evaluation.benchmarks import EvalSample, ImageSource
 
 __all__ = [
     "CLEAN",
     "Condition",
     "CorruptedImageCache",
+    "condition_subset",
     "default_cache_dir",
     "parse_severities",
     "resolve_conditions",
@@ -211,3 +212,30 @@ class CorruptedImageCache:
             Path(temporary).unlink(missing_ok=True)
             raise
         return corrupted
+
+
+def condition_subset(samples: Sequence[EvalSample], size: int, seed: int, benchmark: str) -> list[EvalSample]:
+    """A seeded random subset of at least ``size`` samples (``--condition_sample``), in their original order.
+
+    Variant groups (``group_id``, DynaMath) are kept whole, so the worst-case metric still sees every variant
+    of a chosen seed question; the subset can thus exceed ``size`` by less than one group. It depends on
+    ``seed``, ``benchmark`` and the samples only: every corrupted condition, every model, every process and
+    every resumption evaluates the same subset.
+    """
+    from roma.degrade import rng_for
+
+    if size < 1:
+        raise EvaluationError(f"condition_sample must be >= 1, got {size}")
+    if size >= len(samples):
+        return list(samples)
+    units: dict[str, list[int]] = {}
+    for position, sample in enumerate(samples):
+        unit = f"group:{sample.group_id}" if sample.group_id is not None else f"sample:{sample.sample_id}"
+        units.setdefault(unit, []).append(position)
+    names = sorted(units)
+    chosen: list[int] = []
+    for index in rng_for(seed, "condition_sample", benchmark).permutation(len(names)):
+        if len(chosen) >= size:
+            break
+        chosen.extend(units[names[index]])
+    return [samples[position] for position in sorted(chosen)]
