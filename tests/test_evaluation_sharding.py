@@ -12,8 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
-from fixtures_benchmarks import write_all_benchmarks
+import test_evaluation_sweep
 from PIL import Image
 
 from roma.evaluation.backends import TransformersBackend
@@ -23,30 +22,13 @@ from roma.evaluation.sharding import Shard, finished_keys, shard_record_path, vi
 from roma.evaluation.sweep import SweepConfig, run_sweep
 
 REPO = Path(__file__).resolve().parents[1]
-BENCHMARKS = "mathvista,mmmu_pro,dynamath"
-CONDITIONS = "clean,gaussian_blur,motion_blur"
-TOTAL_RECORDS = (
-    24 * 5
-)  # 2 + 2 + 2 seed questions × 10 DynaMath variants, × clean + 2 corruptions × 2 severities
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    """The launched processes run one thread each (torchrun's default); so does the reference run here."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> Path:
-    return write_all_benchmarks(tmp_path_factory.mktemp("bench_data"), ["mathvista", "mmmu_pro", "dynamath"])
-
-
-@pytest.fixture(scope="module")
-def backend(tiny_qwen3_vl_path) -> TransformersBackend:
-    return TransformersBackend(tiny_qwen3_vl_path, max_new_tokens=8, device="cpu", dtype="float32")
+BENCHMARKS, CONDITIONS = test_evaluation_sweep.BENCHMARKS, test_evaluation_sweep.CONDITIONS
+# 2 + 2 + 2 seed questions × 10 DynaMath variants, × clean + 2 corruptions × 2 severities.
+TOTAL_RECORDS = 24 * 5
+# The sweep tests' fixtures: the same benchmark fixtures, tiny backend and one torch thread.
+one_torch_thread = test_evaluation_sweep.one_torch_thread
+data_dir = test_evaluation_sweep.data_dir
+backend = test_evaluation_sweep.backend
 
 
 def sweep_settings(model: Path, out: Path, data_dir: Path, cache: Path) -> dict[str, object]:
@@ -316,7 +298,7 @@ def test_condition_subset_is_seeded_ordered_and_keeps_variant_groups():
 
 
 def test_plan_prints_counts_cache_and_projection_and_matches_the_sweep(
-    tiny_qwen3_vl_path, backend, data_dir, tmp_path, capsys
+    tiny_qwen3_vl_path, backend, data_dir, tmp_path, capsys, monkeypatch
 ):
     from roma.cli import main as roma_main
     from roma.evaluation.plan import make_plan
@@ -354,3 +336,8 @@ def test_plan_prints_counts_cache_and_projection_and_matches_the_sweep(
     # The cut is part of the run: resuming with another one is refused.
     assert roma_main(["eval", *cli_args(settings | {"condition_sample": 2})]) == 2
     assert "condition_sample=1" in capsys.readouterr().err
+    # Under a launcher the plan refuses to run once per process.
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "0")
+    assert roma_main(["eval", "--plan", *cli_args(settings)]) == 2
+    assert "--plan runs in one process" in capsys.readouterr().err

@@ -105,6 +105,12 @@ def main(argv: list[str] | None = None) -> int:
         if options.plan:
             from roma.evaluation.plan import format_plan, run_plan
 
+            if Shard.from_env().distributed:
+                raise EvaluationError(
+                    "--plan runs in one process (it projects data-parallel launches itself): run it without "
+                    "torchrun / accelerate launch"
+                )
+
             print(format_plan(run_plan(config)))
             return 0
         run_sweep(config)
