@@ -56,6 +56,29 @@ def make_records(shift: float = 0.0) -> list[SweepRecord]:
     return records
 
 
+def test_group_intervals_are_paired_over_samples():
+    # 200 samples: the same half is right clean and under both blurs, except 20 that blur breaks.
+    clean = [1.0] * 100 + [0.0] * 100
+    blurred = [0.0] * 20 + [1.0] * 80 + [0.0] * 100
+    records = _records("b", "clean", clean)
+    records += _records("b", "gaussian_blur@1", blurred) + _records("b", "gaussian_blur@3", blurred)
+    b = summarize(records)["benchmarks"]["b"]
+    assert (b["clean"], b["seen"], b["seen_drop"]) == (50.0, 40.0, 10.0)
+    low, high = b["seen_drop_ci95"]
+    # Paired: only the 20 broken samples vary the drop (se of 0.1 over 200 samples is ~2.1 points) ...
+    assert 5.0 < low < 10.0 < high < 15.0
+    # ... while the separate intervals of clean and seen overlap.
+    assert b["seen_ci95"][1] > b["clean_ci95"][0]
+    assert b["clean_ci95"][0] < 50.0 < b["clean_ci95"][1]
+    assert b["unseen"] is None and "unseen_ci95" not in b
+
+
+def test_identical_clean_and_corrupted_outcomes_give_a_zero_width_drop_interval():
+    outcomes = [1.0, 0.0] * 50
+    records = _records("c", "clean", outcomes) + _records("c", "gaussian_blur@1", outcomes)
+    assert summarize(records)["benchmarks"]["c"]["seen_drop_ci95"] == [0.0, 0.0]
+
+
 def test_summary_figures_match_hand_computed_values():
     results = summarize(make_records())
     a = results["benchmarks"]["a"]
@@ -64,6 +87,8 @@ def test_summary_figures_match_hand_computed_values():
     assert (a["seen_relative"], a["unseen_relative"]) == (0.5, 1.0)
     assert a["conditions"]["gaussian_blur@3"] == {
         "accuracy": 25.0,
+        # Wilson 1/4: centre (0.25 + z²/8) / (1 + z²/4) = 0.37247, half 0.32689
+        "ci95": [pytest.approx(4.5587, abs=1e-3), pytest.approx(69.9358, abs=1e-3)],
         "n": 4,
         "group": "seen",
         "corruption": "gaussian_blur",
@@ -116,7 +141,11 @@ def test_write_reports_files_tables_and_plots(tmp_path):
     with open(tmp_path / "conditions.csv") as stream:
         assert len(list(csv.DictReader(stream))) == 6
     markdown = (tmp_path / "summary.md").read_text()
-    assert "| a | 4 | 75.0 | 37.5 | 75.0 | −37.5 | +0.0 | 0.500 | 1.000 |" in markdown
+    # Wilson 3/4 = [30.1, 95.4]; seen and its paired change: bootstrap over the 4 samples.
+    assert (
+        "| a | 4 | 75.0 [30.1, 95.4] | 37.5 [0.0, 75.0] | 75.0 [30.1, 95.4] | −37.5 [−75.0, +0.0] | "
+        "+0.0 [+0.0, +0.0] | 0.500 | 1.000 |"
+    ) in markdown
     assert "| gaussian_blur | seen | 50.0 | 25.0 | 37.5 | −37.5 |" in markdown
     assert "Worst case over variants (2 seed questions): clean 50.0" in markdown
     for name in ("severity_a.png", "severity_dyn.png", "clean_seen_unseen.png"):
@@ -157,12 +186,29 @@ def test_compare_deltas_against_the_first_run(tmp_path, capsys):
     assert "not a `roma eval` --out folder" in capsys.readouterr().err
 
 
+def test_compare_gives_a_paired_interval_that_matches_the_hand_computed_one(tmp_path, capsys):
+    # 1000 samples, one seen condition: the baseline solves the first 500; the other run 40 more and 10 fewer.
+    baseline = [1.0] * 500 + [0.0] * 500
+    other = [0.0] * 10 + [1.0] * 530 + [0.0] * 460
+    a = _write_run(tmp_path / "a", _records("p", "clean", baseline) + _records("p", "gaussian_blur@1", baseline))
+    b = _write_run(tmp_path / "b", _records("p", "clean", baseline) + _records("p", "gaussian_blur@1", other))
+    assert compare_main([str(a), str(b), "--out", str(tmp_path / "cmp")]) == 0
+    row = json.loads((tmp_path / "cmp" / "compare.json").read_text())["rows"][0]["runs"]["b"]
+    assert row["delta"]["seen"] == pytest.approx(3.0)
+    # By hand: per-sample differences are +1 (40), -1 (10), 0 (950): mean 0.03,
+    # sd = sqrt((40 * 0.97² + 10 * 1.03² + 950 * 0.03²) / 999) = 0.22170, half-width 1.96 * sd / sqrt(1000) = 1.374 pts.
+    low, high = row["delta_ci95"]["seen"]
+    assert low == pytest.approx(3.0 - 1.374, abs=0.25) and high == pytest.approx(3.0 + 1.374, abs=0.25)
+    assert row["delta_ci95"]["clean"] == [0.0, 0.0]  # identical clean outcomes: no uncertainty in the difference
+    assert "+3.0 [+" in capsys.readouterr().out
+
+
 def test_report_only_rebuilds_the_reports_from_records(tmp_path, capsys):
     from roma.cli import main as roma_main
 
     _write_run(tmp_path, make_records())
     assert roma_main(["eval", "--report_only", "--out", str(tmp_path)]) == 0
-    assert "| a | 4 | 75.0 | 37.5 |" in capsys.readouterr().out
+    assert "| a | 4 | 75.0 [30.1, 95.4] | 37.5 [0.0, 75.0] |" in capsys.readouterr().out
     assert (tmp_path / "results.json").is_file() and (tmp_path / "plots" / "clean_seen_unseen.png").is_file()
     assert roma_main(["eval", "--report_only", "--out", str(tmp_path / "empty")]) == 2
     assert "holds no records.jsonl" in capsys.readouterr().err

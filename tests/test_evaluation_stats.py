@@ -9,7 +9,6 @@ import pytest
 
 from roma.evaluation.stats import (
     bootstrap_interval,
-    format_interval,
     paired_difference_interval,
     wilson_interval,
 )
@@ -78,9 +77,3 @@ def test_bootstrap_of_a_paired_difference_keeps_rows_together():
     a = np.array([1, 1, 0, 0] * 50, dtype=float)
     b = a.copy()  # identical runs: every resample gives a difference of exactly zero
     assert bootstrap_interval(np.stack([a, b], axis=1), lambda t: t[:, 1].mean() - t[:, 0].mean()) == (0, 0, 0)
-
-
-def test_format_interval():
-    assert format_interval(0.581, 0.563, 0.599) == "58.1 [56.3, 59.9]"
-    assert format_interval(0.02, -0.004, 0.044, signed=True) == "+2.0 [-0.4, +4.4]"
-    assert format_interval(0.5, math.nan, math.nan) == "50.0"

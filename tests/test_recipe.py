@@ -80,6 +80,14 @@ def test_tiny_cpu_recipe_runs_end_to_end_with_overrides(tiny_qwen3_vl_path, tmp_
             "clean" in conditions and len(conditions) == 4
         )  # clean + the three seen corruptions at severity 3
         assert all(0.0 <= v <= 100.0 for v in conditions.values())
+    # Before, after and the paired change, each with a 95 % interval, per condition.
+    rows = {row["condition"]: row for row in summary["accuracy"]}
+    assert set(rows) == set(summary["accuracy_after"]["synthetic"])
+    for row in rows.values():
+        assert row["after"] == pytest.approx(summary["accuracy_after"]["synthetic"][row["condition"]])
+        assert row["change"] == pytest.approx(row["after"] - row["before"])
+        assert row["before_ci95"][0] <= row["before"] <= row["before_ci95"][1]
+        assert row["change_ci95"] is None or row["change_ci95"][0] <= row["change"] <= row["change_ci95"][1]
     assert summary["roma"]["roma_num_views"] == 3  # the command line overrode the YAML's 2
     from transformers import AutoModelForImageTextToText
 

@@ -70,7 +70,9 @@ SPLIT_BUCKETS: dict[str, frozenset[int]] = {
     "validation": frozenset({8}),
     "test": frozenset({9}),
 }
-DEFAULT_NUM_SAMPLES: dict[str, int] = {"train": 4096, "validation": 256, "test": 512}
+# 2,048 test images put the 95 % interval of an accuracy near ±2 points (a paired before/after change: tighter),
+# so a 3-point change is resolved; a longer split is a prefix-extension of a shorter one (same first rows).
+DEFAULT_NUM_SAMPLES: dict[str, int] = {"train": 4096, "validation": 256, "test": 2048}
 _SPLIT_STREAMS = {"train": 0, "validation": 1, "test": 2}
 _REFERENCE_SIZE = 64
 _MAX_TRIES = 1000

@@ -3,9 +3,12 @@
 Everything is computed from ``records.jsonl`` alone (plus ``run.json`` for the header), so a report can be
 rebuilt at any time, also from a sweep still running. Accuracies are in percent. For each benchmark:
 
-- per condition: accuracy and sample count;
-- ``seen`` / ``unseen``: the mean over that group's corruption × severity conditions;
-- ``drop``: clean minus the group mean, in points; ``relative``: group mean / clean (robustness ratio);
+- per condition: accuracy, sample count and ``ci95`` (95 % interval: Wilson for 0/1 outcomes, else a bootstrap
+  over samples);
+- ``seen`` / ``unseen``: the mean over that group's corruption × severity conditions, with ``seen_ci95`` /
+  ``unseen_ci95`` (bootstrap over samples, each resampled sample carrying all its conditions);
+- ``drop``: clean minus the group mean, in points, with a *paired* ``seen_drop_ci95`` (the same samples clean
+  and corrupted); ``relative``: group mean / clean (robustness ratio);
 - per corruption: accuracy at each severity and the mean over severities;
 - ``worst_case`` (benchmarks with variant groups, i.e. DynaMath): per seed question the lowest accuracy over
   its variants (with greedy decoding: 100 only if every variant is right), averaged over seed questions.
@@ -18,20 +21,25 @@ from __future__ import annotations
 import csv
 import json
 import math
+import warnings
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from roma.evaluation.conditions import CLEAN
 from roma.evaluation.errors import EvaluationError
 from roma.evaluation.records import SweepRecord, read_records
+from roma.evaluation.stats import bootstrap_interval, wilson_interval
 
 __all__ = [
     "GROUPS",
     "format_points",
     "load_results",
     "markdown_table",
+    "outcome_table",
     "plot_group_bars",
     "plot_severity_curves",
     "summarize",
@@ -71,6 +79,71 @@ def _worst_case(records: list[SweepRecord]) -> tuple[float, int] | None:
     return (100.0 * _mean(min(v) for v in groups.values()), len(groups)) if groups else None
 
 
+def outcome_table(
+    by_condition: dict[str, Sequence[SweepRecord]], conditions: Sequence[str], sample_ids: Sequence[str]
+) -> np.ndarray:
+    """Samples × conditions table of outcomes (``correct``), NaN where a sample was not scored under a condition
+    (``--condition_sample`` cuts, a sweep still running)."""
+    row = {sample_id: index for index, sample_id in enumerate(sample_ids)}
+    table = np.full((len(sample_ids), len(conditions)), np.nan)
+    for column, name in enumerate(conditions):
+        for record in by_condition.get(name, ()):
+            if record.sample_id in row:
+                table[row[record.sample_id], column] = record.correct
+    return table
+
+
+def mean_of_conditions(table: np.ndarray) -> float:
+    """The group figure: the mean over conditions (columns) of each condition's accuracy (NaN cells skipped)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter(
+            "ignore", RuntimeWarning
+        )  # a resample with an all-NaN column: that figure is NaN
+        return float(np.nanmean(np.nanmean(table, axis=0)))
+
+
+def _points(interval: tuple[float, float, float]) -> list[float] | None:
+    """A bootstrap (value, low, high) in fractions as ``[low, high]`` in percent (None when undefined)."""
+    _, low, high = interval
+    return None if math.isnan(low) or math.isnan(high) else [100.0 * low, 100.0 * high]
+
+
+def condition_interval(records: Sequence[SweepRecord]) -> list[float] | None:
+    """95 % interval of one condition's accuracy, in percent: Wilson for 0/1 outcomes (greedy, k = 1), else a
+    bootstrap over samples of the avg@k values."""
+    values = [record.correct for record in records]
+    if all(value in (0, 1) for value in values):
+        low, high = wilson_interval(int(sum(values)), len(values))
+        return None if math.isnan(low) else [100.0 * low, 100.0 * high]
+    return _points(bootstrap_interval(np.array(values)))
+
+
+def group_intervals(
+    by_condition: dict[str, Sequence[SweepRecord]], groups: dict[str, list[str]]
+) -> dict[str, list[float] | None]:
+    """``<group>_ci95`` for every group with conditions, and ``<group>_drop_ci95`` (clean − group, paired over
+    samples) for the corrupted groups; percent."""
+    sample_ids = sorted({record.sample_id for rows in by_condition.values() for record in rows})
+    intervals: dict[str, list[float] | None] = {}
+    for group, names in groups.items():
+        if not names:
+            continue
+        if len(names) == 1:  # the group is one condition: the same interval as that condition's
+            intervals[f"{group}_ci95"] = condition_interval(by_condition[names[0]])
+        else:
+            table = outcome_table(by_condition, names, sample_ids)
+            intervals[f"{group}_ci95"] = _points(bootstrap_interval(table, mean_of_conditions))
+        if group != CLEAN and groups.get(CLEAN):
+            paired = outcome_table(by_condition, [*groups[CLEAN], *names], sample_ids)
+            clean_columns = len(groups[CLEAN])
+
+            def drop(t: np.ndarray, k: int = clean_columns) -> float:
+                return mean_of_conditions(t[:, :k]) - mean_of_conditions(t[:, k:])
+
+            intervals[f"{group}_drop_ci95"] = _points(bootstrap_interval(paired, drop))
+    return intervals
+
+
 def summarize(records: Sequence[SweepRecord]) -> dict[str, Any]:
     """The report figures from sweep records (see the module docstring); no files touched."""
     cells: dict[str, dict[str, list[SweepRecord]]] = defaultdict(lambda: defaultdict(list))
@@ -86,6 +159,7 @@ def summarize(records: Sequence[SweepRecord]) -> dict[str, Any]:
             accuracy = 100.0 * _mean(r.correct for r in rows)
             conditions[name] = {
                 "accuracy": accuracy,
+                "ci95": condition_interval(rows),
                 "n": len(rows),
                 "group": first.group or (CLEAN if name == CLEAN else "other"),
                 "corruption": first.corruption,
@@ -111,8 +185,10 @@ def summarize(records: Sequence[SweepRecord]) -> dict[str, Any]:
             return {g: _mean(c["accuracy"] for c in table.values() if c["group"] == g) for g in GROUPS}
 
         summary = _summary_figures(group_means(conditions))
+        members = {g: [name for name, c in conditions.items() if c["group"] == g] for g in GROUPS}
         benchmarks[benchmark] = {
             **summary,
+            **group_intervals(by_condition, members),
             "n": conditions.get(CLEAN, {}).get("n") or max(c["n"] for c in conditions.values()),
             "conditions": conditions,
             "corruptions": corruptions,
@@ -139,6 +215,23 @@ def format_points(value: float | None, *, signed: bool = False, digits: int = 1)
         value = 0.0  # no "−0.0"
     text = f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
     return text.replace("-", "−")
+
+
+def format_points_interval(
+    value: float | None, interval: Sequence[float] | None, *, signed: bool = False, negate: bool = False
+) -> str:
+    """``58.1 [56.3, 59.9]`` (percent points; ``negate`` flips a drop into a change, interval included)."""
+    if value is None:
+        return format_points(None)
+    if negate:
+        value = -value
+        interval = None if interval is None else (-interval[1], -interval[0])
+    text = format_points(value, signed=signed)
+    if interval is None:
+        return text
+    return (
+        f"{text} [{format_points(interval[0], signed=signed)}, {format_points(interval[1], signed=signed)}]"
+    )
 
 
 def _format_ratio(value: float | None) -> str:
@@ -170,12 +263,20 @@ SUMMARY_COLUMNS = (
     "seen_relative",
     "unseen_relative",
 )
+# 95 % intervals, in percent: "<figure>_ci95" in results.json, two CSV columns each.
+INTERVAL_FIGURES = ("clean", "seen", "unseen", "seen_drop", "unseen_drop")
 
 
 def _summary_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for name, entry in results["benchmarks"].items():
-        rows.append({"benchmark": name, **{k: entry.get(k) for k in SUMMARY_COLUMNS[1:]}})
+        rows.append(
+            {
+                "benchmark": name,
+                **{k: entry.get(k) for k in SUMMARY_COLUMNS[1:]},
+                **{f"{k}_ci95": entry.get(f"{k}_ci95") for k in INTERVAL_FIGURES},
+            }
+        )
         if "worst_case" in entry:
             rows.append(
                 {
@@ -204,8 +305,10 @@ def _summary_markdown(results: dict[str, Any], run: dict[str, Any], plots: list[
             f"max {run.get('max_new_tokens')} new tokens."
         )
     parts.append(
-        "Accuracy in %. *seen* / *unseen*: mean over that group's corruption × severity conditions; *− clean*: the "
-        "change from clean in points (negative: accuracy lost); *rel.*: mean / clean (relative robustness)."
+        "Accuracy in %, with 95 % intervals in brackets (bootstrap over samples; the changes are paired: the same "
+        "samples clean and corrupted). *seen* / *unseen*: mean over that group's corruption × severity "
+        "conditions; *− clean*: the change from clean in points (negative: accuracy lost); *rel.*: mean / clean "
+        "(relative robustness)."
     )
     header = [
         "benchmark",
@@ -222,11 +325,11 @@ def _summary_markdown(results: dict[str, Any], run: dict[str, Any], plots: list[
         [
             row["benchmark"] if row["benchmark"] != "average" else "**average**",
             "" if row["n"] is None else str(row["n"]),
-            format_points(row["clean"]),
-            format_points(row["seen"]),
-            format_points(row["unseen"]),
-            format_points(None if row["seen_drop"] is None else -row["seen_drop"], signed=True),
-            format_points(None if row["unseen_drop"] is None else -row["unseen_drop"], signed=True),
+            format_points_interval(row["clean"], row.get("clean_ci95")),
+            format_points_interval(row["seen"], row.get("seen_ci95")),
+            format_points_interval(row["unseen"], row.get("unseen_ci95")),
+            format_points_interval(row["seen_drop"], row.get("seen_drop_ci95"), signed=True, negate=True),
+            format_points_interval(row["unseen_drop"], row.get("unseen_drop_ci95"), signed=True, negate=True),
             _format_ratio(row["seen_relative"]),
             _format_ratio(row["unseen_relative"]),
         ]
@@ -406,15 +509,43 @@ def write_reports(out: str | Path, *, plots: bool = True) -> dict[str, Any]:
     run = json.loads(run_path.read_text()) if run_path.is_file() else {}
     results = {"run": run, **summarize(records)}
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    _write_csv(out / "summary.csv", SUMMARY_COLUMNS, _summary_rows(results))
+    summary_rows = [
+        {
+            **row,
+            **{
+                f"{k}_ci95_{end}": (row.get(f"{k}_ci95") or [None, None])[i]
+                for k in INTERVAL_FIGURES
+                for i, end in enumerate(("low", "high"))
+            },
+        }
+        for row in _summary_rows(results)
+    ]
+    interval_columns = [f"{k}_ci95_{end}" for k in INTERVAL_FIGURES for end in ("low", "high")]
+    _write_csv(out / "summary.csv", (*SUMMARY_COLUMNS, *interval_columns), summary_rows)
     condition_rows = [
-        {"benchmark": name, "condition": condition, **{k: v for k, v in cell.items()}}
+        {
+            "benchmark": name,
+            "condition": condition,
+            **cell,
+            "ci95_low": (cell.get("ci95") or [None, None])[0],
+            "ci95_high": (cell.get("ci95") or [None, None])[1],
+        }
         for name, entry in results["benchmarks"].items()
         for condition, cell in entry["conditions"].items()
     ]
     _write_csv(
         out / "conditions.csv",
-        ("benchmark", "condition", "group", "corruption", "severity", "accuracy", "n"),
+        (
+            "benchmark",
+            "condition",
+            "group",
+            "corruption",
+            "severity",
+            "accuracy",
+            "ci95_low",
+            "ci95_high",
+            "n",
+        ),
         condition_rows,
     )
     written_plots: list[Path] = []

@@ -10,7 +10,7 @@ much narrower than the two separate intervals suggest (the same hard images are 
 - `bootstrap_interval`: any statistic of a (samples × columns) outcome table, resampling samples (rows) jointly
   so correlations between conditions, and pairing between runs, are kept (percentile bootstrap, seeded).
 
-All return fractions in [0, 1] (or [−1, 1] for differences); callers print percentages.
+All return fractions in [0, 1] (or [−1, 1] for differences); `roma.evaluation.reports` prints percentages.
 """
 
 from __future__ import annotations
@@ -97,14 +97,3 @@ def bootstrap_interval(
     tail = (1 - confidence) / 2 * 100
     low, high = np.nanpercentile(values, [tail, 100 - tail])
     return point, float(low), float(high)
-
-
-def format_interval(value: float, low: float, high: float, *, signed: bool = False, digits: int = 1) -> str:
-    """``58.1 [56.3, 59.9]`` from fractions (percent points); ``+2.0 [-0.4, +4.4]`` with ``signed``."""
-    sign = "+" if signed else ""
-    if math.isnan(value):
-        return "n/a"
-    point = f"{100 * value:{sign}.{digits}f}"
-    if math.isnan(low) or math.isnan(high):
-        return point
-    return f"{point} [{100 * low:{sign}.{digits}f}, {100 * high:{sign}.{digits}f}]"

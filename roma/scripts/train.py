@@ -22,7 +22,10 @@ from transformers import AutoProcessor
 from trl import GRPOTrainer, ModelConfig, TrlParser, get_peft_config
 
 from roma.data.loading import load_training_dataset
-from roma.evaluation.sweep import SweepConfig, run_sweep
+from roma.evaluation.compare import condition_changes
+from roma.evaluation.records import read_records
+from roma.evaluation.reports import format_points_interval
+from roma.evaluation.sweep import RECORDS_FILE, SweepConfig, run_sweep
 from roma.models.tiny import resolve_model
 from roma.rewards import get_reward_function
 from roma.scripts.warm_start import WarmStartConfig, warm_start
@@ -260,6 +263,9 @@ def run(script_args: RomaScriptArguments, training_args: RomaConfig, model_args)
         "wall_time_s": round(time.perf_counter() - started, 1),
         "accuracy_before": _accuracy_table(before),
         "accuracy_after": _accuracy_table(after),
+        "accuracy": accuracy_changes(output_dir / "eval_before", output_dir / "eval_after")
+        if before is not None and after is not None
+        else None,
     }
     if state.is_main_process:
         (output_dir / "run_summary.json").write_text(json.dumps(summary, indent=2))
@@ -278,22 +284,33 @@ def _accuracy_table(results: dict[str, Any] | None) -> dict[str, dict[str, float
     return table
 
 
+def accuracy_changes(before_dir: Path, after_dir: Path) -> list[dict[str, Any]] | None:
+    """Per benchmark and condition: accuracy before and after training with 95 % intervals, and the change with
+    a paired 95 % interval (the two sweeps score the same samples); None without both evaluations."""
+    paths = [Path(folder) / RECORDS_FILE for folder in (before_dir, after_dir)]
+    if not all(path.is_file() for path in paths):
+        return None
+    return condition_changes(read_records(paths[0]), read_records(paths[1]))
+
+
 def format_summary(summary: dict[str, Any]) -> str:
     lines = [
         "",
         f"Finished {summary['trainer']} training: {summary['train_steps']} steps in {summary['wall_time_s']:.0f} s.",
     ]
-    before, after = summary["accuracy_before"], summary["accuracy_after"]
-    if before and after:
+    rows = summary.get("accuracy")
+    if rows:
         lines.append(
-            f"Accuracy (%)  {'benchmark':<12} {'condition':<26} {'before':>7} {'after':>7} {'change':>7}"
+            f"Accuracy (%, 95 % interval; the change is paired over the same {rows[0]['n']} samples)"
         )
-        for benchmark, conditions in after.items():
-            for condition, accuracy in conditions.items():
-                prior = before.get(benchmark, {}).get(condition, float("nan"))
-                lines.append(
-                    f"{'':<13} {benchmark:<12} {condition:<26} {prior:>7.1f} {accuracy:>7.1f} {accuracy - prior:>+7.1f}"
-                )
+        lines.append(f"  {'benchmark':<10} {'condition':<22} {'before':>19} {'after':>19} {'change':>20}")
+        for row in rows:
+            lines.append(
+                f"  {row['benchmark']:<10} {row['condition']:<22} "
+                f"{format_points_interval(row['before'], row['before_ci95']):>19} "
+                f"{format_points_interval(row['after'], row['after_ci95']):>19} "
+                f"{format_points_interval(row['change'], row['change_ci95'], signed=True):>20}"
+            )
     lines.append(f"Checkpoint (model and processor): {summary['checkpoint']}")
     return "\n".join(lines)
 

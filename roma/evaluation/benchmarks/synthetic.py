@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from roma.data.synthetic import make_synthetic_dataset
+from roma.data.synthetic import DEFAULT_NUM_SAMPLES, make_synthetic_dataset
 from roma.evaluation.benchmarks.base import Benchmark, BenchmarkData
 from roma.evaluation.benchmarks.registry import register_benchmark
 from roma.evaluation.benchmarks.sources import LoadedSplit
@@ -21,7 +21,7 @@ class Synthetic(Benchmark):
     hub_id = ""
     splits = ("test",)
     required_columns = ("id", "question", "image", "answer", "answer_type")
-    num_samples: ClassVar[int] = 512  # the generator's test split size
+    num_samples: ClassVar[int] = DEFAULT_NUM_SAMPLES["test"]  # the generator's test split size
     seed: ClassVar[int] = 0
     # Which split of the generator this benchmark scores (the test split; model selection uses validation).
     synthetic_split: ClassVar[str] = "test"
@@ -55,5 +55,5 @@ class SyntheticValidation(Synthetic):
     name = "synthetic_validation"
     description = "the bundled synthetic task, validation split (for model selection)"
     splits = ("validation",)
-    num_samples: ClassVar[int] = 256
+    num_samples: ClassVar[int] = DEFAULT_NUM_SAMPLES["validation"]
     synthetic_split: ClassVar[str] = "validation"
