@@ -12,12 +12,37 @@ by r (importance sampling from the clean policy).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
-from roma.trainer.config import KL_DIRECTIONS, KL_ESTIMATORS, KL_REDUCTIONS
-
+KL_DIRECTIONS = ("clean_to_degraded", "degraded_to_clean")
+KL_REDUCTIONS = ("token_max", "sequence_max", "mean")
+# The estimator that needs final hidden states and the LM head instead of the sampled tokens' log-probs.
+FULL_VOCABULARY = "full"
+# Vocabulary tile of TRL's chunked log-prob kernel (TRL uses the same for its fused LM head).
+_VOCAB_CHUNK = 32768
 # exp() of a log-ratio beyond this overflows fp32 in k3; ratios that large mean the views disagree completely.
 _MAX_LOG_RATIO = 20.0
+
+
+def k1(log_ratio: torch.Tensor) -> torch.Tensor:
+    """−log r: unbiased, can be negative per token."""
+    return -log_ratio
+
+
+def k2(log_ratio: torch.Tensor) -> torch.Tensor:
+    """½ log² r: non-negative, biased."""
+    return 0.5 * log_ratio.square()
+
+
+def k3(log_ratio: torch.Tensor) -> torch.Tensor:
+    """r − log r − 1 with r = exp(l_deg − l_clean): non-negative and unbiased."""
+    return torch.expm1(log_ratio) - log_ratio  # expm1 keeps precision near r = 1
+
+
+# Sampled-token estimators of KL(π_clean ‖ π_degraded) from log r = ℓ^k − ℓ^c (tokens drawn from the clean policy).
+SAMPLED_TOKEN_ESTIMATORS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {"k3": k3, "k1": k1, "k2": k2}
 
 
 def sampled_token_kl(
@@ -31,30 +56,24 @@ def sampled_token_kl(
     Args:
         logp_degraded: ℓ^k, log π(o_t | degraded view, o_<t), any shape.
         logp_clean: ℓ^c, log π(o_t | clean image, o_<t), same shape. Pass it detached for a stop-gradient.
-        estimator: ``k1`` (−log r), ``k2`` (½ log² r) or ``k3`` (r − log r − 1), with r = exp(ℓ^k − ℓ^c).
+        estimator: a key of `SAMPLED_TOKEN_ESTIMATORS` (``k1`` −log r, ``k2`` ½ log² r, ``k3`` r − log r − 1),
+            with r = exp(ℓ^k − ℓ^c).
         direction: ``clean_to_degraded`` estimates KL(π_clean ‖ π_degraded); ``degraded_to_clean`` estimates
-            KL(π_degraded ‖ π_clean) by weighting with r (the tokens come from the clean policy).
+            KL(π_degraded ‖ π_clean) as r · k(1/r) (importance weight r: the tokens come from the clean policy).
 
     ``k2`` and ``k3`` are non-negative per token; ``k1`` is unbiased but can be negative.
     """
-    if estimator not in ("k1", "k2", "k3"):
-        raise ValueError(f"sampled_token_kl: estimator {estimator!r} is not one of k1, k2, k3.")
+    if estimator not in SAMPLED_TOKEN_ESTIMATORS:
+        raise ValueError(
+            f"sampled_token_kl: estimator {estimator!r} is not one of {', '.join(SAMPLED_TOKEN_ESTIMATORS)}."
+        )
     if direction not in KL_DIRECTIONS:
         raise ValueError(f"sampled_token_kl: direction {direction!r} is not one of {KL_DIRECTIONS}.")
+    kl_estimate = SAMPLED_TOKEN_ESTIMATORS[estimator]
     log_ratio = (logp_degraded - logp_clean).clamp(-_MAX_LOG_RATIO, _MAX_LOG_RATIO)  # log r
     if direction == "clean_to_degraded":
-        if estimator == "k1":
-            return -log_ratio
-        if estimator == "k2":
-            return 0.5 * log_ratio.square()
-        return torch.expm1(log_ratio) - log_ratio  # r − 1 − log r, expm1 keeps precision near r = 1
-    ratio = log_ratio.exp()
-    if estimator == "k1":
-        return ratio * log_ratio
-    if estimator == "k2":
-        return ratio * 0.5 * log_ratio.square()
-    # r · k3(1/r) = r log r − r + 1 >= 0
-    return ratio * log_ratio - torch.expm1(log_ratio)
+        return kl_estimate(log_ratio)
+    return log_ratio.exp() * kl_estimate(-log_ratio)
 
 
 def full_vocabulary_kl(
@@ -105,6 +124,41 @@ def full_vocabulary_kl(
         temperature,
     )
     return divergence
+
+
+def token_logps_from_hidden(
+    hidden: torch.Tensor,
+    lm_head_weight: torch.Tensor,
+    lm_head_bias: torch.Tensor | None,
+    tokens: torch.Tensor,
+    temperature: float = 1.0,
+) -> torch.Tensor:
+    """log π(token) per position from final hidden states [N, H], never materialising [N, V] logits.
+
+    TRL's chunked log-prob kernel (``trl.kernels.chunked_logprob``, internal: TRL is pinned), vocabulary tiles
+    of 32768; differentiable in ``hidden`` and the LM head. Returns [N] in fp32.
+    """
+    from trl.kernels.chunked_logprob import ChunkedLogProbFunction
+
+    return ChunkedLogProbFunction.apply(
+        hidden, lm_head_weight, lm_head_bias, tokens, temperature, _VOCAB_CHUNK, None, 1.0, ()
+    )[0]
+
+
+# Every per-token KL estimator, by the name `RomaConfig.roma_kl_estimator` takes: the sampled-token ones map
+# log r to a KL estimate; ``full`` is the exact KL over the vocabulary from hidden states (the trainer then runs
+# its views pass without logits, see `RomaGRPOTrainer._views_logps_and_kl`).
+KL_ESTIMATORS: dict[str, Callable[..., torch.Tensor]] = {
+    **SAMPLED_TOKEN_ESTIMATORS,
+    FULL_VOCABULARY: full_vocabulary_kl,
+}
+
+
+def kl_estimator_help() -> str:
+    """One line per estimator from its docstring's first line (the ``--roma_kl_estimator`` help)."""
+    return "; ".join(
+        f"'{name}': {fn.__doc__.strip().splitlines()[0].rstrip('.')}" for name, fn in KL_ESTIMATORS.items()
+    )
 
 
 def worst_case_reduction(
@@ -214,12 +268,21 @@ def normalise_masked_loss(
 
 
 __all__ = [
+    "FULL_VOCABULARY",
+    "KL_DIRECTIONS",
     "KL_ESTIMATORS",
+    "KL_REDUCTIONS",
+    "SAMPLED_TOKEN_ESTIMATORS",
     "auxiliary_policy_gradient",
     "correctness_mask",
     "full_vocabulary_kl",
+    "k1",
+    "k2",
+    "k3",
+    "kl_estimator_help",
     "normalise_masked_loss",
     "sampled_token_kl",
     "select_views",
+    "token_logps_from_hidden",
     "worst_case_reduction",
 ]
