@@ -226,12 +226,39 @@ def test_low_resolution_keeps_flat_images_flat_and_jpeg_equals_pil(photos):
 
 
 def test_fractional_severity_interpolates_between_rows():
-    assert D.SEVERITY_TABLES["gaussian_blur"][2] == 3
-    from roma.degrade.corruptions import severity_parameters
+    assert D.get_corruption("gaussian_blur").severities[2] == 3
+    assert D.get_corruption("gaussian_blur").parameters(4.5) == pytest.approx(5.0)
+    assert D.get_corruption("motion_blur").parameters(1.5) == pytest.approx((12.5, 4.0))
+    assert D.get_corruption("jpeg_compression").parameters(3) == 15
 
-    assert severity_parameters(D.SEVERITY_TABLES["gaussian_blur"], 4.5) == pytest.approx(5.0)
-    assert severity_parameters(D.SEVERITY_TABLES["motion_blur"], 1.5) == pytest.approx((12.5, 4.0))
-    assert severity_parameters(D.SEVERITY_TABLES["jpeg_compression"], 3) == 15
+
+def test_a_corruption_registered_with_a_table_receives_its_rows(clean_registry):
+    received = []
+
+    @D.register_corruption("test_tabled", severities=((1, 10), (2, 20), (3, 30), (4, 40), (5, 50)))
+    def tabled(image, row, rng):
+        received.append(row)
+        return image.copy()
+
+    image = np.zeros((4, 4, 3), np.uint8)
+    D.corrupt(image, "test_tabled", 2)
+    D.corrupt(image, "test_tabled", 2.5)  # a table makes the corruption continuous by default
+    assert received == [(2, 20), pytest.approx((2.5, 25.0))]
+    assert D.get_corruption("test_tabled").continuous
+
+
+@pytest.mark.parametrize(
+    "table, problem",
+    [
+        ((1, 2, 3), "must be 5 rows"),
+        ((1, 2, 3, 4, (5, 6)), "equal-length tuples"),
+        ("12345", "must be 5 rows"),
+    ],
+)
+def test_a_malformed_severity_table_is_refused_at_registration(table, problem, clean_registry):
+    with pytest.raises(D.RegistryError, match=problem):
+        D.register_corruption("test_bad_table", severities=table)
+    assert "test_bad_table" not in D.list_corruptions()
 
 
 def test_matches_the_imagecorruptions_reference_within_one_grey_level(photos):

@@ -50,7 +50,7 @@ def _apply(
     corruption: Corruption, level: float, rgb: np.ndarray, rng: np.random.Generator | int | None
 ) -> np.ndarray:
     generator = as_generator(rng)
-    out = corruption.fn(rgb, level, generator)
+    out = corruption(rgb, level, generator)
     if not isinstance(out, np.ndarray):
         raise CorruptionContractError(
             f"corruption {corruption.name!r} returned {type(out).__name__}, expected a numpy.ndarray"
