@@ -12,7 +12,7 @@ from datasets import Dataset
 from PIL import Image
 
 from roma import RomaConfig, RomaGRPOTrainer
-from roma.data.prompts import build_conversation
+from roma.data.prompts import build_conversation, prompt_key
 from roma.models.tiny import vision_token_ids
 from roma.trainer import trainer as trainer_module
 
@@ -293,7 +293,7 @@ def test_views_are_shared_by_a_prompts_completions_and_keep_the_grid(tiny_qwen3_
     trainer.model.train()
     batch = next(iter(trainer.get_train_dataloader()))
     output = trainer._generate_and_score_completions(batch)
-    keys = [trainer_module.prompt_key(x) for x in batch]
+    keys = [prompt_key(x) for x in batch]
     views = output["roma_pixel_values"]
     for i in range(len(batch)):
         for j in range(len(batch)):

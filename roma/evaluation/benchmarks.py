@@ -45,6 +45,7 @@ from typing import Any, ClassVar
 
 from PIL import ExifTags, Image, ImageOps
 
+from roma.data.prompts import strip_image_placeholders
 from roma.evaluation.errors import (
     BenchmarkLoadError,
     MalformedSampleError,
@@ -71,7 +72,6 @@ IMAGE_FILE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif",
 # The seven benchmarks of the ROMA paper's protocol, in its order.
 DEFAULT_BENCHMARKS = ("mathvista", "mathverse", "mathvision", "wemath", "logicvista", "dynamath", "mmmu_pro")
 
-_IMAGE_PLACEHOLDER_RE = re.compile(r"<image\s*\d*>\s*", re.IGNORECASE)
 _SINGLE_LETTER_RE = re.compile(r"^\(?([A-Z])\)?[.:]?$")
 
 
@@ -782,7 +782,7 @@ class MathVision(Benchmark):
     image_columns = ("decoded_image", "image")
 
     def to_sample(self, row, split, index):
-        question = _IMAGE_PLACEHOLDER_RE.sub("", str(row["question"])).strip()
+        question = strip_image_placeholders(row["question"])
         options = _parse_option_list(row.get("options")) or []
         answer = str(row.get("answer") or "").strip()
         if not answer:

@@ -17,9 +17,7 @@ With ``roma_kl_coef = roma_aux_coef = 0`` none of this runs: the trainer is exac
 
 from __future__ import annotations
 
-import hashlib
 import inspect
-import io
 import itertools
 import logging
 from collections import defaultdict
@@ -30,6 +28,13 @@ from accelerate.utils import gather_object
 from trl import GRPOTrainer
 from trl.kernels.chunked_logprob import ChunkedLogProbFunction
 
+from roma.data.prompts import (
+    check_image_placeholders,
+    message_images,
+    prompt_key,
+    replace_message_images,
+    row_images,
+)
 from roma.degrade import DegradationSampler, corrupt, rng_for
 from roma.trainer import losses
 from roma.trainer.config import RomaConfig
@@ -86,89 +91,6 @@ def check_trl_hooks(trainer_class: type = GRPOTrainer) -> None:
                 f"roma: the TRL hook GRPOTrainer.{name} moved: expected parameters {expected}, found {found}. "
                 "This roma release supports trl 1.16.x (see constraints.txt)."
             )
-
-
-def prompt_key(example: dict[str, Any]) -> str:
-    """A stable id for a dataset row: its ``id`` column, else a hash of its prompt and image bytes.
-
-    The G completions of a prompt share this key, so they share their degraded views on every process.
-    """
-    if example.get("id") is not None:
-        return str(example["id"])
-    digest = hashlib.blake2b(repr(example.get("prompt")).encode(), digest_size=16)
-    for image in _row_images(example) or []:
-        digest.update(_image_fingerprint(image))
-    return digest.hexdigest()
-
-
-def _message_images(prompt: Any) -> list:
-    """The images embedded in a conversational prompt's messages, in order (as TRL's _tokenize_prompts reads them)."""
-    if not isinstance(prompt, list):
-        return []
-    return [
-        part["image"]
-        for message in prompt
-        if isinstance(message.get("content"), list)
-        for part in message["content"]
-        if isinstance(part, dict) and part.get("type") == "image" and part.get("image") is not None
-    ]
-
-
-def _replace_message_images(prompt: list, images: list) -> list:
-    """A copy of ``prompt`` whose embedded images are replaced, in order, by ``images``."""
-    remaining = iter(images)
-    replaced = []
-    for message in prompt:
-        content = message.get("content")
-        if isinstance(content, list):
-            content = [
-                {**part, "image": next(remaining)}
-                if isinstance(part, dict) and part.get("type") == "image" and part.get("image") is not None
-                else part
-                for part in content
-            ]
-        replaced.append({**message, "content": content})
-    return replaced
-
-
-def _check_image_placeholders(inputs: list[dict[str, Any]]) -> None:
-    """Fail clearly when a row's prompt asks for more images than the row carries (TRL would fail deep inside)."""
-    for index, example in enumerate(inputs):
-        prompt = example.get("prompt")
-        if not isinstance(prompt, list):
-            continue
-        wanted = sum(
-            1
-            for message in prompt
-            if isinstance(message.get("content"), list)
-            for part in message["content"]
-            if isinstance(part, dict) and part.get("type") == "image"
-        )
-        have = len(_row_images(example) or [])
-        if wanted > have:
-            sample = example.get("id", f"at batch position {index}")
-            raise ValueError(
-                f"roma: sample {sample} has {wanted} image placeholder(s) in its prompt but {have} image(s) in its "
-                "'image'/'images' column: a row without its image. Fix or drop the row (the recipe's "
-                "--skip_bad_samples drops unreadable images when the dataset is loaded)."
-            )
-
-
-def _image_fingerprint(image: Any) -> bytes:
-    if hasattr(image, "tobytes"):
-        return f"{getattr(image, 'size', '')}{getattr(image, 'mode', '')}".encode() + image.tobytes()
-    buffer = io.BytesIO()
-    torch.save(image, buffer)
-    return buffer.getvalue()
-
-
-def _row_images(example: dict[str, Any]) -> list | None:
-    """The row's images as TRL reads them: an ``images`` list column or a single ``image`` column."""
-    if "images" in example:
-        return list(example["images"]) if example["images"] else None
-    if example.get("image") is not None:
-        return [example["image"]]
-    return None
 
 
 class RomaGRPOTrainer(GRPOTrainer):
@@ -233,7 +155,7 @@ class RomaGRPOTrainer(GRPOTrainer):
         return rewards_per_func
 
     def _generate_and_score_completions(self, inputs):
-        _check_image_placeholders(inputs)
+        check_image_placeholders(inputs)
         training = self.model.training
         if training and self.args.roma_rollout_degradation == "augmentation":
             # RAD-style baseline: the rows themselves carry degraded images, for rollouts and update alike.
@@ -289,16 +211,16 @@ class RomaGRPOTrainer(GRPOTrainer):
             return super()._generate(prompts)
         # NoisyRollout-style baseline: the first fraction of each group is rolled out on a degraded image, but TRL
         # scores every completion (and updates the policy) on the images _generate returns: give it the clean ones.
-        clean_images = [_message_images(prompt) for prompt in prompts]
+        clean_images = [message_images(prompt) for prompt in prompts]
         group_size = self.num_generations
         noisy_per_group = max(1, round(self.args.roma_noisy_rollout_fraction * group_size))
         start = self.accelerator.process_index * len(prompts)
         noisy_prompts = []
         for i, (prompt, example) in enumerate(zip(prompts, self._roma_batch, strict=True)):
-            images = _message_images(prompt)
+            images = message_images(prompt)
             if images and (start + i) % group_size < noisy_per_group:
                 degraded = self._with_degraded_images(example, "noisy_rollout")
-                prompt = _replace_message_images(prompt, _row_images(degraded))
+                prompt = replace_message_images(prompt, row_images(degraded))
             noisy_prompts.append(prompt)
         result = list(super()._generate(noisy_prompts))
         if result[6] is not None:  # the images TRL builds the forward pass from
@@ -307,7 +229,7 @@ class RomaGRPOTrainer(GRPOTrainer):
 
     def _with_degraded_images(self, example: dict[str, Any], purpose: str) -> dict[str, Any]:
         """A copy of a dataset row whose image(s) carry one degraded view, drawn per prompt and step."""
-        images = _row_images(example)
+        images = row_images(example)
         if not images:
             return example
         config: RomaConfig = self.args
@@ -402,7 +324,7 @@ class RomaGRPOTrainer(GRPOTrainer):
         views: list[torch.Tensor | None] = []
         names: list[list[str | None]] = []
         for row, (example, key) in enumerate(zip(inputs, keys, strict=True)):
-            images = _row_images(example)
+            images = row_images(example)
             if not images:
                 views.append(None)
                 names.append(none_names)
