@@ -544,8 +544,14 @@ def test_sampler_params_match_sample_and_ignore_call_order(photos):
 
     clone = pickle.loads(pickle.dumps(sampler))  # DataLoader workers get a copy
     assert clone.sample_params(4, 1) == sampler.sample_params(4, 1)
-    views = sampler.sample_views(image, 3, 2)
-    assert [r for _, r in views] == [forward[6][1], forward[7][1]]
+    pair, record = sampler.sample([image, photos[1]], 3, 1)  # a multi-image sample: one corruption, in order
+    assert record == forward[7][1]
+    np.testing.assert_array_equal(pair[0], forward[7][0])
+    rng = sampler.rng(3, 1)
+    sampler._draw(rng)
+    first = D.corrupt(image, record.name, record.severity, rng)
+    np.testing.assert_array_equal(pair[1], D.corrupt(photos[1], record.name, record.severity, rng))
+    np.testing.assert_array_equal(first, pair[0])
     assert isinstance(forward[0][1].severity, float)
 
 
