@@ -15,6 +15,7 @@ from roma import RomaConfig, RomaGRPOTrainer
 from roma.data.prompts import build_conversation, prompt_key
 from roma.models.tiny import vision_token_ids
 from roma.trainer import trainer as trainer_module
+from roma.trainer.losses import KL_ESTIMATORS
 
 # An untrained model samples vision special tokens, which Qwen-VL's position ids cannot take in a completion.
 UNTRAINED_GENERATION = {"suppress_tokens": vision_token_ids()}
@@ -226,7 +227,8 @@ def test_empty_and_truncated_completions_give_finite_losses(tiny_qwen3_vl_path, 
     assert all(math.isfinite(v) for v in trainer._metrics["train"]["roma/kl_worst"])
 
 
-@pytest.mark.parametrize("estimator", ["k1", "k2", "full"])
+# Every estimator of the table (k3, the default, trains in the other tests).
+@pytest.mark.parametrize("estimator", [name for name in KL_ESTIMATORS if name != "k3"])
 @pytest.mark.parametrize("reduction", ["sequence_max", "mean"])
 def test_estimators_and_reductions_train(estimator, reduction, tiny_qwen3_vl_path, tmp_path):
     trainer = RomaGRPOTrainer(
