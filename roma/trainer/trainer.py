@@ -174,17 +174,20 @@ class RomaGRPOTrainer(GRPOTrainer):
         self._roma_batch = (
             inputs if training and self.args.roma_rollout_degradation == "noisy_rollout" else None
         )
-        keys = [prompt_key(x) for x in inputs]  # hashes the images when rows have no id: once per row
-        views = self._start_views(inputs, keys) if self._roma_enabled else None
+        pending_views = None
+        if self._roma_enabled:
+            keys = [prompt_key(x) for x in inputs]  # hashes the images when rows have no id: once per row
+            # Corrupt and image-process the views in the background while TRL generates (joined below).
+            pending_views = self._start_views(inputs, keys)
         try:
             output = super()._generate_and_score_completions(inputs)
         except BaseException:
-            if views is not None:
-                views.cancel()
+            if pending_views is not None:
+                pending_views.cancel()
             raise
         finally:
             self._roma_batch = None
-        if views is None:
+        if pending_views is None:
             return output
         device = self.accelerator.device
         local = len(inputs)
@@ -202,7 +205,7 @@ class RomaGRPOTrainer(GRPOTrainer):
         )
         regularised = correct if self.args.roma_correctness_gate else torch.ones_like(correct)
 
-        views, names, has_image = self._degraded_pixel_values(inputs, keys, output, views.result())
+        views, names, has_image = self._degraded_pixel_values(inputs, keys, output, pending_views.result())
         output["roma_pixel_values"] = views
         output["roma_view_names"] = names
         output["roma_mask"] = regularised & has_image.to(device)
