@@ -37,7 +37,7 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 from roma.evaluation.backends import GenerationRequest, TransformersBackend  # noqa: E402
-from roma.evaluation.benchmarks import Benchmark, _LoadedSplit, get_benchmark, register_benchmark  # noqa: E402
+from roma.evaluation.benchmarks import Benchmark, LoadedSplit, get_benchmark, register_benchmark  # noqa: E402
 from roma.evaluation.conditions import CorruptedImageCache, parse_severities, resolve_conditions  # noqa: E402
 from roma.evaluation.reports import write_reports  # noqa: E402
 from roma.evaluation.sweep import SweepConfig, run_sweep  # noqa: E402
@@ -94,7 +94,7 @@ class BenchPhotos(Benchmark):
                 }
             ),
         )
-        return {"test": _LoadedSplit("test", dataset, f"scikit-image photos {size}x{size}", [])}
+        return {"test": LoadedSplit("test", dataset, f"scikit-image photos {size}x{size}", [])}
 
     def load(self, max_samples=None):
         self._count = max_samples or self.num_samples

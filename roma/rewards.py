@@ -2,8 +2,8 @@
 
 Each function has TRL's signature ``fn(completions, **kwargs) -> list[float | None]``: ``completions`` holds
 one completion per sample, a string or a conversational list of messages; dataset columns arrive as
-keyword lists (``answer=[...]`` and optionally ``answer_type``, ``options``, ``precision``, ``tolerance``,
-``relative_tolerance``). A function's ``__name__`` is its registry name, because TRL logs rewards by
+keyword lists (``answer=[...]``, or TRL's ``solution=[...]``, and optionally ``answer_type``, ``options``,
+``precision``, ``tolerance``, ``relative_tolerance``, ``question``). A function's ``__name__`` is its registry name, because TRL logs rewards by
 ``__name__`` and ``RomaGRPOTrainer`` finds the correctness reward (``"accuracy"``) by it.
 
 The accuracy reward and the benchmark grader are the same ``roma.grading.grade`` call, so a fix to answer
@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from roma.grading import boxed_spans, grade
+from roma.grading import MalformedOptionsError, boxed_spans, grade
 
 __all__ = [
     "REWARD_FUNCTIONS",
@@ -34,8 +34,10 @@ RewardFunction = Callable[..., list[float | None]]
 REWARD_FUNCTIONS: dict[str, RewardFunction] = {}
 """Registered reward functions by name; add one with ``@register_reward("name")``."""
 
-# Columns forwarded from the dataset to ``grade`` when present; ``answer`` is required.
-_GRADE_COLUMNS = ("answer_type", "options", "precision", "tolerance", "relative_tolerance")
+# Columns forwarded from the dataset to ``grade`` when present; ``answer`` (or ``solution``) is required.
+_GRADE_COLUMNS = ("answer_type", "options", "precision", "tolerance", "relative_tolerance", "question")
+# The gold answer's column: roma's datasets call it ``answer``, TRL's examples ``solution``.
+_GOLD_COLUMNS = ("answer", "solution")
 # What may follow the single final box: closing math delimiters, emphasis, punctuation, an answer tag.
 _FORMAT_TRAILER_CHARACTERS = set("$.*`)]} \t\n")
 _BOX_START_RE = re.compile(r"\\(?:boxed|fbox)\b")
@@ -110,20 +112,27 @@ def completion_text(completion: Any, index: int = 0) -> str:
 def accuracy_reward(completions: list[Any], **kwargs: Any) -> list[float | None]:
     """1.0 when ``roma.grading.grade`` finds the completion's answer correct against ``answer``, else 0.0.
 
-    Needs the dataset column ``answer``; ``answer_type``, ``options``, ``precision``, ``tolerance`` and
-    ``relative_tolerance`` columns are used when present (a ``None`` entry means "not set").
+    Needs the dataset column ``answer`` (or TRL's ``solution``); ``answer_type``, ``options``,
+    ``precision``, ``tolerance``, ``relative_tolerance`` and ``question`` (options listed in the question
+    text) columns are used when present (a ``None`` entry means "not set"). A row whose options do not
+    parse raises ``MalformedOptionsError`` naming the row.
     """
-    if "answer" not in kwargs:
+    gold_column = next((name for name in _GOLD_COLUMNS if name in kwargs), None)
+    if gold_column is None:
         received = ", ".join(sorted(kwargs)) or "none"
         raise KeyError(
-            f"accuracy reward needs the dataset column 'answer' (the gold answer); received columns: {received}"
+            "accuracy reward needs the dataset column 'answer' or 'solution' (the gold answer); "
+            f"received columns: {received}"
         )
-    answers = _column(kwargs, "answer", len(completions))
+    answers = _column(kwargs, gold_column, len(completions))
     columns = {name: _column(kwargs, name, len(completions)) for name in _GRADE_COLUMNS if name in kwargs}
     rewards: list[float | None] = []
     for index, completion in enumerate(completions):
         options = {name: values[index] for name, values in columns.items() if not _unset(values[index])}
-        verdict = grade(completion_text(completion, index), answers[index], **options)
+        try:
+            verdict = grade(completion_text(completion, index), answers[index], **options)
+        except MalformedOptionsError as error:
+            raise MalformedOptionsError(f"accuracy reward, row {index} of the batch: {error}") from None
         rewards.append(1.0 if verdict.correct else 0.0)
     return rewards
 

@@ -327,6 +327,31 @@ def test_missing_local_path_and_offline_hub(tmp_path):
         load_training_dataset("some-org/some-dataset")
 
 
+def test_only_images_pil_would_convert_wrongly_are_stored_re_encoded(tmp_path):
+    _png(tmp_path / "plain.png")
+    PILImage.new("I;16", (12, 8), 40000).save(tmp_path / "deep.png")
+    source = _write_jsonl(
+        tmp_path / "train.jsonl",
+        [
+            {"question": "q", "image": "plain.png", "answer": "1"},
+            {"question": "q", "image": "deep.png", "answer": "2"},
+        ],
+    )
+    rows = load_training_dataset(str(source))
+    encoded = rows.cast_column("image", Image(decode=False))["image"]
+    assert encoded[0] == {"bytes": None, "path": str(tmp_path / "plain.png")}  # kept as the file, not copied
+    assert encoded[1]["path"] == str(tmp_path / "deep.png") and encoded[1]["bytes"].startswith(b"\x89PNG")
+    # 40000 of 65535 is 156 of 255 (PIL's own RGB conversion clips it to white).
+    assert rows[1]["image"].getpixel((0, 0)) == (156, 156, 156)
+
+
+def test_tsv_files_are_read_by_the_csv_builder(tmp_path):
+    _png(tmp_path / "a.png")
+    (tmp_path / "train.tsv").write_text("question\timage\tanswer\nHow many?\ta.png\t3\n")
+    rows = load_training_dataset(str(tmp_path / "train.tsv"))
+    assert (rows[0]["answer"], rows[0]["image"].size) == ("3", (12, 8))
+
+
 # --------------------------------------------------------------------------------- the prompt/image contract
 def test_image_markers_are_stripped_in_every_spelling():
     assert strip_image_placeholders("<image>How many?") == "How many?"

@@ -286,7 +286,11 @@ def test_matches_the_imagecorruptions_reference_within_one_grey_level(photos):
 
 
 def test_noise_strength_matches_the_reference_statistics(photos):
-    """Random corruptions: same noise law, so the same mean squared change up to sampling error."""
+    """Random corruptions: same noise law, so the same mean squared change up to sampling error.
+
+    Both sides are seeded, so the verdict is fixed. imagecorruptions draws from NumPy's global state, except
+    impulse noise, which goes through ``skimage.util.random_noise`` with its own generator: fresh OS entropy
+    unless the function's ``seed`` is given. Unseeded, the 4 % tolerance failed by chance on a fresh machine."""
     imagecorruptions = pytest.importorskip("imagecorruptions.corruptions")
     from skimage import data
 
@@ -294,7 +298,8 @@ def test_noise_strength_matches_the_reference_statistics(photos):
     for name in ("gaussian_noise", "shot_noise", "impulse_noise", "speckle_noise"):
         for severity in (1, 5):
             np.random.seed(0)
-            reference = np.asarray(getattr(imagecorruptions, name)(Image.fromarray(image), severity))
+            seeded = {"seed": 0} if name == "impulse_noise" else {}
+            reference = np.asarray(getattr(imagecorruptions, name)(Image.fromarray(image), severity, **seeded))
             ours = D.corrupt(image, name, severity, D.rng_for("noise", name, severity))
             mse_ref = np.mean((np.rint(reference) - image) ** 2)
             mse_ours = np.mean((ours.astype(np.float64) - image) ** 2)

@@ -12,10 +12,10 @@ from fixtures_benchmarks import GOLD_TEXTS, IMAGE_SIZE, WRITERS, make_image, wri
 from roma.evaluation.benchmarks import (
     DEFAULT_BENCHMARKS,
     Benchmark,
-    _split_matches,
     get_benchmark,
     list_benchmarks,
     register_benchmark,
+    split_matches,
 )
 from roma.evaluation.errors import (
     BenchmarkLoadError,
@@ -123,9 +123,9 @@ def test_max_samples_keeps_the_first_rows_of_each_split(data_dir):
 
 
 def test_split_names_match_as_whole_tokens():
-    assert _split_matches("data/sample_variant1-00000-of-00001.parquet", "sample_variant1")
-    assert not _split_matches("data/sample_variant10-00000-of-00001.parquet", "sample_variant1")
-    assert _split_matches("MMStar_val.tsv", "val") and not _split_matches("validation.parquet", "val")
+    assert split_matches("data/sample_variant1-00000-of-00001.parquet", "sample_variant1")
+    assert not split_matches("data/sample_variant10-00000-of-00001.parquet", "sample_variant1")
+    assert split_matches("MMStar_val.tsv", "val") and not split_matches("validation.parquet", "val")
 
 
 def test_a_missing_image_file_names_sample_column_and_file(tmp_path):
@@ -249,3 +249,26 @@ def test_hub_id_overrides_parse_and_reach_the_adapter():
     assert (adapter.hub_id, adapter.hub_config) == ("me/Pro", "standard (4 options)")
     with pytest.raises(EvaluationError, match="is not 'name=owner/repo"):
         SweepConfig(model="m", out="o", hub_ids="mathvista").hub_overrides()
+
+
+def test_json_shapes_the_builders_do_not_read_as_rows_and_csv_cells_stay_text(tmp_path):
+    # MathVista's original testmini.json: {pid: row}, image paths relative to the file.
+    folder = tmp_path / "MathVista"
+    folder.mkdir()
+    make_image(5).save(folder / "5.png")
+    row = {"question": "How long?", "image": "5.png", "question_type": "free_form", "answer_type": "float"}
+    (folder / "testmini.json").write_text(json.dumps({"5": {"pid": "5", "answer": "1.50", **row}}, indent=2))
+    data = get_benchmark("mathvista", data_dir=tmp_path).load()
+    assert [(s.sample_id, s.gold) for s in data] == [("5", "1.50")]
+    # {"data": [rows]}, and a TSV whose answers look like numbers: read as published text.
+    (tmp_path / "logicvista").mkdir()
+    make_image(6).save(tmp_path / "logicvista" / "q.png")
+    rows = [{"id": "q1", "question": "Which?", "answer": "B", "image": "q.png"}]
+    (tmp_path / "logicvista" / "data.json").write_text(json.dumps({"data": rows}))
+    assert [s.gold for s in get_benchmark("logicvista", data_dir=tmp_path).load()] == ["B"]
+    (tmp_path / "ChartQA").mkdir()
+    make_image(7).save(tmp_path / "ChartQA" / "c.png")
+    (tmp_path / "ChartQA" / "test.tsv").write_text(
+        "query\tlabel\timage\nPeak?\t2.50\tc.png\nYear?\tNA\tc.png\n"
+    )
+    assert [s.gold for s in get_benchmark("chartqa", data_dir=tmp_path).load()] == ["2.50", "NA"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from roma.grading import MalformedOptionsError
 from roma.rewards import (
     REWARD_FUNCTIONS,
     accuracy_reward,
@@ -94,9 +95,29 @@ def test_accuracy_uses_optional_grading_columns() -> None:
 
 def test_accuracy_names_the_missing_answer_column() -> None:
     with pytest.raises(
-        KeyError, match=r"needs the dataset column 'answer'.*received columns: prompts, solution"
+        KeyError, match=r"needs the dataset column 'answer' or 'solution'.*received columns: label, prompts"
     ):
-        accuracy_reward([r"\boxed{1}"], solution=["1"], prompts=["p"])
+        accuracy_reward([r"\boxed{1}"], label=["1"], prompts=["p"])
+
+
+def test_accuracy_reads_trl_solution_column() -> None:
+    assert accuracy_reward([r"\boxed{1}", r"\boxed{2}"], solution=["1", "3"], prompts=["p"] * 2) == [1.0, 0.0]
+
+
+def test_accuracy_matches_option_text_listed_in_the_question() -> None:
+    rewards = accuracy_reward(
+        [r"\boxed{no}", r"\boxed{yes}"],
+        answer=["B", "B"],
+        answer_type=["multiple_choice"] * 2,
+        question=["Is the bar red? (A) yes (B) no"] * 2,
+    )
+    assert rewards == [1.0, 0.0]
+
+
+@pytest.mark.parametrize("options", ["[{[]}]", "[" + "-" * 100000 + "1]"])
+def test_accuracy_names_the_row_with_malformed_options(options: str) -> None:
+    with pytest.raises(MalformedOptionsError, match=r"accuracy reward, row 1 of the batch: options string"):
+        accuracy_reward([r"\boxed{A}", r"\boxed{A}"], answer=["A", "A"], options=[None, options])
 
 
 def test_accuracy_rejects_a_column_of_the_wrong_length() -> None:

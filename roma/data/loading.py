@@ -9,15 +9,22 @@
 - ``answer`` (str), ``id`` (str, the source's ``id`` column or the row index) and the requested extra columns,
   which TRL passes to reward functions as keyword arguments.
 
-Images are handled in one place: each image is decoded once at load time, through the same
-``datasets.Image(mode="RGB")`` feature that later decodes it for training (EXIF transpose, then RGB), so a
-file that loads here also loads in the trainer. The rows keep the original encoded bytes or file path rather
-than re-encoded pixels: nothing is written twice and memory stays flat for large datasets. The check runs in
-`Dataset.map`, which caches it for file-backed datasets.
+Images are handled in one place: each image is decoded once at load time by the project's one decoder,
+`roma.degrade.convert.load_rgb` (EXIF orientation, then RGB: alpha over white, 16-bit levels scaled), so a
+file that loads here also loads in the trainer, and with the pixels evaluation and `roma.degrade` see. The
+rows keep the original encoded bytes or file path, which the ``datasets.Image(mode="RGB")`` feature decodes
+for training to the same pixels; only an image PIL's own RGB conversion would get wrong (transparent, 16-bit,
+float: `roma.degrade.convert.pil_converts_alike`) is stored re-encoded, as a lossless RGB PNG of what
+`load_rgb` decoded. Memory stays flat for large datasets. The check runs in `Dataset.map`, which caches it
+for file-backed datasets.
+
+`load_data_files` reads local data files (parquet, JSON / JSON lines, CSV / TSV) through the `datasets`
+builders; the benchmark adapters of `roma.evaluation` read their local copies with it too.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 from collections.abc import Sequence
@@ -26,15 +33,21 @@ from typing import Any
 
 import datasets
 from datasets import Dataset, DatasetDict, Features, Image, List, Value
+from datasets.utils.file_utils import xopen
+from PIL import Image as PILImage
+
+from roma.degrade.convert import load_rgb, pil_converts_alike
 
 logger = logging.getLogger(__name__)
 
 SYNTHETIC_SOURCE = "synthetic"
 
-# Local single-file formats and the `datasets` builder that reads each.
-FILE_BUILDERS = {".parquet": "parquet", ".jsonl": "json", ".json": "json", ".csv": "csv"}
+# Local single-file formats and the `datasets` builder that reads each (TSV: the csv builder, tab-separated).
+FILE_BUILDERS = {".parquet": "parquet", ".jsonl": "json", ".json": "json", ".csv": "csv", ".tsv": "csv"}
+_BUILDER_OPTIONS: dict[str, dict[str, Any]] = {".tsv": {"sep": "\t"}}
 
-# The column the trainer consumes is decoded through this feature: EXIF transpose, then RGB.
+# The column the trainer consumes is decoded through this feature: EXIF transpose, then PIL's RGB conversion,
+# which equals load_rgb for every image kept as it is (see _checked_image).
 RGB_IMAGE_FEATURE = Image(mode="RGB")
 
 _ERROR_COLUMN = "_roma_load_error"
@@ -197,9 +210,7 @@ def _load_source(source: str, split: str, max_samples: int | None) -> tuple[Data
                 f"{source!r} is a single file, which holds only the 'train' split; got split={split!r}. "
                 "Pass a folder with per-split files or a separate file for this split."
             )
-        return _load_dataset(
-            source, split, builder, data_files=str(path), split="train"
-        ), path.parent.resolve()
+        return load_data_files([path], source=source, split=split), path.parent.resolve()
 
     if path.is_dir():
         if (path / "dataset_dict.json").is_file() or (path / "state.json").is_file():
@@ -224,6 +235,31 @@ def _load_source(source: str, split: str, max_samples: int | None) -> tuple[Data
             "where the hub is reachable (`datasets.load_dataset(...).save_to_disk(DIR)` or `hf download "
             "--repo-type dataset`) and pass the local folder, or use dataset_name=synthetic."
         ) from err
+
+
+def load_data_files(
+    files: Sequence[str | Path], *, source: str, split: str = "train", **options: Any
+) -> Dataset:
+    """Read local data files of one format (``FILE_BUILDERS``) as one `Dataset`, with the `datasets` builder
+    for their suffix; ``options`` go to that builder (``dtype=str`` for CSV / TSV, ``field`` for JSON ...).
+
+    ``source`` and ``split`` only name the data in error messages.
+    """
+    suffixes = sorted({Path(file).suffix.lower() for file in files})
+    if len(suffixes) != 1 or suffixes[0] not in FILE_BUILDERS:
+        raise DatasetLoadingError(
+            f"Cannot read {source!r}: expected data files of one type among {', '.join(FILE_BUILDERS)}, "
+            f"got {', '.join(suffixes) or 'no file'}."
+        )
+    suffix = suffixes[0]
+    return _load_dataset(
+        source,
+        split,
+        FILE_BUILDERS[suffix],
+        data_files=[str(file) for file in files],
+        split="train",  # the builder's name for the files given; not the dataset's split
+        **(_BUILDER_OPTIONS.get(suffix, {}) | options),
+    )
 
 
 def _load_dataset(source: str, split_name: str, /, *args: Any, **kwargs: Any) -> Dataset:
@@ -354,7 +390,11 @@ def _prepare_row(
 
 
 def _checked_image(value: Any, column: str, image_root: Path | None) -> dict[str, Any]:
-    """Return the encoded image ``{"path", "bytes"}`` after decoding it once the way training will."""
+    """Return the encoded image ``{"path", "bytes"}`` after decoding it once with `load_rgb`.
+
+    An image whose PIL RGB conversion (the training feature's) would differ from `load_rgb` comes back as
+    lossless PNG bytes of the `load_rgb` pixels, so training sees what evaluation and `roma.degrade` see.
+    """
     if value is None:
         raise _BadSample(f"no image in column {column!r}")
     reference = {"path": value, "bytes": None} if isinstance(value, str) else dict(value)
@@ -368,9 +408,20 @@ def _checked_image(value: Any, column: str, image_root: Path | None) -> dict[str
     if path and reference.get("bytes") is not None:
         where += f" (from {path!r})"
     try:
-        RGB_IMAGE_FEATURE.decode_example(reference)
+        if reference.get("bytes") is not None:
+            encoded = reference["bytes"]
+        else:
+            with xopen(path, "rb") as stream:  # local paths and URLs alike
+                encoded = stream.read()
+        with PILImage.open(io.BytesIO(encoded)) as opened:
+            converts_alike = pil_converts_alike(opened)
+            rgb = load_rgb(opened)
     except FileNotFoundError as err:
         raise _BadSample(f"image {where} does not exist") from err
     except Exception as err:  # noqa: BLE001 - any decoder failure means the same thing: unusable image
         raise _BadSample(f"cannot read image {where}: {type(err).__name__}: {err}") from err
+    if not converts_alike:
+        buffer = io.BytesIO()
+        rgb.save(buffer, format="PNG")
+        reference["bytes"] = buffer.getvalue()
     return reference

@@ -1,24 +1,33 @@
-"""Bring any supported image to the ``uint8`` H×W×3 RGB array corruptions work on, and back.
+"""The project's one image decoder, and the ``uint8`` H×W×3 RGB array corruptions work on.
 
-Supported inputs and what comes back (the size is always kept):
+Every image roma reads goes through :func:`load_rgb` / :func:`to_rgb`: training rows
+(`roma.data.loading`), benchmark samples (`roma.evaluation`) and corruptions (:func:`to_rgb_uint8`), so a
+file decodes to the same pixels everywhere. For a ``PIL.Image.Image`` in any mode:
 
-* ``PIL.Image.Image`` in any mode -> ``PIL.Image.Image`` in mode ``RGB``. The EXIF orientation is applied
-  first (``PIL.ImageOps.exif_transpose``), so the size kept is the upright one. Transparent images (RGBA,
-  LA, PA, P with a transparency key) are composited over white, as ``qwen_vl_utils`` does before a Qwen-VL
-  processor sees them. 16-bit and 32-bit integer modes (``I;16*``, ``I``) are read as 16-bit levels and
-  scaled to 8 bits (``v / 257``); ``F`` (32-bit float) is read as 0..255 levels, as PIL's ``convert("F")``
-  writes them, rounded and clipped; ``1`` (bilevel),
-  ``L``, ``P``, ``CMYK``, ``YCbCr`` are converted by PIL.
-* ``numpy.ndarray`` H×W, H×W×1, H×W×3 or H×W×4, dtype ``uint8`` or floating (values in [0, 1]) -> an array
-  of the same shape and dtype. Grey inputs are corrupted as grey RGB and returned as ITU-R 601 luma (what
-  PIL's ``convert("L")`` computes); a 4th channel is alpha and is returned unchanged; float inputs are
-  quantised to 8 bits (``round(255·x)``) and come back as exact multiples of 1/255.
+* the EXIF orientation is applied first (``PIL.ImageOps.exif_transpose``), so the size is the upright one;
+* transparent images (RGBA, LA, PA, premultiplied RGBa / La, P with a transparency key) are composited over
+  white, as ``qwen_vl_utils`` does before a Qwen-VL processor sees them;
+* 16-bit and 32-bit integer modes (``I;16``, ``I;16B``, ``I;16L``, ``I``) are read as 16-bit levels and
+  scaled to 8 bits (``round(v · 255 / 65535)``, so 40000 -> 156; ``I`` is clipped to 0..65535, PIL's mode for
+  16-bit PNG / TIFF content);
+* ``F`` (32-bit float) is read as 0..255 levels, as PIL's ``convert("F")`` writes them, rounded and clipped;
+* ``1`` (bilevel), ``L``, ``P``, ``CMYK``, ``YCbCr`` and the other modes are converted by PIL's own
+  ``convert("RGB")``, exactly what ``datasets.Image(mode="RGB")`` does: :func:`pil_converts_alike` tells
+  which modes those are.
+
+``numpy.ndarray`` images (for corruptions) are H×W, H×W×1, H×W×3 or H×W×4, dtype ``uint8`` or floating
+(values in [0, 1]); :func:`to_rgb_uint8` returns the RGB array and a function mapping a corrupted array back
+to the input's shape and dtype. Grey inputs are corrupted as grey RGB and returned as ITU-R 601 luma (what
+PIL's ``convert("L")`` computes); a 4th channel is alpha and is returned unchanged; float inputs are
+quantised to 8 bits (``round(255·x)``) and come back as exact multiples of 1/255.
 """
 
 from __future__ import annotations
 
+import io
+import os
 from collections.abc import Callable
-from typing import Any
+from typing import IO, Any
 
 import cv2
 import numpy as np
@@ -26,7 +35,7 @@ from PIL import Image, ImageOps
 
 from roma.degrade.errors import InvalidImageError, NotAnImageError
 
-__all__ = ["from_rgb_uint8", "to_rgb_uint8"]
+__all__ = ["load_rgb", "pil_converts_alike", "to_rgb", "to_rgb_uint8"]
 
 Restore = Callable[[np.ndarray], Any]
 
@@ -50,11 +59,6 @@ def to_rgb_uint8(image: object) -> tuple[np.ndarray, Restore]:
     )
 
 
-def from_rgb_uint8(rgb: np.ndarray, restore: Restore) -> Any:
-    """Apply the ``restore`` returned by :func:`to_rgb_uint8`."""
-    return restore(rgb)
-
-
 def _read_only(array: np.ndarray) -> np.ndarray:
     view = array.view()
     view.flags.writeable = False
@@ -67,28 +71,63 @@ def _check_size(height: int, width: int, described: str) -> None:
 
 
 # --------------------------------------------------------------------------------------------- PIL
-def _from_pil(image: Image.Image) -> tuple[np.ndarray, Restore]:
+def load_rgb(source: bytes | str | os.PathLike | IO[bytes] | Image.Image) -> Image.Image:
+    """Decode an image file (encoded bytes, a path, a binary stream) or a PIL image to mode ``RGB``.
+
+    Raises:
+        InvalidImageError: the data is not an image PIL can read (truncated, unknown format, empty).
+    """
+    if isinstance(source, Image.Image):
+        return to_rgb(source)
+    opened = io.BytesIO(source) if isinstance(source, (bytes, bytearray, memoryview)) else source
+    try:
+        image = Image.open(opened)
+        image.load()
+    except (OSError, ValueError, SyntaxError) as error:  # PIL's UnidentifiedImageError is an OSError
+        raise InvalidImageError(f"cannot decode image: {type(error).__name__}: {error}") from error
+    return to_rgb(image)
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """``image`` upright (EXIF orientation applied) and in mode ``RGB``, correct for every PIL mode."""
     _check_size(image.height, image.width, f"PIL image (mode {image.mode})")
     try:
         image.load()
         if image.getexif().get(_EXIF_ORIENTATION_TAG, 1) != 1:
             image = ImageOps.exif_transpose(image)
-        rgb = _pil_to_rgb(image)
+        if image.mode == "RGB":
+            return image
+        if pil_converts_alike(image):
+            return image.convert("RGB")
+        return Image.fromarray(_own_conversion(image), "RGB")
+    except InvalidImageError:
+        raise
     except (OSError, ValueError) as error:  # truncated files, unsupported conversions
         raise InvalidImageError(
             f"cannot read PIL image (mode {image.mode}, size {image.size}): {error}"
         ) from error
-    return _read_only(rgb), _to_pil
+
+
+def pil_converts_alike(image: Image.Image) -> bool:
+    """Whether PIL's own ``image.convert("RGB")`` (what ``datasets.Image(mode="RGB")`` does) gives the pixels
+    :func:`to_rgb` gives; false for transparent, 16/32-bit integer and float images, which PIL gets wrong
+    (alpha dropped, 16-bit levels clipped to white)."""
+    mode = image.mode
+    transparent = mode in _ALPHA_MODES or (mode == "P" and "transparency" in image.info)
+    return not (transparent or mode.startswith("I") or mode == "F")
+
+
+def _from_pil(image: Image.Image) -> tuple[np.ndarray, Restore]:
+    return _read_only(np.asarray(to_rgb(image))), _to_pil
 
 
 def _to_pil(rgb: np.ndarray) -> Image.Image:
     return Image.fromarray(rgb, "RGB")
 
 
-def _pil_to_rgb(image: Image.Image) -> np.ndarray:
+def _own_conversion(image: Image.Image) -> np.ndarray:
+    """The RGB pixels of an image :func:`pil_converts_alike` says PIL would convert wrongly."""
     mode = image.mode
-    if mode == "RGB":
-        return np.asarray(image)
     if mode.startswith("I"):  # I, I;16, I;16B, I;16L, I;16N ...
         levels = np.asarray(image).astype(np.int64)
         grey = ((np.clip(levels, 0, 65535) * 255 + 32767) // 65535).astype(np.uint8)
@@ -98,10 +137,8 @@ def _pil_to_rgb(image: Image.Image) -> np.ndarray:
         if not np.isfinite(levels).all():
             raise InvalidImageError("PIL image in mode F contains NaN or infinite values")
         return np.repeat(np.clip(np.rint(levels), 0, 255).astype(np.uint8)[..., None], 3, axis=2)
-    if mode in _ALPHA_MODES or (mode == "P" and "transparency" in image.info):
-        rgba = np.asarray(image.convert("RGBA"))
-        return _over_white(rgba[..., :3], rgba[..., 3])
-    return np.asarray(image.convert("RGB"))
+    rgba = np.asarray(image.convert("RGBA"))
+    return _over_white(rgba[..., :3], rgba[..., 3])
 
 
 def _over_white(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:

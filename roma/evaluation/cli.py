@@ -4,8 +4,9 @@
         --out results/RUN [--data_dir DIR] [--max_samples N] [--batch_size B] [--backend transformers|vllm] \\
         [--num_samples_per_prompt k --temperature T] [--seed 0] [--cache_dir DIR] [--overwrite]
 
-``roma eval --list_benchmarks`` lists the registered benchmark adapters; ``roma eval --report_only --out RUN``
-rebuilds the reports of a run from its records.
+``roma eval --list_benchmarks [--benchmark_module my_pkg.my_bench]`` lists the registered benchmark adapters
+(installed plugins and the modules given included); ``roma eval --report_only --out RUN`` rebuilds the reports
+of a run from its records.
 """
 
 from __future__ import annotations
@@ -39,13 +40,24 @@ def build_parser():  # -> transformers.HfArgumentParser
     return parser
 
 
-def _list_benchmarks() -> str:
-    from roma.evaluation.benchmarks import BENCHMARK_REGISTRY, DEFAULT_BENCHMARKS, list_benchmarks
+def _list_benchmarks(argv: list[str]) -> str:
+    import argparse
 
+    from roma.evaluation.benchmarks import (
+        BENCHMARK_REGISTRY,
+        DEFAULT_BENCHMARKS,
+        import_benchmark_modules,
+        list_benchmarks,
+    )
+
+    known = argparse.ArgumentParser(prog="roma eval --list_benchmarks", add_help=False)
+    known.add_argument("--benchmark_module")
+    import_benchmark_modules(known.parse_known_args(argv)[0].benchmark_module)
+    classes = {cls.name: cls for cls in BENCHMARK_REGISTRY.values()}  # by name: aliases left out
     width = max(map(len, list_benchmarks()))
     lines = ["benchmarks (* = default):"]
     for name in list_benchmarks():
-        cls = BENCHMARK_REGISTRY[name]
+        cls = classes[name]
         source = (
             f"{cls.hub_id} [{', '.join(cls.splits) if len(cls.splits) < 3 else f'{len(cls.splits)} splits'}]"
             if cls.hub_id
@@ -60,7 +72,11 @@ def _list_benchmarks() -> str:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if "--list_benchmarks" in argv:
-        print(_list_benchmarks())
+        try:
+            print(_list_benchmarks(argv))
+        except EvaluationError as error:
+            print(f"roma eval: error: {error}", file=sys.stderr)
+            return 2
         return 0
     if "--report_only" in argv:
         import argparse

@@ -21,15 +21,12 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
 from roma.evaluation.errors import EvaluationError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from roma.evaluation.benchmarks import ImageSource
+from roma.evaluation.images import ImageSource
 
 __all__ = [
     "CLEAN",
@@ -42,7 +39,9 @@ __all__ = [
 
 CLEAN = "clean"
 # Bump when the cache layout or key changes, so old files are never read under a new meaning.
-_CACHE_VERSION = 2  # 2: raw .npy arrays (1: PNG)
+# 3: clean images decoded by roma.degrade.convert.load_rgb (transparent and 16-bit images decode differently);
+# 2: raw .npy arrays; 1: PNG.
+_CACHE_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -174,8 +173,6 @@ class CorruptedImageCache:
 
         ``image`` is best an undecoded `ImageSource`: on a cache hit the clean image is then never decoded.
         """
-        from roma.evaluation.benchmarks import ImageSource
-
         source = image if isinstance(image, ImageSource) else ImageSource(image=image)
         if condition.is_clean:
             return source.load()

@@ -46,6 +46,13 @@ class ProbeConfig:
     hub_ids: str | None = field(
         default=None, metadata={"help": "Override hub ids: 'name=owner/repo[:config],...'."}
     )
+    benchmark_module: str | None = field(
+        default=None,
+        metadata={
+            "help": "Comma-separated modules to import before the benchmarks are looked up, e.g. "
+            "my_pkg.my_bench: a module that registers benchmarks with @register_benchmark (see docs/extending.md)."
+        },
+    )
     max_samples: int | None = field(
         default=32, metadata={"help": "Samples per benchmark split (the probe is cheap)."}
     )
@@ -96,7 +103,7 @@ class _Prober:
     def __init__(self, config: ProbeConfig):
         from roma.data.prompts import build_conversation
         from roma.evaluation.backends import TransformersBackend
-        from roma.evaluation.benchmarks import get_benchmark
+        from roma.evaluation.benchmarks import get_benchmark, import_benchmark_modules
         from roma.evaluation.conditions import (
             CorruptedImageCache,
             default_cache_dir,
@@ -117,6 +124,7 @@ class _Prober:
             )
         names = [n.strip() for n in config.benchmarks.split(",") if n.strip()]
         overrides = SweepConfig(model=config.model, out=config.out, hub_ids=config.hub_ids).hub_overrides()
+        import_benchmark_modules(config.benchmark_module)
         self.benchmarks = [get_benchmark(n, data_dir=config.data_dir, **overrides.get(n, {})) for n in names]
         self.cache = CorruptedImageCache(config.cache_dir or default_cache_dir(), seed=config.seed)
         self.build_conversation = build_conversation

@@ -26,7 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from roma.evaluation.backends import GenerationBackend, GenerationRequest, check_sampling, make_backend
-from roma.evaluation.benchmarks import DEFAULT_BENCHMARKS, BenchmarkData, EvalSample, get_benchmark
+from roma.evaluation.benchmarks import (
+    DEFAULT_BENCHMARKS,
+    BenchmarkData,
+    EvalSample,
+    get_benchmark,
+    import_benchmark_modules,
+)
 from roma.evaluation.conditions import (
     Condition,
     CorruptedImageCache,
@@ -76,6 +82,13 @@ class SweepConfig:
     hub_ids: str | None = field(
         default=None,
         metadata={"help": "Override hub ids: 'name=owner/repo[:config],...' (mirrors of a benchmark exist)."},
+    )
+    benchmark_module: str | None = field(
+        default=None,
+        metadata={
+            "help": "Comma-separated modules to import before the benchmarks are looked up, e.g. "
+            "my_pkg.my_bench: a module that registers benchmarks with @register_benchmark (see docs/extending.md)."
+        },
     )
     max_samples: int | None = field(
         default=None,
@@ -202,6 +215,7 @@ class SweepRunner:
                 f"--hub_ids names benchmarks not in --benchmarks: {sorted(unknown_overrides)}"
             )
         # Fail on an unknown benchmark name before loading a model.
+        import_benchmark_modules(config.benchmark_module)
         self.benchmarks = [
             get_benchmark(name, data_dir=config.data_dir, **overrides.get(name, {}))
             for name in config.benchmark_names

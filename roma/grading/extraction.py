@@ -12,20 +12,27 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from roma.grading.numbers import strip_unit
+from roma.grading.numbers import is_unit, strip_unit
 
 __all__ = [
     "EXTRACTION_METHODS",
+    "MAX_ANSWER_CHARS",
     "Extraction",
     "boxed_spans",
     "clean_answer",
     "extract_answer",
     "find_boxed",
+    "last_line",
     "parse_letter_set",
     "parse_option_letter",
 ]
 
 EXTRACTION_METHODS = ("boxed", "answer_line", "option_letter", "last_number", "none")
+
+MAX_ANSWER_CHARS = 1000
+"""A candidate answer (a box's content, an answer line) longer than this is not an answer: no benchmark's
+final answer is that long, and cleaning a pathological one (thousands of nested boxes) would cost
+quadratic time."""
 
 
 @dataclass(frozen=True)
@@ -41,12 +48,21 @@ class Extraction:
 
 
 _BOX_START_RE = re.compile(r"\\(?:boxed|fbox)\s*\{")
+_BRACE_TOKEN_RE = re.compile(r"\\.|[{}]", re.DOTALL)  # an escaped character, or a brace
 # Commands whose braced argument is the visible text: unwrapped by ``clean_answer``.
 _WRAPPER_COMMAND_RE = re.compile(
     r"\\(?:boxed|fbox|mbox|text|textbf|textit|textrm|textnormal|mathrm|mathbf|mathit|bf|emph)\s*\{"
 )
 _DEGREE_RE = re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|\\degree|°")
 _LATEX_SPACING_RE = re.compile(r"\\[!,;:]|\\(?:left|right)(?![a-zA-Z])")
+# Spacing that separates words ("12\mathrm{~cm}", "4\pi\quad cm"): becomes a plain space.
+_LATEX_WORD_SPACE_RE = re.compile(r"~|\\q?quad(?![a-zA-Z])")
+# A unit written as text at the end of an answer: "4\pi \text{ cm}^2", "12 \mathrm{~cm}".
+_TEXT_UNIT_TAIL_RE = re.compile(
+    r"\\(?:text|textrm|mathrm|mbox)\s*\{(?P<unit>[^{}]*)\}(?:\^\s*\{?\s*[23]\s*\}?)?\s*$"
+)
+# What a value written before a text unit contains: a digit or a LaTeX command (4\pi, \sqrt{2}).
+_VALUE_BEFORE_UNIT_RE = re.compile(r"\d|\\[a-zA-Z]")
 
 _ANSWER_TAG_RE = re.compile(r"<answer>(.*?)</answer>", re.IGNORECASE | re.DOTALL)
 _ANSWER_COLON_RE = re.compile(
@@ -67,6 +83,13 @@ _LETTER_PREFIX_RE = re.compile(
 _LETTER_IN_LINE_RE = re.compile(
     r"\(([A-Z])\)|\b(?i:option|choice)\s*\(?([A-Z])\)?(?![A-Za-z])|\*\*([A-Z])\*\*"
 )
+# A letter (or letters) the response says it chooses: "I choose B because option A is wrong" names B.
+_CHOSEN_LETTERS_RE = re.compile(
+    r"\b(?i:choose|chose|choosing|select|selected|selecting|pick|picked|go\s+with|going\s+with)\s+"
+    r"(?i:(?:the\s+)?(?:options?|choices?|answers?)\s+)?"
+    r"(?P<letters>\(?[A-Z]\)?(?:\s*(?:,|&|\band\b)\s*\(?[A-Z]\)?)*)(?![A-Za-z])"
+)
+_LOWERCASE_LETTER_TOKEN_RE = re.compile(r"^[(\[]?[a-z][)\]]?[.:]?$")
 _LETTER_TOKEN_RE = re.compile(r"^[(\[]?([A-Z]+)[)\]]?[.:]?$")
 _LETTER_SET_SPLIT_RE = re.compile(r"\s*(?:,|;|/|&|\band\b|\s)\s*", re.IGNORECASE)
 
@@ -86,12 +109,13 @@ def find_boxed(text: str) -> list[str]:
 def boxed_spans(text: str) -> list[tuple[int, int, int]]:
     """``(start, content_start, end)`` of every complete box: ``text[start:end]`` is ``\\boxed{...}``."""
     spans = []
+    closing_of = _closing_braces(text)  # one pass: thousands of unclosed boxes stay linear
     position = 0
     while True:
         match = _BOX_START_RE.search(text, position)
         if match is None:
             return spans
-        closing = _matching_brace(text, match.end() - 1)
+        closing = closing_of.get(match.end() - 1)
         if closing is None:
             position = match.end()
             continue
@@ -99,14 +123,29 @@ def boxed_spans(text: str) -> list[tuple[int, int, int]]:
         position = closing + 1
 
 
+def _closing_braces(text: str) -> dict[int, int]:
+    """Index of the ``}`` closing each closed ``{``, escaped braces skipped (as ``_matching_brace``)."""
+    closing_of: dict[int, int] = {}
+    open_braces: list[int] = []
+    for token in _BRACE_TOKEN_RE.finditer(text):
+        if token.group() == "{":
+            open_braces.append(token.start())
+        elif token.group() == "}" and open_braces:
+            closing_of[open_braces.pop()] = token.start()
+    return closing_of
+
+
 def clean_answer(text: str) -> str:
     """Normalise an extracted answer's surface form; its meaning is unchanged.
 
     Unwraps ``\\text{}``, ``\\mathrm{}``, ``\\textbf{}`` and nested boxes; strips ``$`` / ``\\( \\)`` /
     ``\\[ \\]`` delimiters, markdown emphasis, trailing periods and commas, degree signs and LaTeX spacing;
-    writes ``\\dfrac``/``\\tfrac`` as ``\\frac``; drops a unit after a number (``5 cm`` -> ``5``).
+    writes ``\\dfrac``/``\\tfrac`` as ``\\frac``; drops a unit: any unit word after a number (``5 cm`` ->
+    ``5``, ``2m`` -> ``2``), and after a symbolic value only a unit written as text
+    (``4\\pi \\text{ cm}^2`` -> ``4\\pi``), never a bare letter (``2x``, ``4\\pi m`` stay as they are).
     """
-    cleaned = _unwrap_commands(text)
+    cleaned = _LATEX_WORD_SPACE_RE.sub(" ", _strip_text_unit(text))
+    cleaned = _unwrap_commands(cleaned)
     cleaned = (
         cleaned.replace("\\dfrac", "\\frac")
         .replace("\\tfrac", "\\frac")
@@ -123,6 +162,24 @@ def clean_answer(text: str) -> str:
                 cleaned = cleaned[len(opening) : len(cleaned) - len(closing)]
         cleaned = cleaned.rstrip(".,;").strip()
     return strip_unit(" ".join(cleaned.split()))
+
+
+def _strip_text_unit(text: str) -> str:
+    """Drop a trailing ``\\text{unit}`` / ``\\mathrm{unit}`` (with a power) after a value.
+
+    A unit written as text is what separates ``4\\pi \\text{ cm}^2`` (a value and its unit) from ``4\\pi m``
+    (maybe a product with a variable ``m``), so only the text form is dropped after a symbolic value. The
+    part before must look like a value (a digit or a LaTeX command): ``\\text{Option } \\text{A}`` keeps
+    its ``A``.
+    """
+    match = _TEXT_UNIT_TAIL_RE.search(text)
+    if match is None:
+        return text
+    before = text[: match.start()]
+    unit = _LATEX_WORD_SPACE_RE.sub(" ", _LATEX_SPACING_RE.sub(" ", match.group("unit"))).strip()
+    if unit and is_unit(unit) and _VALUE_BEFORE_UNIT_RE.search(_unwrap_commands(before)):
+        return before
+    return text
 
 
 def parse_option_letter(text: str) -> str | None:
@@ -147,12 +204,15 @@ def parse_option_letter(text: str) -> str | None:
 def parse_letter_set(text: str) -> frozenset[str] | None:
     """Return the set of option letters an answer names (LogicVista), else ``None``.
 
-    ``A, C``, ``C,A``, ``A and C``, ``(A)(C)``, ``AC``, ``B`` and ``B. 8/11`` are understood; anything with
-    a token that is not a letter run (``A, 5``) is ``None``.
+    ``A, C``, ``C,A``, ``A and C``, ``(A)(C)``, ``AC``, ``B``, ``B. 8/11`` and single lower-case letters
+    (``d``, ``a, c``) are understood; anything with a token that is not a letter run (``A, 5``) is ``None``.
     """
     candidate = clean_answer(text).replace(")(", ") (").replace("][", "] [")
+    tokens = [token for token in _LETTER_SET_SPLIT_RE.split(candidate) if token]
+    if tokens and all(_LOWERCASE_LETTER_TOKEN_RE.match(token) for token in tokens):
+        tokens = [token.upper() for token in tokens]  # "\boxed{d}", "a, c": letters written in lower case
     letters: set[str] = set()
-    for token in _LETTER_SET_SPLIT_RE.split(candidate):
+    for token in tokens:
         if not token:
             continue
         match = _LETTER_TOKEN_RE.match(token)
@@ -173,13 +233,15 @@ def extract_answer(text: str) -> Extraction:
     Tries, in order: the last complete ``\\boxed{}``/``\\fbox{}`` (method ``"boxed"``); the last
     ``<answer>`` tag, "Answer: X" or "the answer is X" line (``"answer_line"``); an option letter on the
     last line (``"option_letter"``); the last number (``"last_number"``). Returns
-    ``Extraction(None, "none")`` when nothing is found.
+    ``Extraction(None, "none")`` when nothing is found. A candidate longer than ``MAX_ANSWER_CHARS`` is
+    skipped, so the cost stays linear in the response length whatever the response holds.
     """
     if not isinstance(text, str):
         raise TypeError(f"extract_answer expects the response text as a str, got {type(text).__name__}")
-    boxes = [clean_answer(content) for content in find_boxed(text)]
-    if boxes and boxes[-1]:
-        return Extraction(boxes[-1], "boxed")
+    boxes = find_boxed(text)
+    boxed = clean_answer(boxes[-1]) if boxes and len(boxes[-1]) <= MAX_ANSWER_CHARS else ""
+    if boxed:
+        return Extraction(boxed, "boxed")
     line_answer = _answer_line(text)
     if line_answer:
         return Extraction(line_answer, "answer_line")
@@ -228,32 +290,47 @@ def _unwrap_commands(text: str) -> str:
 
 def _answer_line(text: str) -> str | None:
     """The answer given by the last ``<answer>`` tag or "Answer:" / "the answer is" phrase, cleaned."""
-    tags = _ANSWER_TAG_RE.findall(text)
+    tags = [tag for tag in _ANSWER_TAG_RE.findall(text) if len(tag) <= MAX_ANSWER_CHARS]
     if tags and clean_answer(tags[-1]):
         return clean_answer(tags[-1])
     matches = [*_ANSWER_COLON_RE.finditer(text), *_ANSWER_IS_RE.finditer(text)]
     if not matches:
         return None
     last = max(matches, key=lambda match: match.start())
-    answer = clean_answer(last.group("answer"))
+    answer = _clean_candidate(last.group("answer"))
     if not answer:
         # "Answer:" alone on its line: the answer is on the next non-empty line.
         following = text[last.end() :].strip().splitlines()
-        answer = clean_answer(following[0]) if following else ""
+        answer = _clean_candidate(following[0]) if following else ""
     return answer or None
 
 
-def _final_option_letter(text: str) -> str | None:
-    """An option letter on the last non-empty line: the whole line (``(B)``), or named in it (``option B``)."""
+def _clean_candidate(text: str) -> str:
+    """``clean_answer(text)``, or ``""`` for a candidate too long to be an answer (``MAX_ANSWER_CHARS``)."""
+    return clean_answer(text) if len(text) <= MAX_ANSWER_CHARS else ""
+
+
+def last_line(text: str) -> str:
+    """The last non-empty line of ``text`` without markdown heading marks, ``""`` if there is none."""
     lines = [line.strip().strip("#").strip() for line in text.strip().splitlines()]
     lines = [line for line in lines if line]
-    if not lines:
+    return lines[-1] if lines else ""
+
+
+def _final_option_letter(text: str) -> str | None:
+    """Option letters on the last non-empty line: the whole line (``(B)``), the letters it says it chooses
+    (``I choose B because option A is wrong``: ``B``; ``I select A and C``), else the last letter named in it
+    (``so option C is correct``)."""
+    final_line = last_line(text)
+    if not final_line:
         return None
-    last_line = lines[-1]
-    letter = parse_option_letter(last_line)
+    letter = parse_option_letter(final_line) if len(final_line) <= MAX_ANSWER_CHARS else None
     if letter:
         return letter
-    found = list(_LETTER_IN_LINE_RE.finditer(last_line))
+    chosen = list(_CHOSEN_LETTERS_RE.finditer(final_line))
+    if chosen:
+        return clean_answer(chosen[-1].group("letters"))
+    found = list(_LETTER_IN_LINE_RE.finditer(final_line))
     if not found:
         return None
     return next(group for group in found[-1].groups() if group)

@@ -4,27 +4,31 @@ Cheap comparisons (letters, numbers, normalised text) run first; math-verify is 
 sides are symbolic, so grading a thousand letter or numeric answers takes milliseconds. The rules follow
 the benchmarks' own scoring (``/work/shared/BENCHMARKS.md``), including the two cases off-the-shelf graders
 get wrong: ``\\boxed{B. 8/11}`` against gold ``B``, and MathVista's precision rounding.
+``grade(..., rule="<benchmark>")`` applies a benchmark's own number comparison (``roma.grading.rules``).
 """
 
 from __future__ import annotations
 
-import ast
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from roma.grading.extraction import (
+    MAX_ANSWER_CHARS,
     Extraction,
     clean_answer,
     extract_answer,
+    last_line,
     parse_letter_set,
     parse_option_letter,
 )
 from roma.grading.math_equivalence import math_equivalent, math_value
 from roma.grading.numbers import numbers_equal, parse_number
+from roma.grading.options import normalize_options, options_from_question
+from roma.grading.rules import GradingRule, get_grading_rule
 
-__all__ = ["ANSWER_TYPES", "Grade", "grade", "normalize_answer_type", "normalize_options"]
+__all__ = ["ANSWER_TYPES", "Grade", "grade", "normalize_answer_type"]
 
 ANSWER_TYPES = (
     "auto",
@@ -65,8 +69,6 @@ _YES_NO_WORD_RE = re.compile(r"\b(yes|no)\b", re.IGNORECASE)
 _LETTER_LIST_GOLD_RE = re.compile(r"^[A-Z](?:\s*[,;]\s*[A-Z])+$")
 _WORDS_RE = re.compile(r"^[A-Za-z][A-Za-z\s'.-]*$")
 _LOWERCASE_LETTER_RE = re.compile(r"^[(\[]?[a-z][)\]]?\.?$")
-_OPTION_PREFIX_RE = re.compile(r"^\(?([A-Z])[.:)]\s*")
-_OPTIONS_STRING_RE = re.compile(r"(?:^|;)\s*\(?([A-Z])[.:)]\s*")
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,31 @@ class Grade:
     reason: str
 
 
+@dataclass(frozen=True)
+class _NumberRule:
+    """How two numbers are compared: ``grade``'s explicit arguments, completed by a benchmark rule."""
+
+    precision: int | None = None
+    tolerance: float | None = None
+    relative_tolerance: float | None = None
+    percent_as_fraction: bool = False
+
+    @property
+    def exact(self) -> bool:
+        return self.precision is None and self.tolerance is None and self.relative_tolerance is None
+
+    def completed_by(self, rule: GradingRule | None) -> _NumberRule:
+        """These settings, with the ones left unset taken from ``rule``."""
+        if rule is None:
+            return self
+        return _NumberRule(
+            self.precision if self.precision is not None else rule.precision,
+            self.tolerance if self.tolerance is not None else rule.tolerance,
+            self.relative_tolerance if self.relative_tolerance is not None else rule.relative_tolerance,
+            rule.percent_as_fraction,
+        )
+
+
 def grade(
     response: str,
     gold: Any,
@@ -88,6 +115,8 @@ def grade(
     precision: float | None = None,
     tolerance: float | None = None,
     relative_tolerance: float | None = None,
+    question: str | None = None,
+    rule: str | GradingRule | None = None,
 ) -> Grade:
     """Grade ``response`` against ``gold``.
 
@@ -102,30 +131,34 @@ def grade(
         precision: decimals both numbers are rounded to (MathVista's ``precision`` column).
         tolerance: absolute tolerance for numbers (DynaMath: 0.001).
         relative_tolerance: relative tolerance for numbers (ChartQA relaxed accuracy: 0.05).
+        question: the question text. When there is no ``options`` column (DynaMath, MathVerse,
+            LogicVista), a multiple-choice question's options are parsed from it (``"(A) yes (B) no"``,
+            ``"Choices:\\nA:2\\nB:4"``), so an answer naming an option's text is matched to its letter.
+        rule: a benchmark's scoring rule (a name in ``BENCHMARK_RULES`` or a ``GradingRule``): it
+            supplies the precision / tolerances the arguments leave unset, and how percentages read.
 
     Returns:
-        ``Grade(correct, extracted, gold, reason)``. math-verify failures and timeouts become
-        ``correct=False`` with the reason; only malformed arguments (an empty gold, an unknown answer type,
-        a non-numeric gold for a numeric type) raise ``ValueError``/``TypeError``.
+        ``Grade(correct, extracted, gold, reason)``. math-verify failures, timeouts and refused inputs
+        (``refusal_reason``) become ``correct=False`` with the reason; only malformed arguments (an empty
+        gold, an unknown answer type or rule, a non-numeric gold for a numeric type, a malformed options
+        string: ``MalformedOptionsError``) raise ``ValueError``/``TypeError``.
+
+    Time: every call is bounded on any thread. Extraction is linear in the response length; sympy only
+    sees answers that ``refusal_reason`` lets through (short, shallow, no astronomically large powers).
     """
     if not isinstance(response, str):
         raise TypeError(f"grade expects the response text as a str, got {type(response).__name__}")
     golds = _gold_strings(gold)
     resolved_type = normalize_answer_type(answer_type)
     option_texts = normalize_options(options)
-    digits = _precision_digits(precision)
+    question_options = [] if option_texts else options_from_question(question)
+    explicit = _NumberRule(_precision_digits(precision), tolerance, relative_tolerance)
+    numbers = explicit.completed_by(get_grading_rule(rule) if rule is not None else None)
     extraction = extract_answer(response)
     first: Grade | None = None
     for gold_text in golds:
         verdict = _grade_one(
-            extraction,
-            response,
-            gold_text,
-            resolved_type,
-            option_texts,
-            digits,
-            tolerance,
-            relative_tolerance,
+            extraction, response, gold_text, resolved_type, option_texts, question_options, explicit, numbers
         )
         if verdict.correct:
             return verdict
@@ -145,41 +178,6 @@ def normalize_answer_type(answer_type: str) -> str:
     if key not in ANSWER_TYPES:
         raise ValueError(f"unknown answer_type {answer_type!r}; known: {', '.join(ANSWER_TYPES)}")
     return key
-
-
-def normalize_options(options: Sequence[str] | str | None) -> list[str]:
-    """Option texts in letter order, with any ``"A. "`` prefix removed.
-
-    Accepts a list, a stringified list (MMMU-Pro ``"['1', '2']"``) or one ``"A. x; B. y"`` string (WeMath).
-    """
-    if options is None:
-        return []
-    if isinstance(options, str):
-        text = options.strip()
-        if not text:
-            return []
-        if text.startswith("["):
-            try:
-                parsed = ast.literal_eval(text)
-            except (ValueError, SyntaxError) as error:
-                raise ValueError(
-                    f"options string {text[:80]!r} looks like a list but does not parse"
-                ) from error
-            return normalize_options(parsed)
-        pieces = _OPTIONS_STRING_RE.split(text)
-        # split gives ["", "A", "x", "B", "y", ...] when the string is lettered
-        if len(pieces) >= 3 and pieces[0].strip() == "":
-            return [piece.strip() for piece in pieces[2::2]]
-        raise ValueError(f"options string {text[:80]!r} is neither a list nor 'A. ...; B. ...'")
-    texts = []
-    for index, option in enumerate(options):
-        text = str(option).strip()
-        prefix = _OPTION_PREFIX_RE.match(text)
-        # Drop "B. " only when it is this option's own letter, so an option that is itself "A. 5" stays.
-        if prefix and prefix.group(1) == chr(ord("A") + index):
-            text = text[prefix.end() :]
-        texts.append(text)
-    return texts
 
 
 def _gold_strings(gold: Any) -> list[str]:
@@ -215,39 +213,46 @@ def _grade_one(
     gold: str,
     answer_type: str,
     options: list[str],
-    precision: int | None,
-    tolerance: float | None,
-    relative_tolerance: float | None,
+    question_options: list[str],
+    explicit: _NumberRule,
+    numbers: _NumberRule,
 ) -> Grade:
     if answer_type == "auto":
-        answer_type = _resolve_auto(gold, options, precision, tolerance, relative_tolerance)
+        answer_type = _resolve_auto(gold, options, explicit)
     if answer_type == "yes_no":
         return _grade_yes_no(extraction, response, gold)
     if answer_type == "multi_letter":
         return _grade_multi_letter(extraction, response, gold)
     if answer_type == "multiple_choice":
-        return _grade_multiple_choice(extraction.answer, gold, options)
+        return _grade_multiple_choice(extraction.answer, gold, options or _usable(question_options, gold))
     if answer_type in ("integer", "float"):
         _numeric_gold(gold, answer_type)  # a gold no answer could match raises even for an empty response
     if extraction.answer is None:
         return Grade(False, None, gold, "no answer found")
     predicted = extraction.answer
     if answer_type in ("integer", "float"):
-        return _grade_number(predicted, gold, answer_type, precision, tolerance, relative_tolerance)
+        return _grade_number(predicted, gold, answer_type, numbers)
     if answer_type == "list":
-        return _grade_list(predicted, gold, precision, tolerance, relative_tolerance)
+        return _grade_list(predicted, gold, numbers)
     if answer_type == "text":
-        return _grade_text(predicted, gold, tolerance, relative_tolerance)
-    return _grade_math(predicted, gold, precision, tolerance, relative_tolerance)
+        return _grade_text(predicted, gold, replace(numbers, precision=None))
+    return _grade_math(predicted, gold, numbers)
 
 
-def _resolve_auto(
-    gold: str,
-    options: list[str],
-    precision: int | None,
-    tolerance: float | None,
-    relative_tolerance: float | None,
-) -> str:
+def _usable(question_options: list[str], gold: str) -> list[str]:
+    """Options parsed from the question, unless the gold letter lies beyond them (a layout misread)."""
+    letter = parse_option_letter(gold)
+    if letter is not None and ord(letter) - ord("A") >= len(question_options):
+        return []
+    return question_options
+
+
+def _resolve_auto(gold: str, options: list[str], explicit: _NumberRule) -> str:
+    precision, tolerance, relative_tolerance = (
+        explicit.precision,
+        explicit.tolerance,
+        explicit.relative_tolerance,
+    )
     if options or (parse_option_letter(gold) is not None and len(clean_answer(gold)) <= 4):
         return "multiple_choice"
     if _LETTER_LIST_GOLD_RE.match(gold):
@@ -278,7 +283,7 @@ def _grade_multiple_choice(predicted: str | None, gold: str, options: list[str])
         text = (
             options[ord(letter) - ord("A")] if letter and ord(letter) - ord("A") < len(options) else predicted
         )
-        verdict = _grade_math(text, gold, None, None, None)
+        verdict = _grade_math(text, gold, _NumberRule())
         return Grade(verdict.correct, predicted, gold, f"gold is not an option letter; {verdict.reason}")
     predicted_letter, predicted_how = _option_letter(predicted, options)
     if predicted_letter is None:
@@ -369,9 +374,9 @@ def _grade_multi_letter(extraction: Extraction, response: str, gold: str) -> Gra
     letters = parse_letter_set(predicted) if predicted is not None else None
     if letters is None and extraction.method in ("last_number", "none"):
         # A bare "A, C" last line is not an option_letter extraction (that finds one letter): read it here.
-        last_line = response.strip().splitlines()[-1] if response.strip() else ""
-        letters = parse_letter_set(last_line)
-        predicted = clean_answer(last_line) if letters else predicted
+        final_line = last_line(response)
+        letters = parse_letter_set(final_line) if len(final_line) <= MAX_ANSWER_CHARS else None
+        predicted = clean_answer(final_line) if letters else predicted
     if letters is None:
         reason = "no answer found" if predicted is None else f"no option letters in {predicted!r}"
         return Grade(False, predicted, gold, reason)
@@ -424,20 +429,12 @@ def _numeric_gold(gold: str, answer_type: str) -> float:
     return value
 
 
-def _grade_number(
-    predicted: str,
-    gold: str,
-    answer_type: str,
-    precision: int | None,
-    tolerance: float | None,
-    relative_tolerance: float | None,
-) -> Grade:
+def _grade_number(predicted: str, gold: str, answer_type: str, numbers: _NumberRule) -> Grade:
     gold_value = _numeric_gold(gold, answer_type)
     predicted_value = parse_number(predicted)
-    exact = precision is None and tolerance is None and relative_tolerance is None
-    if predicted_value is None and answer_type == "float" and exact:
+    if predicted_value is None and answer_type == "float" and numbers.exact:
         # No rounding or tolerance asked for: exact symbolic equality (\frac{1}{\sqrt{2}} vs 0.5\sqrt{2}).
-        return _grade_math(predicted, gold, None, None, None)
+        return _grade_math(predicted, gold, numbers)
     if predicted_value is None:
         predicted_value = math_value(predicted)
     if predicted_value is None:
@@ -448,37 +445,49 @@ def _grade_number(
         correct = predicted_int == gold_int
         relation = "==" if correct else "!="
         return Grade(correct, predicted, gold, f"integer {predicted_int} {relation} gold {gold_int}")
-    correct, rule = numbers_equal(
-        predicted_value,
-        gold_value,
-        precision=precision,
-        tolerance=tolerance,
-        relative_tolerance=relative_tolerance,
-    )
-    relation = "==" if correct else "!="
-    return Grade(correct, predicted, gold, f"{predicted_value:g} {relation} gold {gold_value:g} ({rule})")
+    return _number_verdict(predicted, gold, predicted_value, gold_value, numbers)
 
 
-def _grade_list(
-    predicted: str,
-    gold: str,
-    precision: int | None,
-    tolerance: float | None,
-    relative_tolerance: float | None,
+def _number_verdict(
+    predicted: str, gold: str, predicted_value: float, gold_value: float, numbers: _NumberRule
 ) -> Grade:
+    """Compare two numbers under ``numbers``; under ChartQA's rule a percentage also reads as a fraction."""
+    first: Grade | None = None
+    for predicted_reading in _readings(predicted, predicted_value, numbers):
+        for gold_reading in _readings(gold, gold_value, numbers):
+            correct, rule = numbers_equal(
+                predicted_reading,
+                gold_reading,
+                precision=numbers.precision,
+                tolerance=numbers.tolerance,
+                relative_tolerance=numbers.relative_tolerance,
+            )
+            relation = "==" if correct else "!="
+            verdict = Grade(
+                correct, predicted, gold, f"{predicted_reading:g} {relation} gold {gold_reading:g} ({rule})"
+            )
+            if correct:
+                return verdict
+            first = first or verdict
+    assert first is not None
+    return first
+
+
+def _readings(text: str, value: float, numbers: _NumberRule) -> list[float]:
+    """``57%`` is 57, and also 0.57 when the rule reads percentages as fractions (ChartQA)."""
+    if numbers.percent_as_fraction and clean_answer(text).endswith("%"):
+        return [value, value / 100]
+    return [value]
+
+
+def _grade_list(predicted: str, gold: str, numbers: _NumberRule) -> Grade:
     predicted_items, gold_items = _list_items(predicted), _list_items(gold)
     if len(predicted_items) != len(gold_items):
         return Grade(False, predicted, gold, f"{len(predicted_items)} items != gold {len(gold_items)} items")
     for position, (item, gold_item) in enumerate(zip(predicted_items, gold_items)):
         item_value, gold_value = parse_number(item), parse_number(gold_item)
         if item_value is not None and gold_value is not None:
-            same = numbers_equal(
-                item_value,
-                gold_value,
-                precision=precision,
-                tolerance=tolerance,
-                relative_tolerance=relative_tolerance,
-            )[0]
+            same = _number_verdict(item, gold_item, item_value, gold_value, numbers).correct
         else:
             same = _normalize_text(item, True) == _normalize_text(gold_item, True)
         if not same:
@@ -491,42 +500,26 @@ def _list_items(text: str) -> list[str]:
     return [clean_answer(item) for item in stripped.split(",")] if stripped else []
 
 
-def _grade_text(
-    predicted: str, gold: str, tolerance: float | None, relative_tolerance: float | None
-) -> Grade:
+def _grade_text(predicted: str, gold: str, numbers: _NumberRule) -> Grade:
     predicted_value, gold_value = parse_number(predicted), parse_number(clean_answer(gold))
     if predicted_value is not None and gold_value is not None:
-        correct, rule = numbers_equal(
-            predicted_value, gold_value, tolerance=tolerance, relative_tolerance=relative_tolerance
-        )
-        relation = "==" if correct else "!="
-        return Grade(correct, predicted, gold, f"{predicted_value:g} {relation} gold {gold_value:g} ({rule})")
+        return _number_verdict(predicted, gold, predicted_value, gold_value, numbers)
     correct = _normalize_text(predicted) == _normalize_text(gold)
     relation = "==" if correct else "!="
     return Grade(correct, predicted, gold, f"normalised text {relation} gold")
 
 
-def _grade_math(
-    predicted: str,
-    gold: str,
-    precision: int | None,
-    tolerance: float | None,
-    relative_tolerance: float | None,
-) -> Grade:
+def _grade_math(predicted: str, gold: str, numbers: _NumberRule) -> Grade:
     gold_clean = clean_answer(gold)
     if _normalize_text(predicted, True) == _normalize_text(gold_clean, True):
         return Grade(True, predicted, gold, "same normalised text")
     predicted_value, gold_value = parse_number(predicted), parse_number(gold_clean)
+    if not numbers.exact and (predicted_value is None) != (gold_value is None):
+        # Rounded comparison of a decimal with a closed form (MathVision: 0.33 vs \frac{1}{3}, 3.46 vs 2\sqrt{3}).
+        predicted_value = predicted_value if predicted_value is not None else math_value(predicted)
+        gold_value = gold_value if gold_value is not None else math_value(gold_clean)
     if predicted_value is not None and gold_value is not None:
-        correct, rule = numbers_equal(
-            predicted_value,
-            gold_value,
-            precision=precision,
-            tolerance=tolerance,
-            relative_tolerance=relative_tolerance,
-        )
-        relation = "==" if correct else "!="
-        return Grade(correct, predicted, gold, f"{predicted_value:g} {relation} gold {gold_value:g} ({rule})")
+        return _number_verdict(predicted, gold, predicted_value, gold_value, numbers)
     if _looks_like_words(predicted) and _looks_like_words(gold_clean):
         # math-verify reads words as products of symbols ("red" == "der"): words compare as text only.
         return Grade(False, predicted, gold, "normalised text != gold")

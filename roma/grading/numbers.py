@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 
-__all__ = ["numbers_equal", "parse_number", "strip_unit"]
+__all__ = ["is_unit", "numbers_equal", "parse_number", "strip_unit"]
 
 _NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
 _NUMBER_RE = re.compile(rf"^{_NUMBER}$")
@@ -26,13 +26,18 @@ _UNIT_TAIL_RE = re.compile(rf"^{_UNIT_WORD}(?:\s*(?:/|per\s)\s*{_UNIT_WORD}|\s+{
 _ASSIGNMENT_RE = re.compile(r"^[a-zA-Z](?:_\{?\w+\}?)?\s*=\s*(.+)$")
 
 
+def is_unit(text: str) -> bool:
+    """Whether ``text`` is a unit (``cm``, ``m/s``, ``cm^2``, ``square units``), not a variable or a function."""
+    return bool(_UNIT_TAIL_RE.match(text.strip()))
+
+
 def strip_unit(text: str) -> str:
     """Return the number in ``"<number> <unit>"`` (``"5 cm"`` -> ``"5"``), else ``text`` unchanged.
 
     Degree and percent signs are left to the caller (they are handled when answers are cleaned).
     """
     match = _LEADING_NUMBER_RE.match(text.strip())
-    if match and match.group(2) and _UNIT_TAIL_RE.match(match.group(2)):
+    if match and match.group(2) and is_unit(match.group(2)):
         return match.group(1)
     return text
 

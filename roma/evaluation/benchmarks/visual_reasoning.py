@@ -1,0 +1,114 @@
+"""Perception and visual reasoning: LogicVista, MMStar, HallusionBench and ChartQA."""
+
+from __future__ import annotations
+
+import re
+
+from roma.evaluation.benchmarks.base import Benchmark, parse_option_list
+from roma.evaluation.benchmarks.registry import register_benchmark
+
+__all__ = ["ChartQA", "HallusionBench", "LogicVista", "MMStar"]
+
+
+@register_benchmark
+class LogicVista(Benchmark):
+    name = "logicvista"
+    aliases = ("logic_vista",)
+    description = "LogicVista (448): logical reasoning; some questions have several correct letters"
+    hub_id = "lscpku/LogicVista"
+    splits = ("test",)
+    required_columns = ("question", "answer", "image")
+
+    def to_sample(self, row, split, index):
+        answer = str(row.get("answer") or "").strip()
+        letters = re.findall(r"[A-Za-z]+", answer)
+        if not letters or any(len(token) != 1 for token in letters):
+            raise self.error(row, split, index, "answer", "is not an option letter or a list of letters")
+        gold = ", ".join(sorted({t.upper() for t in letters}))
+        return self.make_sample(
+            row, split, index, question=str(row["question"]).strip(), gold=gold, answer_type="multi_letter"
+        )
+
+
+@register_benchmark
+class MMStar(Benchmark):
+    name = "mmstar"
+    description = "MMStar val (1500): vision-indispensable multiple choice, options in the question"
+    hub_id = "Lin-Chen/MMStar"
+    splits = ("val",)
+    id_column = "index"
+    required_columns = ("index", "question", "answer", "image")
+
+    def to_sample(self, row, split, index):
+        gold = self.letter_gold(row, split, index, "answer", 4)
+        return self.make_sample(
+            row, split, index, question=str(row["question"]).strip(), gold=gold, answer_type="multiple_choice"
+        )
+
+
+@register_benchmark
+class HallusionBench(Benchmark):
+    name = "hallusionbench"
+    aliases = ("hallusion_bench", "hallusion")
+    description = "HallusionBench image split (951): yes/no questions probing visual illusions"
+    hub_id = "lmms-lab/HallusionBench"
+    splits = ("image",)
+    id_column = None
+    required_columns = (
+        "category",
+        "subcategory",
+        "set_id",
+        "figure_id",
+        "question_id",
+        "question",
+        "gt_answer",
+        "image",
+    )
+
+    def sample_id(self, row, split, index):
+        keys = ("category", "subcategory", "set_id", "figure_id", "question_id")
+        if all(row.get(k) not in (None, "") for k in keys):
+            return "/".join(str(row[k]) for k in keys)
+        return f"{split}-{index}"
+
+    def to_sample(self, row, split, index):
+        value = str(row.get("gt_answer")).strip()
+        if value not in ("0", "1"):
+            raise self.error(row, split, index, "gt_answer", "is not '0' or '1'")
+        gold = "yes" if value == "1" else "no"
+        return self.make_sample(
+            row, split, index, question=str(row["question"]).strip(), gold=gold, answer_type="yes_no"
+        )
+
+
+@register_benchmark
+class ChartQA(Benchmark):
+    name = "chartqa"
+    description = "ChartQA test (2500): relaxed accuracy (numbers within 5 %, else exact text)"
+    hub_id = "HuggingFaceM4/ChartQA"
+    splits = ("test",)
+    id_column = None
+    required_columns = ("query", "label", "image")
+
+    def to_sample(self, row, split, index):
+        label = row.get("label")
+        if isinstance(label, str) and label.strip().startswith("["):
+            label = parse_option_list(label) or label
+        labels = (
+            [str(v).strip() for v in label]
+            if isinstance(label, (list, tuple))
+            else [str(label or "").strip()]
+        )
+        gold: str | list[str] = [v for v in labels if v]
+        if not gold:
+            raise self.error(row, split, index, "label", "is empty")
+        gold = gold[0] if len(gold) == 1 else gold
+        return self.make_sample(
+            row,
+            split,
+            index,
+            question=str(row["query"]).strip(),
+            gold=gold,
+            answer_type="auto",
+            relative_tolerance=0.05,
+        )

@@ -1,0 +1,110 @@
+"""Uncertainty of accuracies: intervals for one accuracy, for a mean over conditions, and for paired differences.
+
+Accuracies here are means of per-sample 0/1 outcomes. Two evaluations of the same benchmark share their samples
+and conditions, so a difference between them is *paired*: its interval comes from per-sample differences and is
+much narrower than the two separate intervals suggest (the same hard images are hard for both models).
+
+- `wilson_interval`: one accuracy (binomial, Wilson score; good coverage at small n and near 0 or 1).
+- `paired_difference_interval`: B − A on the same samples (normal approximation to the mean of per-sample
+  differences; exact enough from a few dozen samples, and computable by hand).
+- `bootstrap_interval`: any statistic of a (samples × columns) outcome table, resampling samples (rows) jointly
+  so correlations between conditions, and pairing between runs, are kept (percentile bootstrap, seeded).
+
+All return fractions in [0, 1] (or [−1, 1] for differences); callers print percentages.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from statistics import NormalDist
+
+import numpy as np
+
+CONFIDENCE = 0.95
+BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_SEED = 0
+
+
+def _z(confidence: float) -> float:
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}.")
+    return NormalDist().inv_cdf(0.5 + confidence / 2)
+
+
+def wilson_interval(successes: int, total: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion ``successes / total``; ``(nan, nan)`` when ``total`` is 0."""
+    if total < 0 or successes < 0 or successes > total:
+        raise ValueError(f"need 0 <= successes <= total, got successes={successes}, total={total}.")
+    if total == 0:
+        return math.nan, math.nan
+    z = _z(confidence)
+    p = successes / total
+    denominator = 1 + z * z / total
+    centre = (p + z * z / (2 * total)) / denominator
+    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def paired_difference_interval(
+    a: np.ndarray | list, b: np.ndarray | list, confidence: float = CONFIDENCE
+) -> tuple[float, float, float]:
+    """(mean difference, low, high) of B − A over samples scored under both (aligned arrays of outcomes).
+
+    The interval is mean ± z · sd / √n of the per-sample differences (sd with n − 1); with fewer than two
+    samples it is undefined (nan).
+    """
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError(f"paired outcomes must be two 1-D arrays of one length, got {a.shape} and {b.shape}.")
+    differences = b - a
+    n = differences.size
+    if n == 0:
+        return math.nan, math.nan, math.nan
+    mean = float(differences.mean())
+    if n < 2:
+        return mean, math.nan, math.nan
+    half = _z(confidence) * float(differences.std(ddof=1)) / math.sqrt(n)
+    return mean, mean - half, mean + half
+
+
+def bootstrap_interval(
+    table: np.ndarray,
+    statistic: Callable[[np.ndarray], float] | None = None,
+    *,
+    confidence: float = CONFIDENCE,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> tuple[float, float, float]:
+    """(statistic, low, high): percentile bootstrap over the rows (samples) of ``table``.
+
+    ``table`` is samples × columns (e.g. one column per condition, or per condition and run); ``statistic`` maps
+    a resampled table to a number (default: the mean of all cells). NaN cells (a sample missing from one column)
+    are ignored by the default statistic. Seeded, so the same table always gives the same interval.
+    """
+    table = np.asarray(table, dtype=np.float64)
+    if table.ndim == 1:
+        table = table[:, None]
+    if table.ndim != 2:
+        raise ValueError(f"bootstrap_interval needs a samples x columns table, got shape {table.shape}.")
+    statistic = statistic or (lambda t: float(np.nanmean(t)))
+    n = table.shape[0]
+    if n == 0:
+        return math.nan, math.nan, math.nan
+    point = float(statistic(table))
+    rows = np.random.default_rng(seed).integers(0, n, size=(resamples, n))
+    values = np.array([statistic(table[index]) for index in rows], dtype=np.float64)
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.nanpercentile(values, [tail, 100 - tail])
+    return point, float(low), float(high)
+
+
+def format_interval(value: float, low: float, high: float, *, signed: bool = False, digits: int = 1) -> str:
+    """``58.1 [56.3, 59.9]`` from fractions (percent points); ``+2.0 [-0.4, +4.4]`` with ``signed``."""
+    sign = "+" if signed else ""
+    if math.isnan(value):
+        return "n/a"
+    point = f"{100 * value:{sign}.{digits}f}"
+    if math.isnan(low) or math.isnan(high):
+        return point
+    return f"{point} [{100 * low:{sign}.{digits}f}, {100 * high:{sign}.{digits}f}]"
