@@ -6,27 +6,17 @@
         --config recipes/configs/qwen3_vl_4b_roma.yaml [--learning_rate 2e-6 ...]
 
 The YAML holds the fields of three dataclasses, any of which the command line overrides: the script arguments
-(`roma.trainer.pipeline.RomaScriptArguments`: data, rewards, trainer, evaluation), `roma.RomaConfig` (TRL's
-`GRPOConfig` plus the `roma_*` switches) and TRL's `ModelConfig` (model, dtype, PEFT).
+(`roma.scripts.train.RomaScriptArguments`: data, rewards, trainer, warm start, evaluation), `roma.RomaConfig`
+(TRL's `GRPOConfig` plus the `roma_*` switches) and TRL's `ModelConfig` (model, dtype, PEFT). The script is
+`roma.scripts.train` (also `roma train --config ...`); this file is its entry point for `accelerate launch`.
 """
 
 import os
+import sys
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # albumentations calls the network on import otherwise
 
-from trl import ModelConfig, TrlParser  # noqa: E402
-
-from roma import RomaConfig  # noqa: E402
-from roma.trainer.pipeline import RomaScriptArguments, run  # noqa: E402
-
-
-def main(argv: list[str] | None = None) -> dict:
-    # Parse the YAML config and command-line overrides into the three dataclasses.
-    parser = TrlParser((RomaScriptArguments, RomaConfig, ModelConfig))
-    script_args, training_args, model_args = parser.parse_args_and_config(args=argv)
-    # Model -> data -> evaluation before -> ROMA/GRPO training -> save -> evaluation after (roma.trainer.pipeline).
-    return run(script_args, training_args, model_args)
-
+from roma.scripts.train import main  # noqa: E402
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

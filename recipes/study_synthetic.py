@@ -1,10 +1,11 @@
 """The small-scale study: ROMA against GRPO, NoisyRollout-style and augmentation on the synthetic task.
 
-    python recipes/study_synthetic.py                # ~2 hours on a 2-core CPU, resumable by stage
+    python recipes/study_synthetic.py                # ~70 minutes on a 2-core CPU, resumable by stage
     python recipes/study_synthetic.py --quick        # a few minutes: the pipeline end to end, meaningless numbers
 
-Writes every run under --out_dir (default runs/study) and the report to docs/results/synthetic_study.md.
-The stages are documented in `roma.study`.
+Run from the repository root: every run starts from recipes/configs/tiny_cpu.yaml (--base_config). Writes every
+run under --out_dir (default runs/study) and the report to docs/results/synthetic_study.md. The stages are
+documented in `roma.scripts.study`.
 """
 
 import os
@@ -12,7 +13,7 @@ import sys
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
-from roma.study import main  # noqa: E402
+from roma.scripts.study import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -6,12 +6,12 @@ The trainer pulls in TRL and transformers (~12 s to import), so it is loaded laz
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-__version__ = "0.1.0"
+from roma._lazy import lazy_getattr
 
 _LAZY = {
+    "__version__": "roma._version",
     "RomaConfig": "roma.trainer.config",
     "RomaGRPOTrainer": "roma.trainer.trainer",
     "DegradationSampler": "roma.degrade",
@@ -21,12 +21,9 @@ _LAZY = {
 __all__ = ["DegradationSampler", "RomaConfig", "RomaGRPOTrainer", "__version__", "corrupt"]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from roma._version import __version__
     from roma.degrade import DegradationSampler, corrupt
     from roma.trainer.config import RomaConfig
     from roma.trainer.trainer import RomaGRPOTrainer
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'roma' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)

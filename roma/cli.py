@@ -7,14 +7,18 @@ runs, so ``roma degrade`` does not pay for importing TRL.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import sys
+
+from roma._version import package_version
 
 # name -> (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "degrade": ("roma.degrade.contact_sheet", "render a labelled contact sheet of corruptions × severities"),
     "tiny-model": ("roma.models.tiny", "build a tiny random Qwen-VL checkpoint with a real processor"),
     "synthetic": ("roma.data.synthetic", "write the bundled synthetic task to disk"),
+    "train": ("roma.scripts.train", "train with ROMA or the GRPO baseline from a recipe YAML (--config)"),
     "eval": ("roma.evaluation.cli", "robustness sweep: benchmarks × clean / seen / unseen corruptions"),
     "compare": ("roma.evaluation.compare", "compare sweep runs side by side with deltas"),
     "probe": ("roma.evaluation.probe", "rank corruptions by how much they move a model (no grading)"),
@@ -35,14 +39,10 @@ def main(argv: list[str] | None = None) -> int:
         print(_usage())
         return 0
     if argv[0] in {"-V", "--version"}:
-        from roma import __version__
-
-        print(f"roma {__version__}")
+        print(f"roma {package_version()}")
         return 0
     name, rest = argv[0], argv[1:]
     if name not in SUBCOMMANDS:
-        import difflib
-
         close = difflib.get_close_matches(name, SUBCOMMANDS, n=1)
         hint = f" Did you mean '{close[0]}'?" if close else ""
         print(f"roma: unknown command '{name}'.{hint}\n\n{_usage()}", file=sys.stderr)

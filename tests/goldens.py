@@ -87,7 +87,7 @@ def model_and_warm_start() -> tuple[str, list[list[float]]]:
     from safetensors.numpy import load_file
 
     from roma.models import resolve_model
-    from roma.trainer.warm_start import warm_start
+    from roma.scripts.warm_start import WarmStartConfig, warm_start
 
     with tempfile.TemporaryDirectory(prefix="roma-goldens-") as tmp:
         base = resolve_model("roma-tiny/qwen3_vl-small", cache_dir=tmp)
@@ -95,8 +95,8 @@ def model_and_warm_start() -> tuple[str, list[list[float]]]:
         model_digest = hashlib.sha256(
             "".join(f"{name}:{array_digest(weights[name])}" for name in sorted(weights)).encode()
         ).hexdigest()
-        folder = warm_start(base, cache_dir=Path(tmp) / "warm_start", steps=WARM_START_STEPS, batch_size=16,
-                            learning_rate=1e-3, seed=0)
+        config = WarmStartConfig(steps=WARM_START_STEPS, batch_size=16, learning_rate=1e-3, seed=0)
+        folder = warm_start(base, config, cache_dir=Path(tmp) / "warm_start")
         history = json.loads((folder / "warm_start.json").read_text())["loss_history"]
     return model_digest, [[int(step), round(float(loss), LOSS_DECIMALS)] for step, loss in history]
 

@@ -12,11 +12,11 @@ from roma.degrade import corrupt, list_corruptions, rng_for
 from roma.degrade.errors import UnknownCorruptionError
 from roma.evaluation.conditions import Condition, CorruptedImageCache, parse_severities, resolve_conditions
 from roma.evaluation.errors import EvaluationError
-from roma.evaluation.records import RecordStore, read_records
+from roma.evaluation.records import RecordStore, SweepRecord, read_records
 
 
-def _record(sample: str, condition: str = "clean", **extra) -> dict:
-    return {"benchmark": "b", "sample_id": sample, "condition": condition, "correct": 1.0, **extra}
+def _record(sample: str, condition: str = "clean", **extra) -> SweepRecord:
+    return SweepRecord(benchmark="b", sample_id=sample, condition=condition, correct=1.0, **extra)
 
 
 # ----------------------------------------------------------------------------------------------- conditions
@@ -89,7 +89,7 @@ def test_store_appends_only_new_keys_and_survives_reopening(tmp_path):
     assert store.append([_record("2"), _record("3")]) == 1  # "2" is not written twice
     reopened = RecordStore(path)
     assert len(reopened) == 3 and ("b", "clean", "3") in reopened
-    assert [r["sample_id"] for r in read_records(path)] == ["1", "2", "3"]
+    assert [r.sample_id for r in read_records(path)] == ["1", "2", "3"]
     assert len(RecordStore(path, overwrite=True)) == 0 and not path.exists()
 
 
@@ -97,8 +97,8 @@ def test_store_drops_a_line_cut_short_by_a_kill(tmp_path):
     path = tmp_path / "records.jsonl"
     RecordStore(path).append([_record("1"), _record("2")])
     with open(path, "a") as stream:
-        stream.write(json.dumps(_record("3"))[:25])  # the write the kill interrupted
-    assert [r["sample_id"] for r in read_records(path)] == ["1", "2"]  # readers ignore it too
+        stream.write(json.dumps(_record("3").to_json())[:25])  # the write the kill interrupted
+    assert [r.sample_id for r in read_records(path)] == ["1", "2"]  # readers ignore it too
     store = RecordStore(path)
     assert len(store) == 2 and path.read_text().endswith("\n")
     store.append([_record("3")])
@@ -107,6 +107,31 @@ def test_store_drops_a_line_cut_short_by_a_kill(tmp_path):
 
 def test_store_refuses_a_corrupt_complete_line_naming_it(tmp_path):
     path = tmp_path / "records.jsonl"
-    path.write_text(json.dumps(_record("1")) + "\nnot json\n" + json.dumps(_record("2")) + "\n")
+    path.write_text(
+        json.dumps(_record("1").to_json()) + "\nnot json\n" + json.dumps(_record("2").to_json()) + "\n"
+    )
     with pytest.raises(EvaluationError, match=r"records.jsonl: line 2 is not a sweep record"):
         RecordStore(path)
+
+
+def test_records_round_trip_and_old_lines_still_read(tmp_path):
+    """Records written before the typed record (a key and `correct` only, or unknown extra keys) still read."""
+    record = _record("1", "gaussian_blur@3", group="seen", corruption="gaussian_blur", severity=3,
+                     responses=["\\boxed{B}"], extracted=["B"], gold="B", num_correct=1)  # fmt: skip
+    assert SweepRecord.from_json(json.loads(json.dumps(record.to_json()))) == record
+    assert "group_id" not in record.to_json()  # only benchmarks with variant groups write it
+    path = tmp_path / "records.jsonl"
+    path.write_text(
+        '{"benchmark": "b", "sample_id": "0", "condition": "clean", "correct": 0.5}\n'
+        '{"benchmark": "b", "sample_id": "1", "condition": "clean", "correct": 1, "written_by": "a later roma"}\n'
+    )
+    old, newer = read_records(path)
+    assert (old.key, old.correct, old.group, old.responses) == (("b", "clean", "0"), 0.5, None, [])
+    assert newer.correct == 1
+
+
+def test_a_line_without_its_key_is_named(tmp_path):
+    path = tmp_path / "records.jsonl"
+    path.write_text('{"benchmark": "b", "condition": "clean"}\n')
+    with pytest.raises(EvaluationError, match=r"line 1 is not a sweep record .*missing sample_id, correct"):
+        read_records(path)

@@ -11,7 +11,7 @@ from PIL import Image
 from roma.evaluation.compare import compare_runs
 from roma.evaluation.compare import main as compare_main
 from roma.evaluation.errors import EvaluationError
-from roma.evaluation.records import RecordStore
+from roma.evaluation.records import RecordStore, SweepRecord
 from roma.evaluation.reports import format_points, summarize, write_reports
 
 CONDITIONS = {
@@ -24,26 +24,26 @@ CONDITIONS = {
 
 def _records(
     benchmark: str, condition: str, correct: list[float], groups: list[str] | None = None
-) -> list[dict]:
+) -> list[SweepRecord]:
     corruption, severity, group = CONDITIONS[condition]
     rows = []
     for i, value in enumerate(correct):
-        row = {
-            "benchmark": benchmark,
-            "sample_id": str(i),
-            "condition": condition,
-            "group": group,
-            "corruption": corruption,
-            "severity": severity,
-            "correct": value,
-        }
-        if groups:
-            row["group_id"] = groups[i]
-        rows.append(row)
+        rows.append(
+            SweepRecord(
+                benchmark=benchmark,
+                sample_id=str(i),
+                condition=condition,
+                group=group,
+                corruption=corruption,
+                severity=severity,
+                correct=value,
+                group_id=groups[i] if groups else None,
+            )
+        )
     return rows
 
 
-def make_records(shift: float = 0.0) -> list[dict]:
+def make_records(shift: float = 0.0) -> list[SweepRecord]:
     """Benchmark ``a``: clean 75, blur@1 50, blur@3 25 (seen 37.5), motion@1 75 (unseen).
     ``dyn`` (two seed questions × two variants): clean 75 (worst case 50), blur@1 0. ``shift`` adds to ``a``'s blur@3."""
     records = _records("a", "clean", [1, 1, 1, 0])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -18,8 +19,8 @@ from roma.cli import main as roma_main
 from roma.evaluation.backends import GenerationRequest, TransformersBackend
 from roma.evaluation.conditions import Condition
 from roma.evaluation.probe import ProbeConfig, _Prober, run_probe, token_kl_and_logprob_drop
-from roma.evaluation.records import read_records, record_key
-from roma.evaluation.sweep import EXIT_AFTER_ENV, SweepConfig, run_sweep
+from roma.evaluation.records import read_records
+from roma.evaluation.sweep import SweepConfig, run_sweep
 
 REPO = Path(__file__).resolve().parents[1]
 BENCHMARKS = "mathvista,mmmu_pro,dynamath"
@@ -84,27 +85,25 @@ def test_sweep_end_to_end_reports_and_rerun_is_a_no_op(tiny_qwen3_vl_path, data_
     records = read_records(out / "records.jsonl")
     # mathvista 2 + mmmu_pro 2 + dynamath 2 seed questions × 10 variants = 24 samples, × 5 conditions.
     assert len(records) == 24 * 5
-    assert {r["condition"] for r in records} == {
+    assert {r.condition for r in records} == {
         "clean",
         "gaussian_blur@1",
         "gaussian_blur@5",
         "motion_blur@1",
         "motion_blur@5",
     }
-    record = next(r for r in records if r["benchmark"] == "mathvista" and r["condition"] == "motion_blur@5")
-    assert (record["corruption"], record["severity"], record["group"], record["gold"]) == (
+    record = next(r for r in records if r.benchmark == "mathvista" and r.condition == "motion_blur@5")
+    assert (record.corruption, record.severity, record.group, record.gold) == (
         "motion_blur",
         5,
         "unseen",
         "B",
     )
     assert (
-        len(record["responses"]) == 1
-        and isinstance(record["responses"][0], str)
-        and len(record["prompt_hash"]) == 16
+        len(record.responses) == 1 and isinstance(record.responses[0], str) and len(record.prompt_hash) == 16
     )
-    assert record["correct"] in (0.0, 1.0) and len(record["reasons"]) == 1
-    assert all("group_id" in r for r in records if r["benchmark"] == "dynamath")
+    assert record.correct in (0.0, 1.0) and len(record.reasons) == 1
+    assert all(r.group_id is not None for r in records if r.benchmark == "dynamath")
     # Every corrupted image was computed once: 25 images (the second MMMU-Pro row has two) × 4 conditions.
     assert len(list(cache.rglob("*.npy"))) == 25 * 4
     results = json.loads((out / "results.json").read_text())
@@ -121,6 +120,26 @@ def test_sweep_end_to_end_reports_and_rerun_is_a_no_op(tiny_qwen3_vl_path, data_
     assert (out / "records.jsonl").read_bytes() == before
 
 
+# `roma eval ARGS` in a process that kills itself (SIGKILL: no clean-up, no flush) as soon as the batch that
+# brings its records to at least LIMIT is on disk.
+SWEEP_KILLED_AFTER_RECORDS = """
+import os, signal, sys
+from roma.evaluation.cli import build_parser
+from roma.evaluation.sweep import run_sweep
+
+limit = int(sys.argv[1])
+config = build_parser().parse_args_into_dataclasses(args=sys.argv[2:])[0]
+
+
+def kill_at_limit(written):
+    if written >= limit:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+run_sweep(config, on_records_written=kill_at_limit)
+"""
+
+
 def test_killed_sweep_resumes_to_exactly_the_uninterrupted_records(
     tiny_qwen3_vl_path, backend, data_dir, tmp_path
 ):
@@ -128,11 +147,13 @@ def test_killed_sweep_resumes_to_exactly_the_uninterrupted_records(
     # avg@2 with sampling: responses vary per sample, so any mix-up or reseeding on resume would show.
     extra = ("--num_samples_per_prompt", "2", "--temperature", "1.0", "--benchmarks", "mathvista,mmmu_pro")
     killed = tmp_path / "killed"
-    env = {**os.environ, EXIT_AFTER_ENV: "3", "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(
         [
             sys.executable,
-            "eval/robust_sweep.py",
+            "-c",
+            SWEEP_KILLED_AFTER_RECORDS,
+            "3",
             *sweep_args(tiny_qwen3_vl_path, killed, data_dir, cache, *extra),
         ],
         cwd=REPO,
@@ -141,7 +162,7 @@ def test_killed_sweep_resumes_to_exactly_the_uninterrupted_records(
         text=True,
         timeout=300,
     )
-    assert result.returncode == 17, result.stderr[-2000:]
+    assert result.returncode == -signal.SIGKILL, result.stderr[-2000:]
     assert len(read_records(killed / "records.jsonl")) == 4  # two batches of two made it to disk
     with open(killed / "records.jsonl", "a") as stream:
         stream.write(
@@ -171,8 +192,8 @@ def test_killed_sweep_resumes_to_exactly_the_uninterrupted_records(
     straight = read_records(tmp_path / "straight" / "records.jsonl")
     lines = (killed / "records.jsonl").read_text().splitlines()
     assert len(lines) == len(resumed) == len(straight) == 4 * 5  # no record lost, none twice
-    assert sorted(resumed, key=record_key) == sorted(straight, key=record_key)
-    assert any(len(set(r["responses"])) == 2 for r in resumed)  # sampling really happened
+    assert sorted(resumed, key=lambda r: r.key) == sorted(straight, key=lambda r: r.key)
+    assert any(len(set(r.responses)) == 2 for r in resumed)  # sampling really happened
 
 
 def test_bad_input_gives_a_clear_message_and_exit_code_2(tiny_qwen3_vl_path, data_dir, tmp_path, capsys):
@@ -221,9 +242,9 @@ def test_bad_input_gives_a_clear_message_and_exit_code_2(tiny_qwen3_vl_path, dat
     assert "model='another-model'" in err and "--overwrite" in err
 
 
-def test_list_benchmarks_through_the_script():
+def test_list_benchmarks_through_the_command():
     result = subprocess.run(
-        [sys.executable, "eval/robust_sweep.py", "--list_benchmarks"],
+        [sys.executable, "-m", "roma.cli", "eval", "--list_benchmarks"],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -231,6 +252,26 @@ def test_list_benchmarks_through_the_script():
     )
     assert result.returncode == 0
     assert "* mathvista" in result.stdout and "  chartqa" in result.stdout
+
+
+def test_the_seven_benchmark_config_file_is_the_protocol_and_the_command_line_overrides_it():
+    from roma.evaluation.benchmarks import DEFAULT_BENCHMARKS
+    from roma.evaluation.cli import parse_config
+
+    path = str(REPO / "eval" / "configs" / "seven_benchmarks.yaml")
+    config = parse_config(["--config", path, "--model", "m", "--out", "o", "--severities", "3"])
+    assert config.benchmark_names == list(DEFAULT_BENCHMARKS)
+    assert (config.conditions, config.severities) == ("clean,seen,unseen", "3")  # the command line wins
+    assert (config.num_samples_per_prompt, config.temperature, config.model) == (1, 0.0, "m")
+
+
+def test_a_bad_config_file_is_named(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("benchmarks: [mathvista]\nseverity: 3\n")
+    assert roma_main(["eval", "--config", str(bad), "--model", "m", "--out", str(tmp_path / "o")]) == 2
+    assert f"--config {bad}: unknown options ['severity']" in capsys.readouterr().err
+    assert roma_main(["eval", "--config", str(tmp_path / "missing.yaml"), "--model", "m", "--out", "o"]) == 2
+    assert "missing.yaml: cannot read it" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------------------------------------------- probe

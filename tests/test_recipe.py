@@ -1,8 +1,7 @@
-"""The training recipe end to end, in-process, and every shipped YAML config against the real dataclasses."""
+"""The training script end to end, in-process, and every shipped YAML config against the real dataclasses."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
@@ -10,26 +9,19 @@ from pathlib import Path
 import pytest
 
 from roma.models.tiny import vision_token_ids
+from roma.scripts.train import RomaScriptArguments, parse_args, resolve_reward_functions, run
+from roma.scripts.warm_start import WarmStartConfig
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((REPO / "recipes" / "configs").glob("*.yaml"))
 
 
-def _recipe():
-    spec = importlib.util.spec_from_file_location("roma_qwen3vl_recipe", REPO / "recipes" / "roma_qwen3vl.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def _train(argv: list[str]) -> dict:
+    """What `roma train ARGV` (and `recipes/roma_qwen3vl.py ARGV`) runs, returning its summary."""
+    return run(*parse_args(argv))
 
 
-def _parse(argv: list[str]):
-    from trl import ModelConfig, TrlParser
-
-    from roma import RomaConfig
-    from roma.trainer.pipeline import RomaScriptArguments
-
-    parser = TrlParser((RomaScriptArguments, RomaConfig, ModelConfig))
-    return parser.parse_args_and_config(args=argv)
+_parse = parse_args
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=[c.stem for c in CONFIGS])
@@ -48,7 +40,7 @@ def test_every_recipe_config_parses_into_the_real_dataclasses(config, tmp_path):
 
 def test_tiny_cpu_recipe_runs_end_to_end_with_overrides(tiny_qwen3_vl_path, tmp_path):
     out = tmp_path / "run"
-    summary = _recipe().main(
+    summary = _train(
         [
             "--config",
             str(REPO / "recipes" / "configs" / "tiny_cpu.yaml"),
@@ -115,7 +107,7 @@ def test_override_takes_effect_in_the_parsed_config(tmp_path):
 
 def test_grpo_baseline_runs_from_the_same_script(tiny_qwen3_vl_path, tmp_path):
     out = tmp_path / "grpo"
-    summary = _recipe().main(
+    summary = _train(
         [
             "--config",
             str(REPO / "recipes" / "configs" / "tiny_cpu.yaml"),
@@ -155,10 +147,34 @@ def test_unknown_trainer_and_reward_are_clear_errors(tmp_path, capsys):
             ]
         )
     assert "argument --trainer: invalid choice: 'ppo'" in capsys.readouterr().err
-    from roma.trainer.pipeline import RomaScriptArguments, resolve_reward_functions
-
     with pytest.raises(ValueError, match="trainer='ppo' is not valid"):
         RomaScriptArguments(trainer="ppo")
 
     with pytest.raises(Exception, match="accuracyy"):
         resolve_reward_functions(["accuracyy"])
+
+
+def test_warm_start_settings_come_from_the_script_arguments_in_one_config(tmp_path):
+    script_args, _, _ = _parse(
+        ["--config", str(REPO / "recipes" / "configs" / "tiny_cpu.yaml"), "--output_dir", str(tmp_path)]
+    )
+    # tiny_cpu.yaml: 800 steps of 16 rows at 1e-3; the seed is the fixed default.
+    assert script_args.warm_start_config() == WarmStartConfig(
+        steps=800, batch_size=16, learning_rate=1e-3, seed=0
+    )
+    assert RomaScriptArguments(warm_start_sft_steps=0).warm_start_config() is None
+    with pytest.raises(ValueError, match="batch_size"):
+        RomaScriptArguments(warm_start_sft_steps=2, warm_start_batch_size=0).warm_start_config()
+
+
+def test_the_recipe_file_is_a_thin_entry_point_of_the_training_script():
+    """`accelerate launch recipes/roma_qwen3vl.py` runs `roma.scripts.train.main`, also reachable as `roma train`."""
+    import ast
+
+    from roma.cli import SUBCOMMANDS
+
+    tree = ast.parse((REPO / "recipes" / "roma_qwen3vl.py").read_text())
+    imported = {(node.module, alias.name) for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                for alias in node.names}  # fmt: skip
+    assert ("roma.scripts.train", "main") in imported
+    assert SUBCOMMANDS["train"][0] == "roma.scripts.train"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from roma.study import Study, StudyConfig
+import pytest
+
+from roma.scripts.study import Study, StudyConfig
 
 
 def test_quick_study_runs_every_stage_writes_the_report_and_resumes(tmp_path, capsys):
@@ -21,9 +23,8 @@ def test_quick_study_runs_every_stage_writes_the_report_and_resumes(tmp_path, ca
     ):
         assert f"| {method} | 1 |" in text, method
     assert "Selected on the validation split" in text and "select-K2-l0.1-m0.1" in text
-    assert (
-        "roma_qwen3vl.py --config" in text and "roma.cli eval" in text
-    )  # the exact commands are in the report
+    # The exact commands are in the report.
+    assert "roma.cli train --config" in text and "roma.cli eval" in text
     assert (tmp_path / "synthetic_study.png").is_file()  # the plot travels with the report
     assert (tmp_path / "study" / "compare" / "compare.png").is_file()
     # The validation split chose the settings; the test split scored the runs.
@@ -35,5 +36,11 @@ def test_quick_study_runs_every_stage_writes_the_report_and_resumes(tmp_path, ca
     Study(StudyConfig(out_dir=str(tmp_path / "study"), report=str(report), quick=True)).run()
     out = capsys.readouterr().out
     assert out.count("[reuse]") == 8
-    assert report.read_text().count("roma_qwen3vl.py --config") == 8  # reused stages' commands stay in the report
-    assert "roma_qwen3vl.py" not in out.split("compare")[0]
+    # Reused stages' commands stay in the report.
+    assert report.read_text().count("roma.cli train --config") == 8
+    assert "roma.cli train" not in out.split("compare")[0]
+
+
+def test_a_missing_base_config_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="base_config 'nowhere.yaml'"):
+        StudyConfig(out_dir=str(tmp_path), base_config="nowhere.yaml")

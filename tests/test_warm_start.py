@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -13,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from roma.trainer.warm_start import (
+from roma.scripts.warm_start import (
     INFO_FILE,
     MARKER_FILE,
     TEMP_PREFIX,
+    WarmStartConfig,
     base_model_identity,
     completion_text,
     key_hash,
@@ -29,9 +31,9 @@ from roma.trainer.warm_start import (
 # it has learned the format but not the images, and answers "\boxed{A}" to every question, whatever the family
 # (measured; "A" is the most frequent single answer of the train split's rows). That makes its accuracy
 # computable by hand: the fraction of rows whose gold answer is the letter A.
-CONSTANT_ANSWER = {"steps": 24, "batch_size": 8, "learning_rate": 1e-2}
+CONSTANT_ANSWER = WarmStartConfig(steps=24, batch_size=8, learning_rate=1e-2)
 # Cheaper runs for the cache tests: a few steps on a handful of rows.
-FAST = {"steps": 2, "batch_size": 4, "num_train_samples": 8, "learning_rate": 1e-2}
+FAST = WarmStartConfig(steps=2, batch_size=4, num_train_samples=8, learning_rate=1e-2)
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +43,7 @@ def cache_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def warm_started(tiny_qwen3_vl_path, cache_dir) -> Path:
-    return warm_start(tiny_qwen3_vl_path, cache_dir=cache_dir, **CONSTANT_ANSWER)
+    return warm_start(tiny_qwen3_vl_path, CONSTANT_ANSWER, cache_dir=cache_dir)
 
 
 def _dead_pid() -> int:
@@ -81,7 +83,7 @@ def test_checkpoint_loads_and_records_the_run(warm_started, tiny_qwen3_vl_path):
     assert processor.tokenizer.convert_tokens_to_ids("<|im_end|>") == 258
 
     info = json.loads((warm_started / INFO_FILE).read_text())
-    assert info["arguments"]["steps"] == CONSTANT_ANSWER["steps"]
+    assert info["arguments"]["steps"] == CONSTANT_ANSWER.steps
     assert info["arguments"]["num_train_samples"] == 24 * 8  # None: every row seen once
     assert info["arguments"]["base_model"] == str(tiny_qwen3_vl_path)
     assert warm_started.name == f"sft-{info['key_hash']}"
@@ -101,8 +103,8 @@ def test_second_call_hits_the_cache(warm_started, tiny_qwen3_vl_path, cache_dir,
     weights = warm_started / "model.safetensors"
     before = weights.stat().st_mtime_ns
     started = time.perf_counter()
-    with caplog.at_level(logging.INFO, logger="roma.trainer.warm_start"):
-        again = warm_start(tiny_qwen3_vl_path, cache_dir=cache_dir, **CONSTANT_ANSWER)
+    with caplog.at_level(logging.INFO, logger="roma.scripts.warm_start"):
+        again = warm_start(tiny_qwen3_vl_path, CONSTANT_ANSWER, cache_dir=cache_dir)
     assert time.perf_counter() - started < 1.0
     assert again == warm_started
     assert weights.stat().st_mtime_ns == before
@@ -110,20 +112,31 @@ def test_second_call_hits_the_cache(warm_started, tiny_qwen3_vl_path, cache_dir,
 
 
 def test_num_train_samples_none_means_steps_times_batch(tiny_qwen3_vl_path):
-    common = {
-        "steps": 4,
-        "batch_size": 4,
-        "learning_rate": 1e-3,
-        "seed": 0,
-        "image_size": 64,
-        "family": "qwen3_vl",
-    }
-    explicit = warm_start_key(tiny_qwen3_vl_path, num_train_samples=16, **common)
-    assert explicit["num_train_samples"] == 16
-    # warm_start resolves None to steps * batch_size before keying, so both spellings share one folder.
-    assert key_hash(explicit) == key_hash(
-        warm_start_key(tiny_qwen3_vl_path, num_train_samples=4 * 4, **common)
+    explicit = WarmStartConfig(steps=4, batch_size=4, num_train_samples=16)
+    assert warm_start_key(tiny_qwen3_vl_path, explicit)["num_train_samples"] == 16
+    # None resolves to steps * batch_size before keying, so both spellings share one folder.
+    implicit = WarmStartConfig(steps=4, batch_size=4)
+    assert implicit.train_samples == 16
+    assert key_hash(warm_start_key(tiny_qwen3_vl_path, explicit)) == key_hash(
+        warm_start_key(tiny_qwen3_vl_path, implicit)
     )
+
+
+def test_the_key_is_unchanged_by_the_config_dataclass(tiny_qwen3_vl_path):
+    """Checkpoints cached before `WarmStartConfig` existed are still found: the key has the same fields."""
+    key = warm_start_key(None, WarmStartConfig(steps=800, batch_size=16))
+    assert {name: value for name, value in key.items() if name != "base_model"} == {
+        "version": 1,
+        "steps": 800,
+        "batch_size": 16,
+        "learning_rate": 1e-3,
+        "lr_scheduler": "linear",
+        "warmup_ratio": 0.05,
+        "seed": 0,
+        "num_train_samples": 800 * 16,
+        "image_size": 64,
+        "data": "roma.data.synthetic train split, all families",
+    }
 
 
 @pytest.mark.parametrize(
@@ -138,9 +151,8 @@ def test_num_train_samples_none_means_steps_times_batch(tiny_qwen3_vl_path):
     ],
 )
 def test_every_keyed_argument_changes_the_hash(tiny_qwen3_vl_path, change):
-    common = {**FAST, "seed": 0, "image_size": 64, "family": "qwen3_vl"}
-    assert key_hash(warm_start_key(tiny_qwen3_vl_path, **common)) != key_hash(
-        warm_start_key(tiny_qwen3_vl_path, **(common | change))
+    assert key_hash(warm_start_key(tiny_qwen3_vl_path, FAST)) != key_hash(
+        warm_start_key(tiny_qwen3_vl_path, dataclasses.replace(FAST, **change))
     )
 
 
@@ -161,15 +173,15 @@ def test_base_model_identity_follows_path_and_file_contents(tiny_qwen3_vl_path, 
 
 
 def test_changed_argument_trains_into_a_new_folder(warm_started, tiny_qwen3_vl_path, cache_dir):
-    other = warm_start(tiny_qwen3_vl_path, cache_dir=cache_dir, **(CONSTANT_ANSWER | {"steps": 2}))
+    other = warm_start(tiny_qwen3_vl_path, dataclasses.replace(CONSTANT_ANSWER, steps=2), cache_dir=cache_dir)
     assert other != warm_started
     assert other.parent == warm_started.parent
     assert json.loads((other / INFO_FILE).read_text())["arguments"]["steps"] == 2
 
 
 def test_leftovers_of_a_killed_run_are_not_reused(warm_started, tiny_qwen3_vl_path, cache_dir):
-    arguments = FAST | {"seed": 7}
-    key = warm_start_key(tiny_qwen3_vl_path, image_size=64, family="qwen3_vl", **arguments)
+    arguments = dataclasses.replace(FAST, seed=7)
+    key = warm_start_key(tiny_qwen3_vl_path, arguments)
     final_dir = cache_dir / f"sft-{key_hash(key)}"
     # A killed run leaves its temporary folder (weights written, no marker) ...
     leftover = cache_dir / f"{TEMP_PREFIX}{final_dir.name}-{_dead_pid()}-deadbeef"
@@ -178,7 +190,7 @@ def test_leftovers_of_a_killed_run_are_not_reused(warm_started, tiny_qwen3_vl_pa
     # ... and a folder under the final name without the marker (say, a half copy) must not pass for a result.
     shutil.copytree(leftover, final_dir)
 
-    result = warm_start(tiny_qwen3_vl_path, cache_dir=cache_dir, **arguments)
+    result = warm_start(tiny_qwen3_vl_path, arguments, cache_dir=cache_dir)
 
     assert result == final_dir
     assert (final_dir / MARKER_FILE).read_text().strip() == key_hash(key)
@@ -187,10 +199,10 @@ def test_leftovers_of_a_killed_run_are_not_reused(warm_started, tiny_qwen3_vl_pa
 
 
 def test_force_retrains(tiny_qwen3_vl_path, tmp_path):
-    arguments = FAST | {"steps": 1}
-    first = warm_start(tiny_qwen3_vl_path, cache_dir=tmp_path, **arguments)
+    arguments = dataclasses.replace(FAST, steps=1)
+    first = warm_start(tiny_qwen3_vl_path, arguments, cache_dir=tmp_path)
     written = (first / INFO_FILE).stat().st_mtime_ns
-    again = warm_start(tiny_qwen3_vl_path, cache_dir=tmp_path, force=True, **arguments)
+    again = warm_start(tiny_qwen3_vl_path, arguments, cache_dir=tmp_path, force=True)
     assert again == first
     assert (again / INFO_FILE).stat().st_mtime_ns != written
     assert (again / MARKER_FILE).is_file()
@@ -207,16 +219,37 @@ def test_force_retrains(tiny_qwen3_vl_path, tmp_path):
         ({"family": "llava"}, "family"),
     ],
 )
-def test_bad_arguments_are_named(tmp_path, change, message):
+def test_bad_arguments_are_named(change, message):
     with pytest.raises(ValueError, match=message):
-        warm_start(None, cache_dir=tmp_path, **({"steps": 1} | change))
-    assert not any(tmp_path.iterdir())  # refused before anything is written
+        WarmStartConfig(**({"steps": 1} | change))  # refused before warm_start can write anything
+
+
+@pytest.mark.parametrize("base_model", [None, "some/checkpoint"])
+def test_the_subprocess_command_line_parses_back_to_the_same_settings(tmp_path, base_model):
+    """A distributed launch trains in `python -m roma.scripts.warm_start ARGS`: ARGS must mean the same warm start."""
+    from roma.scripts.warm_start import command_line, parse_args
+
+    config = WarmStartConfig(
+        steps=3, batch_size=2, learning_rate=5e-3, seed=4, image_size=96, family="qwen2_5_vl"
+    )
+    parsed, command = parse_args(command_line(base_model, config, tmp_path, force=True))
+    assert parsed.resolved_arguments() == config.resolved_arguments()
+    assert (command.base_model, command.cache_dir, command.force) == (base_model, str(tmp_path), True)
+    assert warm_start_key(base_model, parsed) == warm_start_key(base_model, config)
+
+
+def test_the_command_line_reports_a_bad_setting(tmp_path, capsys):
+    from roma.scripts.warm_start import main
+
+    assert main(["--steps", "0", "--cache_dir", str(tmp_path)]) == 2
+    assert "steps must be an integer >= 1" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
 
 
 def test_base_model_folder_without_config_is_refused(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="no config.json"):
-        warm_start(tmp_path / "empty", cache_dir=tmp_path / "cache", steps=1)
+        warm_start(tmp_path / "empty", WarmStartConfig(steps=1), cache_dir=tmp_path / "cache")
 
 
 def test_the_sweep_scores_a_model_that_always_answers_a_exactly(warm_started, tmp_path):

@@ -5,8 +5,9 @@ Attributes load lazily so ``import roma.data`` stays light (no ``datasets`` impo
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from roma._lazy import lazy_getattr
 
 _LAZY = {
     "DEFAULT_INSTRUCTION": "roma.data.prompts",
@@ -45,8 +46,4 @@ if TYPE_CHECKING:  # pragma: no cover
         render_scene,
     )
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'roma.data' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)

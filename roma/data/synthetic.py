@@ -1,7 +1,8 @@
 """The bundled synthetic visual reasoning task: procedurally generated, deterministic, fast.
 
 Two task families whose answers live in image detail that blur and low resolution destroy, at sizes a
-~1.7 M-parameter Qwen3-VL learns on a CPU in minutes (see ``/work/shared/NOTES_TRL_QWENVL.md``):
+~1.7 M-parameter Qwen3-VL learns on a CPU in minutes (calibration: ``docs/method.md``, "The embedded default on
+a CPU"):
 
 * ``count_shapes``: "How many red shapes are there?" 0-5 red circles / squares / triangles (4-6 px
   half-size at 64×64) among 0-3 shapes of other colours (at least one shape per image). Answer: a digit (``answer_type`` ``"integer"``).

@@ -11,8 +11,7 @@ Imports are lazy: ``import roma.evaluation`` loads neither transformers nor matp
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from roma._lazy import lazy_getattr
 
 _LAZY = {
     "Benchmark": "roma.evaluation.benchmarks",
@@ -37,8 +36,4 @@ _LAZY = {
 
 __all__ = list(_LAZY)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'roma.evaluation' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)

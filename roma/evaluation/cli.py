@@ -4,32 +4,50 @@
         --out results/RUN [--data_dir DIR] [--max_samples N] [--batch_size B] [--backend transformers|vllm] \\
         [--num_samples_per_prompt k --temperature T] [--seed 0] [--cache_dir DIR] [--overwrite]
 
-``roma eval --list_benchmarks [--benchmark_module my_pkg.my_bench]`` lists the registered benchmark adapters
-(installed plugins and the modules given included); ``roma eval --report_only --out RUN`` rebuilds the reports
-of a run from its records.
+``roma eval --config FILE.yaml [--option value ...]`` reads the options from a YAML file (keys are the option
+names; the command line overrides them), e.g. ``eval/configs/seven_benchmarks.yaml``. ``roma eval
+--list_benchmarks [--benchmark_module my_pkg.my_bench]`` lists the registered benchmark adapters (installed
+plugins and the modules given included); ``roma eval --report_only --out RUN`` rebuilds the reports of a run from
+its records.
 """
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
+import yaml
+
+from roma.degrade import DegradationError
+from roma.evaluation.benchmarks import (
+    BENCHMARK_REGISTRY,
+    DEFAULT_BENCHMARKS,
+    import_benchmark_modules,
+    list_benchmarks,
+)
 from roma.evaluation.errors import EvaluationError
+from roma.evaluation.reports import write_reports
+from roma.evaluation.sweep import SweepConfig, run_sweep
 
 __all__ = ["build_parser", "main"]
 
 
 def build_parser():  # -> transformers.HfArgumentParser
     """The parser of ``roma eval``: one option per :class:`~roma.evaluation.sweep.SweepConfig` field."""
-    from transformers import HfArgumentParser
-
-    from roma.evaluation.sweep import SweepConfig
+    from transformers import HfArgumentParser  # not on the --list_benchmarks / --report_only paths
 
     parser = HfArgumentParser(
         SweepConfig,
         prog="roma eval",
         description="Robustness sweep: benchmarks × clean / seen / unseen corruptions × severities. Resumable: "
         "rerun the same command to continue an interrupted sweep.",
+    )
+    parser.add_argument(
+        "--config",
+        default=None,
+        help="YAML file of options (keys: the option names); options on the command line override it.",
     )
     parser.add_argument(
         "--list_benchmarks", action="store_true", help="List the registered benchmarks and exit."
@@ -40,16 +58,40 @@ def build_parser():  # -> transformers.HfArgumentParser
     return parser
 
 
+def read_config_file(path: str) -> dict:
+    """The options of a ``--config`` YAML file, checked against the :class:`SweepConfig` fields."""
+    try:
+        values = yaml.safe_load(Path(path).read_text())
+    except OSError as error:
+        raise EvaluationError(f"--config {path}: cannot read it ({error.strerror})") from None
+    except yaml.YAMLError as error:
+        raise EvaluationError(f"--config {path}: not valid YAML ({error})") from None
+    if not isinstance(values, dict):
+        raise EvaluationError(f"--config {path}: expected a mapping of option names to values")
+    unknown = sorted(set(values) - {f.name for f in dataclasses.fields(SweepConfig)})
+    if unknown:
+        raise EvaluationError(f"--config {path}: unknown options {unknown} (see roma eval --help)")
+    # A YAML list (benchmarks: [a, b]) means the same as the comma-separated option.
+    return {key: ",".join(map(str, v)) if isinstance(v, list) else v for key, v in values.items()}
+
+
+def parse_config(argv: list[str]):  # -> SweepConfig
+    """The :class:`SweepConfig` of a ``roma eval`` command line: ``--config`` file first, then the options."""
+    parser = build_parser()
+    config_path = argparse.ArgumentParser(add_help=False)
+    config_path.add_argument("--config")
+    path = config_path.parse_known_args(argv)[0].config
+    if path is not None:
+        # The file's values become the defaults, so the model and out it names satisfy the required options.
+        values = read_config_file(path)
+        parser.set_defaults(**values)
+        for action in parser._actions:
+            if action.dest in values:
+                action.required = False
+    return parser.parse_args_into_dataclasses(args=argv)[0]
+
+
 def _list_benchmarks(argv: list[str]) -> str:
-    import argparse
-
-    from roma.evaluation.benchmarks import (
-        BENCHMARK_REGISTRY,
-        DEFAULT_BENCHMARKS,
-        import_benchmark_modules,
-        list_benchmarks,
-    )
-
     known = argparse.ArgumentParser(prog="roma eval --list_benchmarks", add_help=False)
     known.add_argument("--benchmark_module")
     import_benchmark_modules(known.parse_known_args(argv)[0].benchmark_module)
@@ -79,10 +121,6 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         return 0
     if "--report_only" in argv:
-        import argparse
-
-        from roma.evaluation.reports import write_reports
-
         known = argparse.ArgumentParser(prog="roma eval --report_only", add_help=False)
         known.add_argument("--out")
         out = known.parse_known_args(argv)[0].out
@@ -97,17 +135,13 @@ def main(argv: list[str] | None = None) -> int:
         print((Path(out) / "summary.md").read_text())
         return 0
 
-    from roma.degrade import DegradationError
-    from roma.evaluation.sweep import run_sweep
-
-    parser = build_parser()
     try:
-        config = parser.parse_args_into_dataclasses(args=argv)[0]
-    except EvaluationError as error:  # raised by SweepConfig.__post_init__
+        config = parse_config(argv)
+    except EvaluationError as error:  # a bad --config file, or raised by SweepConfig.__post_init__
         print(f"roma eval: error: {error}", file=sys.stderr)
         return 2
     except ValueError as error:  # HfArgumentParser: arguments it did not use
-        parser.error(str(error))
+        build_parser().error(str(error))
     try:
         run_sweep(config)
     except (EvaluationError, DegradationError) as error:

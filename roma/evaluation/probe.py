@@ -23,35 +23,32 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from roma.data.prompts import build_conversation
+from roma.degrade import DegradationError
+from roma.evaluation.backends import GenerationRequest, TransformersBackend
+from roma.evaluation.benchmarks import get_benchmark, import_benchmark_modules
+from roma.evaluation.conditions import (
+    CorruptedImageCache,
+    default_cache_dir,
+    parse_severities,
+    resolve_conditions,
+)
+from roma.evaluation.config import BenchmarkRunConfig
 from roma.evaluation.errors import EvaluationError
+from roma.evaluation.reports import markdown_table
 
 __all__ = ["ProbeConfig", "main", "run_probe", "token_kl_and_logprob_drop"]
 
 
 @dataclass
-class ProbeConfig:
+class ProbeConfig(BenchmarkRunConfig):
     """Settings of ``roma probe`` (each field is a command-line option of the same name)."""
 
     model: str = field(metadata={"help": "Checkpoint folder or hub id of the model to probe."})
     out: str = field(metadata={"help": "Output folder for probe.json and probe.md."})
-    benchmarks: str = field(default="synthetic", metadata={"help": "Comma-separated benchmark names."})
     conditions: str = field(
         default="seen,unseen",
         metadata={"help": "Corruption groups or names to probe (clean is the reference)."},
-    )
-    severities: str = field(default="1,3,5", metadata={"help": "Comma-separated severities in [1, 5]."})
-    data_dir: str | None = field(
-        default=None, metadata={"help": "Folder with local benchmark copies; else the hub."}
-    )
-    hub_ids: str | None = field(
-        default=None, metadata={"help": "Override hub ids: 'name=owner/repo[:config],...'."}
-    )
-    benchmark_module: str | None = field(
-        default=None,
-        metadata={
-            "help": "Comma-separated modules to import before the benchmarks are looked up, e.g. "
-            "my_pkg.my_bench: a module that registers benchmarks with @register_benchmark (see docs/extending.md)."
-        },
     )
     max_samples: int | None = field(
         default=32, metadata={"help": "Samples per benchmark split (the probe is cheap)."}
@@ -63,12 +60,6 @@ class ProbeConfig:
     seed: int = field(
         default=0, metadata={"help": "Seed of the corruptions (same views as `roma eval --seed`)."}
     )
-    cache_dir: str | None = field(
-        default=None, metadata={"help": "Cache of corrupted images (shared with roma eval)."}
-    )
-    device: str = field(default="auto", metadata={"help": "Device: auto, cpu, cuda, cuda:N."})
-    dtype: str = field(default="auto", metadata={"help": "Model dtype: auto, float32, bfloat16, float16."})
-    progress: bool = field(default=True, metadata={"help": "Show tqdm progress bars."})
 
 
 def token_kl_and_logprob_drop(
@@ -101,17 +92,6 @@ def token_kl_and_logprob_drop(
 
 class _Prober:
     def __init__(self, config: ProbeConfig):
-        from roma.data.prompts import build_conversation
-        from roma.evaluation.backends import TransformersBackend
-        from roma.evaluation.benchmarks import get_benchmark, import_benchmark_modules
-        from roma.evaluation.conditions import (
-            CorruptedImageCache,
-            default_cache_dir,
-            parse_severities,
-            resolve_conditions,
-        )
-        from roma.evaluation.sweep import SweepConfig
-
         self.config = config
         self.conditions = [
             c
@@ -122,10 +102,11 @@ class _Prober:
             raise EvaluationError(
                 "the probe needs at least one corruption in --conditions (clean is the reference)"
             )
-        names = [n.strip() for n in config.benchmarks.split(",") if n.strip()]
-        overrides = SweepConfig(model=config.model, out=config.out, hub_ids=config.hub_ids).hub_overrides()
+        overrides = config.hub_overrides()
         import_benchmark_modules(config.benchmark_module)
-        self.benchmarks = [get_benchmark(n, data_dir=config.data_dir, **overrides.get(n, {})) for n in names]
+        self.benchmarks = [
+            get_benchmark(n, data_dir=config.data_dir, **overrides.get(n, {})) for n in config.benchmark_names
+        ]
         self.cache = CorruptedImageCache(config.cache_dir or default_cache_dir(), seed=config.seed)
         self.build_conversation = build_conversation
         self.backend = TransformersBackend(
@@ -156,8 +137,6 @@ class _Prober:
         self, data: Any, sample: Any, answer_ids: list[int]
     ) -> dict[str, tuple[float, float, int]]:
         import torch
-
-        from roma.evaluation.backends import GenerationRequest
 
         conversation = self.build_conversation(sample.question, len(sample.images))
         sources = data.image_sources(sample)  # the sweep's cache keys: its corrupted views are reused here
@@ -197,8 +176,6 @@ class _Prober:
 
     def run(self) -> dict[str, Any]:
         from tqdm.auto import tqdm
-
-        from roma.evaluation.backends import GenerationRequest
 
         per_benchmark: dict[str, dict[str, list[tuple[float, float, int]]]] = {}
         for benchmark in self.benchmarks:
@@ -285,8 +262,6 @@ def summarize_probe(
 
 
 def probe_markdown(result: dict[str, Any]) -> str:
-    from roma.evaluation.reports import markdown_table
-
     run = result["run"]
     parts = [
         "# Corruption probe",
@@ -340,9 +315,7 @@ def run_probe(config: ProbeConfig) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     """``roma probe --model PATH --benchmarks ... [--conditions ...] [--severities ...] --out DIR``."""
-    from transformers import HfArgumentParser
-
-    from roma.degrade import DegradationError
+    from transformers import HfArgumentParser  # only the command line needs it
 
     parser = HfArgumentParser(
         ProbeConfig,

@@ -3,38 +3,83 @@
 Each batch is appended in a single write, then flushed and fsynced, so after a crash the file holds whole
 batches plus at most one line cut short. Opening the file again drops that partial line (it is recomputed),
 so a resumed sweep ends with exactly the records of an uninterrupted one: none lost, none twice.
+
+A line is one `SweepRecord`: the sweep writes them, the reports read them. Lines written by older versions
+(without ``group``, ``corruption``, ``severity`` or the per-response lists) still read: every field but the key
+and ``correct`` has a default.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from roma.evaluation.errors import EvaluationError
 
-__all__ = ["RecordStore", "read_records", "record_key"]
+__all__ = ["RecordKey", "RecordStore", "SweepRecord", "read_records"]
 
 logger = logging.getLogger(__name__)
 
 RecordKey = tuple[str, str, str]
 
 
-def record_key(record: dict[str, Any]) -> RecordKey:
-    """(benchmark, condition, sample id): what makes a record unique."""
-    return (record["benchmark"], record["condition"], record["sample_id"])
+@dataclass(kw_only=True)
+class SweepRecord:
+    """One graded (benchmark, condition, sample): a line of ``records.jsonl``; fields in the line's key order."""
+
+    benchmark: str
+    sample_id: str
+    condition: str
+    # clean / seen / unseen / other; None in records written before the field existed.
+    group: str | None = None
+    corruption: str | None = None
+    severity: float | None = None
+    prompt_hash: str | None = None
+    responses: list[str] = field(default_factory=list)
+    extracted: list[str | None] = field(default_factory=list)  # the answer graded in each response
+    gold: Any = None
+    answer_type: str | None = None
+    correct: float  # fraction of the responses graded correct (avg@k)
+    num_correct: int | None = None
+    reasons: list[str] = field(default_factory=list)  # the grader's reason per response
+    group_id: str | None = None  # variant group (DynaMath's seed question), for the worst case
+
+    @property
+    def key(self) -> RecordKey:
+        """(benchmark, condition, sample id): what makes a record unique."""
+        return (self.benchmark, self.condition, self.sample_id)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object of the line (``group_id`` only when the benchmark has variant groups)."""
+        data = dataclasses.asdict(self)
+        if self.group_id is None:
+            del data["group_id"]
+        return data
+
+    @classmethod
+    def from_json(cls, data: Any) -> SweepRecord:
+        """A record from a parsed line; keys this version does not know are ignored (newer writers)."""
+        if not isinstance(data, dict):
+            raise TypeError(f"expected a JSON object, got {type(data).__name__}")
+        missing = [name for name in ("benchmark", "sample_id", "condition", "correct") if name not in data]
+        if missing:
+            raise KeyError(f"missing {', '.join(missing)}")
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{name: value for name, value in data.items() if name in known})
 
 
-def _parse_lines(path: Path, data: bytes) -> Iterator[dict[str, Any]]:
+def _parse_lines(path: Path, data: bytes) -> Iterator[SweepRecord]:
     for number, line in enumerate(data.split(b"\n"), 1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
-            record_key(record)
+            record = SweepRecord.from_json(json.loads(line))
         except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as error:
             raise EvaluationError(
                 f"{path}: line {number} is not a sweep record ({type(error).__name__}: {error}); the file was edited "
@@ -43,15 +88,15 @@ def _parse_lines(path: Path, data: bytes) -> Iterator[dict[str, Any]]:
         yield record
 
 
-def read_records(path: str | Path) -> list[dict[str, Any]]:
+def read_records(path: str | Path) -> list[SweepRecord]:
     """Every complete record of a JSONL file (a trailing partial line is ignored), first occurrence per key."""
     path = Path(path)
     data = path.read_bytes()
     if data and not data.endswith(b"\n"):
         data = data[: data.rfind(b"\n") + 1]
-    unique: dict[RecordKey, dict[str, Any]] = {}
+    unique: dict[RecordKey, SweepRecord] = {}
     for record in _parse_lines(path, data):
-        unique.setdefault(record_key(record), record)
+        unique.setdefault(record.key, record)
     return list(unique.values())
 
 
@@ -68,7 +113,7 @@ class RecordStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if overwrite and self.path.exists():
             self.path.unlink()
-        self._records: dict[RecordKey, dict[str, Any]] = {}
+        self._records: dict[RecordKey, SweepRecord] = {}
         if self.path.exists():
             self._recover()
 
@@ -88,7 +133,7 @@ class RecordStore:
                 os.fsync(stream.fileno())
             data = data[:keep]
         for record in _parse_lines(self.path, data):
-            self._records.setdefault(record_key(record), record)
+            self._records.setdefault(record.key, record)
 
     def __len__(self) -> int:
         return len(self._records)
@@ -96,20 +141,19 @@ class RecordStore:
     def __contains__(self, key: object) -> bool:
         return key in self._records
 
-    def records(self) -> list[dict[str, Any]]:
+    def records(self) -> list[SweepRecord]:
         """All records, in file order."""
         return list(self._records.values())
 
-    def append(self, records: Iterable[dict[str, Any]]) -> int:
+    def append(self, records: Iterable[SweepRecord]) -> int:
         """Append the records whose key is new, in one write + flush + fsync; return how many were written."""
         new = []
         for record in records:
-            key = record_key(record)
-            if key not in self._records:
-                self._records[key] = record
+            if record.key not in self._records:
+                self._records[record.key] = record
                 new.append(record)
         if new:
-            payload = "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in new).encode()
+            payload = "".join(json.dumps(r.to_json(), ensure_ascii=False) + "\n" for r in new).encode()
             with open(self.path, "ab") as stream:
                 stream.write(payload)
                 stream.flush()

@@ -26,7 +26,7 @@ from typing import Any
 from roma.degrade.registry import SEEN, UNSEEN
 from roma.evaluation.conditions import CLEAN
 from roma.evaluation.errors import EvaluationError
-from roma.evaluation.records import read_records
+from roma.evaluation.records import SweepRecord, read_records
 
 __all__ = [
     "GROUPS",
@@ -62,21 +62,21 @@ def _summary_figures(by_group: dict[str, float | None]) -> dict[str, Any]:
     return figures
 
 
-def _worst_case(records: list[dict[str, Any]]) -> tuple[float, int] | None:
+def _worst_case(records: list[SweepRecord]) -> tuple[float, int] | None:
     """Mean over groups of the minimum per-variant accuracy, and the number of groups."""
     groups: dict[str, list[float]] = defaultdict(list)
     for record in records:
-        if record.get("group_id") is None:
+        if record.group_id is None:
             return None
-        groups[record["group_id"]].append(record["correct"])
+        groups[record.group_id].append(record.correct)
     return (100.0 * _mean(min(v) for v in groups.values()), len(groups)) if groups else None
 
 
-def summarize(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+def summarize(records: Sequence[SweepRecord]) -> dict[str, Any]:
     """The report figures from sweep records (see the module docstring); no files touched."""
-    cells: dict[str, dict[str, list[dict[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    cells: dict[str, dict[str, list[SweepRecord]]] = defaultdict(lambda: defaultdict(list))
     for record in records:
-        cells[record["benchmark"]][record["condition"]].append(record)
+        cells[record.benchmark][record.condition].append(record)
     benchmarks: dict[str, Any] = {}
     for benchmark, by_condition in cells.items():
         conditions: dict[str, Any] = {}
@@ -84,19 +84,19 @@ def summarize(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
         worst: dict[str, Any] = {}
         for name, rows in sorted(by_condition.items(), key=lambda item: (item[0] != CLEAN, item[0])):
             first = rows[0]
-            accuracy = 100.0 * _mean(r["correct"] for r in rows)
+            accuracy = 100.0 * _mean(r.correct for r in rows)
             conditions[name] = {
                 "accuracy": accuracy,
                 "n": len(rows),
-                "group": first.get("group", CLEAN if name == CLEAN else "other"),
-                "corruption": first.get("corruption"),
-                "severity": first.get("severity"),
+                "group": first.group or (CLEAN if name == CLEAN else "other"),
+                "corruption": first.corruption,
+                "severity": first.severity,
             }
-            if first.get("corruption"):
+            if first.corruption:
                 entry = corruptions.setdefault(
-                    first["corruption"], {"group": conditions[name]["group"], "severities": {}}
+                    first.corruption, {"group": conditions[name]["group"], "severities": {}}
                 )
-                entry["severities"][f"{first['severity']:g}"] = accuracy
+                entry["severities"][f"{first.severity:g}"] = accuracy
             worst_case = _worst_case(rows)
             if worst_case is not None:
                 worst[name] = {

@@ -17,14 +17,16 @@ import dataclasses
 import hashlib
 import json
 import logging
-import os
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from roma._version import package_version
+from roma.data.prompts import build_conversation
+from roma.degrade import rng_for
 from roma.evaluation.backends import GenerationBackend, GenerationRequest, check_sampling, make_backend
 from roma.evaluation.benchmarks import (
     DEFAULT_BENCHMARKS,
@@ -40,24 +42,24 @@ from roma.evaluation.conditions import (
     parse_severities,
     resolve_conditions,
 )
+from roma.evaluation.config import BenchmarkRunConfig
 from roma.evaluation.errors import EvaluationError, MalformedSampleError, RunConfigMismatchError
-from roma.evaluation.records import RecordStore
+from roma.evaluation.records import RecordStore, SweepRecord
+from roma.evaluation.reports import write_reports
+from roma.grading import grade
 
-__all__ = ["EXIT_AFTER_ENV", "RECORDS_FILE", "RUN_FILE", "SweepConfig", "prompt_hash", "run_sweep"]
+__all__ = ["RECORDS_FILE", "RUN_FILE", "SweepConfig", "prompt_hash", "run_sweep"]
 
 logger = logging.getLogger(__name__)
 
 RECORDS_FILE = "records.jsonl"
 RUN_FILE = "run.json"
-# Test hook: the process exits abruptly (os._exit, no clean-up) once this many records have been written,
-# to prove that a sweep killed mid-run resumes without losing or duplicating records.
-EXIT_AFTER_ENV = "ROMA_EVAL_EXIT_AFTER_RECORDS"
 # Settings that change what a record holds: resuming under different values would mix two experiments.
 _RECORD_SETTINGS = ("model", "seed", "num_samples_per_prompt", "temperature", "max_new_tokens")
 
 
 @dataclass
-class SweepConfig:
+class SweepConfig(BenchmarkRunConfig):
     """Settings of ``roma eval`` (each field is a command-line option of the same name)."""
 
     model: str = field(metadata={"help": "Checkpoint folder or hub id of the model to evaluate."})
@@ -68,33 +70,6 @@ class SweepConfig:
         default=",".join(DEFAULT_BENCHMARKS),
         metadata={"help": "Comma-separated benchmark names; by default the seven of the ROMA protocol."},
     )
-    conditions: str = field(
-        default="clean,seen,unseen",
-        metadata={
-            "help": "Comma-separated conditions: clean, a group (seen, unseen, all) or corruption names."
-        },
-    )
-    severities: str = field(default="1,3,5", metadata={"help": "Comma-separated severities in [1, 5]."})
-    data_dir: str | None = field(
-        default=None,
-        metadata={"help": "Folder with local benchmark copies (one sub-folder per benchmark); else the hub."},
-    )
-    hub_ids: str | None = field(
-        default=None,
-        metadata={"help": "Override hub ids: 'name=owner/repo[:config],...' (mirrors of a benchmark exist)."},
-    )
-    benchmark_module: str | None = field(
-        default=None,
-        metadata={
-            "help": "Comma-separated modules to import before the benchmarks are looked up, e.g. "
-            "my_pkg.my_bench: a module that registers benchmarks with @register_benchmark (see docs/extending.md)."
-        },
-    )
-    max_samples: int | None = field(
-        default=None,
-        metadata={"help": "Evaluate only the first N samples of each benchmark split (smoke runs)."},
-    )
-    batch_size: int = field(default=8, metadata={"help": "Prompts per generation batch."})
     backend: str = field(
         default="transformers", metadata={"help": "Generation backend: transformers or vllm."}
     )
@@ -102,22 +77,9 @@ class SweepConfig:
         default=1, metadata={"help": "k of avg@k: responses per prompt (needs --temperature > 0 when k > 1)."}
     )
     temperature: float = field(default=0.0, metadata={"help": "Sampling temperature; 0 is greedy decoding."})
-    max_new_tokens: int = field(default=1024, metadata={"help": "Generation budget per response."})
-    seed: int = field(default=0, metadata={"help": "Seed of the corruptions and of sampling."})
-    cache_dir: str | None = field(
-        default=None,
-        metadata={
-            "help": "Cache of corrupted images, shared across runs and models (default ~/.cache/roma)."
-        },
-    )
     overwrite: bool = field(
         default=False, metadata={"help": "Discard existing records in --out and start over."}
     )
-    device: str = field(
-        default="auto", metadata={"help": "transformers backend device: auto, cpu, cuda, cuda:N."}
-    )
-    dtype: str = field(default="auto", metadata={"help": "Model dtype: auto, float32, bfloat16, float16."})
-    progress: bool = field(default=True, metadata={"help": "Show tqdm progress bars."})
     report: bool = field(
         default=True,
         metadata={
@@ -126,30 +88,8 @@ class SweepConfig:
     )
 
     def __post_init__(self) -> None:
-        if self.batch_size < 1:
-            raise EvaluationError(f"batch_size must be >= 1, got {self.batch_size}")
-        if self.max_samples is not None and self.max_samples < 1:
-            raise EvaluationError(f"max_samples must be >= 1, got {self.max_samples}")
-        if self.max_new_tokens < 1:
-            raise EvaluationError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
+        super().__post_init__()
         check_sampling(self.num_samples_per_prompt, self.temperature)
-
-    @property
-    def benchmark_names(self) -> list[str]:
-        return [name.strip() for name in self.benchmarks.split(",") if name.strip()]
-
-    def hub_overrides(self) -> dict[str, dict[str, str]]:
-        """``--hub_ids`` as ``{benchmark: {"hub_id": ..., "hub_config": ...}}``."""
-        overrides: dict[str, dict[str, str]] = {}
-        for item in (self.hub_ids or "").split(","):
-            if not item.strip():
-                continue
-            name, sep, target = item.partition("=")
-            if not sep or not target.strip():
-                raise EvaluationError(f"--hub_ids entry {item!r} is not 'name=owner/repo[:config]'")
-            hub_id, _, config = target.strip().partition(":")
-            overrides[name.strip()] = {"hub_id": hub_id} | ({"hub_config": config} if config else {})
-        return overrides
 
 
 def prompt_hash(conversation: list[dict[str, Any]]) -> str:
@@ -159,8 +99,6 @@ def prompt_hash(conversation: list[dict[str, Any]]) -> str:
 
 def batch_seed(seed: int, benchmark: str, condition: str, batch_index: int) -> int:
     """The sampling seed of one batch, stable across processes and resumptions."""
-    from roma.degrade import rng_for
-
     return int(rng_for(seed, "sampling", benchmark, condition, batch_index).integers(2**31))
 
 
@@ -178,9 +116,7 @@ def _check_run_file(out: Path, config: SweepConfig, overwrite: bool) -> None:
                     f"{out} holds records of a run with {name}={previous[name]!r}, this one has {name}={value!r}; "
                     "pass --overwrite to discard them or choose another --out"
                 )
-    from roma import __version__
-
-    payload = dataclasses.asdict(config) | {"roma_version": __version__}
+    payload = dataclasses.asdict(config) | {"roma_version": package_version()}
     out.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=2) + "\n")
 
@@ -198,12 +134,25 @@ class _PreparedBatch:
 _BatchWork = tuple[Condition, int, list[EvalSample]]
 
 
+# Called after each batch is on disk with the number of records this process has written so far.
+RecordsWrittenCallback = Callable[[int], None]
+
+
 class SweepRunner:
-    """Runs a :class:`SweepConfig`; ``backend`` may be given to reuse a loaded model (benchmarks, tests)."""
+    """Runs a :class:`SweepConfig`; ``backend`` may be given to reuse a loaded model (benchmarks, tests).
 
-    def __init__(self, config: SweepConfig, backend: GenerationBackend | None = None):
-        from roma.data.prompts import build_conversation
+    ``on_records_written`` is called after every batch is appended (flushed and fsynced) to the records, with the
+    number of records this process has written so far: a caller can report progress, or stop the process
+    there (the records on disk are then a resumable prefix).
+    """
 
+    def __init__(
+        self,
+        config: SweepConfig,
+        backend: GenerationBackend | None = None,
+        *,
+        on_records_written: RecordsWrittenCallback | None = None,
+    ):
         self.config = config
         self.out = Path(config.out)
         self.severities = parse_severities(config.severities)
@@ -223,8 +172,7 @@ class SweepRunner:
         self.cache = CorruptedImageCache(config.cache_dir or default_cache_dir(), seed=config.seed)
         self._build_conversation = build_conversation
         self._backend = backend
-        exit_after = os.environ.get(EXIT_AFTER_ENV)
-        self._exit_after = int(exit_after) if exit_after else None
+        self._on_records_written = on_records_written
         self._written = 0
 
     @property
@@ -274,9 +222,7 @@ class SweepRunner:
 
     def grade_batch(
         self, prepared: _PreparedBatch, condition: Condition, responses: list[list[str]]
-    ) -> list[dict[str, Any]]:
-        from roma.grading import grade
-
+    ) -> list[SweepRecord]:
         records = []
         for sample, request, texts in zip(prepared.samples, prepared.requests, responses):
             try:
@@ -287,25 +233,25 @@ class SweepRunner:
                     f"cannot be graded as {sample.answer_type}: {error}"
                 ) from None
             num_correct = sum(g.correct for g in grades)
-            record = {
-                "benchmark": sample.benchmark,
-                "sample_id": sample.sample_id,
-                "condition": condition.name,
-                "group": condition.group,
-                "corruption": condition.corruption,
-                "severity": condition.severity,
-                "prompt_hash": prompt_hash(request.conversation),
-                "responses": texts,
-                "extracted": [g.extracted for g in grades],
-                "gold": sample.gold,
-                "answer_type": sample.answer_type,
-                "correct": num_correct / len(grades),
-                "num_correct": num_correct,
-                "reasons": [g.reason for g in grades],
-            }
-            if sample.group_id is not None:
-                record["group_id"] = sample.group_id
-            records.append(record)
+            records.append(
+                SweepRecord(
+                    benchmark=sample.benchmark,
+                    sample_id=sample.sample_id,
+                    condition=condition.name,
+                    group=condition.group,
+                    corruption=condition.corruption,
+                    severity=condition.severity,
+                    prompt_hash=prompt_hash(request.conversation),
+                    responses=texts,
+                    extracted=[g.extracted for g in grades],
+                    gold=sample.gold,
+                    answer_type=sample.answer_type,
+                    correct=num_correct / len(grades),
+                    num_correct=num_correct,
+                    reasons=[g.reason for g in grades],
+                    group_id=sample.group_id,
+                )
+            )
         return records
 
     def pending_work(self, data: BenchmarkData, condition: Condition, store: RecordStore) -> list[_BatchWork]:
@@ -352,14 +298,12 @@ class SweepRunner:
                 written = store.append(self.grade_batch(prepared, condition, responses))
                 bar.update(written)
                 self._written += written
-                if self._exit_after is not None and self._written >= self._exit_after:
-                    os._exit(17)  # the test hook: die like a killed process, no clean-up
+                if self._on_records_written is not None:
+                    self._on_records_written(self._written)
 
     def run(self) -> dict[str, Any]:
         """Run every benchmark × condition not yet in the records, then write the reports."""
         from tqdm.auto import tqdm
-
-        from roma.evaluation.reports import write_reports
 
         _check_run_file(self.out, self.config, self.config.overwrite)
         store = RecordStore(self.out / RECORDS_FILE, overwrite=self.config.overwrite)
@@ -390,6 +334,14 @@ class SweepRunner:
         return write_reports(self.out)
 
 
-def run_sweep(config: SweepConfig, backend: GenerationBackend | None = None) -> dict[str, Any]:
-    """Run (or resume) a sweep and write its reports; returns the content of ``results.json`` ({} without reports)."""
-    return SweepRunner(config, backend).run()
+def run_sweep(
+    config: SweepConfig,
+    backend: GenerationBackend | None = None,
+    *,
+    on_records_written: RecordsWrittenCallback | None = None,
+) -> dict[str, Any]:
+    """Run (or resume) a sweep and write its reports; returns the content of ``results.json`` ({} without reports).
+
+    ``backend`` and ``on_records_written``: see :class:`SweepRunner`.
+    """
+    return SweepRunner(config, backend, on_records_written=on_records_written).run()

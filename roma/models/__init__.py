@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from roma._lazy import lazy_getattr
 
 _LAZY = {
     name: "roma.models.tiny"
@@ -48,8 +49,4 @@ if TYPE_CHECKING:  # pragma: no cover
         resolve_model,
     )
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'roma.models' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)

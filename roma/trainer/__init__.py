@@ -5,8 +5,9 @@ Loaded lazily: importing a submodule that needs no TRL (e.g. a warm-start cache 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from roma._lazy import lazy_getattr
 
 _LAZY = {"RomaConfig": "roma.trainer.config", "RomaGRPOTrainer": "roma.trainer.trainer"}
 
@@ -16,8 +17,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from roma.trainer.config import RomaConfig
     from roma.trainer.trainer import RomaGRPOTrainer
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'roma.trainer' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)

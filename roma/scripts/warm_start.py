@@ -1,4 +1,4 @@
-"""Supervised warm start on the synthetic task (TRL's `SFTTrainer`), cached, and a synthetic-accuracy probe.
+"""Supervised warm start on the synthetic task (TRL's `SFTTrainer`), cached by a hash of its settings.
 
 A randomly initialised model earns zero reward on every completion, so RL has nothing to push on. The CPU recipe
 therefore starts from a small Qwen3-VL fine-tuned for a few minutes on the synthetic training split
@@ -15,16 +15,16 @@ therefore starts from a small Qwen3-VL fine-tuned for a few minutes on the synth
   after the model, the processor, ``warm_start.json`` and the ``COMPLETE`` marker are written: a killed run leaves
   a temporary folder that is never read (and is deleted by the next run for the same key), never a half
   checkpoint under the final name. A cache hit only hashes files and reads the marker.
-* `synthetic_accuracy` measures greedy accuracy on a synthetic split, clean or under one corruption, graded
-  with `roma.grading.grade` (the same code as the RL reward and the benchmark evaluation).
+* Its settings are one `WarmStartConfig`, passed as a whole from the training script, the command line and the
+  isolated subprocess of a distributed launch.
 
-Command line: ``python -m roma.trainer.warm_start --steps 200 [--eval]`` prints the checkpoint path (and its
-accuracy).
+Command line: ``python -m roma.scripts.warm_start --steps 200`` prints the checkpoint path; score it with
+``roma eval --model PATH --benchmarks synthetic_validation`` (graded by `roma.grading`, the same code as the RL
+reward).
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import logging
@@ -35,8 +35,13 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from roma.data.prompts import build_conversation
+from roma.data.synthetic import make_synthetic_dataset
+from roma.models.tiny import FAMILIES, build_tiny_model, get_spec
 
 if TYPE_CHECKING:  # pragma: no cover
     from datasets import Dataset
@@ -72,7 +77,78 @@ _DISTRIBUTED_ENV_VARS = (
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Cache key: pure functions of the arguments and the base model's files.
+# Settings.
+
+
+@dataclass
+class WarmStartConfig:
+    """What a warm start trains: every field but ``family`` (which names the built base model) is in the cache key."""
+
+    steps: int = field(metadata={"help": "Optimiser steps (at batch_size; fp32 on the CPU)."})
+    batch_size: int = field(default=64, metadata={"help": "Rows per step."})
+    learning_rate: float = field(
+        default=1e-3,
+        metadata={
+            "help": "AdamW peak learning rate (linear warm-up over 5 % of the steps, linear decay to 0)."
+        },
+    )
+    seed: int = field(
+        default=0,
+        metadata={"help": "Seed of the base-model build, the training data, the shuffling and the trainer."},
+    )
+    num_train_samples: int | None = field(
+        default=None,
+        metadata={
+            "help": "Rows of the synthetic train split; None = steps * batch_size (every row seen once; the split "
+            "is a pure function of the seed, a shorter one a prefix of a longer one)."
+        },
+    )
+    image_size: int = field(default=64, metadata={"help": "Side of the synthetic images in pixels."})
+    family: str = field(
+        default="qwen3_vl",
+        metadata={"help": "Model family built when no base model is given (ignored otherwise)."},
+    )
+
+    def __post_init__(self) -> None:
+        for name, minimum in (("steps", 1), ("batch_size", 1), ("seed", 0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+                raise ValueError(f"warm_start: {name} must be an integer >= {minimum}, got {value!r}.")
+        samples = self.num_train_samples
+        if samples is not None and (isinstance(samples, bool) or not isinstance(samples, int) or samples < 1):
+            raise ValueError(
+                f"warm_start: num_train_samples must be a positive integer or None, got {samples!r}."
+            )
+        rate = self.learning_rate
+        if (
+            isinstance(rate, bool)
+            or not isinstance(rate, (int, float))
+            or not math.isfinite(rate)
+            or rate <= 0
+        ):
+            raise ValueError(f"warm_start: learning_rate must be a positive finite number, got {rate!r}.")
+        self.learning_rate = float(rate)
+        if isinstance(self.image_size, bool) or not isinstance(self.image_size, int) or self.image_size < 32:
+            raise ValueError(
+                f"warm_start: image_size must be an integer >= 32 pixels, got {self.image_size!r}."
+            )
+        if self.family not in FAMILIES:
+            raise ValueError(
+                f"warm_start: unknown model family {self.family!r}; expected one of {', '.join(FAMILIES)}."
+            )
+
+    @property
+    def train_samples(self) -> int:
+        """``num_train_samples``, with None resolved to ``steps * batch_size``."""
+        return self.steps * self.batch_size if self.num_train_samples is None else self.num_train_samples
+
+    def resolved_arguments(self) -> dict[str, Any]:
+        """The fields with ``num_train_samples`` resolved (what ``warm_start.json`` records)."""
+        return asdict(self) | {"num_train_samples": self.train_samples}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Cache key: pure functions of the settings and the base model's files.
 
 
 def completion_text(answer: str) -> str:
@@ -97,8 +173,6 @@ def base_model_identity(base_model: str | Path | None, *, family: str, seed: int
     else is taken as a hub id and identified by the string.
     """
     if base_model is None:
-        from roma.models.tiny import get_spec
-
         return {
             "build": "roma.models.tiny",
             "family": family,
@@ -119,29 +193,19 @@ def base_model_identity(base_model: str | Path | None, *, family: str, seed: int
     return {"hub_id": str(base_model)}
 
 
-def warm_start_key(
-    base_model: str | Path | None,
-    *,
-    steps: int,
-    batch_size: int,
-    learning_rate: float,
-    seed: int,
-    num_train_samples: int,
-    image_size: int,
-    family: str,
-) -> dict[str, Any]:
+def warm_start_key(base_model: str | Path | None, config: WarmStartConfig) -> dict[str, Any]:
     """Everything that determines the warm-started weights (hashed by `key_hash` into the cache folder name)."""
     return {
         "version": WARM_START_VERSION,
-        "base_model": base_model_identity(base_model, family=family, seed=seed),
-        "steps": steps,
-        "batch_size": batch_size,
-        "learning_rate": learning_rate,
+        "base_model": base_model_identity(base_model, family=config.family, seed=config.seed),
+        "steps": config.steps,
+        "batch_size": config.batch_size,
+        "learning_rate": config.learning_rate,
         "lr_scheduler": LR_SCHEDULER,
         "warmup_ratio": WARMUP_RATIO,
-        "seed": seed,
-        "num_train_samples": num_train_samples,
-        "image_size": image_size,
+        "seed": config.seed,
+        "num_train_samples": config.train_samples,
+        "image_size": config.image_size,
         "data": "roma.data.synthetic train split, all families",
     }
 
@@ -158,69 +222,24 @@ def is_complete(folder: Path, digest: str) -> bool:
     return marker.is_file() and marker.read_text().strip() == digest
 
 
-def _check_arguments(
-    steps: int,
-    batch_size: int,
-    learning_rate: float,
-    seed: int,
-    num_train_samples: int | None,
-    image_size: int,
-    family: str,
-) -> None:
-    from roma.models.tiny import FAMILIES
-
-    for name, value, minimum in (("steps", steps, 1), ("batch_size", batch_size, 1), ("seed", seed, 0)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise ValueError(f"warm_start: {name} must be an integer >= {minimum}, got {value!r}.")
-    if num_train_samples is not None and (
-        isinstance(num_train_samples, bool) or not isinstance(num_train_samples, int) or num_train_samples < 1
-    ):
-        raise ValueError(
-            f"warm_start: num_train_samples must be a positive integer or None, got {num_train_samples!r}."
-        )
-    if not isinstance(learning_rate, (int, float)) or not math.isfinite(learning_rate) or learning_rate <= 0:
-        raise ValueError(
-            f"warm_start: learning_rate must be a positive finite number, got {learning_rate!r}."
-        )
-    if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < 32:
-        raise ValueError(f"warm_start: image_size must be an integer >= 32 pixels, got {image_size!r}.")
-    if family not in FAMILIES:
-        raise ValueError(
-            f"warm_start: unknown model family {family!r}; expected one of {', '.join(FAMILIES)}."
-        )
-
-
 # ---------------------------------------------------------------------------------------------------------
 # The warm start.
 
 
 def warm_start(
-    base_model: str | Path | None = None,
+    base_model: str | Path | None,
+    config: WarmStartConfig,
     *,
     cache_dir: str | Path = "runs/warm_start",
-    steps: int,
-    batch_size: int = 64,
-    learning_rate: float = 1e-3,
-    seed: int = 0,
-    num_train_samples: int | None = None,
-    image_size: int = 64,
-    family: str = "qwen3_vl",
     force: bool = False,
 ) -> Path:
-    """Fine-tune ``base_model`` on the synthetic training split with TRL's `SFTTrainer`; cached.
+    """Fine-tune ``base_model`` on the synthetic training split with TRL's `SFTTrainer`, as ``config`` says; cached.
 
     Args:
-        base_model: a checkpoint folder or hub id; ``None`` builds the ``small`` tiny checkpoint of ``family``
-            (1.7 M parameters, patch 8) with ``seed`` first.
+        base_model: a checkpoint folder or hub id; ``None`` builds the ``small`` tiny checkpoint of
+            ``config.family`` (1.7 M parameters, patch 8) with ``config.seed`` first.
+        config: the training settings (`WarmStartConfig`).
         cache_dir: where ``sft-<hash12>`` folders are kept.
-        steps: optimiser steps (at ``batch_size``; fp32 on the CPU).
-        batch_size: rows per step.
-        learning_rate: AdamW peak learning rate (linear warm-up over 5 % of the steps, linear decay to zero).
-        seed: seed of the base-model build, the training data, the shuffling and the trainer.
-        num_train_samples: rows of the synthetic train split; ``None`` = ``steps * batch_size`` (every row is
-            seen once; the split is a pure function of the seed, a shorter one a prefix of a longer one).
-        image_size: side of the synthetic images in pixels.
-        family: model family built when ``base_model`` is ``None`` (ignored otherwise).
         force: retrain (and replace the cached folder) even when a finished one exists.
 
     Returns:
@@ -230,20 +249,9 @@ def warm_start(
 
     In a multi-process launch (``WORLD_SIZE`` > 1) the training runs in a separate single-process Python so it
     does not join the launch's process group; call it on the main process first (the other ranks then hit the
-    cache), as ``roma.trainer.pipeline`` does.
+    cache), as ``roma.scripts.train`` does.
     """
-    _check_arguments(steps, batch_size, learning_rate, seed, num_train_samples, image_size, family)
-    num_train_samples = steps * batch_size if num_train_samples is None else num_train_samples
-    key = warm_start_key(
-        base_model,
-        steps=steps,
-        batch_size=batch_size,
-        learning_rate=float(learning_rate),
-        seed=seed,
-        num_train_samples=num_train_samples,
-        image_size=image_size,
-        family=family,
-    )
+    key = warm_start_key(base_model, config)
     digest = key_hash(key)
     cache_dir = Path(cache_dir)
     final_dir = cache_dir / f"{CACHE_PREFIX}{digest}"
@@ -255,33 +263,13 @@ def warm_start(
     _remove_stale_temp_folders(cache_dir, final_dir.name)
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         return _warm_start_in_subprocess(
-            base_model,
-            cache_dir=cache_dir,
-            steps=steps,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            seed=seed,
-            num_train_samples=num_train_samples,
-            image_size=image_size,
-            family=family,
-            force=force,
-            expected=final_dir,
+            base_model, config, cache_dir=cache_dir, force=force, expected=final_dir
         )
 
     temp_dir = cache_dir / f"{TEMP_PREFIX}{final_dir.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     temp_dir.mkdir()
     try:
-        info = _train(
-            base_model,
-            temp_dir,
-            steps=steps,
-            batch_size=batch_size,
-            learning_rate=float(learning_rate),
-            seed=seed,
-            num_train_samples=num_train_samples,
-            image_size=image_size,
-            family=family,
-        )
+        info = _train(base_model, temp_dir, config)
         info["key"] = key
         info["key_hash"] = digest
         (temp_dir / INFO_FILE).write_text(json.dumps(info, indent=2) + "\n")
@@ -291,7 +279,7 @@ def warm_start(
         shutil.rmtree(temp_dir, ignore_errors=True)  # gone already after a successful rename
     logger.info(
         "warm start: %d steps in %.1f s, final loss %.4f -> %s",
-        steps,
+        config.steps,
         info["train_wall_time_s"],
         info["final_loss"],
         final_dir,
@@ -336,16 +324,28 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def _warm_start_in_subprocess(base_model: str | Path | None, *, expected: Path, **kwargs: Any) -> Path:
-    """Run `warm_start` in a fresh single-process Python (outside the current distributed launch)."""
-    command = [sys.executable, "-m", "roma.trainer.warm_start"]
+def command_line(
+    base_model: str | Path | None, config: WarmStartConfig, cache_dir: Path, force: bool
+) -> list[str]:
+    """The arguments of ``python -m roma.scripts.warm_start`` that train ``config`` (what `main` parses back)."""
+    arguments = ["--cache_dir", str(cache_dir)]
     if base_model is not None:
-        command += ["--base_model", str(base_model)]
-    for name, value in kwargs.items():
-        if name == "force":
-            command += ["--force"] if value else []
-        else:
-            command += [f"--{name}", str(value)]
+        arguments += ["--base_model", str(base_model)]
+    for name, value in config.resolved_arguments().items():
+        arguments += [f"--{name}", str(value)]
+    return arguments + (["--force"] if force else [])
+
+
+def _warm_start_in_subprocess(
+    base_model: str | Path | None, config: WarmStartConfig, *, cache_dir: Path, force: bool, expected: Path
+) -> Path:
+    """Run `warm_start` in a fresh single-process Python (outside the current distributed launch)."""
+    command = [
+        sys.executable,
+        "-m",
+        "roma.scripts.warm_start",
+        *command_line(base_model, config, cache_dir, force),
+    ]
     env = {name: value for name, value in os.environ.items() if name not in _DISTRIBUTED_ENV_VARS}
     env = {name: value for name, value in env.items() if not name.startswith("ACCELERATE_")}
     logger.info("warm start: training in a separate process: %s", " ".join(command))
@@ -358,9 +358,6 @@ def _warm_start_in_subprocess(base_model: str | Path | None, *, expected: Path, 
 
 def synthetic_sft_dataset(num_samples: int, *, seed: int = 0, image_size: int = 64) -> Dataset:
     """The synthetic train split as TRL conversational prompt-completion rows: ``prompt``, ``completion``, ``image``."""
-    from roma.data.prompts import build_conversation
-    from roma.data.synthetic import make_synthetic_dataset
-
     rows = make_synthetic_dataset("train", num_samples, seed=seed, image_size=image_size)
 
     def to_prompt_completion(question: str, answer: str) -> dict[str, Any]:
@@ -379,28 +376,16 @@ def synthetic_sft_dataset(num_samples: int, *, seed: int = 0, image_size: int = 
     )
 
 
-def _train(
-    base_model: str | Path | None,
-    out_dir: Path,
-    *,
-    steps: int,
-    batch_size: int,
-    learning_rate: float,
-    seed: int,
-    num_train_samples: int,
-    image_size: int,
-    family: str,
-) -> dict[str, Any]:
+def _train(base_model: str | Path | None, out_dir: Path, config: WarmStartConfig) -> dict[str, Any]:
     """Train into ``out_dir`` (model + processor) and return what ``warm_start.json`` records."""
     started = time.perf_counter()
+    # Imported here: a cache hit (the common case) never pays for transformers and TRL.
     from transformers import AutoModelForImageTextToText, AutoProcessor
     from trl import SFTConfig, SFTTrainer
 
     source = base_model
     if base_model is None:
-        from roma.models.tiny import build_tiny_model
-
-        source = build_tiny_model(family, out_dir / "base", size=BASE_MODEL_SIZE, seed=seed)
+        source = build_tiny_model(config.family, out_dir / "base", size=BASE_MODEL_SIZE, seed=config.seed)
     try:
         model = AutoModelForImageTextToText.from_pretrained(str(source), dtype="float32")
         processor = AutoProcessor.from_pretrained(str(source))
@@ -408,23 +393,25 @@ def _train(
         raise FileNotFoundError(f"warm_start: cannot load base model {str(source)!r}: {error}") from None
     if base_model is None:
         shutil.rmtree(out_dir / "base")
-    train_dataset = synthetic_sft_dataset(num_train_samples, seed=seed, image_size=image_size)
+    train_dataset = synthetic_sft_dataset(
+        config.train_samples, seed=config.seed, image_size=config.image_size
+    )
 
     args = SFTConfig(
         output_dir=str(out_dir),
-        max_steps=steps,
-        per_device_train_batch_size=batch_size,
-        learning_rate=learning_rate,
+        max_steps=config.steps,
+        per_device_train_batch_size=config.batch_size,
+        learning_rate=config.learning_rate,
         lr_scheduler_type=LR_SCHEDULER,
-        warmup_steps=math.ceil(WARMUP_RATIO * steps),
-        seed=seed,
+        warmup_steps=math.ceil(WARMUP_RATIO * config.steps),
+        seed=config.seed,
         use_cpu=True,
         bf16=False,
         # A 1.7 M-parameter model needs no activation memory savings; recomputation would cost ~30 % a step.
         activation_checkpointing=False,
         completion_only_loss=True,
         max_length=None,  # prompts are ~110 tokens; truncation could only cut image tokens
-        logging_steps=max(1, min(10, steps // 10)),
+        logging_steps=max(1, min(10, config.steps // 10)),
         save_strategy="no",
         report_to="none",
         disable_tqdm=False,
@@ -437,22 +424,15 @@ def _train(
     final_loss = losses[-1][1] if losses else output.training_loss
     if not math.isfinite(final_loss):
         raise RuntimeError(
-            f"warm_start: the training loss is {final_loss} after {steps} steps at learning_rate={learning_rate}; "
+            f"warm_start: the training loss is {final_loss} after {config.steps} steps at "
+            f"learning_rate={config.learning_rate}; "
             "lower the learning rate. Nothing was cached."
         )
     trainer.save_model(str(out_dir))  # the weights and the processor (its processing_class)
     (out_dir / "training_args.bin").unlink(missing_ok=True)  # a pickle nobody needs to load the model
     return {
-        "arguments": {
-            "base_model": None if base_model is None else str(base_model),
-            "steps": steps,
-            "batch_size": batch_size,
-            "learning_rate": learning_rate,
-            "seed": seed,
-            "num_train_samples": num_train_samples,
-            "image_size": image_size,
-            "family": family,
-        },
+        "arguments": {"base_model": None if base_model is None else str(base_model)}
+        | config.resolved_arguments(),
         "train_wall_time_s": round(train_wall_time, 2),
         "total_wall_time_s": round(time.perf_counter() - started, 2),
         "final_loss": final_loss,
@@ -472,43 +452,41 @@ def _torch_threads() -> int:
 # Command line.
 
 
+@dataclass
+class WarmStartCommand:
+    """The command line's arguments beside `WarmStartConfig`: what to start from and where the cache is."""
+
+    base_model: str | None = field(
+        default=None, metadata={"help": "Checkpoint folder (default: build the small tiny model)."}
+    )
+    cache_dir: str = field(default="runs/warm_start", metadata={"help": "Where sft-<hash> folders are kept."})
+    force: bool = field(default=False, metadata={"help": "Retrain even when a cached result exists."})
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[WarmStartConfig, WarmStartCommand]:
+    """The settings and the command's arguments from ``argv`` (default sys.argv)."""
+    from transformers import HfArgumentParser  # only the command line needs it
+
+    parser = HfArgumentParser(
+        (WarmStartConfig, WarmStartCommand),
+        prog="python -m roma.scripts.warm_start",
+        description="Supervised warm start on the synthetic task with TRL's SFTTrainer (cached).",
+    )
+    return tuple(parser.parse_args_into_dataclasses(args=argv))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Warm-start (or reuse) a checkpoint and print its folder (score it with `roma eval --benchmarks
     synthetic_validation`)."""
-    parser = argparse.ArgumentParser(
-        prog="python -m roma.trainer.warm_start",
-        description="Supervised warm start on the synthetic task with TRL's SFTTrainer (cached).",
-    )
-    parser.add_argument(
-        "--base_model", default=None, help="checkpoint folder (default: build the small tiny model)"
-    )
-    parser.add_argument("--cache_dir", default="runs/warm_start", help="where sft-<hash> folders are kept")
-    parser.add_argument("--steps", type=int, required=True, help="optimiser steps")
-    parser.add_argument("--batch_size", type=int, default=64, help="rows per step")
-    parser.add_argument("--learning_rate", type=float, default=1e-3, help="peak AdamW learning rate")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the model build, data and trainer")
-    parser.add_argument(
-        "--num_train_samples", type=int, default=None, help="train rows (default steps*batch)"
-    )
-    parser.add_argument("--image_size", type=int, default=64, help="synthetic image side in pixels")
-    parser.add_argument("--family", default="qwen3_vl", help="model family built when no base model is given")
-    parser.add_argument("--force", action="store_true", help="retrain even when a cached result exists")
-    args = parser.parse_args(argv)
+    try:
+        config, command = parse_args(argv)
+    except ValueError as error:  # raised by WarmStartConfig.__post_init__
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        path = warm_start(
-            args.base_model,
-            cache_dir=args.cache_dir,
-            steps=args.steps,
-            batch_size=args.batch_size,
-            learning_rate=args.learning_rate,
-            seed=args.seed,
-            num_train_samples=args.num_train_samples,
-            image_size=args.image_size,
-            family=args.family,
-            force=args.force,
-        )
-    except (ValueError, FileNotFoundError, RuntimeError) as error:
+        path = warm_start(command.base_model, config, cache_dir=command.cache_dir, force=command.force)
+    except (FileNotFoundError, RuntimeError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(path)

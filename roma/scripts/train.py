@@ -1,19 +1,33 @@
-"""The training pipeline behind `recipes/roma_qwen3vl.py`: model, data, rewards, trainer, evaluation, save.
+"""The training script (``roma train``, ``recipes/roma_qwen3vl.py``): model, data, rewards, trainer, evaluation, save.
 
-The recipe script only parses ``(RomaScriptArguments, RomaConfig, ModelConfig)`` with `trl.TrlParser` (YAML plus
-command-line overrides) and calls :func:`run`. Everything it does lives here so it is tested in-process.
+:func:`main` parses ``(RomaScriptArguments, RomaConfig, ModelConfig)`` with `trl.TrlParser` (YAML plus
+command-line overrides) and calls :func:`run`; both are importable, so the study and the tests run it in-process.
+
+    accelerate launch --config_file recipes/accelerate/cpu.yaml recipes/roma_qwen3vl.py \
+        --config recipes/configs/tiny_cpu.yaml
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from accelerate import PartialState
+from transformers import AutoProcessor
+from trl import GRPOTrainer, ModelConfig, TrlParser, get_peft_config
+
+from roma.data.loading import load_training_dataset
+from roma.evaluation.sweep import SweepConfig, run_sweep
+from roma.models.tiny import resolve_model
+from roma.rewards import get_reward_function
+from roma.scripts.warm_start import WarmStartConfig, warm_start
 from roma.trainer.config import RomaConfig
+from roma.trainer.trainer import RomaGRPOTrainer
 
 logger = logging.getLogger(__name__)
 
@@ -120,38 +134,33 @@ class RomaScriptArguments:
         if not self.reward_funcs:
             raise ValueError("reward_funcs is empty: name at least one reward function (e.g. accuracy).")
 
+    def warm_start_config(self) -> WarmStartConfig | None:
+        """The warm start these arguments ask for (None when ``warm_start_sft_steps`` is 0)."""
+        if self.warm_start_sft_steps == 0:
+            return None
+        return WarmStartConfig(
+            steps=self.warm_start_sft_steps,
+            batch_size=self.warm_start_batch_size,
+            learning_rate=self.warm_start_learning_rate,
+            seed=self.warm_start_seed,
+        )
+
 
 def resolve_reward_functions(names: list[str]) -> list:
-    from roma.rewards import get_reward_function
-
     return [get_reward_function(name) for name in names]
 
 
 def prepare_model(script_args: RomaScriptArguments, training_args: RomaConfig, model_args) -> str:
     """The checkpoint RL starts from: the named model (a ``roma-tiny/...`` name is built offline), warm-started
     on the synthetic task when ``warm_start_sft_steps > 0``."""
-    from roma.models.tiny import resolve_model
-
     path = resolve_model(model_args.model_name_or_path)
-    if script_args.warm_start_sft_steps > 0:
-        from roma.trainer.warm_start import warm_start
-
-        path = str(
-            warm_start(
-                path,
-                cache_dir=script_args.warm_start_cache_dir,
-                steps=script_args.warm_start_sft_steps,
-                batch_size=script_args.warm_start_batch_size,
-                learning_rate=script_args.warm_start_learning_rate,
-                seed=script_args.warm_start_seed,
-            )
-        )
+    warm_start_config = script_args.warm_start_config()
+    if warm_start_config is not None:
+        path = str(warm_start(path, warm_start_config, cache_dir=script_args.warm_start_cache_dir))
     return path
 
 
 def load_processor(path: str, script_args: RomaScriptArguments):
-    from transformers import AutoProcessor
-
     # Left padding, as TRL loads it: TRL aligns the processor's mm_token_type_ids with its left-padded prompts.
     processor = AutoProcessor.from_pretrained(path, padding_side="left")
     if script_args.min_pixels or script_args.max_pixels:
@@ -170,8 +179,6 @@ def evaluate(path: str, out_dir: Path, script_args: RomaScriptArguments, seed: i
     """Score a saved checkpoint with the robustness sweep; returns the sweep's results (None when disabled)."""
     if not script_args.eval_benchmarks:
         return None
-    from roma.evaluation.sweep import SweepConfig, run_sweep
-
     config = SweepConfig(
         model=path,
         out=str(out_dir),
@@ -189,12 +196,6 @@ def evaluate(path: str, out_dir: Path, script_args: RomaScriptArguments, seed: i
 
 def run(script_args: RomaScriptArguments, training_args: RomaConfig, model_args) -> dict[str, Any]:
     """Train with ROMA (or the GRPO baseline), evaluate before and after, save; returns a summary."""
-    from accelerate import PartialState
-    from trl import GRPOTrainer, get_peft_config
-
-    from roma.data.loading import load_training_dataset
-    from roma.trainer.trainer import RomaGRPOTrainer
-
     state = PartialState()
     started = time.perf_counter()
     output_dir = Path(training_args.output_dir)
@@ -295,3 +296,19 @@ def format_summary(summary: dict[str, Any]) -> str:
                 )
     lines.append(f"Checkpoint (model and processor): {summary['checkpoint']}")
     return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None = None) -> tuple[RomaScriptArguments, RomaConfig, ModelConfig]:
+    """The three dataclasses from ``--config YAML`` and command-line overrides (``argv``; default sys.argv)."""
+    parser = TrlParser((RomaScriptArguments, RomaConfig, ModelConfig), prog="roma train")
+    return parser.parse_args_and_config(args=argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Model -> data -> evaluation before -> ROMA/GRPO training -> save -> evaluation after."""
+    run(*parse_args(argv))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,7 +1,7 @@
 """A reproducible small-scale study on the bundled synthetic task: ROMA against GRPO, NoisyRollout and augmentation.
 
-The study is a sequence of ordinary roma commands (the recipe, ``roma eval``, ``roma compare``), run one after the
-other as subprocesses and printed as they run, so the exact commands land in the report:
+The study is a sequence of ordinary roma commands (``roma train``, ``roma eval``, ``roma compare``), run one after
+the other as subprocesses and printed as they run, so the exact commands land in the report:
 
 1. warm start: supervised fine-tuning (TRL ``SFTTrainer``) of a small Qwen3-VL on the synthetic training split;
 2. selection: a few ROMA settings (K, λ, μ) from that checkpoint, scored on the **validation** split only;
@@ -30,9 +30,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-RECIPE = REPO / "recipes" / "roma_qwen3vl.py"
-BASE_CONFIG = REPO / "recipes" / "configs" / "tiny_cpu.yaml"
+from roma.cli import main as roma_main
+from roma.models.tiny import vision_token_ids
+
+# Every stage is a `roma` subcommand run as `python -m roma.cli COMMAND ...`: no file of the repository is run.
+ROMA_COMMAND = [sys.executable, "-m", "roma.cli"]
 
 
 @dataclass
@@ -50,9 +52,15 @@ class StudyConfig:
     model: str = field(
         default="roma-tiny/qwen3_vl-small", metadata={"help": "Model warm-started then trained."}
     )
+    base_config: str = field(
+        default="recipes/configs/tiny_cpu.yaml",
+        metadata={
+            "help": "Training YAML every run starts from (`roma train --config`); the study overrides the rest."
+        },
+    )
     warm_start_steps: int = field(
         default=800,
-        metadata={"help": "Supervised warm-start steps (batch and lr: recipes/configs/tiny_cpu.yaml)."},
+        metadata={"help": "Supervised warm-start steps (batch and lr: from base_config)."},
     )
     warm_start_cache_dir: str = field(
         default="runs/warm_start",
@@ -74,6 +82,11 @@ class StudyConfig:
     )
 
     def __post_init__(self):
+        if not Path(self.base_config).is_file():
+            raise FileNotFoundError(
+                f"study: base_config {self.base_config!r} is not a file (run from the repository root or pass "
+                "--base_config PATH)."
+            )
         if self.quick:
             self.model = "roma-tiny/qwen3_vl-tiny"
             self.seeds = self.seeds.split(",")[0]
@@ -135,13 +148,13 @@ class Study:
             "TOKENIZERS_PARALLELISM": "false",
         }
         with open(self.out / f"{log_name}.log", "w") as log:
-            result = subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+            result = subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
         if result.returncode != 0:
             tail = (self.out / f"{log_name}.log").read_text()[-3000:]
             raise RuntimeError(f"study stage '{log_name}' failed (exit {result.returncode}):\n{tail}")
 
-    def _recipe_args(self, overrides: dict[str, Any]) -> list[str]:
-        args = [sys.executable, str(RECIPE), "--config", str(BASE_CONFIG)]
+    def _train_args(self, overrides: dict[str, Any]) -> list[str]:
+        args = [*ROMA_COMMAND, "train", "--config", self.config.base_config]
         for key, value in overrides.items():
             args += [f"--{key}", json.dumps(value) if isinstance(value, dict) else str(value)]
         return args
@@ -163,8 +176,6 @@ class Study:
             "disable_tqdm": "true",
         }
         if config.quick:
-            from roma.models.tiny import vision_token_ids
-
             # An untrained tiny model samples vision special tokens, which Qwen-VL cannot take in a completion.
             overrides["generation_kwargs"] = {"suppress_tokens": vision_token_ids()}
             overrides["max_train_samples"] = 32
@@ -186,7 +197,7 @@ class Study:
 
     def train(self, run: RunSpec, seed: int) -> Path:
         path = self.out / "runs" / run.name
-        argv = self._recipe_args({**self.common_overrides(seed), **run.overrides, "output_dir": str(path)})
+        argv = self._train_args({**self.common_overrides(seed), **run.overrides, "output_dir": str(path)})
         if (path / "run_summary.json").is_file():
             print(f"[reuse] {run.name}", flush=True)
             self._record(argv)
@@ -200,7 +211,7 @@ class Study:
         results_file = path / "results.json"
         benchmark = "synthetic" if run.split == "test" else "synthetic_validation"
         argv = [
-            sys.executable, "-m", "roma.cli", "eval", "--model", str(checkpoint), "--benchmarks", benchmark,
+            *ROMA_COMMAND, "eval", "--model", str(checkpoint), "--benchmarks", benchmark,
             "--conditions", config.eval_conditions, "--severities", config.eval_severities,
             "--max_samples", str(config.eval_samples), "--batch_size", "64", "--max_new_tokens", "24",
             "--out", str(path), "--progress", "false",
@@ -260,7 +271,7 @@ class Study:
         names = [name for name in results]
         compare_dir = self.out / "compare"
         self._run(
-            [sys.executable, "-m", "roma.cli", "compare", *[str(self.out / "eval-test" / n) for n in names],
+            [*ROMA_COMMAND, "compare", *[str(self.out / "eval-test" / n) for n in names],
              "--names", ",".join(names), "--out", str(compare_dir)],
             "compare",
         )  # fmt: skip
@@ -279,17 +290,7 @@ class Study:
 
 
 def _run_in_process(argv: list[str]) -> None:
-    if argv[1] == str(RECIPE):
-        import importlib.util
-
-        spec = importlib.util.spec_from_file_location("roma_qwen3vl_recipe", RECIPE)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        module.main(argv[2:])
-        return
-    from roma.cli import main as roma_main
-
-    status = roma_main(argv[3:])  # [python, -m, roma.cli, COMMAND, ...]
+    status = roma_main(argv[len(ROMA_COMMAND) :])  # [python, -m, roma.cli, COMMAND, ...]
     if status:
         raise RuntimeError(f"study stage failed: {' '.join(argv)} (exit {status})")
 
@@ -420,7 +421,7 @@ def write_report(
 
 
 def main(argv: list[str] | None = None) -> int:
-    from transformers import HfArgumentParser
+    from transformers import HfArgumentParser  # only the command line needs it
 
     parser = HfArgumentParser(StudyConfig)
     (config,) = parser.parse_args_into_dataclasses(args=argv)
