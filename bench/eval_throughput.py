@@ -16,6 +16,14 @@ cache warm; medians over rounds, so a drift in machine load does not favour eith
 process CPU time are both reported (CPU time is steadier on a shared machine). Images: the bundled synthetic task (64×64)
 by default; ``--image_size N`` serves real photos (scikit-image) at N×N through a benchmark registered here,
 which makes corruption cost more, as on real benchmarks.
+
+``--processes N`` (N > 1) measures data-parallel sweeps instead: the same sweep (the synthetic task) launched
+with ``torchrun --nproc_per_node N`` and with one process, each process on ``--threads`` torch threads
+(default 1); it reports the throughput ratio and checks that the merged ``records.jsonl`` is byte-identical to
+the one-process file. Then it launches N processes again, kills rank 1 with SIGKILL once it has written
+``--kill_after`` records, resumes with N processes and checks the result is again byte-identical, with no
+record lost or written twice. Wall times are whole launches (Python and model start-up included); the
+fixed cost of a launch, timed by rerunning a finished sweep, is also reported and subtracted.
 """
 
 from __future__ import annotations
@@ -30,7 +38,10 @@ import argparse  # noqa: E402
 import functools  # noqa: E402
 import io  # noqa: E402
 import json  # noqa: E402
+import signal  # noqa: E402
 import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -126,6 +137,119 @@ def plain_loop(backend: TransformersBackend, requests: list[GenerationRequest], 
     return time.perf_counter() - start
 
 
+def launch_sweep(processes: int, sweep_args: list[str], threads: int) -> subprocess.Popen:
+    """``torchrun --standalone --nproc_per_node processes -m roma.cli eval ...``, output captured."""
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}"]
+    return subprocess.Popen(
+        [*command, "-m", "roma.cli", "eval", *sweep_args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def finish(launch: subprocess.Popen) -> None:
+    output = launch.communicate()[0]
+    if launch.returncode != 0:
+        raise SystemExit(f"the launch failed ({launch.returncode}):\n{output[-4000:]}")
+
+
+def rank_pid(launcher: int, rank: int) -> int | None:
+    """The pid of the launcher's worker process running ``rank`` (Linux: /proc), if started."""
+    for task in Path(f"/proc/{launcher}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            try:
+                if f"RANK={rank}".encode() in Path(f"/proc/{child}/environ").read_bytes().split(b"\0"):
+                    return int(child)
+            except OSError:
+                continue
+    return None
+
+
+def data_parallel(args: argparse.Namespace) -> dict[str, Any]:
+    """Throughput of N processes against one on the same sweep; merged records and a kill-and-resume checked."""
+    from roma.evaluation.records import read_records
+    from roma.evaluation.sharding import shard_record_path
+
+    with tempfile.TemporaryDirectory(prefix="roma-eval-dp-bench-") as scratch:
+        scratch = Path(scratch)
+        model_path = args.model
+        if model_path is None:
+            from roma.models.tiny import build_tiny_model
+
+            model_path = str(build_tiny_model("qwen3_vl", scratch / "model", size=args.size, seed=0))
+
+        def sweep_args(out: Path) -> list[str]:
+            options = {
+                "model": model_path,
+                "out": out,
+                "benchmarks": "synthetic",
+                "conditions": args.conditions,
+                "severities": args.severities,
+                "max_samples": args.samples,
+                "batch_size": args.batch_size,
+                "max_new_tokens": args.max_new_tokens,
+                "device": "cpu" if args.device == "auto" else args.device,
+                "cache_dir": scratch / "cache",
+                "progress": "false",
+            }
+            return [part for name, value in options.items() for part in (f"--{name}", str(value))]
+
+        # Warm the image cache first, so both timed launches read it alike.
+        finish(launch_sweep(1, sweep_args(scratch / "warm-up"), args.threads))
+        wall: dict[str, float] = {}
+        fixed: dict[str, float] = {}
+        for processes in (1, args.processes):
+            for timings in (wall, fixed):
+                # The second launch finds every record done: its wall time is the fixed cost of a launch
+                # (Python and torch imports, model and data loading, merge, reports).
+                start = time.perf_counter()
+                finish(launch_sweep(processes, sweep_args(scratch / f"p{processes}"), args.threads))
+                timings[str(processes)] = time.perf_counter() - start
+        reference = (scratch / "p1" / "records.jsonl").read_bytes()
+        identical = (scratch / f"p{args.processes}" / "records.jsonl").read_bytes() == reference
+
+        killed = scratch / "killed"
+        launch = launch_sweep(args.processes, sweep_args(killed), args.threads)
+        shard = shard_record_path(killed, 1)
+        while not (shard.exists() and shard.read_bytes().count(b"\n") >= args.kill_after):
+            if launch.poll() is not None:
+                raise SystemExit("the sweep ended before rank 1 wrote --kill_after records: raise --samples")
+            time.sleep(0.01)
+        os.kill(rank_pid(launch.pid, 1), signal.SIGKILL)
+        launch.communicate()
+        written_before_kill = len(read_records(shard))
+        finished_before_resume = sum(
+            len(read_records(path)) for path in sorted((killed / "shards").glob("records.rank*.jsonl"))
+        )
+        finish(launch_sweep(args.processes, sweep_args(killed), args.threads))
+        lines = (killed / "records.jsonl").read_bytes().count(b"\n")
+        records = len(read_records(killed / "records.jsonl"))
+        resumed_identical = (killed / "records.jsonl").read_bytes() == reference
+    return {
+        "model": args.model or f"tiny qwen3_vl ({args.size}, random weights)",
+        "processes": args.processes,
+        "threads_per_process": args.threads,
+        "work_items": records,
+        "wall_s": wall,
+        "fixed_s": fixed,
+        "samples_per_s": {p: records / seconds for p, seconds in wall.items()},
+        "throughput_ratio": wall["1"] / wall[str(args.processes)],
+        "throughput_ratio_without_fixed_cost": (wall["1"] - fixed["1"])
+        / (wall[str(args.processes)] - fixed[str(args.processes)]),
+        "merged_records_identical": identical,
+        "kill": {
+            "rank_1_records_at_kill": written_before_kill,
+            "records_on_disk_before_resume": finished_before_resume,
+            "records_after_resume": records,
+            "lines_after_resume": lines,
+            "identical_to_one_process": resumed_identical,
+        },
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")
@@ -150,7 +274,20 @@ def main(argv: list[str] | None = None) -> int:
         "--rounds", type=int, default=3, help="interleaved rounds of plain / cold / warm; medians reported"
     )
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    parser.add_argument(
+        "--processes", type=int, default=1, help="N > 1: data-parallel sweeps with N processes against one"
+    )
+    parser.add_argument(
+        "--kill_after", type=int, default=2, help="--processes: kill rank 1 after this many records"
+    )
     args = parser.parse_args(argv)
+    if args.processes > 1:
+        args.threads = args.threads or 1
+        figures = data_parallel(args)
+        print(json.dumps(figures, indent=2))
+        if args.json is not None:
+            args.json.write_text(json.dumps(figures, indent=2) + "\n")
+        return 0
 
     with tempfile.TemporaryDirectory(prefix="roma-eval-bench-") as scratch:
         scratch = Path(scratch)

@@ -259,7 +259,7 @@ def test_the_seven_benchmark_config_file_is_the_protocol_and_the_command_line_ov
     from roma.evaluation.cli import parse_config
 
     path = str(REPO / "eval" / "configs" / "seven_benchmarks.yaml")
-    config = parse_config(["--config", path, "--model", "m", "--out", "o", "--severities", "3"])
+    config, _ = parse_config(["--config", path, "--model", "m", "--out", "o", "--severities", "3"])
     assert config.benchmark_names == list(DEFAULT_BENCHMARKS)
     assert (config.conditions, config.severities) == ("clean,seen,unseen", "3")  # the command line wins
     assert (config.num_samples_per_prompt, config.temperature, config.model) == (1, 0.0, "m")

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import json
 
+import goldens
 import numpy as np
 import pytest
-
-import goldens
 
 STORED = json.loads(goldens.GOLDENS.read_text())
 WHAT_TO_DO = (

@@ -2,6 +2,8 @@
 
 - `roma.evaluation.benchmarks`: adapters (``@register_benchmark``), ``get_benchmark``, ``list_benchmarks``;
 - `roma.evaluation.sweep`: ``SweepConfig`` and ``run_sweep`` (``roma eval``), resumable JSONL records;
+- `roma.evaluation.sharding`: data-parallel sweeps (one shard per launched process, merged by rank 0);
+- `roma.evaluation.plan`: ``make_plan`` (``roma eval --plan``): work items, cache size, projected wall time;
 - `roma.evaluation.reports`: ``write_reports`` (results.json, summary.csv / .md, plots);
 - `roma.evaluation.compare`: ``roma compare RUN_A RUN_B ...``;
 - `roma.evaluation.probe`: ``roma probe`` (token KL of the clean answer under each corruption).
@@ -27,6 +29,9 @@ _LAZY = {
     "RecordStore": "roma.evaluation.records",
     "SweepConfig": "roma.evaluation.sweep",
     "run_sweep": "roma.evaluation.sweep",
+    "Shard": "roma.evaluation.sharding",
+    "SweepPlan": "roma.evaluation.plan",
+    "make_plan": "roma.evaluation.plan",
     "summarize": "roma.evaluation.reports",
     "write_reports": "roma.evaluation.reports",
     "compare_runs": "roma.evaluation.compare",

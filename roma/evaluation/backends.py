@@ -217,7 +217,17 @@ class TransformersBackend:
 
 
 class VLLMBackend:
-    """vLLM offline inference (GPU). Optional: install ``roma[vllm]``; imported only when selected."""
+    """vLLM offline inference (GPU). Optional: install ``roma[vllm]``; imported only when selected.
+
+    Typed against vLLM's documented offline API: ``LLM(model, tensor_parallel_size, gpu_memory_utilization,
+    limit_mm_per_prompt)``, ``SamplingParams(n, temperature, max_tokens, seed)`` and ``LLM.generate`` on
+    ``{"prompt", "multi_modal_data": {"image": ...}}`` dicts. vLLM cannot be installed on the development
+    machine: the tests run this class against a stand-in engine with that interface, not against vLLM.
+
+    Args:
+        tensor_parallel_size: GPUs per engine. A data-parallel sweep runs one engine per process on the GPUs
+            the sweep makes visible to it (`roma.evaluation.sharding.visible_devices`).
+    """
 
     name = "vllm"
 
@@ -226,6 +236,7 @@ class VLLMBackend:
         model_path: str | Path,
         *,
         max_new_tokens: int = 1024,
+        tensor_parallel_size: int = 1,
         gpu_memory_utilization: float = 0.85,
         max_images_per_prompt: int = 8,
         **llm_kwargs: Any,
@@ -242,6 +253,7 @@ class VLLMBackend:
         self.processor = AutoProcessor.from_pretrained(self.model_path)
         self.llm = LLM(
             model=self.model_path,
+            tensor_parallel_size=int(tensor_parallel_size),
             gpu_memory_utilization=gpu_memory_utilization,
             limit_mm_per_prompt={"image": max_images_per_prompt},
             **llm_kwargs,
@@ -295,4 +307,6 @@ def make_backend(name: str, model_path: str | Path, **kwargs: Any) -> Generation
         kwargs = {k: v for k, v in kwargs.items() if k not in ("device", "dtype")} | (
             {"dtype": kwargs["dtype"]} if kwargs.get("dtype", "auto") != "auto" else {}
         )
+    elif kwargs.pop("tensor_parallel_size", 1) != 1:
+        raise EvaluationError(f"tensor_parallel_size > 1 needs the vllm backend, not {name!r}")
     return BACKENDS[name](model_path, **kwargs)

@@ -8,7 +8,9 @@
 names; the command line overrides them), e.g. ``eval/configs/seven_benchmarks.yaml``. ``roma eval
 --list_benchmarks [--benchmark_module my_pkg.my_bench]`` lists the registered benchmark adapters (installed
 plugins and the modules given included); ``roma eval --report_only --out RUN`` rebuilds the reports of a run from
-its records.
+its records. ``roma eval --plan ...`` (the sweep's options) prints the
+work items, the image cache it needs and a projected wall time from a calibration batch, and runs nothing.
+Under ``torchrun`` / ``accelerate launch`` each process runs one shard (`roma.evaluation.sharding`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from roma.evaluation.benchmarks import (
     list_benchmarks,
 )
 from roma.evaluation.errors import EvaluationError
+from roma.evaluation.plan import format_plan, run_plan
 from roma.evaluation.reports import write_reports
+from roma.evaluation.sharding import Shard
 from roma.evaluation.sweep import SweepConfig, run_sweep
 
 __all__ = ["build_parser", "main"]
@@ -55,6 +59,12 @@ def build_parser():  # -> transformers.HfArgumentParser
     parser.add_argument(
         "--report_only", action="store_true", help="Only rebuild the reports of --out from its records."
     )
+    parser.add_argument(
+        "--plan",
+        action="store_true",
+        help="Print the work items, the image cache size and a projected wall time (from a calibration batch "
+        "on the model and device); run nothing. Saved as plan.json in --out.",
+    )
     return parser
 
 
@@ -75,8 +85,9 @@ def read_config_file(path: str) -> dict:
     return {key: ",".join(map(str, v)) if isinstance(v, list) else v for key, v in values.items()}
 
 
-def parse_config(argv: list[str]):  # -> SweepConfig
-    """The :class:`SweepConfig` of a ``roma eval`` command line: ``--config`` file first, then the options."""
+def parse_config(argv: list[str]):  # -> (SweepConfig, argparse.Namespace)
+    """The :class:`SweepConfig` of a ``roma eval`` command line (``--config`` file first, then the options) and
+    the namespace of the options that are not sweep settings (``--plan``, ...)."""
     parser = build_parser()
     config_path = argparse.ArgumentParser(add_help=False)
     config_path.add_argument("--config")
@@ -88,7 +99,7 @@ def parse_config(argv: list[str]):  # -> SweepConfig
         for action in parser._actions:
             if action.dest in values:
                 action.required = False
-    return parser.parse_args_into_dataclasses(args=argv)[0]
+    return parser.parse_args_into_dataclasses(args=argv)
 
 
 def _list_benchmarks(argv: list[str]) -> str:
@@ -136,17 +147,28 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     try:
-        config = parse_config(argv)
+        config, options = parse_config(argv)
     except EvaluationError as error:  # a bad --config file, or raised by SweepConfig.__post_init__
         print(f"roma eval: error: {error}", file=sys.stderr)
         return 2
     except ValueError as error:  # HfArgumentParser: arguments it did not use
         build_parser().error(str(error))
     try:
+        if options.plan:
+            if Shard.from_env().distributed:
+                raise EvaluationError(
+                    "--plan runs in one process (it projects data-parallel launches itself): run it without "
+                    "torchrun / accelerate launch"
+                )
+
+            print(format_plan(run_plan(config)))
+            return 0
         run_sweep(config)
     except (EvaluationError, DegradationError) as error:
         print(f"roma eval: error: {error}", file=sys.stderr)
         return 2
+    if not Shard.from_env().is_main:
+        return 0  # rank 0 merges the shards and writes the reports
     if config.report:
         summary = Path(config.out) / "summary.md"
         print(summary.read_text().split("\n## ")[0])

@@ -21,17 +21,23 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from PIL import Image
 
+from roma.degrade import SEEN, UNSEEN, corrupt, list_corruptions, resolve_corruptions, rng_for
 from roma.evaluation.errors import EvaluationError
 from roma.evaluation.images import ImageSource
+
+# An evaluation sample (roma.evaluation.benchmarks.EvalSample): anything with ``sample_id`` and ``group_id``.
+Sample = TypeVar("Sample")
 
 __all__ = [
     "CLEAN",
     "Condition",
     "CorruptedImageCache",
+    "condition_subset",
     "default_cache_dir",
     "parse_severities",
     "resolve_conditions",
@@ -93,7 +99,6 @@ def resolve_conditions(spec: str | Sequence[str], severities: Sequence[int | flo
     Order: as given, each corruption at every severity in order; duplicates dropped. Unknown names raise
     `roma.degrade`'s error, which lists the known ones.
     """
-    from roma.degrade import SEEN, UNSEEN, list_corruptions, resolve_corruptions
 
     items = (
         [part.strip() for part in spec.split(",")]
@@ -176,7 +181,6 @@ class CorruptedImageCache:
         source = image if isinstance(image, ImageSource) else ImageSource(image=image)
         if condition.is_clean:
             return source.load()
-        from roma.degrade import corrupt, rng_for
 
         key = self.key(benchmark, sample_id, image_index, condition, source.digest())
         path = self.path(benchmark, condition, key)
@@ -208,3 +212,28 @@ class CorruptedImageCache:
             Path(temporary).unlink(missing_ok=True)
             raise
         return corrupted
+
+
+def condition_subset(samples: Sequence[Sample], size: int, seed: int, benchmark: str) -> list[Sample]:
+    """A seeded random subset of at least ``size`` samples (``--condition_sample``), in their original order.
+
+    Variant groups (``group_id``, DynaMath) are kept whole, so the worst-case metric still sees every variant
+    of a chosen seed question; the subset can thus exceed ``size`` by less than one group. It depends on
+    ``seed``, ``benchmark`` and the samples only: every corrupted condition, every model, every process and
+    every resumption evaluates the same subset.
+    """
+    if size < 1:
+        raise EvaluationError(f"condition_sample must be >= 1, got {size}")
+    if size >= len(samples):
+        return list(samples)
+    units: dict[str, list[int]] = {}
+    for position, sample in enumerate(samples):
+        unit = f"group:{sample.group_id}" if sample.group_id is not None else f"sample:{sample.sample_id}"
+        units.setdefault(unit, []).append(position)
+    names = sorted(units)
+    chosen: list[int] = []
+    for index in rng_for(seed, "condition_sample", benchmark).permutation(len(names)):
+        if len(chosen) >= size:
+            break
+        chosen.extend(units[names[index]])
+    return [samples[position] for position in sorted(chosen)]

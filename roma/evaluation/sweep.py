@@ -9,6 +9,10 @@ processor's inputs) is prepared in one background thread while the previous batc
 runs across the conditions of a benchmark, so the first batch of a condition is ready when the last batch of
 the previous one finishes. Generation releases the GIL (GPU kernels, torch's CPU kernels), and so do PNG
 decoding and encoding and the corruptions' array work, so the preparation is hidden behind generation.
+
+Under ``torchrun`` or ``accelerate launch`` each process runs every ``WORLD_SIZE``-th batch of that fixed list
+into its own record file, and rank 0 merges them at the end (`roma.evaluation.sharding`). ``roma eval
+--plan`` counts the work and projects its wall time before running anything (`roma.evaluation.plan`).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import os
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -38,24 +43,40 @@ from roma.evaluation.benchmarks import (
 from roma.evaluation.conditions import (
     Condition,
     CorruptedImageCache,
+    condition_subset,
     default_cache_dir,
     parse_severities,
     resolve_conditions,
 )
 from roma.evaluation.config import BenchmarkRunConfig
 from roma.evaluation.errors import EvaluationError, MalformedSampleError, RunConfigMismatchError
-from roma.evaluation.records import RecordStore, SweepRecord
+from roma.evaluation.records import RecordKey, SweepRecord
 from roma.evaluation.reports import write_reports
+from roma.evaluation.sharding import (
+    RECORDS_FILE,
+    Shard,
+    ShardBarrier,
+    ShardedRecordStore,
+    merge_records,
+    remove_records,
+    visible_devices,
+)
 from roma.grading import grade
 
 __all__ = ["RECORDS_FILE", "RUN_FILE", "SweepConfig", "prompt_hash", "run_sweep"]
 
 logger = logging.getLogger(__name__)
 
-RECORDS_FILE = "records.jsonl"
 RUN_FILE = "run.json"
 # Settings that change what a record holds: resuming under different values would mix two experiments.
-_RECORD_SETTINGS = ("model", "seed", "num_samples_per_prompt", "temperature", "max_new_tokens")
+_RECORD_SETTINGS = (
+    "model",
+    "seed",
+    "num_samples_per_prompt",
+    "temperature",
+    "max_new_tokens",
+    "condition_sample",
+)
 
 
 @dataclass
@@ -70,6 +91,14 @@ class SweepConfig(BenchmarkRunConfig):
         default=",".join(DEFAULT_BENCHMARKS),
         metadata={"help": "Comma-separated benchmark names; by default the seven of the ROMA protocol."},
     )
+    condition_sample: int | None = field(
+        default=None,
+        metadata={
+            "help": "Budget cut: evaluate each corrupted condition on a seeded random subset of N samples per "
+            "benchmark (the same subset for every condition; variant groups kept whole; clean keeps every "
+            "sample). Recorded in run.json; a resume with another value is refused."
+        },
+    )
     backend: str = field(
         default="transformers", metadata={"help": "Generation backend: transformers or vllm."}
     )
@@ -80,6 +109,19 @@ class SweepConfig(BenchmarkRunConfig):
     overwrite: bool = field(
         default=False, metadata={"help": "Discard existing records in --out and start over."}
     )
+    device: str = field(
+        default="auto",
+        metadata={
+            "help": "transformers backend device: auto (under a launcher: cuda:LOCAL_RANK), cpu, cuda, cuda:N."
+        },
+    )
+    tensor_parallel_size: int = field(
+        default=1,
+        metadata={
+            "help": "vllm backend: GPUs per engine. Under a launcher, process LOCAL_RANK uses GPUs "
+            "LOCAL_RANK*T .. LOCAL_RANK*T+T-1 (one engine per data-parallel group)."
+        },
+    )
     report: bool = field(
         default=True,
         metadata={
@@ -89,6 +131,15 @@ class SweepConfig(BenchmarkRunConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.condition_sample is not None and self.condition_sample < 1:
+            raise EvaluationError(f"condition_sample must be >= 1, got {self.condition_sample}")
+        if self.tensor_parallel_size < 1:
+            raise EvaluationError(f"tensor_parallel_size must be >= 1, got {self.tensor_parallel_size}")
+        if self.tensor_parallel_size > 1 and self.backend != "vllm":
+            raise EvaluationError(
+                f"tensor_parallel_size={self.tensor_parallel_size} needs --backend vllm (the transformers "
+                "backend runs one model per process)"
+            )
         check_sampling(self.num_samples_per_prompt, self.temperature)
 
 
@@ -173,6 +224,8 @@ class SweepRunner:
         self._build_conversation = build_conversation
         self._backend = backend
         self._on_records_written = on_records_written
+        self.shard = Shard.from_env()
+        self._subsets: dict[str, list[EvalSample]] = {}
         self._written = 0
 
     @property
@@ -182,10 +235,37 @@ class SweepRunner:
                 self.config.backend,
                 self.config.model,
                 max_new_tokens=self.config.max_new_tokens,
-                device=self.config.device,
+                device=self._shard_device(),
                 dtype=self.config.dtype,
+                tensor_parallel_size=self.config.tensor_parallel_size,
             )
         return self._backend
+
+    def _shard_device(self) -> str:
+        """The device of this process: each process of a launch on its own GPU(s)."""
+        import torch
+
+        if not self.shard.distributed or not torch.cuda.is_available():
+            return self.config.device
+        devices = visible_devices(self.shard, self.config.tensor_parallel_size, torch.cuda.device_count())
+        if self.config.backend == "vllm":
+            # vLLM places its engine on the visible GPUs: show it only this group's.
+            visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+            ids = (
+                visible.split(",") if visible else [str(index) for index in range(torch.cuda.device_count())]
+            )
+            os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(ids[index] for index in devices)
+        return f"cuda:{devices[0]}" if self.config.device == "auto" else self.config.device
+
+    def condition_samples(self, data: BenchmarkData, condition: Condition) -> list[EvalSample]:
+        """The samples evaluated under ``condition``: all of them, or the ``--condition_sample`` subset."""
+        if condition.is_clean or self.config.condition_sample is None:
+            return data.samples
+        if data.benchmark not in self._subsets:
+            self._subsets[data.benchmark] = condition_subset(
+                data.samples, self.config.condition_sample, self.config.seed, data.benchmark
+            )
+        return self._subsets[data.benchmark]
 
     def conversation(self, sample: EvalSample) -> list[dict[str, Any]]:
         return self._build_conversation(sample.question, len(sample.images))
@@ -254,30 +334,48 @@ class SweepRunner:
             )
         return records
 
-    def pending_work(self, data: BenchmarkData, condition: Condition, store: RecordStore) -> list[_BatchWork]:
-        """The batches of ``condition`` with at least one sample not in ``store``."""
-        size = self.config.batch_size
-        work = []
-        for start in range(0, len(data), size):
-            samples = list(data.samples[start : start + size])
-            if any((data.benchmark, condition.name, s.sample_id) not in store for s in samples):
-                work.append((condition, start // size, samples))
-        return work
+    def batches(self, data: BenchmarkData, condition: Condition) -> list[_BatchWork]:
+        """Every batch of ``condition``, in order: a fixed list, whatever is done already."""
+        samples, size = self.condition_samples(data, condition), self.config.batch_size
+        return [
+            (condition, start // size, list(samples[start : start + size]))
+            for start in range(0, len(samples), size)
+        ]
+
+    def pending_work(
+        self,
+        data: BenchmarkData,
+        condition: Condition,
+        store: ShardedRecordStore,
+        first_batch_number: int = 0,
+    ) -> list[_BatchWork]:
+        """This process's batches of ``condition`` with at least one sample not in ``store``.
+
+        ``first_batch_number``: the position of the condition's first batch in the sweep's batch list, which
+        the processes of a launch share out (:meth:`Shard.owns`).
+        """
+        return [
+            (condition, index, samples)
+            for condition, index, samples in self.batches(data, condition)
+            if self.shard.owns(first_batch_number + index)
+            and any((data.benchmark, condition.name, s.sample_id) not in store for s in samples)
+        ]
 
     def run_condition(
         self,
         data: BenchmarkData,
         condition: Condition,
-        store: RecordStore,
+        store: ShardedRecordStore,
         pending: list[_BatchWork],
         prepared_batches: Iterator[_PreparedBatch],
     ) -> None:
         """Generate, grade and store the ``pending`` batches of ``condition``, taken from ``prepared_batches``."""
         from tqdm.auto import tqdm
 
-        done = sum((data.benchmark, condition.name, s.sample_id) in store for s in data.samples)
+        samples = [s for work in pending for s in work[2]]
+        done = sum((data.benchmark, condition.name, s.sample_id) in store for s in samples)
         with tqdm(
-            total=len(data),
+            total=len(samples),
             initial=done,
             desc=f"{data.benchmark} | {condition.name}",
             unit="sample",
@@ -305,14 +403,24 @@ class SweepRunner:
         """Run every benchmark × condition not yet in the records, then write the reports."""
         from tqdm.auto import tqdm
 
-        _check_run_file(self.out, self.config, self.config.overwrite)
-        store = RecordStore(self.out / RECORDS_FILE, overwrite=self.config.overwrite)
+        barrier = ShardBarrier(self.shard)
+        if self.shard.is_main:
+            _check_run_file(self.out, self.config, self.config.overwrite)
+            if self.config.overwrite:
+                remove_records(self.out)
+        barrier.wait("run-file")  # no process reads the records before rank 0 has checked or removed them
+        store = ShardedRecordStore(self.out, self.shard)
+        order: dict[RecordKey, int] = {}  # the one-process order of the records, for the merge
+        batch_number = 0
         for benchmark in self.benchmarks:
             data = benchmark.load(self.config.max_samples)
             logger.info("%s: %d samples × %d conditions", benchmark.name, len(data), len(self.conditions))
-            pending = {
-                condition.name: self.pending_work(data, condition, store) for condition in self.conditions
-            }
+            pending = {}
+            for condition in self.conditions:
+                pending[condition.name] = self.pending_work(data, condition, store, batch_number)
+                batch_number += len(self.batches(data, condition))
+                for sample in self.condition_samples(data, condition):
+                    order.setdefault((data.benchmark, condition.name, sample.sample_id), len(order))
             work = [batch for condition in self.conditions for batch in pending[condition.name]]
             if work:
                 _ = self.backend  # load the model here, not in the preparation thread
@@ -329,6 +437,11 @@ class SweepRunner:
                     self.run_condition(data, condition, store, pending[condition.name], prepared_batches)
             finally:
                 prepared_batches.close()  # an error stops the thread after its current batch
+        barrier.wait("records")  # every shard's records are on disk
+        if not self.shard.is_main:
+            return {}
+        if self.shard.distributed or store.elsewhere:
+            merge_records(self.out, order)
         if not self.config.report:
             return {}
         return write_reports(self.out)
