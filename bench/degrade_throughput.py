@@ -53,7 +53,7 @@ def photos(height: int, width: int) -> list[np.ndarray]:
 def albumentations_equivalent(name: str, severity: int, same_kernel: bool = False) -> Callable | None:
     import albumentations as A
 
-    table = degrade.SEVERITY_TABLES.get(name)
+    table = degrade.get_corruption(name).severities
     if name == "gaussian_blur":
         sigma = float(table[severity - 1])
         if same_kernel:

@@ -11,6 +11,10 @@ as correct so that every row is regularised (the worst case; incorrect rows skip
     python bench/step_overhead.py [--json PATH] [--model tiny|qwen3_vl_2b] [--views 1,2,4] [--steps 8]
 
 ``--model qwen3_vl_2b`` builds a Qwen3-VL-2B-sized architecture with random weights in bf16 (GPU only).
+
+``--memory`` measures instead the CPU peak resident memory of GRPO, ROMA with the sampled-token ``k3`` estimator
+and ROMA with the ``full`` (exact, chunked) estimator on the tiny model widened to Qwen's vocabulary (151,936),
+each configuration in its own process (peak RSS, ``VmHWM``, is per process). Target: ``full`` ≤ 1.5 × GRPO.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import contextlib
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +38,9 @@ import torch  # noqa: E402
 from datasets import Dataset  # noqa: E402
 from PIL import Image  # noqa: E402
 from transformers import PrinterCallback  # noqa: E402
+
+# Qwen2-VL / Qwen2.5-VL / Qwen3-VL vocabulary size (embedding rows).
+QWEN_VOCAB_SIZE = 151936
 
 
 def always_correct(completions, **kwargs):
@@ -134,7 +142,16 @@ def _model_and_processor(
     return model, processor
 
 
-def _trainer(model, processor, trainer_name: str, views: int, args: argparse.Namespace, workdir: Path):
+def _trainer(
+    model,
+    processor,
+    trainer_name: str,
+    views: int,
+    args: argparse.Namespace,
+    workdir: Path,
+    estimator: str = "k3",
+    generation_kwargs: dict | None = None,
+):
     from trl import GRPOTrainer
 
     from roma import RomaConfig, RomaGRPOTrainer
@@ -158,6 +175,8 @@ def _trainer(model, processor, trainer_name: str, views: int, args: argparse.Nam
         roma_num_views=max(views, 1),
         roma_kl_coef=0.1 if trainer_name == "roma" else 0.0,
         roma_aux_coef=0.1 if trainer_name == "roma" else 0.0,
+        roma_kl_estimator=estimator,
+        generation_kwargs=generation_kwargs,
         disable_tqdm=True,
         log_level="warning",
     )
@@ -233,6 +252,50 @@ def run(args: argparse.Namespace) -> dict:
     return results
 
 
+MEMORY_CONFIGURATIONS = {"grpo": ("grpo", "k3"), "roma_k3": ("roma", "k3"), "roma_full": ("roma", "full")}
+
+
+def _memory_child(name: str, args: argparse.Namespace) -> dict:
+    """One configuration's training run on the tiny model with Qwen's vocabulary; its own peak RSS in MiB."""
+    from transformers import AutoModelForImageTextToText
+
+    from roma.models.tiny import build_config, build_processor, vision_token_ids
+
+    trainer_name, estimator = MEMORY_CONFIGURATIONS[name]
+    processor = build_processor("qwen3_vl", "tiny")
+    config = build_config("qwen3_vl", "tiny", tokenizer=processor.tokenizer)
+    config.text_config.vocab_size = QWEN_VOCAB_SIZE
+    torch.manual_seed(0)
+    model = AutoModelForImageTextToText.from_config(config, dtype=torch.float32)
+    model.generation_config.pad_token_id = processor.tokenizer.pad_token_id
+    # Random weights: keep sampling to real, non-vision tokens of the tiny tokenizer.
+    generation_kwargs = {
+        "suppress_tokens": [*vision_token_ids(), *range(len(processor.tokenizer), QWEN_VOCAB_SIZE)]
+    }
+    workdir = Path(tempfile.mkdtemp(prefix="roma-bench-memory-"))
+    views = args.views[0]
+    trainer = _trainer(model, processor, trainer_name, views, args, workdir, estimator, generation_kwargs)
+    trainer.train()
+    return {
+        "configuration": name,
+        "views": views if trainer_name == "roma" else 0,
+        "peak_rss_mib": _peak_memory_mib("cpu"),
+    }
+
+
+def run_memory(args: argparse.Namespace) -> dict:
+    """Peak RSS of each `MEMORY_CONFIGURATIONS` entry, each in a fresh process, and its ratio to GRPO's."""
+    rows = []
+    for name in MEMORY_CONFIGURATIONS:
+        command = [sys.executable, __file__, "--memory_child", name, *args.passthrough]
+        completed = subprocess.run(command, check=True, capture_output=True, text=True)
+        rows.append(json.loads(completed.stdout.strip().splitlines()[-1]))
+    grpo = rows[0]["peak_rss_mib"]
+    for row in rows:
+        row["ratio_to_grpo"] = row["peak_rss_mib"] / grpo
+    return {"model": f"tiny qwen3_vl, vocabulary {QWEN_VOCAB_SIZE}", "device": "cpu", "rows": rows}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -247,25 +310,57 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--text_layers", type=int, default=28, help="qwen3_vl_2b: decoder layers (28 is 2B)")
     parser.add_argument("--vision_depth", type=int, default=24, help="qwen3_vl_2b: vision blocks (24 is 2B)")
     parser.add_argument("--allow_cpu", action="store_true", help="qwen3_vl_2b on the CPU (a smoke test only)")
-    args = parser.parse_args(argv)
-    args.views = [int(v) for v in args.views.split(",")]
-    if args.model != "tiny" and not torch.cuda.is_available() and not args.allow_cpu:
-        parser.error(f"--model {args.model} needs a GPU")
-    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
-    results = run(args)
-    print(
-        f"\nmodel {results['model']} on {results['device']}; T_fb = {results['forward_backward_s'] * 1000:.1f} ms"
+    parser.add_argument(
+        "--memory",
+        action="store_true",
+        help="CPU peak RSS of GRPO, ROMA k3 and ROMA full at Qwen's vocabulary (first K of --views), one process each",
     )
-    print(f"{'trainer':<8} {'K':>2} {'median step (ms)':>17} {'peak mem (MiB)':>15} {'overhead':>9}")
-    for row in results["rows"]:
-        overhead = f"{row['overhead']:.2f}" if "overhead" in row else "-"
+    parser.add_argument("--memory_child", choices=list(MEMORY_CONFIGURATIONS), help=argparse.SUPPRESS)
+    argv = sys.argv[1:] if argv is None else argv
+    args = parser.parse_args(argv)
+    args.passthrough = [a for a in argv if a not in ("--memory",)]
+    args.passthrough = [a for i, a in enumerate(args.passthrough) if not _is_json_option(args.passthrough, i)]
+    args.views = [int(v) for v in args.views.split(",")]
+    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    if args.memory_child:
+        print(json.dumps(_memory_child(args.memory_child, args)))
+        return 0
+    if args.memory:
+        results = run_memory(args)
+        print(f"\n{results['model']} on cpu: peak RSS, one process per configuration")
+        print(f"{'configuration':<14} {'K':>2} {'peak RSS (MiB)':>15} {'÷ GRPO':>7}")
+        for row in results["rows"]:
+            print(
+                f"{row['configuration']:<14} {row['views']:>2} {row['peak_rss_mib']:>15.0f} "
+                f"{row['ratio_to_grpo']:>7.2f}"
+            )
+    else:
+        if args.model != "tiny" and not torch.cuda.is_available() and not args.allow_cpu:
+            parser.error(f"--model {args.model} needs a GPU")
+        results = run(args)
         print(
-            f"{row['trainer']:<8} {row['views']:>2} {row['median_step_s'] * 1000:>17.1f} "
-            f"{row['peak_memory_mib']:>15.0f} {overhead:>9}"
+            f"\nmodel {results['model']} on {results['device']}; "
+            f"T_fb = {results['forward_backward_s'] * 1000:.1f} ms"
         )
+        print(f"{'trainer':<8} {'K':>2} {'median step (ms)':>17} {'peak mem (MiB)':>15} {'overhead':>9}")
+        for row in results["rows"]:
+            overhead = f"{row['overhead']:.2f}" if "overhead" in row else "-"
+            print(
+                f"{row['trainer']:<8} {row['views']:>2} {row['median_step_s'] * 1000:>17.1f} "
+                f"{row['peak_memory_mib']:>15.0f} {overhead:>9}"
+            )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     return 0
+
+
+def _is_json_option(argv: list[str], index: int) -> bool:
+    """Whether ``argv[index]`` is ``--json`` or its value (the children print their row instead)."""
+    return (
+        argv[index] == "--json"
+        or argv[index].startswith("--json=")
+        or (index > 0 and argv[index - 1] == "--json")
+    )
 
 
 if __name__ == "__main__":

@@ -12,7 +12,15 @@ from datasets import Dataset, DatasetDict, Features, Image, List, Value
 from PIL import Image as PILImage
 
 from roma.data.loading import DatasetLoadingError, load_training_dataset
-from roma.data.prompts import build_conversation
+from roma.data.prompts import (
+    build_conversation,
+    check_image_placeholders,
+    message_images,
+    prompt_key,
+    replace_message_images,
+    row_images,
+    strip_image_placeholders,
+)
 
 
 def _png(path: Path, size=(12, 8), color=(200, 30, 30), mode="RGB") -> Path:
@@ -188,7 +196,7 @@ def test_list_image_column_gives_images(tmp_path):
     path = tmp_path / "multi.parquet"
     Dataset.from_dict(
         {
-            "problem": ["<image>Compare.", "One picture."],
+            "problem": ["<image 1><image 2>Compare.", "One picture."],
             "images": [[_png_bytes(size=(2, 2)), _png_bytes(size=(3, 3))], [_png_bytes(size=(4, 4))]],
             "answer": ["A", "B"],
         },
@@ -198,6 +206,7 @@ def test_list_image_column_gives_images(tmp_path):
     assert "image" not in rows.column_names
     assert [[image.size for image in images] for images in rows["images"]] == [[(2, 2), (3, 3)], [(4, 4)]]
     assert [_image_placeholders(prompt) for prompt in rows["prompt"]] == [2, 1]
+    assert _text_of(rows["prompt"][0]).startswith("Compare.")  # numbered markers are removed too
 
 
 def test_several_image_columns_skip_empty_cells(tmp_path):
@@ -341,3 +350,44 @@ def test_tsv_files_are_read_by_the_csv_builder(tmp_path):
     (tmp_path / "train.tsv").write_text("question\timage\tanswer\nHow many?\ta.png\t3\n")
     rows = load_training_dataset(str(tmp_path / "train.tsv"))
     assert (rows[0]["answer"], rows[0]["image"].size) == ("3", (12, 8))
+
+
+# --------------------------------------------------------------------------------- the prompt/image contract
+def test_image_markers_are_stripped_in_every_spelling():
+    assert strip_image_placeholders("<image>How many?") == "How many?"
+    assert strip_image_placeholders("<image 1> <IMAGE2>Compare <image> them. ") == "Compare them."
+    assert strip_image_placeholders("an <img> tag stays") == "an <img> tag stays"
+
+
+def test_message_images_are_read_and_replaced_in_order():
+    prompt = build_conversation("Compare.", 2)
+    prompt[0]["content"][0]["image"] = "first"
+    prompt[0]["content"][1]["image"] = "second"
+    assert message_images(prompt) == ["first", "second"]
+    replaced = replace_message_images(prompt, ["x", "y"])
+    assert message_images(replaced) == ["x", "y"] and message_images(prompt) == ["first", "second"]
+    assert message_images("a plain-text prompt") == []
+
+
+def test_row_images_reads_either_column():
+    assert row_images({"image": "a"}) == ["a"]
+    assert row_images({"images": ["a", "b"]}) == ["a", "b"]
+    assert row_images({"images": []}) is None and row_images({"image": None}) is None
+
+
+def test_a_row_with_fewer_images_than_placeholders_is_named():
+    rows = [
+        {"id": "ok", "prompt": build_conversation("?", 1), "image": PILImage.new("RGB", (2, 2))},
+        {"id": "lost-7", "prompt": build_conversation("?", 2), "images": [PILImage.new("RGB", (2, 2))]},
+    ]
+    with pytest.raises(ValueError, match=r"sample lost-7 has 2 image placeholder\(s\).* but 1 image"):
+        check_image_placeholders(rows)
+    check_image_placeholders(rows[:1])
+
+
+def test_prompt_key_is_the_id_else_a_hash_of_prompt_and_image_bytes():
+    prompt = build_conversation("?", 1)
+    assert prompt_key({"id": 17, "prompt": prompt}) == "17"
+    red = {"prompt": prompt, "image": PILImage.new("RGB", (2, 2), (255, 0, 0))}
+    blue = {"prompt": prompt, "image": PILImage.new("RGB", (2, 2), (0, 0, 255))}
+    assert prompt_key(red) == prompt_key(dict(red)) != prompt_key(blue)

@@ -226,12 +226,39 @@ def test_low_resolution_keeps_flat_images_flat_and_jpeg_equals_pil(photos):
 
 
 def test_fractional_severity_interpolates_between_rows():
-    assert D.SEVERITY_TABLES["gaussian_blur"][2] == 3
-    from roma.degrade.corruptions import severity_parameters
+    assert D.get_corruption("gaussian_blur").severities[2] == 3
+    assert D.get_corruption("gaussian_blur").parameters(4.5) == pytest.approx(5.0)
+    assert D.get_corruption("motion_blur").parameters(1.5) == pytest.approx((12.5, 4.0))
+    assert D.get_corruption("jpeg_compression").parameters(3) == 15
 
-    assert severity_parameters(D.SEVERITY_TABLES["gaussian_blur"], 4.5) == pytest.approx(5.0)
-    assert severity_parameters(D.SEVERITY_TABLES["motion_blur"], 1.5) == pytest.approx((12.5, 4.0))
-    assert severity_parameters(D.SEVERITY_TABLES["jpeg_compression"], 3) == 15
+
+def test_a_corruption_registered_with_a_table_receives_its_rows(clean_registry):
+    received = []
+
+    @D.register_corruption("test_tabled", severities=((1, 10), (2, 20), (3, 30), (4, 40), (5, 50)))
+    def tabled(image, row, rng):
+        received.append(row)
+        return image.copy()
+
+    image = np.zeros((4, 4, 3), np.uint8)
+    D.corrupt(image, "test_tabled", 2)
+    D.corrupt(image, "test_tabled", 2.5)  # a table makes the corruption continuous by default
+    assert received == [(2, 20), pytest.approx((2.5, 25.0))]
+    assert D.get_corruption("test_tabled").continuous
+
+
+@pytest.mark.parametrize(
+    "table, problem",
+    [
+        ((1, 2, 3), "must be 5 rows"),
+        ((1, 2, 3, 4, (5, 6)), "equal-length tuples"),
+        ("12345", "must be 5 rows"),
+    ],
+)
+def test_a_malformed_severity_table_is_refused_at_registration(table, problem, clean_registry):
+    with pytest.raises(D.RegistryError, match=problem):
+        D.register_corruption("test_bad_table", severities=table)
+    assert "test_bad_table" not in D.list_corruptions()
 
 
 def test_matches_the_imagecorruptions_reference_within_one_grey_level(photos):
@@ -522,8 +549,14 @@ def test_sampler_params_match_sample_and_ignore_call_order(photos):
 
     clone = pickle.loads(pickle.dumps(sampler))  # DataLoader workers get a copy
     assert clone.sample_params(4, 1) == sampler.sample_params(4, 1)
-    views = sampler.sample_views(image, 3, 2)
-    assert [r for _, r in views] == [forward[6][1], forward[7][1]]
+    pair, record = sampler.sample([image, photos[1]], 3, 1)  # a multi-image sample: one corruption, in order
+    assert record == forward[7][1]
+    np.testing.assert_array_equal(pair[0], forward[7][0])
+    rng = sampler.rng(3, 1)
+    sampler._draw(rng)
+    first = D.corrupt(image, record.name, record.severity, rng)
+    np.testing.assert_array_equal(pair[1], D.corrupt(photos[1], record.name, record.severity, rng))
+    np.testing.assert_array_equal(first, pair[0])
     assert isinstance(forward[0][1].severity, float)
 
 

@@ -205,3 +205,22 @@ def test_incorrect_completions_receive_exactly_zero_gradient():
     total.backward()
     assert torch.all(logp_views.grad[:, 1] == 0)
     assert logp_views.grad[:, 0].abs().sum() > 0
+
+
+def test_the_loss_module_does_not_import_trl():
+    import subprocess
+    import sys
+
+    code = "import sys, roma.trainer.losses; assert 'trl' not in sys.modules, 'trl imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_every_estimator_of_the_table_is_a_config_choice_with_help():
+    from dataclasses import fields
+
+    from roma.trainer.config import RomaConfig
+
+    field = next(f for f in fields(RomaConfig) if f.name == "roma_kl_estimator")
+    assert field.metadata["choices"] == list(losses.KL_ESTIMATORS)
+    for name in losses.KL_ESTIMATORS:
+        assert f"'{name}':" in field.metadata["help"]

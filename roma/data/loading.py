@@ -27,7 +27,6 @@ from __future__ import annotations
 import io
 import logging
 import os
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -46,10 +45,6 @@ SYNTHETIC_SOURCE = "synthetic"
 # Local single-file formats and the `datasets` builder that reads each (TSV: the csv builder, tab-separated).
 FILE_BUILDERS = {".parquet": "parquet", ".jsonl": "json", ".json": "json", ".csv": "csv", ".tsv": "csv"}
 _BUILDER_OPTIONS: dict[str, dict[str, Any]] = {".tsv": {"sep": "\t"}}
-
-# Literal image tokens some datasets (Geometry3K, EasyR1-style sets) put in the question text; the prompt gets
-# structured ``{"type": "image"}`` placeholders instead, so a leftover token would show the model a stray tag.
-_IMAGE_TOKEN = re.compile(r"<image>\s*")
 
 # The column the trainer consumes is decoded through this feature: EXIF transpose, then PIL's RGB conversion,
 # which equals load_rgb for every image kept as it is (see _checked_image).
@@ -83,7 +78,8 @@ def load_training_dataset(
             file, a folder written by `Dataset.save_to_disk`, an image folder (``datasets`` "imagefolder" with
             a ``metadata.jsonl`` or ``metadata.csv``) or a folder of data files, or a hub dataset id.
         split: Split to read. A single file holds one split, ``"train"``.
-        question_column: Column with the question text. Literal ``<image>`` tokens in it are removed.
+        question_column: Column with the question text. Literal image markers in it (``<image>``, ``<image 1>``)
+            are removed: the prompt gets structured ``{"type": "image"}`` placeholders instead.
         image_column: Column with the image(s): an image column, a list-of-images column, a column of file
             paths (relative paths resolve against ``image_root``, else the file's folder), or several such
             columns as a comma list (``"image_1,image_2"``) or a sequence. Several columns give an ``images``
@@ -354,7 +350,7 @@ def _prepare_row(
     image_root: Path | None,
     skip_bad_samples: bool,
 ) -> dict[str, Any]:
-    from roma.data.prompts import build_conversation
+    from roma.data.prompts import build_conversation, strip_image_placeholders
 
     sample_id = str(row["id"]) if has_id_column and row["id"] is not None else str(index)
     try:
@@ -380,7 +376,7 @@ def _prepare_row(
             ) from err
         images, question, answer, error = [], "", "", f"sample {index} (id {sample_id!r}): {err}"
 
-    question = _IMAGE_TOKEN.sub("", str(question)).strip()
+    question = strip_image_placeholders(question)
     prepared = {
         "id": sample_id,
         "prompt": build_conversation(question, num_images=max(len(images), 1)),

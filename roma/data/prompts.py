@@ -4,10 +4,19 @@ TRL 1.16 takes a ``prompt`` column of chat messages and fills each ``{"type": "i
 order, from the row's ``image`` (one image) or ``images`` (a list) column; every other column reaches the
 reward functions as a keyword argument. All message contents are lists of parts, so a dataset of prompts
 has one Arrow type whatever the number of messages.
+
+This module also holds the rest of that prompt/image contract, as the trainer and the data loaders read it:
+the row's images (`row_images`), the images embedded in messages (`message_images`), the placeholder check
+(`check_image_placeholders`), a row's stable id (`prompt_key`) and the literal ``<image>`` markers some datasets
+put in their question text (`strip_image_placeholders`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
+import re
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -39,6 +48,95 @@ def build_conversation(
     if system is not None:
         messages.insert(0, {"role": "system", "content": [{"type": "text", "text": system}]})
     return messages
+
+
+# ``<image>``, ``<image 1>``, ``<IMAGE2>``: markers some datasets (Geometry3K, EasyR1-style sets, MathVision) leave
+# in the question text. The prompt gets structured ``{"type": "image"}`` parts instead; a leftover marker would
+# show the model a stray tag.
+IMAGE_PLACEHOLDER = re.compile(r"<image\s*\d*>\s*", re.IGNORECASE)
+
+
+def strip_image_placeholders(text: str) -> str:
+    """``text`` without literal image markers (`IMAGE_PLACEHOLDER`), stripped."""
+    return IMAGE_PLACEHOLDER.sub("", str(text)).strip()
+
+
+def row_images(example: dict[str, Any]) -> list | None:
+    """The row's images as TRL reads them: an ``images`` list column or a single ``image`` column."""
+    if "images" in example:
+        return list(example["images"]) if example["images"] else None
+    if example.get("image") is not None:
+        return [example["image"]]
+    return None
+
+
+def _image_parts(prompt: Any) -> Iterator[dict[str, Any]]:
+    """The ``{"type": "image", ...}`` parts of a conversational prompt, in order (none for a plain-text prompt)."""
+    if not isinstance(prompt, list):
+        return
+    for message in prompt:
+        content = message.get("content")
+        if isinstance(content, list):
+            yield from (part for part in content if isinstance(part, dict) and part.get("type") == "image")
+
+
+def message_images(prompt: Any) -> list:
+    """The images embedded in a conversational prompt's messages, in order (as TRL's _tokenize_prompts reads them)."""
+    return [part["image"] for part in _image_parts(prompt) if part.get("image") is not None]
+
+
+def replace_message_images(prompt: list, images: list) -> list:
+    """A copy of ``prompt`` whose embedded images are replaced, in order, by ``images``."""
+    remaining = iter(images)
+    replaced = []
+    for message in prompt:
+        content = message.get("content")
+        if isinstance(content, list):
+            content = [
+                {**part, "image": next(remaining)}
+                if isinstance(part, dict) and part.get("type") == "image" and part.get("image") is not None
+                else part
+                for part in content
+            ]
+        replaced.append({**message, "content": content})
+    return replaced
+
+
+def check_image_placeholders(inputs: list[dict[str, Any]]) -> None:
+    """Fail clearly when a row's prompt asks for more images than the row carries (TRL would fail deep inside)."""
+    for index, example in enumerate(inputs):
+        wanted = sum(1 for _ in _image_parts(example.get("prompt")))
+        have = len(row_images(example) or [])
+        if wanted > have:
+            sample = example.get("id", f"at batch position {index}")
+            raise ValueError(
+                f"roma: sample {sample} has {wanted} image placeholder(s) in its prompt but {have} image(s) in its "
+                "'image'/'images' column: a row without its image. Fix or drop the row (the recipe's "
+                "--skip_bad_samples drops unreadable images when the dataset is loaded)."
+            )
+
+
+def prompt_key(example: dict[str, Any]) -> str:
+    """A stable id for a dataset row: its ``id`` column, else a hash of its prompt and image bytes.
+
+    The G completions of a prompt share this key, so they share their degraded views on every process.
+    """
+    if example.get("id") is not None:
+        return str(example["id"])
+    digest = hashlib.blake2b(repr(example.get("prompt")).encode(), digest_size=16)
+    for image in row_images(example) or []:
+        digest.update(_image_fingerprint(image))
+    return digest.hexdigest()
+
+
+def _image_fingerprint(image: Any) -> bytes:
+    if hasattr(image, "tobytes"):
+        return f"{getattr(image, 'size', '')}{getattr(image, 'mode', '')}".encode() + image.tobytes()
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(image, buffer)
+    return buffer.getvalue()
 
 
 def _images_per_row(dataset: Dataset, image_column: str | None) -> list[int] | int:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from roma.degrade import corruptions as _builtin_corruptions  # noqa: F401  (registers the built-ins)
 from roma.degrade.core import corrupt
-from roma.degrade.corruptions import SEVERITY_TABLES
 from roma.degrade.errors import (
     CorruptionContractError,
     DegradationError,
@@ -43,7 +42,6 @@ __all__ = [
     "MAX_SEVERITY",
     "MIN_SEVERITY",
     "SEEN",
-    "SEVERITY_TABLES",
     "UNSEEN",
     "CorruptionContractError",
     "DegradationError",

@@ -11,7 +11,7 @@ from roma.degrade.convert import to_rgb_uint8
 from roma.degrade.errors import CorruptionContractError, DegradationError
 from roma.degrade.registry import Corruption, get_corruption, validate_severity
 
-__all__ = ["as_generator", "corrupt", "corrupt_rgb"]
+__all__ = ["as_generator", "corrupt"]
 
 ImageT = TypeVar("ImageT")
 
@@ -38,19 +38,11 @@ def as_generator(rng: np.random.Generator | int | None) -> np.random.Generator:
     )
 
 
-def corrupt_rgb(
-    rgb: np.ndarray, name: str, severity: float, rng: np.random.Generator | int | None = None
-) -> np.ndarray:
-    """Apply corruption ``name`` to a ``uint8`` H×W×3 RGB array (no input conversion) and check its result."""
-    corruption = get_corruption(name)
-    return _apply(corruption, validate_severity(severity, corruption), rgb, rng)
-
-
 def _apply(
     corruption: Corruption, level: float, rgb: np.ndarray, rng: np.random.Generator | int | None
 ) -> np.ndarray:
     generator = as_generator(rng)
-    out = corruption.fn(rgb, level, generator)
+    out = corruption(rgb, level, generator)
     if not isinstance(out, np.ndarray):
         raise CorruptionContractError(
             f"corruption {corruption.name!r} returned {type(out).__name__}, expected a numpy.ndarray"

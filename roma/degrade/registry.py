@@ -1,7 +1,9 @@
 """The corruption registry: names, groups and severity rules.
 
 A corruption is a pure function ``fn(image, severity, rng) -> image`` on ``uint8`` H×W×3 RGB arrays that
-keeps the shape and dtype. Built-in groups: :data:`SEEN` (the training corruptions), :data:`UNSEEN`
+keeps the shape and dtype. A corruption registered with a five-row severity table receives its parameters
+(the table row, interpolated for fractional severities) in place of the severity, so its name and table are
+written once, in the decorator. Built-in groups: :data:`SEEN` (the training corruptions), :data:`UNSEEN`
 (evaluation only) and :data:`ALL` (every registered corruption, user ones included). Seen and unseen are
 disjoint because a corruption joins at most one group when it is registered; user groups made with
 :func:`register_group` are free subsets of any registered corruptions.
@@ -34,6 +36,7 @@ __all__ = [
     "register_corruption",
     "register_group",
     "resolve_corruptions",
+    "severity_parameters",
     "validate_severity",
 ]
 
@@ -44,6 +47,7 @@ BUILTIN_GROUPS = (SEEN, UNSEEN, ALL)
 MIN_SEVERITY, MAX_SEVERITY = 1, 5
 
 CorruptionFn = Callable[[np.ndarray, float, np.random.Generator], np.ndarray]
+SeverityRow = float | tuple[float, ...]
 
 # Names are used in CLI comma lists, file names and JSONL records: keep them plain.
 _NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_.\-]*$")
@@ -58,9 +62,53 @@ class Corruption:
     group: str | None
     continuous: bool
     """Whether fractional severities in [1, 5] are accepted (parameters interpolated between levels)."""
+    severities: tuple[SeverityRow, ...] | None = None
+    """The parameters of severity 1..5 (five rows); ``fn`` then receives a row instead of the severity."""
+
+    def parameters(self, severity: float) -> SeverityRow:
+        """What ``fn`` receives for ``severity``: its table row (interpolated), or the severity itself."""
+        return severity if self.severities is None else severity_parameters(self.severities, severity)
 
     def __call__(self, image: np.ndarray, severity: float, rng: np.random.Generator) -> np.ndarray:
-        return self.fn(image, severity, rng)
+        return self.fn(image, self.parameters(severity), rng)
+
+
+def severity_parameters(table: Sequence[SeverityRow], severity: float) -> SeverityRow:
+    """The table row for an integer severity, or the linear interpolation of its neighbours otherwise."""
+    low = int(math.floor(severity))
+    fraction = severity - low
+    if fraction == 0:
+        return table[low - 1]
+    a, b = table[low - 1], table[low]
+    if isinstance(a, tuple):
+        return tuple(x + (y - x) * fraction for x, y in zip(a, b))  # type: ignore[arg-type]
+    return a + (b - a) * fraction  # type: ignore[operator]
+
+
+def _check_table(name: str, severities: object) -> tuple[SeverityRow, ...]:
+    count = MAX_SEVERITY - MIN_SEVERITY + 1
+    if (
+        not isinstance(severities, Sequence)
+        or isinstance(severities, (str, bytes))
+        or len(severities) != count
+    ):
+        raise RegistryError(
+            f"severities for corruption {name!r} must be {count} rows (severity {MIN_SEVERITY}..{MAX_SEVERITY}), "
+            f"got {severities!r}"
+        )
+    rows = tuple(tuple(row) if isinstance(row, Sequence) else row for row in severities)
+    kinds = {len(row) if isinstance(row, tuple) else None for row in rows}
+    numeric = all(
+        isinstance(x, numbers.Real) and not isinstance(x, bool)
+        for row in rows
+        for x in (row if isinstance(row, tuple) else (row,))
+    )
+    if len(kinds) != 1 or not numeric:
+        raise RegistryError(
+            f"severities for corruption {name!r} must be {count} numbers or {count} equal-length tuples of "
+            f"numbers, got {severities!r}"
+        )
+    return rows
 
 
 _CORRUPTIONS: dict[str, Corruption] = {}
@@ -79,7 +127,8 @@ def register_corruption(
     name: str,
     group: str | None = None,
     *,
-    continuous: bool = False,
+    severities: Sequence[SeverityRow] | None = None,
+    continuous: bool | None = None,
     overwrite: bool = False,
 ) -> Callable[[CorruptionFn], CorruptionFn]:
     """Decorator registering ``fn(image, severity, rng) -> image`` under ``name``.
@@ -87,8 +136,12 @@ def register_corruption(
     Args:
         name: the corruption's name (letters, digits, ``_ . -``); must not clash with a group name.
         group: ``"seen"``, ``"unseen"``, a user group (created if new), or None (only in ``"all"``).
-        continuous: accept fractional severities (the function then receives a ``float``); otherwise it
-            receives an ``int`` in 1..5 and fractional severities are refused.
+        severities: the parameters of severity 1..5, five numbers or five equal-length tuples. The function
+            then receives the row of the requested severity (interpolated between rows for a fractional one;
+            round integer parameters yourself) instead of the severity: ``fn(image, row, rng)``.
+        continuous: accept fractional severities (the function then receives a ``float``, or an interpolated
+            row); otherwise it receives an ``int`` in 1..5 (or that row) and fractional severities are refused.
+            Default: True with a severity table, False without.
         overwrite: replace an existing corruption of the same name instead of raising.
 
     The function gets a read-only ``uint8`` H×W×3 RGB array and must return a new ``uint8`` array of the
@@ -107,6 +160,9 @@ def register_corruption(
         raise RegistryError(f"corruption name {name!r} clashes with a group of that name")
     if name in _CORRUPTIONS and not overwrite:
         raise RegistryError(f"corruption {name!r} is already registered; pass overwrite=True to replace it")
+    table = None if severities is None else _check_table(name, severities)
+    if continuous is None:
+        continuous = table is not None
 
     def decorator(fn: CorruptionFn) -> CorruptionFn:
         if not callable(fn):
@@ -114,7 +170,9 @@ def register_corruption(
         previous = _CORRUPTIONS.get(name)
         if previous is not None and previous.group not in (None, SEEN, UNSEEN):
             _USER_GROUPS[previous.group] = tuple(n for n in _USER_GROUPS[previous.group] if n != name)
-        _CORRUPTIONS[name] = Corruption(name=name, fn=fn, group=group, continuous=continuous)
+        _CORRUPTIONS[name] = Corruption(
+            name=name, fn=fn, group=group, continuous=continuous, severities=table
+        )
         if group is not None and group not in (SEEN, UNSEEN):
             members = _USER_GROUPS.get(group, ())
             _USER_GROUPS[group] = (*members, name) if name not in members else members

@@ -191,28 +191,21 @@ class DegradationSampler:
         return self._draw(self.rng(sample_id, view_index))
 
     def sample(
-        self, image: ImageT, sample_id: int | str, view_index: int
-    ) -> tuple[ImageT, DegradationRecord]:
-        """Degrade ``image`` for view ``view_index`` of ``sample_id``; returns ``(view, record)``."""
+        self, image: ImageT | list[ImageT], sample_id: int | str, view_index: int
+    ) -> tuple[ImageT | list[ImageT], DegradationRecord]:
+        """Degrade ``image`` for view ``view_index`` of ``sample_id``; returns ``(view, record)``.
+
+        ``image`` may be a list, the images of one multi-image sample: they all get the view's corruption and
+        severity, their pixel noise drawn in order from the view's generator (the first image's view is the one
+        ``sample`` gives for it alone); the view is then a list too.
+        """
         rng = self.rng(sample_id, view_index)
         record = self._draw(rng)
         corruption = get_corruption(record.name)
         level = validate_severity(record.severity, corruption)
-        rgb, restore = to_rgb_uint8(image)
-        return restore(_apply(corruption, level, rgb, rng)), record
-
-    def sample_views(
-        self, image: ImageT, sample_id: int | str, num_views: int
-    ) -> list[tuple[ImageT, DegradationRecord]]:
-        """Views ``0 .. num_views - 1`` of one image (the input is converted once)."""
-        if isinstance(num_views, bool) or not isinstance(num_views, int) or num_views < 0:
-            raise DegradationError(f"num_views must be a non-negative int, got {num_views!r}")
-        rgb, restore = to_rgb_uint8(image)
+        images = image if isinstance(image, list) else [image]
         views = []
-        for view_index in range(num_views):
-            rng = self.rng(sample_id, view_index)
-            record = self._draw(rng)
-            corruption = get_corruption(record.name)
-            out = _apply(corruption, validate_severity(record.severity, corruption), rgb, rng)
-            views.append((restore(out), record))
-        return views
+        for one in images:
+            rgb, restore = to_rgb_uint8(one)
+            views.append(restore(_apply(corruption, level, rgb, rng)))
+        return (views if isinstance(image, list) else views[0]), record

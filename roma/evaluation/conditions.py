@@ -26,7 +26,7 @@ from typing import TypeVar
 import numpy as np
 from PIL import Image
 
-from roma.degrade import corrupt, list_corruptions, resolve_corruptions, rng_for
+from roma.degrade import SEEN, UNSEEN, corrupt, list_corruptions, resolve_corruptions, rng_for
 from roma.evaluation.errors import EvaluationError
 from roma.evaluation.images import ImageSource
 
@@ -108,14 +108,14 @@ def resolve_conditions(spec: str | Sequence[str], severities: Sequence[int | flo
     items = [item for item in items if item]
     if not items:
         raise EvaluationError("no condition given (expected e.g. --conditions clean,seen,unseen)")
-    seen, unseen = set(list_corruptions("seen")), set(list_corruptions("unseen"))
+    seen, unseen = set(list_corruptions(SEEN)), set(list_corruptions(UNSEEN))
     conditions: dict[str, Condition] = {}
     for item in items:
         if item == CLEAN:
             conditions.setdefault(CLEAN, Condition(CLEAN))
             continue
         for corruption in resolve_corruptions(item):
-            group = "seen" if corruption in seen else "unseen" if corruption in unseen else "other"
+            group = SEEN if corruption in seen else UNSEEN if corruption in unseen else "other"
             for severity in severities:
                 condition = Condition.corrupted(corruption, severity, group)
                 conditions.setdefault(condition.name, condition)

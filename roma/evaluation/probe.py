@@ -4,7 +4,8 @@ For each sample the model first answers greedily on the clean image(s). That ans
 under the clean image and under every corruption × severity view (the same view the sweep uses, from the
 same cache), and two figures are taken over the answer's tokens:
 
-- the token KL over the full vocabulary, KL(π(·|clean) ‖ π(·|corrupted)), averaged over the tokens;
+- the token KL over the full vocabulary, KL(π(·|clean) ‖ π(·|corrupted)), averaged over the tokens (the same
+  chunked computation as the trainer's ``full`` estimator, `roma.vocabulary.full_vocabulary_kl`);
 - the log-prob drop, log π(token|clean) − log π(token|corrupted), averaged over the tokens.
 
 Both are averaged over samples (each sample weighs the same, whatever its answer length). A corruption
@@ -59,37 +60,34 @@ class ProbeConfig(BenchmarkRunConfig):
     seed: int = field(
         default=0, metadata={"help": "Seed of the corruptions (same views as `roma eval --seed`)."}
     )
-    vocab_chunk: int = field(
-        default=64, metadata={"help": "Tokens per chunk of the full-vocabulary KL (memory)."}
-    )
 
 
 def token_kl_and_logprob_drop(
-    clean_logits: Any, view_logits: Any, tokens: Any, chunk: int = 64
+    clean_hidden: Any, view_hidden: Any, tokens: Any, lm_head: Any
 ) -> tuple[Any, Any]:
-    """Per-token KL(softmax(clean) ‖ softmax(view)) over the vocabulary, and the log-prob drop of ``tokens``.
+    """Per-token KL(π(·|clean) ‖ π(·|view)) over the vocabulary, and the log-prob drop of ``tokens``.
+
+    Computed from final hidden states with the chunked kernels the trainer's ``full`` estimator uses
+    (`roma.vocabulary`), so the (views × tokens × vocabulary) logits never exist at once.
 
     Args:
-        clean_logits: (T, V) logits predicting each answer token under the clean image.
-        view_logits: (B, T, V) logits under B corrupted views.
+        clean_hidden: (T, H) final hidden states predicting each answer token under the clean image.
+        view_hidden: (B, T, H) the same under B corrupted views.
         tokens: (T,) the answer token ids.
-        chunk: tokens per chunk: the (B, chunk, V) float32 log-softmax is the peak memory.
+        lm_head: the model's output embedding (``weight`` (V, H), ``bias`` or None).
 
     Returns:
         ``kl`` (B, T) and ``drop`` (B, T) = log p_clean(token) − log p_view(token), float32.
     """
-    import torch
+    from roma.vocabulary import full_vocabulary_kl, token_logps_from_hidden
 
-    kls, drops = [], []
-    for start in range(0, tokens.shape[0], chunk):
-        stop = start + chunk
-        clean = torch.log_softmax(clean_logits[start:stop].float(), dim=-1)  # (t, V)
-        view = torch.log_softmax(view_logits[:, start:stop].float(), dim=-1)  # (B, t, V)
-        kls.append((clean.exp() * (clean - view)).sum(-1))
-        index = tokens[start:stop].view(1, -1, 1).expand(view.shape[0], -1, 1)
-        clean_token = clean.gather(-1, tokens[start:stop].view(-1, 1)).squeeze(-1)
-        drops.append(clean_token.unsqueeze(0) - view.gather(-1, index).squeeze(-1))
-    return torch.cat(kls, dim=1), torch.cat(drops, dim=1)
+    views, length, size = view_hidden.shape
+    flat_views = view_hidden.reshape(-1, size)
+    weight, bias = lm_head.weight, lm_head.bias
+    kl = full_vocabulary_kl(flat_views, clean_hidden.repeat(views, 1), weight, bias)
+    clean_logps = token_logps_from_hidden(clean_hidden, weight, bias, tokens)
+    view_logps = token_logps_from_hidden(flat_views, weight, bias, tokens.repeat(views))
+    return kl.view(views, length), clean_logps.unsqueeze(0) - view_logps.view(views, length)
 
 
 class _Prober:
@@ -115,8 +113,8 @@ class _Prober:
             config.model, max_new_tokens=config.max_new_tokens, device=config.device, dtype=config.dtype
         )
 
-    def forward_logits(self, batch: Any, answer: Any, views: list[Any]) -> Any:
-        """Logits predicting ``answer`` after the prompt, for each view's pixel values (B, T, V)."""
+    def forward_hidden(self, batch: Any, answer: Any, views: list[Any]) -> Any:
+        """Final hidden states predicting ``answer`` after the prompt, for each view's pixel values (B, T, H)."""
         import torch
 
         size = len(views)
@@ -131,8 +129,9 @@ class _Prober:
             types = torch.cat([batch["mm_token_type_ids"][0], torch.zeros_like(answer)])
             inputs["mm_token_type_ids"] = types.unsqueeze(0).repeat(size, 1)
         with torch.inference_mode():
-            logits = self.backend.model(**inputs, logits_to_keep=answer.shape[0] + 1).logits
-        return logits[:, :-1]  # position t predicts answer token t; the last one predicts past the answer
+            hidden = self.backend.model.base_model(**inputs, use_cache=False).last_hidden_state
+        # Position t predicts token t + 1: the answer tokens are predicted from the positions just before them.
+        return hidden[:, -answer.shape[0] - 1 : -1]
 
     def probe_sample(
         self, data: Any, sample: Any, answer_ids: list[int]
@@ -146,7 +145,8 @@ class _Prober:
         batch = self.backend.encode([GenerationRequest(conversation, clean_images)])
         answer = torch.tensor(answer_ids, dtype=batch["input_ids"].dtype, device=device)
         clean_view = {"pixel_values": batch["pixel_values"], "image_grid_thw": batch["image_grid_thw"]}
-        clean_logits = self.forward_logits(batch, answer, [clean_view])[0]
+        clean_hidden = self.forward_hidden(batch, answer, [clean_view])[0]
+        lm_head = self.backend.model.get_output_embeddings()
         results: dict[str, tuple[float, float, int]] = {}
         size = max(1, self.config.batch_size)
         for start in range(0, len(self.conditions), size):
@@ -167,8 +167,9 @@ class _Prober:
                 views.append(
                     {"pixel_values": encoded["pixel_values"], "image_grid_thw": encoded["image_grid_thw"]}
                 )
-            view_logits = self.forward_logits(batch, answer, views)
-            kl, drop = token_kl_and_logprob_drop(clean_logits, view_logits, answer, self.config.vocab_chunk)
+            view_hidden = self.forward_hidden(batch, answer, views)
+            with torch.inference_mode():
+                kl, drop = token_kl_and_logprob_drop(clean_hidden, view_hidden, answer, lm_head)
             for row, condition in enumerate(chunk):
                 results[condition.name] = (kl[row].mean().item(), drop[row].mean().item(), answer.shape[0])
         return results

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from roma.degrade.registry import SEEN, UNSEEN
 from roma.evaluation.conditions import CLEAN
 from roma.evaluation.errors import EvaluationError
 from roma.evaluation.records import SweepRecord, read_records
@@ -46,8 +47,8 @@ __all__ = [
     "write_reports",
 ]
 
-GROUPS = ("clean", "seen", "unseen", "other")
-_CORRUPTED_GROUPS = ("seen", "unseen", "other")
+_CORRUPTED_GROUPS = (SEEN, UNSEEN, "other")
+GROUPS = (CLEAN, *_CORRUPTED_GROUPS)
 
 
 def _mean(values: Iterable[float]) -> float | None:
@@ -387,9 +388,7 @@ def plot_severity_curves(benchmark: str, entry: dict[str, Any], path: Path) -> P
     """
     import matplotlib
 
-    groups = [
-        g for g in ("seen", "unseen", "other") if any(c["group"] == g for c in entry["corruptions"].values())
-    ]
+    groups = [g for g in _CORRUPTED_GROUPS if any(c["group"] == g for c in entry["corruptions"].values())]
     figure = _figure(5.2 * len(groups) + 1.0, 5.0)
     axes_list = figure.subplots(1, len(groups), sharey=True, squeeze=False)[0]
     colours = matplotlib.colormaps["tab10"].colors
@@ -441,11 +440,11 @@ def plot_group_bars(
 
     names = list(dict.fromkeys(b for run in series.values() for b in run))
     names = [n for n in names if n != "average"] + (["average"] if "average" in names else [])
-    groups = ("clean", "seen", "unseen")
+    groups = (CLEAN, SEEN, UNSEEN)
     bars = [(run, group) for run in series for group in groups]
     figure = _figure(max(6.0, 0.35 * len(names) * len(bars) + 2.0), 4.2)
     axes = figure.add_subplot()
-    colours = {"clean": "#4c72b0", "seen": "#dd8452", "unseen": "#c44e52"}
+    colours = {CLEAN: "#4c72b0", SEEN: "#dd8452", UNSEEN: "#c44e52"}
     width = 0.8 / len(bars)
     positions = np.arange(len(names))
     hatches = ["", "//", "..", "xx", "\\\\", "++"]

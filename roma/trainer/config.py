@@ -12,9 +12,14 @@ from dataclasses import dataclass, field
 
 from trl import GRPOConfig
 
-KL_ESTIMATORS = ("k3", "k1", "k2", "full")
-KL_REDUCTIONS = ("token_max", "sequence_max", "mean")
-KL_DIRECTIONS = ("clean_to_degraded", "degraded_to_clean")
+from roma.trainer.losses import (
+    FULL_VOCABULARY,
+    KL_DIRECTIONS,
+    KL_ESTIMATORS,
+    KL_REDUCTIONS,
+    kl_estimator_help,
+)
+
 ROLLOUT_DEGRADATIONS = ("none", "noisy_rollout", "augmentation")
 # Loss types whose normalisation the ROMA terms mirror (see `roma.trainer.losses.normalise_masked_loss`).
 SUPPORTED_LOSS_TYPES = ("dapo", "grpo", "bnpo", "dr_grpo", "cispo", "sapo", "luspo", "vespo")
@@ -48,8 +53,7 @@ class RomaConfig(GRPOConfig):
     roma_kl_estimator: str = field(
         default="k3",
         metadata={
-            "help": "Per-token KL estimator: 'k3' (r - log r - 1 with r = exp(l_deg - l_clean), sampled token), "
-            "'k1', 'k2', or 'full' (exact KL over the vocabulary, computed in chunks).",
+            "help": f"Per-token KL estimator (roma.trainer.losses.KL_ESTIMATORS): {kl_estimator_help()}.",
             "choices": list(KL_ESTIMATORS),
         },
     )
@@ -137,7 +141,7 @@ class RomaConfig(GRPOConfig):
             self.roma_corruptions = [c.strip() for c in self.roma_corruptions.split(",") if c.strip()]
         if self.roma_seed is None:
             self.roma_seed = self.seed
-        _check_choice("roma_kl_estimator", self.roma_kl_estimator, KL_ESTIMATORS)
+        _check_choice("roma_kl_estimator", self.roma_kl_estimator, tuple(KL_ESTIMATORS))
         _check_choice("roma_kl_reduction", self.roma_kl_reduction, KL_REDUCTIONS)
         _check_choice("roma_kl_direction", self.roma_kl_direction, KL_DIRECTIONS)
         _check_choice("roma_rollout_degradation", self.roma_rollout_degradation, ROLLOUT_DEGRADATIONS)
@@ -159,7 +163,7 @@ class RomaConfig(GRPOConfig):
             raise ValueError(
                 "roma_corruptions is empty: name at least one corruption or group (e.g. 'seen')."
             )
-        if self.roma_kl_estimator == "full" and not self.roma_stop_grad_clean:
+        if self.roma_kl_estimator == FULL_VOCABULARY and not self.roma_stop_grad_clean:
             # The chunked kernel sends gradient to one side only; an exact two-sided KL would need full logits.
             raise ValueError(
                 "roma_kl_estimator='full' requires roma_stop_grad_clean=True (the chunked vocabulary KL "

@@ -12,12 +12,36 @@ by r (importance sampling from the clean policy).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
-from roma.trainer.config import KL_DIRECTIONS, KL_ESTIMATORS, KL_REDUCTIONS
+from roma.vocabulary import KL_DIRECTIONS, full_vocabulary_kl, token_logps_from_hidden
 
+KL_REDUCTIONS = ("token_max", "sequence_max", "mean")
+# The estimator that needs final hidden states and the LM head instead of the sampled tokens' log-probs.
+FULL_VOCABULARY = "full"
 # exp() of a log-ratio beyond this overflows fp32 in k3; ratios that large mean the views disagree completely.
 _MAX_LOG_RATIO = 20.0
+
+
+def k1(log_ratio: torch.Tensor) -> torch.Tensor:
+    """−log r: unbiased, can be negative per token."""
+    return -log_ratio
+
+
+def k2(log_ratio: torch.Tensor) -> torch.Tensor:
+    """½ log² r: non-negative, biased."""
+    return 0.5 * log_ratio.square()
+
+
+def k3(log_ratio: torch.Tensor) -> torch.Tensor:
+    """r − log r − 1 with r = exp(l_deg − l_clean): non-negative and unbiased."""
+    return torch.expm1(log_ratio) - log_ratio  # expm1 keeps precision near r = 1
+
+
+# Sampled-token estimators of KL(π_clean ‖ π_degraded) from log r = ℓ^k − ℓ^c (tokens drawn from the clean policy).
+SAMPLED_TOKEN_ESTIMATORS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {"k3": k3, "k1": k1, "k2": k2}
 
 
 def sampled_token_kl(
@@ -31,80 +55,40 @@ def sampled_token_kl(
     Args:
         logp_degraded: ℓ^k, log π(o_t | degraded view, o_<t), any shape.
         logp_clean: ℓ^c, log π(o_t | clean image, o_<t), same shape. Pass it detached for a stop-gradient.
-        estimator: ``k1`` (−log r), ``k2`` (½ log² r) or ``k3`` (r − log r − 1), with r = exp(ℓ^k − ℓ^c).
+        estimator: a key of `SAMPLED_TOKEN_ESTIMATORS` (``k1`` −log r, ``k2`` ½ log² r, ``k3`` r − log r − 1),
+            with r = exp(ℓ^k − ℓ^c).
         direction: ``clean_to_degraded`` estimates KL(π_clean ‖ π_degraded); ``degraded_to_clean`` estimates
-            KL(π_degraded ‖ π_clean) by weighting with r (the tokens come from the clean policy).
+            KL(π_degraded ‖ π_clean) as r · k(1/r) (importance weight r: the tokens come from the clean policy).
 
     ``k2`` and ``k3`` are non-negative per token; ``k1`` is unbiased but can be negative.
     """
-    if estimator not in ("k1", "k2", "k3"):
-        raise ValueError(f"sampled_token_kl: estimator {estimator!r} is not one of k1, k2, k3.")
+    if estimator not in SAMPLED_TOKEN_ESTIMATORS:
+        raise ValueError(
+            f"sampled_token_kl: estimator {estimator!r} is not one of {', '.join(SAMPLED_TOKEN_ESTIMATORS)}."
+        )
     if direction not in KL_DIRECTIONS:
         raise ValueError(f"sampled_token_kl: direction {direction!r} is not one of {KL_DIRECTIONS}.")
+    kl_estimate = SAMPLED_TOKEN_ESTIMATORS[estimator]
     log_ratio = (logp_degraded - logp_clean).clamp(-_MAX_LOG_RATIO, _MAX_LOG_RATIO)  # log r
     if direction == "clean_to_degraded":
-        if estimator == "k1":
-            return -log_ratio
-        if estimator == "k2":
-            return 0.5 * log_ratio.square()
-        return torch.expm1(log_ratio) - log_ratio  # r − 1 − log r, expm1 keeps precision near r = 1
-    ratio = log_ratio.exp()
-    if estimator == "k1":
-        return ratio * log_ratio
-    if estimator == "k2":
-        return ratio * 0.5 * log_ratio.square()
-    # r · k3(1/r) = r log r − r + 1 >= 0
-    return ratio * log_ratio - torch.expm1(log_ratio)
+        return kl_estimate(log_ratio)
+    return log_ratio.exp() * kl_estimate(-log_ratio)
 
 
-def full_vocabulary_kl(
-    degraded_hidden: torch.Tensor,
-    clean_hidden: torch.Tensor,
-    lm_head_weight: torch.Tensor,
-    lm_head_bias: torch.Tensor | None = None,
-    direction: str = "clean_to_degraded",
-    temperature: float = 1.0,
-) -> torch.Tensor:
-    """Exact per-token KL over the vocabulary from final hidden states, never materialising [N, V] logits.
+# Every per-token KL estimator, by the name `RomaConfig.roma_kl_estimator` takes: the sampled-token ones map
+# log r to a KL estimate; ``full`` is the exact KL over the vocabulary from hidden states (the trainer then runs
+# its views pass without logits, see `RomaGRPOTrainer._views_logps_and_kl`).
+KL_ESTIMATORS: dict[str, Callable[..., torch.Tensor]] = {
+    **SAMPLED_TOKEN_ESTIMATORS,
+    FULL_VOCABULARY: full_vocabulary_kl,
+}
 
-    Uses TRL's chunked divergence kernel (``trl.kernels.chunked_divergence``, an internal API: TRL is pinned),
-    which projects [4096 tokens × 32768 vocabulary] tiles at a time with an online log-sum-exp, in Triton on GPU
-    and in PyTorch on CPU. The gradient flows to ``degraded_hidden`` (and the LM head) only: the clean side is
-    the stop-gradient target.
 
-    Args:
-        degraded_hidden: [N, H] final hidden states under the degraded view, at the positions predicting each token.
-        clean_hidden: [N, H] the same positions under the clean image.
-        lm_head_weight: [V, H]; lm_head_bias: [V] or None.
-        direction: ``clean_to_degraded`` = KL(π_clean ‖ π_degraded), ``degraded_to_clean`` the reverse.
-        temperature: the logits are divided by it, as in TRL's log-prob pass.
-    Returns:
-        [N] per-token KL in fp32.
-    """
-    from trl.kernels.chunked_divergence import ChunkedDivergenceFunction
-
-    if direction not in KL_DIRECTIONS:
-        raise ValueError(f"full_vocabulary_kl: direction {direction!r} is not one of {KL_DIRECTIONS}.")
-    if degraded_hidden.shape != clean_hidden.shape:
-        raise ValueError(
-            f"full_vocabulary_kl: hidden state shapes differ: degraded {tuple(degraded_hidden.shape)} vs clean "
-            f"{tuple(clean_hidden.shape)}."
-        )
-    if degraded_hidden.shape[0] == 0:
-        return degraded_hidden.new_zeros(0, dtype=torch.float32)
-    # beta = 0: KL(teacher ‖ student); beta = 1: KL(student ‖ teacher). The student (degraded) gets the gradient.
-    beta = 0.0 if direction == "clean_to_degraded" else 1.0
-    divergence, _entropy = ChunkedDivergenceFunction.apply(
-        degraded_hidden,
-        lm_head_weight,
-        lm_head_bias,
-        clean_hidden.detach(),
-        lm_head_weight.detach(),
-        None if lm_head_bias is None else lm_head_bias.detach(),
-        beta,
-        temperature,
+def kl_estimator_help() -> str:
+    """One line per estimator from its docstring's first line (the ``--roma_kl_estimator`` help)."""
+    return "; ".join(
+        f"'{name}': {fn.__doc__.strip().splitlines()[0].rstrip('.')}" for name, fn in KL_ESTIMATORS.items()
     )
-    return divergence
 
 
 def worst_case_reduction(
@@ -214,12 +198,21 @@ def normalise_masked_loss(
 
 
 __all__ = [
+    "FULL_VOCABULARY",
+    "KL_DIRECTIONS",
     "KL_ESTIMATORS",
+    "KL_REDUCTIONS",
+    "SAMPLED_TOKEN_ESTIMATORS",
     "auxiliary_policy_gradient",
     "correctness_mask",
     "full_vocabulary_kl",
+    "k1",
+    "k2",
+    "k3",
+    "kl_estimator_help",
     "normalise_masked_loss",
     "sampled_token_kl",
     "select_views",
+    "token_logps_from_hidden",
     "worst_case_reduction",
 ]

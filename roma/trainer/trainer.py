@@ -4,10 +4,11 @@ Generation, rewards, advantages and the GRPO loss are TRL's, on the clean image.
 hooks and calls `super()` in each:
 
 - `_calculate_rewards`: keeps the per-function rewards (TRL only returns advantages) for the correctness gate;
-- `_generate_and_score_completions`: after TRL, draws K degraded views per prompt (one view shared by the prompt's
-  G completions, reproducible from (seed, prompt id, step, view)), turns them into pixel values with the
-  processor's image processor, checks `image_grid_thw` is unchanged, and stores them per sample so TRL's
-  shuffling and slicing keep them aligned;
+- `_generate_and_score_completions`: while TRL generates, a background thread draws K degraded views per prompt
+  with `DegradationSampler.sample` (one view shared by the prompt's G completions: view v of a prompt with key p
+  at step s is ``sampler.sample(images, training_view_id(p, s), v)``) and turns them into pixel values with the
+  processor's image processor; after TRL, checks `image_grid_thw` is unchanged and stores the views per sample so
+  TRL's shuffling and slicing keep them aligned;
 - `_get_per_token_logps_and_entropies`: lets `_compute_loss` keep TRL's clean log-probs (no second clean pass);
 - `_compute_loss`: TRL's loss + λ · worst-case token KL + μ · auxiliary PG, the K views batched into one
   teacher-forced forward over the correct completions only (the others would get zero gradient anyway).
@@ -17,20 +18,25 @@ With ``roma_kl_coef = roma_aux_coef = 0`` none of this runs: the trainer is exac
 
 from __future__ import annotations
 
-import hashlib
 import inspect
-import io
 import itertools
 import logging
 from collections import defaultdict
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import torch
 from accelerate.utils import gather_object
 from trl import GRPOTrainer
-from trl.kernels.chunked_logprob import ChunkedLogProbFunction
 
-from roma.degrade import DegradationSampler, corrupt, rng_for
+from roma.data.prompts import (
+    check_image_placeholders,
+    message_images,
+    prompt_key,
+    replace_message_images,
+    row_images,
+)
+from roma.degrade import DegradationRecord, DegradationSampler, corrupt, rng_for
 from roma.trainer import losses
 from roma.trainer.config import RomaConfig
 
@@ -67,8 +73,6 @@ TRL_HOOK_PARAMETERS: dict[str, tuple[str, ...]] = {
 
 # Keys the views pass forwards per sample besides pixel values and grids (Qwen-VL needs mm_token_type_ids).
 _PER_ROW_FORWARD_KEYS = ("mm_token_type_ids", "token_type_ids")
-# Vocabulary tile of the chunked log-prob kernel (TRL uses the same for its fused LM head).
-_VOCAB_CHUNK = 32768
 
 
 def check_trl_hooks(trainer_class: type = GRPOTrainer) -> None:
@@ -88,87 +92,14 @@ def check_trl_hooks(trainer_class: type = GRPOTrainer) -> None:
             )
 
 
-def prompt_key(example: dict[str, Any]) -> str:
-    """A stable id for a dataset row: its ``id`` column, else a hash of its prompt and image bytes.
+def training_view_id(key: str, step: int) -> str:
+    """The sample id of a prompt's ROMA views at a training step.
 
-    The G completions of a prompt share this key, so they share their degraded views on every process.
+    With the trainer's sampler, ``DegradationSampler(roma_corruptions, (roma_severity_min, roma_severity_max),
+    roma_seed)``, ``sampler.sample(row_images(row), training_view_id(prompt_key(row), step), view)`` returns the
+    view the trainer used (before the image processor).
     """
-    if example.get("id") is not None:
-        return str(example["id"])
-    digest = hashlib.blake2b(repr(example.get("prompt")).encode(), digest_size=16)
-    for image in _row_images(example) or []:
-        digest.update(_image_fingerprint(image))
-    return digest.hexdigest()
-
-
-def _message_images(prompt: Any) -> list:
-    """The images embedded in a conversational prompt's messages, in order (as TRL's _tokenize_prompts reads them)."""
-    if not isinstance(prompt, list):
-        return []
-    return [
-        part["image"]
-        for message in prompt
-        if isinstance(message.get("content"), list)
-        for part in message["content"]
-        if isinstance(part, dict) and part.get("type") == "image" and part.get("image") is not None
-    ]
-
-
-def _replace_message_images(prompt: list, images: list) -> list:
-    """A copy of ``prompt`` whose embedded images are replaced, in order, by ``images``."""
-    remaining = iter(images)
-    replaced = []
-    for message in prompt:
-        content = message.get("content")
-        if isinstance(content, list):
-            content = [
-                {**part, "image": next(remaining)}
-                if isinstance(part, dict) and part.get("type") == "image" and part.get("image") is not None
-                else part
-                for part in content
-            ]
-        replaced.append({**message, "content": content})
-    return replaced
-
-
-def _check_image_placeholders(inputs: list[dict[str, Any]]) -> None:
-    """Fail clearly when a row's prompt asks for more images than the row carries (TRL would fail deep inside)."""
-    for index, example in enumerate(inputs):
-        prompt = example.get("prompt")
-        if not isinstance(prompt, list):
-            continue
-        wanted = sum(
-            1
-            for message in prompt
-            if isinstance(message.get("content"), list)
-            for part in message["content"]
-            if isinstance(part, dict) and part.get("type") == "image"
-        )
-        have = len(_row_images(example) or [])
-        if wanted > have:
-            sample = example.get("id", f"at batch position {index}")
-            raise ValueError(
-                f"roma: sample {sample} has {wanted} image placeholder(s) in its prompt but {have} image(s) in its "
-                "'image'/'images' column: a row without its image. Fix or drop the row (the recipe's "
-                "--skip_bad_samples drops unreadable images when the dataset is loaded)."
-            )
-
-
-def _image_fingerprint(image: Any) -> bytes:
-    if hasattr(image, "tobytes"):
-        return f"{getattr(image, 'size', '')}{getattr(image, 'mode', '')}".encode() + image.tobytes()
-    buffer = io.BytesIO()
-    torch.save(image, buffer)
-    return buffer.getvalue()
-
-
-def _row_images(example: dict[str, Any]) -> list | None:
-    """The row's images as TRL reads them: an ``images`` list column or a single ``image`` column."""
-    if "images" in example:
-        return list(example["images"]) if example["images"] else None
-    if example.get("image") is not None:
-        return [example["image"]]
-    return None
+    return f"{key}@step{step}"
 
 
 class RomaGRPOTrainer(GRPOTrainer):
@@ -208,6 +139,8 @@ class RomaGRPOTrainer(GRPOTrainer):
         self._roma_capture_clean = False
         self._roma_clean_logps: torch.Tensor | None = None
         self._roma_batch: list[dict[str, Any]] | None = None  # rows being rolled out (noisy_rollout only)
+        # Prepares the next batch's views (corrupt + image processor) while TRL generates, as the sweep does.
+        self._roma_view_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="roma-views")
 
     # ------------------------------------------------------------------ set-up
     def _resolve_correctness_reward(self, config: RomaConfig) -> int:
@@ -233,7 +166,7 @@ class RomaGRPOTrainer(GRPOTrainer):
         return rewards_per_func
 
     def _generate_and_score_completions(self, inputs):
-        _check_image_placeholders(inputs)
+        check_image_placeholders(inputs)
         training = self.model.training
         if training and self.args.roma_rollout_degradation == "augmentation":
             # RAD-style baseline: the rows themselves carry degraded images, for rollouts and update alike.
@@ -241,11 +174,20 @@ class RomaGRPOTrainer(GRPOTrainer):
         self._roma_batch = (
             inputs if training and self.args.roma_rollout_degradation == "noisy_rollout" else None
         )
+        pending_views = None
+        if self._roma_enabled:
+            keys = [prompt_key(x) for x in inputs]  # hashes the images when rows have no id: once per row
+            # Corrupt and image-process the views in the background while TRL generates (joined below).
+            pending_views = self._start_views(inputs, keys)
         try:
             output = super()._generate_and_score_completions(inputs)
+        except BaseException:
+            if pending_views is not None:
+                pending_views.cancel()
+            raise
         finally:
             self._roma_batch = None
-        if not self._roma_enabled:
+        if pending_views is None:
             return output
         device = self.accelerator.device
         local = len(inputs)
@@ -263,8 +205,7 @@ class RomaGRPOTrainer(GRPOTrainer):
         )
         regularised = correct if self.args.roma_correctness_gate else torch.ones_like(correct)
 
-        keys = [prompt_key(x) for x in inputs]  # hashes the images when rows have no id: once per row
-        views, names, has_image = self._degraded_pixel_values(inputs, keys, output)
+        views, names, has_image = self._degraded_pixel_values(inputs, keys, output, pending_views.result())
         output["roma_pixel_values"] = views
         output["roma_view_names"] = names
         output["roma_mask"] = regularised & has_image.to(device)
@@ -289,16 +230,16 @@ class RomaGRPOTrainer(GRPOTrainer):
             return super()._generate(prompts)
         # NoisyRollout-style baseline: the first fraction of each group is rolled out on a degraded image, but TRL
         # scores every completion (and updates the policy) on the images _generate returns: give it the clean ones.
-        clean_images = [_message_images(prompt) for prompt in prompts]
+        clean_images = [message_images(prompt) for prompt in prompts]
         group_size = self.num_generations
         noisy_per_group = max(1, round(self.args.roma_noisy_rollout_fraction * group_size))
         start = self.accelerator.process_index * len(prompts)
         noisy_prompts = []
         for i, (prompt, example) in enumerate(zip(prompts, self._roma_batch, strict=True)):
-            images = _message_images(prompt)
+            images = message_images(prompt)
             if images and (start + i) % group_size < noisy_per_group:
                 degraded = self._with_degraded_images(example, "noisy_rollout")
-                prompt = _replace_message_images(prompt, _row_images(degraded))
+                prompt = replace_message_images(prompt, row_images(degraded))
             noisy_prompts.append(prompt)
         result = list(super()._generate(noisy_prompts))
         if result[6] is not None:  # the images TRL builds the forward pass from
@@ -307,7 +248,7 @@ class RomaGRPOTrainer(GRPOTrainer):
 
     def _with_degraded_images(self, example: dict[str, Any], purpose: str) -> dict[str, Any]:
         """A copy of a dataset row whose image(s) carry one degraded view, drawn per prompt and step."""
-        images = _row_images(example)
+        images = row_images(example)
         if not images:
             return example
         config: RomaConfig = self.args
@@ -324,45 +265,9 @@ class RomaGRPOTrainer(GRPOTrainer):
         key = "images" if "images" in example else "image"
         return {**example, key: degraded if key == "images" else degraded[0]}
 
-    def _get_per_token_logps_and_entropies(
-        self,
-        model,
-        input_ids,
-        attention_mask,
-        logits_to_keep,
-        batch_size=None,
-        compute_entropy=False,
-        compute_aux_loss=False,
-        pixel_values=None,
-        image_grid_thw=None,
-        num_images=None,
-        pixel_attention_mask=None,
-        spatial_shapes=None,
-        num_tiles=None,
-        image_sizes=None,
-        token_type_ids=None,
-        mm_token_type_ids=None,
-        image_position_ids=None,
-    ):
-        result = super()._get_per_token_logps_and_entropies(
-            model,
-            input_ids,
-            attention_mask,
-            logits_to_keep,
-            batch_size=batch_size,
-            compute_entropy=compute_entropy,
-            compute_aux_loss=compute_aux_loss,
-            pixel_values=pixel_values,
-            image_grid_thw=image_grid_thw,
-            num_images=num_images,
-            pixel_attention_mask=pixel_attention_mask,
-            spatial_shapes=spatial_shapes,
-            num_tiles=num_tiles,
-            image_sizes=image_sizes,
-            token_type_ids=token_type_ids,
-            mm_token_type_ids=mm_token_type_ids,
-            image_position_ids=image_position_ids,
-        )
+    def _get_per_token_logps_and_entropies(self, *args, **kwargs):
+        # Parameters passed through unchanged; check_trl_hooks pins TRL's signature (and result[0] = log-probs).
+        result = super()._get_per_token_logps_and_entropies(*args, **kwargs)
         if self._roma_capture_clean:
             # The clean pass of TRL's _compute_loss: keep its log-probs (with their graph) for the KL target.
             self._roma_clean_logps = result[0]
@@ -381,69 +286,77 @@ class RomaGRPOTrainer(GRPOTrainer):
         return loss + self._roma_loss(model, inputs, clean_logps)
 
     # ------------------------------------------------------------------ ROMA terms
-    def _degraded_pixel_values(self, inputs, keys, output) -> tuple[list, list, torch.Tensor]:
-        """Draw K views per prompt and turn them into per-sample pixel values [K, rows, patch_dim].
-
-        Returns (per-sample view tensors or None, per-sample view names, has-image mask [B]).
-        """
-        config: RomaConfig = self.args
+    def _start_views(self, inputs: list[dict[str, Any]], keys: list[str]) -> Future:
+        """Prepare the K views of each prompt of ``inputs`` in the background (see `_prepare_views`)."""
         image_processor = getattr(self.processing_class, "image_processor", None)
+        per_prompt: dict[str, list] = {}
+        if image_processor is not None:
+            for example, key in zip(inputs, keys, strict=True):
+                images = row_images(example)
+                if images and key not in per_prompt:
+                    per_prompt[key] = images
+        return self._roma_view_worker.submit(
+            self._prepare_views, per_prompt, self.state.global_step, image_processor
+        )
+
+    def _prepare_views(
+        self, per_prompt: dict[str, list], step: int, image_processor
+    ) -> dict[str, tuple[torch.Tensor, list[DegradationRecord], list[torch.Tensor]]]:
+        """Per prompt key: its K views as CPU pixel values [K, rows, patch_dim], their records and image grids.
+
+        A pure function of (images, key, step): the same views whichever thread or process prepares them.
+        """
+        prepared = {}
+        for key, images in per_prompt.items():
+            pixel_values, records, grids = [], [], []
+            for view in range(self.args.roma_num_views):
+                # One corruption (type, severity) per view, applied to every image of the prompt.
+                degraded, record = self._roma_sampler.sample(images, training_view_id(key, step), view)
+                processed = image_processor(images=degraded, return_tensors="pt")
+                pixel_values.append(processed["pixel_values"])
+                records.append(record)
+                grids.append(processed["image_grid_thw"])
+            prepared[key] = (torch.stack(pixel_values), records, grids)
+        return prepared
+
+    def _degraded_pixel_values(self, inputs, keys, output, prepared) -> tuple[list, list, torch.Tensor]:
+        """The prepared views of each sample, grids checked against the clean ones, on the device.
+
+        Returns (per-sample view tensors [K, rows, patch_dim] or None, per-sample view names, has-image mask [B]).
+        """
         num_images = output.get("num_images")
         grids = output.get("image_grid_thw")
         local = len(inputs)
-        none_names = [None] * config.roma_num_views
-        if num_images is None or grids is None or image_processor is None:
+        none_names = [None] * self.args.roma_num_views
+        if num_images is None or grids is None or not prepared:
             # No image in this batch (or a model without grids): no ROMA terms.
             return [None] * local, [none_names] * local, torch.zeros(local, dtype=torch.bool)
 
         image_offsets = _offsets(num_images)
-        step = self.state.global_step
-        per_prompt: dict[str, tuple[torch.Tensor, list[str]]] = {}
+        on_device: dict[str, tuple[torch.Tensor, list[str]]] = {}
         views: list[torch.Tensor | None] = []
         names: list[list[str | None]] = []
-        for row, (example, key) in enumerate(zip(inputs, keys, strict=True)):
-            images = _row_images(example)
-            if not images:
+        for row, key in enumerate(keys):
+            if key not in prepared:
                 views.append(None)
                 names.append(none_names)
                 continue
-            if key not in per_prompt:
+            if key not in on_device:
+                pixel_values, records, view_grids = prepared[key]
                 clean_grid = grids[image_offsets[row] : image_offsets[row + 1]]
-                per_prompt[key] = self._prompt_views(images, key, step, clean_grid, image_processor)
-            pixel_values, view_names = per_prompt[key]
+                for record, grid in zip(records, view_grids, strict=True):
+                    if not torch.equal(grid.to(clean_grid.device), clean_grid):
+                        raise ValueError(
+                            f"roma: corruption '{record.name}' (severity {record.severity}) changed the image grid "
+                            f"of sample '{key}' from {clean_grid.tolist()} to {grid.tolist()}: a degraded view must "
+                            "keep each image's width and height, so that the prompt's image tokens are unchanged."
+                        )
+                on_device[key] = (pixel_values.to(self.accelerator.device), [r.name for r in records])
+            pixel_values, view_names = on_device[key]
             views.append(pixel_values)
             names.append(view_names)
         has_image = torch.tensor([v is not None for v in views], dtype=torch.bool)
         return views, names, has_image
-
-    def _prompt_views(self, images, key, step, clean_grid, image_processor) -> tuple[torch.Tensor, list[str]]:
-        """The K degraded views of one prompt's images as a [K, rows, patch_dim] tensor, grids checked."""
-        config: RomaConfig = self.args
-        sample_id = f"{key}@step{step}"
-        pixel_values, view_names = [], []
-        for view in range(config.roma_num_views):
-            record = self._roma_sampler.sample_params(sample_id, view)
-            # One corruption (type, severity) per view, applied to every image of the prompt.
-            degraded = [
-                corrupt(
-                    image,
-                    record.name,
-                    record.severity,
-                    rng_for(config.roma_seed, sample_id, view, image_index),
-                )
-                for image_index, image in enumerate(images)
-            ]
-            processed = image_processor(images=degraded, return_tensors="pt")
-            grid = processed["image_grid_thw"].to(clean_grid.device)
-            if not torch.equal(grid, clean_grid):
-                raise ValueError(
-                    f"roma: corruption '{record.name}' (severity {record.severity}) changed the image grid of sample "
-                    f"'{key}' from {clean_grid.tolist()} to {grid.tolist()}: a degraded view must keep each image's "
-                    "width and height, so that the prompt's image tokens are unchanged."
-                )
-            pixel_values.append(processed["pixel_values"])
-            view_names.append(record.name)
-        return torch.stack(pixel_values).to(self.accelerator.device), view_names
 
     def _roma_loss(self, model, inputs, clean_logps: torch.Tensor) -> torch.Tensor:
         config: RomaConfig = self.args
@@ -459,36 +372,16 @@ class RomaGRPOTrainer(GRPOTrainer):
                 # collective (it syncs buffers), so run it too, on one row, weighted zero, to keep them in step.
                 with_views = [i for i, views in enumerate(inputs["roma_pixel_values"]) if views is not None]
                 if with_views:
-                    views_logps, _, _ = self._teacher_forced_views(model, inputs, with_views[:1])
+                    row = with_views[:1]
+                    views_logps, _ = self._views_logps_and_kl(model, inputs, row, clean_logps[row].detach())
                     self._log_roma_metrics(mode, None)
                     return clean_logps.sum() * 0.0 + views_logps.sum() * 0.0
             self._log_roma_metrics(mode, None)
             return clean_logps.sum() * 0.0
 
-        views_logps, views_hidden, clean_hidden = self._teacher_forced_views(model, inputs, rows)
         mask = token_mask[rows]
         clean_target = clean_logps[rows].detach() if config.roma_stop_grad_clean else clean_logps[rows]
-        num_views = config.roma_num_views
-        if config.roma_kl_estimator == "full":
-            lm_head = self.accelerator.unwrap_model(model).get_output_embeddings()
-            flat_clean = clean_hidden.reshape(-1, clean_hidden.shape[-1])
-            kl_per_view = torch.stack(
-                [
-                    losses.full_vocabulary_kl(
-                        views_hidden[k].reshape(-1, views_hidden.shape[-1]),
-                        flat_clean,
-                        lm_head.weight,
-                        lm_head.bias,
-                        direction=config.roma_kl_direction,
-                        temperature=self.temperature,
-                    ).view(mask.shape)
-                    for k in range(num_views)
-                ]
-            )
-        else:
-            kl_per_view = losses.sampled_token_kl(
-                views_logps, clean_target.unsqueeze(0), config.roma_kl_estimator, config.roma_kl_direction
-            )
+        views_logps, kl_per_view = self._views_logps_and_kl(model, inputs, rows, clean_target)
         worst_kl, _ = losses.worst_case_reduction(kl_per_view, mask, config.roma_kl_reduction)
 
         advantages = inputs["advantages"][rows]
@@ -522,11 +415,12 @@ class RomaGRPOTrainer(GRPOTrainer):
         )
         return total
 
-    def _teacher_forced_views(self, model, inputs, rows: list[int]):
-        """Score the completions of ``rows`` under all K views in one batched forward.
+    def _views_logps_and_kl(self, model, inputs, rows: list[int], clean_target: torch.Tensor):
+        """Score the completions of ``rows`` under all K views in one batched forward, and their KL to the clean side.
 
-        Returns (log-probs [K, S, T], final hidden states [K, S, T, H] or None, clean hidden [S, T, H] or None);
-        hidden states only for the ``full`` estimator.
+        ``clean_target`` [S, T] are the clean log-probs of the sampled tokens (detached for a stop-gradient).
+        Returns (log-probs [K, S, T], per-token KL [K, S, T]). The ``full`` estimator runs the forward without
+        logits: final hidden states of both sides, projected in vocabulary chunks by the loss.
         """
         config: RomaConfig = self.args
         num_views = config.roma_num_views
@@ -554,13 +448,16 @@ class RomaGRPOTrainer(GRPOTrainer):
         batched_ids = input_ids.repeat(num_views, 1)
         batched_mask = attention_mask.repeat(num_views, 1)
 
-        if config.roma_kl_estimator != "full":
+        if config.roma_kl_estimator != losses.FULL_VOCABULARY:
             logps, _, _ = self._get_per_token_logps_and_entropies(
                 model, batched_ids, batched_mask, logits_to_keep, **forward_kwargs
             )
-            return logps.view(num_views, len(rows), -1), None, None
+            logps = logps.view(num_views, len(rows), -1)
+            kl = losses.sampled_token_kl(
+                logps, clean_target.unsqueeze(0), config.roma_kl_estimator, config.roma_kl_direction
+            )
+            return logps, kl
 
-        # Exact KL over the vocabulary: final hidden states of both sides, projected in chunks by the loss.
         hidden = self._final_hidden_states(model, batched_ids, batched_mask, logits_to_keep, forward_kwargs)
         clean_kwargs: dict[str, Any] = {
             "pixel_values": _clean_pixel_rows(inputs["pixel_values"], grids, offsets, rows),
@@ -573,25 +470,25 @@ class RomaGRPOTrainer(GRPOTrainer):
             clean_hidden = self._final_hidden_states(
                 model, input_ids, attention_mask, logits_to_keep, clean_kwargs
             )
-        # Sampled-token log-probs of each view from the same hidden states (aux term, log-prob gap), chunked too.
         lm_head = self.accelerator.unwrap_model(model).get_output_embeddings()
         flat_hidden = hidden.reshape(-1, hidden.shape[-1])
-        logps = ChunkedLogProbFunction.apply(
+        # Sampled-token log-probs of each view from the same hidden states (aux term, log-prob gap), chunked too.
+        logps = losses.token_logps_from_hidden(
             flat_hidden,
             lm_head.weight,
             lm_head.bias,
             completion_ids.repeat(num_views, 1).reshape(-1),
             self.temperature,
-            _VOCAB_CHUNK,
-            None,
-            1.0,
-            (),
-        )[0]
-        return (
-            logps.view(num_views, len(rows), -1),
-            hidden.view(num_views, len(rows), *hidden.shape[1:]),
-            clean_hidden,
         )
+        kl = losses.full_vocabulary_kl(
+            flat_hidden,
+            clean_hidden.reshape(-1, clean_hidden.shape[-1]).repeat(num_views, 1),
+            lm_head.weight,
+            lm_head.bias,
+            direction=config.roma_kl_direction,
+            temperature=self.temperature,
+        )
+        return logps.view(num_views, len(rows), -1), kl.view(num_views, len(rows), -1)
 
     def _final_hidden_states(self, model, input_ids, attention_mask, logits_to_keep, forward_kwargs):
         """Final (normed) hidden states at the positions that predict the completion tokens: [N, T, H]."""

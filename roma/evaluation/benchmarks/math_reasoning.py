@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from roma.data.prompts import strip_image_placeholders
 from roma.evaluation.benchmarks.base import (
     LETTERS,
     Benchmark,
@@ -14,9 +15,6 @@ from roma.evaluation.benchmarks.base import (
 from roma.evaluation.benchmarks.registry import register_benchmark
 
 __all__ = ["DynaMath", "MathVerse", "MathVision", "MathVista", "WeMath"]
-
-# MATH-Vision writes ``<image1>`` into its questions; the prompt carries structured image placeholders.
-_IMAGE_PLACEHOLDER_RE = re.compile(r"<image\s*\d*>\s*", re.IGNORECASE)
 
 
 @register_benchmark
@@ -127,7 +125,8 @@ class MathVision(Benchmark):
     image_columns = ("decoded_image", "image")
 
     def to_sample(self, row, split, index):
-        question = _IMAGE_PLACEHOLDER_RE.sub("", str(row["question"])).strip()
+        # MATH-Vision writes ``<image1>`` into its questions; the prompt carries structured image placeholders.
+        question = strip_image_placeholders(row["question"])
         options = parse_option_list(row.get("options")) or []
         answer = str(row.get("answer") or "").strip()
         if not answer:
