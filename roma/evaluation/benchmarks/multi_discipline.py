@@ -44,9 +44,13 @@ class MMMUPro(_MMMUStyle):
     hub_id = "MMMU/MMMU_Pro"
     hub_config = "standard (10 options)"
     splits = ("test",)
+    grading_rule = "mmmu_pro"
 
     def to_sample(self, row, split, index):
-        return self.multiple_choice(row, split, index)
+        sample = self.multiple_choice(row, split, index)
+        # The paper reports each setting (standard 10 / standard 4 options / vision) apart: the hub config.
+        sample.tags["setting"] = self.hub_config or "standard (10 options)"
+        return sample
 
 
 @register_benchmark
