@@ -19,7 +19,6 @@ from roma.evaluation.benchmarks import (
 )
 from roma.evaluation.errors import (
     BenchmarkLoadError,
-    MalformedSampleError,
     MissingImageError,
     UnknownBenchmarkError,
 )

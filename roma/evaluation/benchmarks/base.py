@@ -16,11 +16,11 @@ only when a sample is evaluated.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import string
 from collections.abc import Iterator, Mapping, Sequence
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar

@@ -220,7 +220,7 @@ class WeMath(Benchmark):
         # `key` places the row in its problem: "1steps", or "2steps_1", "2steps_2", "2steps_multi" (3 alike).
         # The four-dimensional metric (`roma.evaluation.official_metrics`) joins a problem's rows by `ID`.
         key = str(row.get("key") or "").strip()
-        tags = {"problem": str(row["ID"]), "step": key} if key else {}
+        tags = {"problem": str(row["ID"]), "step": key, "steps": key.partition("_")[0]} if key else {}
         return self.make_sample(
             row,
             split,
