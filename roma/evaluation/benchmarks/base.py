@@ -174,8 +174,9 @@ class Benchmark:
     hub_id: ClassVar[str] = ""
     hub_config: ClassVar[str | None] = None
     splits: ClassVar[tuple[str, ...]] = ("test",)
+    # The id column; "a|b": the first one a row fills (layouts name the same field differently).
     id_column: ClassVar[str | None] = "id"
-    # Columns a split must have; "a|b": either (layouts name the same field differently).
+    # Columns a split must have; "a|b": either.
     required_columns: ClassVar[tuple[str, ...]] = ()
     # For a one-image benchmark: the columns to take the image from, first non-null wins.
     image_columns: ClassVar[tuple[str, ...]] = ("image",)
@@ -341,10 +342,16 @@ class Benchmark:
 
     # ---------------------------------------------------------------------------------------- helpers
     def sample_id(self, row: Mapping[str, Any], split: str, index: int) -> str:
-        """The row's id column as a string, or ``split-index`` for schemas without one."""
-        if self.id_column and row.get(self.id_column) not in (None, ""):
-            return str(row[self.id_column])
+        """The row's id column as a string (the first non-empty of ``"a|b"``), else ``split-index``."""
+        for column in (self.id_column or "").split("|"):
+            if column and row.get(column) not in (None, ""):
+                return str(row[column])
         return f"{split}-{index}"
+
+    @staticmethod
+    def column_tags(row: Mapping[str, Any], *columns: str) -> dict[str, str]:
+        """``{column: value}`` for each of ``columns`` the row fills: breakdown tags of the official metric."""
+        return {column: str(row[column]) for column in columns if row.get(column) not in (None, "")}
 
     def error(
         self, row: Mapping[str, Any], split: str, index: int, column: str, problem: str

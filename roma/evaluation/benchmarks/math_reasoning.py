@@ -26,16 +26,11 @@ class MathVista(Benchmark):
     description = "MathVista testmini (1000): math reasoning in visual contexts"
     hub_id = "AI4Math/MathVista"
     splits = ("testmini",)
-    id_column = "pid"
     # VLMEvalKit's MathVista_MINI.tsv has no `pid` (its id is `index`) and the image inline as base64.
+    id_column = "pid|index"
     required_columns = ("pid|index", "question", "answer", "question_type", "answer_type")
     image_columns = ("decoded_image", "image")
     grading_rule = "mathvista"
-
-    def sample_id(self, row, split, index):
-        if row.get("pid") in (None, "") and row.get("index") not in (None, ""):
-            return str(row["index"])
-        return super().sample_id(row, split, index)
 
     def to_sample(self, row, split, index):
         sample = self._to_sample(row, split, index)
@@ -184,7 +179,7 @@ class MathVision(Benchmark):
         if not answer:
             raise self.error(row, split, index, "answer", "is empty")
         # The paper reports accuracy per subject and per difficulty level (1-5).
-        tags = {name: str(row[name]) for name in ("subject", "level") if row.get(name) not in (None, "")}
+        tags = self.column_tags(row, "subject", "level")
         if options:
             return self.multiple_choice_sample(row, split, index, question, options, tags=tags)
         return self.make_sample(
@@ -282,7 +277,7 @@ class DynaMath(Benchmark):
             "group_id": seed_id,
             "question": str(row["question"]).strip(),
             # The paper's breakdown: by subject and by knowledge level.
-            "tags": {k: str(row[k]) for k in ("subject", "knowledge_level") if row.get(k) not in (None, "")},
+            "tags": self.column_tags(row, "subject", "knowledge_level"),
         }
         answer_type = str(row["answer_type"]).strip().lower()
         if answer_type == "multiple choice":

@@ -17,15 +17,12 @@ class LogicVista(Benchmark):
     description = "LogicVista (448): logical reasoning; some questions have several correct letters"
     hub_id = "lscpku/LogicVista"
     splits = ("test",)
+    # The hub names the image `image`; the GitHub release's dataset.json (an {id: row} mapping, the key read
+    # as `_key`) `imagename`.
+    id_column = "id|_key"
     required_columns = ("question", "answer", "image|imagename")
-    # The hub names the image `image`; the GitHub release's dataset.json (an {id: row} mapping) `imagename`.
     image_columns = ("image", "imagename")
     grading_rule = "logicvista"
-
-    def sample_id(self, row, split, index):
-        if row.get("id") in (None, "") and row.get("_key") not in (None, ""):
-            return str(row["_key"])
-        return super().sample_id(row, split, index)
 
     def to_sample(self, row, split, index):
         answer = str(row.get("answer") or "").strip()
@@ -58,7 +55,7 @@ class MMStar(Benchmark):
     def to_sample(self, row, split, index):
         gold = self.letter_gold(row, split, index, "answer", 4)
         # The paper's breakdown: by core capability (`category`) and its detailed axis (`l2_category`).
-        tags = {k: str(row[k]) for k in ("category", "l2_category") if row.get(k) not in (None, "")}
+        tags = self.column_tags(row, "category", "l2_category")
         return self.make_sample(
             row,
             split,
