@@ -81,7 +81,11 @@ def write_mathvista(root: Path) -> Path:
                 "answer": answer,
                 "question_type": qtype,
                 "answer_type": atype,
-                "metadata": {"source": "fixture"},
+                "metadata": {
+                    "source": "fixture",
+                    "task": "math word problem" if qtype == "free_form" else "figure question answering",
+                    "skills": ["arithmetic reasoning"] if qtype == "free_form" else ["logical reasoning"],
+                },
                 "query": f"Hint: answer the question.\nQuestion: {question}",
             }
         )
@@ -169,6 +173,16 @@ def write_wemath(root: Path) -> Path:
             "answer": "A",
             "image_path": {"bytes": _png_bytes(make_image(401)), "path": None},
             "key": "2steps_2",
+        },
+        {  # the composite question of the two-step problem 7 (We-Math's four dimensions join on ID)
+            "ID": "7",
+            "split": "testmini",
+            "knowledge concept": "angles",
+            "question": "What is the sum of the two angles?",
+            "option": "A. 60°; B. 75°; C. 90°; D. 105°; E. No correct answer",
+            "answer": "C",
+            "image_path": {"bytes": _png_bytes(make_image(402)), "path": None},
+            "key": "2steps_multi",
         },
     ]
     return _write_parquet(rows, folder / "testmini.parquet", ("image_path",))
@@ -358,7 +372,7 @@ GOLD_TEXTS: dict[str, dict[str, str]] = {
     "mathvista": {"1": "4", "2": "12", "3": "1.45"},
     "mathverse": {"10": "B", "11": "0.5"},
     "mathvision": {"1": "C", "2": "3/4"},
-    "wemath": {"7/2steps_1": "C", "7/2steps_2": "A"},
+    "wemath": {"7/2steps_1": "C", "7/2steps_2": "A", "7/2steps_multi": "C"},
     "logicvista": {"lv1": "A, C", "lv2": "D"},
     "dynamath": {
         f"{seed}/variant{v}": ("B" if seed == "1" else f"{0.5 + v:.3f}")

@@ -131,6 +131,15 @@ def test_mathvision_compares_values_rounded_to_two_decimals_through_its_adapter(
     assert grade(boxed("0.33"), one_third.gold, **one_third.grade_kwargs()).correct
 
 
+def test_mathverse_all_evaluates_every_problem_version_tagged(tmp_path):
+    WRITERS["mathverse"](tmp_path)
+    assert [s.tags for s in get_benchmark("mathverse", data_dir=tmp_path).load()] == [
+        {"problem_version": "Vision Only"}
+    ] * 2
+    every = get_benchmark("mathverse_all", data_dir=tmp_path).load()
+    assert [s.tags["problem_version"] for s in every] == ["Vision Only", "Vision Only", "Text Dominant"]
+
+
 def test_logicvista_and_mathverse_options_from_the_question(tmp_path):
     WRITERS["logicvista"](tmp_path)
     lv1 = get_benchmark("logicvista", data_dir=tmp_path).load()[0]  # gold "A, C"
@@ -265,7 +274,7 @@ def test_sweep_over_every_benchmark_with_one_malformed_row_each(tiny_qwen3_vl_pa
     scored = {(r.benchmark, r.group_id or r.sample_id) for r in records}  # DynaMath: the seed question
     assert not any((name, MALFORMED_IDS[name]) in scored for name in names)
     # Every other row once: each fixture's usable rows (DynaMath: 2 seed questions × 10 variants).
-    usable = dict.fromkeys(names, 2) | {"mathvista": 3, "mmmu": 3, "dynamath": 20}
+    usable = dict.fromkeys(names, 2) | {"mathvista": 3, "mmmu": 3, "wemath": 3, "dynamath": 20}
     assert Counter(r.benchmark for r in records) == usable
     assert {name: entry["count"] for name, entry in results["skipped"].items()} == dict.fromkeys(names, 1)
     for name in names:
@@ -273,8 +282,12 @@ def test_sweep_over_every_benchmark_with_one_malformed_row_each(tiny_qwen3_vl_pa
         assert row["sample_id"] == MALFORMED_IDS[name] and MALFORMED_ROWS[name][1] in row["reason"]
     summary = (out / "summary.md").read_text()
     assert f"## Rows not scored ({len(names)})" in summary
-    # The official metrics sit next to accuracy: MathVista per task is absent in this fixture (no task), but
-    # DynaMath per subject and MMMU-Pro per setting are there, and DynaMath's worst case.
+    # The official metrics sit next to accuracy: MathVista per task and skill, DynaMath per subject (and its
+    # worst case), MMMU-Pro per setting, We-Math's four dimensions over its two-step problem.
+    mathvista = results["benchmarks"]["mathvista"]["official"]
+    assert mathvista["conditions"]["clean"]["task: math word problem"]["n"] == 2
+    assert "skill: logical reasoning" in mathvista["figures"]
+    assert {"IK", "IG", "score (strict)"} <= set(results["benchmarks"]["wemath"]["official"]["figures"])
     assert "subject: algebra" in results["benchmarks"]["dynamath"]["official"]["figures"]
     assert "setting: standard (10 options)" in results["benchmarks"]["mmmu_pro"]["official"]["figures"]
     assert "worst_case" in results["benchmarks"]["dynamath"]

@@ -32,7 +32,14 @@ class _MMMUStyle(Benchmark):
             raise self.error(row, split, index, "options", "is not a (stringified) list of options")
         images, columns = self.images_of(row, split, index)
         return self.multiple_choice_sample(
-            row, split, index, str(row["question"]).strip(), options, images=images, image_columns=columns
+            row,
+            split,
+            index,
+            str(row["question"]).strip(),
+            options,
+            images=images,
+            image_columns=columns,
+            tags=self.column_tags(row, "subject"),  # both papers also report accuracy per subject
         )
 
 
@@ -80,4 +87,5 @@ class MMMU(_MMMUStyle):
             answer_type="auto",
             images=images,
             image_columns=columns,
+            tags=self.column_tags(row, "subject"),
         )
