@@ -94,9 +94,10 @@ def wemath_four_dimensional(records: Sequence[SweepRecord]) -> dict[str, dict[st
     def share(count: int, of: int) -> dict[str, Any]:
         return {"accuracy": 100.0 * count / of if of else None, "n": count}
 
-    figures = {name: share(counts[name], total) for name in ("IK", "IG", "CM (strict)", "CM (loose)")}
+    figures = {name: share(counts[name], total) for name in ("IK", "IG")}
     for kind in ("strict", "loose"):
         rote, mastery = counts[f"RM ({kind})"], counts[f"CM ({kind})"]
+        figures[f"CM ({kind})"] = share(mastery, total)
         figures[f"RM ({kind})"] = share(rote, rote + mastery)
         score = total - 0.5 * counts["IG"] - rote - counts["IK"]
         figures[f"score ({kind})"] = {"accuracy": 100.0 * score / total, "n": total}
