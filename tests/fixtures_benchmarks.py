@@ -502,7 +502,7 @@ def write_logicvista_release(root: Path) -> Path:
             "question": "Which one? Select all that apply.\nA. 1\nB. 2\nC. 3\nD. 4",
             "answer": answer,
             "reasoning": "...",
-            "skill": ["deductive"],
+            "skill": "deductive",  # one skill as a plain string
         }
     path = folder / "dataset.json"
     path.write_text(json.dumps(rows))

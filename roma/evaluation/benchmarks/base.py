@@ -48,6 +48,7 @@ __all__ = [
     "format_options",
     "parse_float",
     "parse_option_list",
+    "parse_tag_list",
 ]
 
 LETTERS = string.ascii_uppercase
@@ -432,6 +433,13 @@ def parse_option_list(value: Any) -> list[str] | None:
         return normalize_options(value)
     except MalformedOptionsError:
         return None
+
+
+def parse_tag_list(value: Any) -> list[str]:
+    """Category labels given as a list, a stringified list (VLMEvalKit) or one plain string; ``[]`` if none."""
+    if isinstance(value, str) and value.strip() and not value.strip().startswith("["):
+        return [value.strip()]
+    return [label for label in parse_option_list(value) or [] if label]
 
 
 def parse_float(value: Any) -> float | None:

@@ -10,6 +10,7 @@ from roma.evaluation.benchmarks.base import (
     Benchmark,
     parse_float,
     parse_option_list,
+    parse_tag_list,
 )
 from roma.evaluation.benchmarks.registry import register_benchmark
 from roma.evaluation.benchmarks.sources import data_files, split_matches
@@ -38,7 +39,7 @@ class MathVista(Benchmark):
         # in `metadata`, VLMEvalKit's TSV in columns of their own (`skills` as a stringified list).
         metadata = row.get("metadata") if isinstance(row.get("metadata"), dict) else {}
         task = metadata.get("task") or row.get("task")
-        skills = parse_option_list(metadata.get("skills") or row.get("skills")) or []
+        skills = parse_tag_list(metadata.get("skills") or row.get("skills"))
         if task:
             sample.tags["task"] = str(task)
         if skills:

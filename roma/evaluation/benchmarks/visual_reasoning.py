@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from roma.evaluation.benchmarks.base import Benchmark, parse_option_list
+from roma.evaluation.benchmarks.base import Benchmark, parse_option_list, parse_tag_list
 from roma.evaluation.benchmarks.registry import register_benchmark
 
 __all__ = ["ChartQA", "HallusionBench", "LogicVista", "MMStar"]
@@ -31,7 +31,7 @@ class LogicVista(Benchmark):
             raise self.error(row, split, index, "answer", "is not an option letter or a list of letters")
         gold = ", ".join(sorted({t.upper() for t in letters}))
         # The paper's breakdown: by reasoning skill (a question may have several).
-        skills = parse_option_list(row.get("skill")) or []
+        skills = parse_tag_list(row.get("skill"))
         return self.make_sample(
             row,
             split,
