@@ -81,7 +81,11 @@ def write_mathvista(root: Path) -> Path:
                 "answer": answer,
                 "question_type": qtype,
                 "answer_type": atype,
-                "metadata": {"source": "fixture"},
+                "metadata": {
+                    "source": "fixture",
+                    "task": "math word problem" if qtype == "free_form" else "figure question answering",
+                    "skills": ["arithmetic reasoning"] if qtype == "free_form" else ["logical reasoning"],
+                },
                 "query": f"Hint: answer the question.\nQuestion: {question}",
             }
         )
@@ -169,6 +173,16 @@ def write_wemath(root: Path) -> Path:
             "answer": "A",
             "image_path": {"bytes": _png_bytes(make_image(401)), "path": None},
             "key": "2steps_2",
+        },
+        {  # the composite question of the two-step problem 7 (We-Math's four dimensions join on ID)
+            "ID": "7",
+            "split": "testmini",
+            "knowledge concept": "angles",
+            "question": "What is the sum of the two angles?",
+            "option": "A. 60°; B. 75°; C. 90°; D. 105°; E. No correct answer",
+            "answer": "C",
+            "image_path": {"bytes": _png_bytes(make_image(402)), "path": None},
+            "key": "2steps_multi",
         },
     ]
     return _write_parquet(rows, folder / "testmini.parquet", ("image_path",))
@@ -358,7 +372,7 @@ GOLD_TEXTS: dict[str, dict[str, str]] = {
     "mathvista": {"1": "4", "2": "12", "3": "1.45"},
     "mathverse": {"10": "B", "11": "0.5"},
     "mathvision": {"1": "C", "2": "3/4"},
-    "wemath": {"7/2steps_1": "C", "7/2steps_2": "A"},
+    "wemath": {"7/2steps_1": "C", "7/2steps_2": "A", "7/2steps_multi": "C"},
     "logicvista": {"lv1": "A, C", "lv2": "D"},
     "dynamath": {
         f"{seed}/variant{v}": ("B" if seed == "1" else f"{0.5 + v:.3f}")
@@ -379,3 +393,215 @@ def write_all_benchmarks(root: str | Path, names: list[str] | None = None) -> Pa
     for name in names or list(WRITERS):
         WRITERS[name](root)
     return root
+
+
+# ------------------------------------------------------------------------------ one malformed row per benchmark
+# For each benchmark: the fields of one extra row (a copy of the first row with these overrides) that makes
+# it unusable as published, and the words of the reason the loader gives for it.
+MALFORMED_ROWS: dict[str, tuple[dict[str, Any], str]] = {
+    "mathvista": (
+        {
+            "pid": "99",
+            "answer": "seven",
+            "question_type": "free_form",
+            "answer_type": "integer",
+            "choices": None,
+        },
+        "field 'answer' = 'seven' is not an integer",
+    ),
+    "mathverse": ({"sample_index": "99", "answer": ""}, "field 'answer' = '' is empty"),
+    "mathvision": ({"id": "99", "image": "images/99.jpg"}, "image file 'images/99.jpg' not found"),
+    "wemath": ({"ID": "99", "key": "1steps", "option": "no options here"}, "has no 'A. ...; B. ...' options"),
+    "logicvista": ({"id": "v1_20", "answer": "3"}, "field 'answer' = '3' is not an option letter"),
+    "dynamath": (
+        {"id": "99", "answer_type": "float", "ground_truth": "about two"},
+        "field 'ground_truth' = 'about two' is not a number",
+    ),
+    "mmmu_pro": ({"id": "pro_99", "options": "[{[]}]"}, "is not a (stringified) list of options"),
+    "mmmu": ({"id": "validation_Art_99", "options": "[{[]}]"}, "is not a (stringified) list of options"),
+    "mmstar": ({"index": "99", "answer": "F"}, "field 'answer' = 'F' names an option beyond the 4 given"),
+    "hallusionbench": ({"question_id": "9", "gt_answer": "2"}, "field 'gt_answer' = '2' is not '0' or '1'"),
+    "chartqa": ({"label": []}, "field 'label' = [] is empty"),
+}
+# The sample id each malformed row gets.
+MALFORMED_IDS = {
+    "mathvista": "99",
+    "mathverse": "99",
+    "mathvision": "99",
+    "wemath": "99/1steps",
+    "logicvista": "v1_20",
+    "dynamath": "99",
+    "mmmu_pro": "pro_99",
+    "mmmu": "validation_Art_99",
+    "mmstar": "99",
+    "hallusionbench": "VS/chart/0/0/9",
+    "chartqa": "test-2",
+}
+
+
+def add_malformed_row(root: Path, name: str) -> None:
+    """Append :data:`MALFORMED_ROWS` ``name``'s row to the benchmark's data file written under ``root``."""
+    import datasets
+
+    overrides, _ = MALFORMED_ROWS[name]
+    folder = find_benchmark_file(root, name)
+    if folder.suffix == ".parquet":
+        dataset = datasets.Dataset.from_parquet(str(folder))
+        images = [c for c, f in dataset.features.items() if isinstance(f, datasets.Image)]
+        for column in images:  # rows as stored ({"bytes", "path"}), so the copy appends as it is
+            dataset = dataset.cast_column(column, datasets.Image(decode=False))
+        extra = datasets.Dataset.from_list([{**dataset[0], **overrides}], features=dataset.features)
+        dataset = datasets.concatenate_datasets([dataset, extra])
+        for column in images:
+            dataset = dataset.cast_column(column, datasets.Image())
+        dataset.to_parquet(str(folder))
+    elif folder.suffix == ".jsonl":
+        rows = [json.loads(line) for line in folder.read_text().splitlines()]
+        folder.write_text("".join(json.dumps(row) + "\n" for row in [*rows, {**rows[0], **overrides}]))
+    elif folder.suffix == ".json":
+        rows = json.loads(folder.read_text())
+        folder.write_text(json.dumps([*rows, {**rows[0], **overrides}]))
+    else:  # VLMEvalKit TSV
+        header, first, *_ = folder.read_text().splitlines()
+        row = dict(zip(header.split("\t"), first.split("\t"))) | overrides
+        with folder.open("a") as stream:
+            stream.write("\t".join(str(row[column]) for column in header.split("\t")) + "\n")
+
+
+def find_benchmark_file(root: Path, name: str) -> Path:
+    """The (first) data file a writer put under ``root`` for ``name`` (DynaMath: its first variant)."""
+    folders = {
+        "mathvista": "MathVista",
+        "mathverse": "mathverse",
+        "mathvision": "MathVision",
+        "wemath": "We-Math",
+        "logicvista": "logicvista",
+        "dynamath": "DynaMath_Sample",
+        "mmmu_pro": "MMMU_Pro",
+        "mmmu": "MMMU",
+        "mmstar": "MMStar",
+        "hallusionbench": "HallusionBench",
+        "chartqa": "ChartQA",
+    }
+    files = sorted(
+        p for p in (root / folders[name]).rglob("*") if p.suffix in (".parquet", ".jsonl", ".json", ".tsv")
+    )
+    return files[0]
+
+
+# ------------------------------------------------------------------------------------ other published layouts
+def write_logicvista_release(root: Path) -> Path:
+    """LogicVista's GitHub release: ``dataset.json``, an ``{id: row}`` mapping naming the image ``imagename``
+    (a file in ``images/``), with the two malformed golds of the published file (v1_20: "3", v1_382: "")."""
+    folder = root / "LogicVista"
+    rows = {}
+    for i, (key, answer) in enumerate([("v1_1", "B"), ("v1_2", "A, D"), ("v1_20", "3"), ("v1_382", "")]):
+        _save_image(make_image(520 + i), folder, f"images/{i}.jpg")
+        rows[key] = {
+            "imagename": f"{i}.jpg",
+            "question": "Which one? Select all that apply.\nA. 1\nB. 2\nC. 3\nD. 4",
+            "answer": answer,
+            "reasoning": "...",
+            "skill": "deductive",  # one skill as a plain string
+        }
+    path = folder / "dataset.json"
+    path.write_text(json.dumps(rows))
+    return path
+
+
+def write_mathvista_vlmevalkit(root: Path) -> Path:
+    """VLMEvalKit's MathVista_MINI.tsv: base64 images, ``index`` instead of ``pid``, choices and skills as
+    stringified lists, task and skills as columns of their own."""
+    folder = root / "MathVista"
+    folder.mkdir(parents=True, exist_ok=True)
+    header = (
+        "index\timage\tquestion\tanswer\tchoices\tquestion_type\tanswer_type\tprecision\tunit\ttask\tskills"
+    )
+    rows = [
+        (
+            "1",
+            "Which is largest?",
+            "b",
+            "['a', 'b', 'c']",
+            "multi_choice",
+            "text",
+            "",
+            "",
+            "figure question answering",
+            "['logical reasoning']",
+        ),
+        (
+            "2",
+            "How many?",
+            "7",
+            "",
+            "free_form",
+            "integer",
+            "",
+            "",
+            "math word problem",
+            "['arithmetic reasoning', 'numeric commonsense']",
+        ),
+        (
+            "3",
+            "How long?",
+            "2.5",
+            "",
+            "free_form",
+            "float",
+            "1.0",
+            "cm",
+            "geometry problem solving",
+            "['geometry reasoning']",
+        ),
+    ]
+    lines = [header]
+    for i, (index, question, answer, choices, qtype, atype, precision, unit, task, skills) in enumerate(rows):
+        encoded = base64.b64encode(_png_bytes(make_image(150 + i))).decode()
+        lines.append(
+            "\t".join(
+                [index, encoded, question, answer, choices, qtype, atype, precision, unit, task, skills]
+            )
+        )
+    path = folder / "MathVista_MINI.tsv"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def write_dynamath_lmms_eval(root: Path) -> Path:
+    """lmms-eval's DynaMath mirror: one ``test`` split holding every variant, a seed's rows in variant order."""
+    rows = [
+        {
+            "id": seed,
+            "question": question,
+            "ground_truth": truth(variant),
+            "answer_type": answer_type,
+            "subject": "algebra",
+            "knowledge_level": "high school",
+            "decoded_image": {"bytes": _png_bytes(make_image(760 + 10 * int(seed) + variant)), "path": None},
+        }
+        for variant in range(1, 4)
+        for seed, question, answer_type, truth in (
+            ("1", "Is the graph increasing?\n(A) yes (B) no", "multiple choice", lambda v: "AB"[v % 2]),
+            ("2", "What is the intercept?", "float", lambda v: f"{v / 4:.3f}"),
+        )
+    ]
+    return _write_parquet(
+        rows, root / "DynaMath" / "data" / "test-00000-of-00001.parquet", ("decoded_image",)
+    )
+
+
+def write_chartqa_lmms_eval(root: Path) -> Path:
+    """lmms-eval's ChartQA mirror (lmms-lab/ChartQA): ``question`` / ``answer`` / ``type``."""
+    rows = [
+        {
+            "type": kind,
+            "question": question,
+            "answer": answer,
+            "image": {"bytes": _png_bytes(make_image(990 + i)), "path": None},
+        }
+        for i, (kind, question, answer) in enumerate(
+            [("human_test", "What share is blue?", "0.57"), ("augmented_test", "Which is lowest?", "Chad")]
+        )
+    ]
+    return _write_parquet(rows, root / "ChartQA" / "test-00000-of-00001.parquet", ("image",))

@@ -208,17 +208,19 @@ def test_bad_input_gives_a_clear_message_and_exit_code_2(tiny_qwen3_vl_path, dat
     )
     assert "unknown corruption or group 'blurr'" in run(*base, "--conditions", "clean,blurr")
     assert "temperature 0 (greedy) would repeat one answer" in run(*base, "--num_samples_per_prompt", "4")
-    # A missing image file stops the sweep before generation, naming sample, column and file.
+    # A benchmark whose every row is unusable (here: image files missing) stops the sweep before
+    # generation, naming sample, column and file (one bad row among good ones is skipped and listed).
     broken = tmp_path / "broken"
     write_all_benchmarks(broken, ["mathvision"])
     (broken / "MathVision" / "images" / "1.jpg").unlink()
+    (broken / "MathVision" / "images" / "2.jpg").unlink()
     err = run(
         *sweep_args(tiny_qwen3_vl_path, tmp_path / "out2", broken, tmp_path / "cache"),
         "--benchmarks",
         "mathvision",
     )
     assert "mathvision sample '1'" in err and "images/1.jpg' not found" in err
-    # So does a malformed gold answer, naming the field and its value.
+    # So does a malformed gold answer in the only row, naming the field and its value.
     (broken / "logicvista").mkdir()
     Image.new("RGB", (32, 32)).save(broken / "logicvista" / "q.png")
     rows = [{"id": "q1", "question": "Which?", "answer": "maybe B", "image": "q.png"}]

@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
 
             print(format_plan(run_plan(config)))
             return 0
-        run_sweep(config)
+        results = run_sweep(config)
     except (EvaluationError, DegradationError) as error:
         print(f"roma eval: error: {error}", file=sys.stderr)
         return 2
@@ -172,6 +172,10 @@ def main(argv: list[str] | None = None) -> int:
     if config.report:
         summary = Path(config.out) / "summary.md"
         print(summary.read_text().split("\n## ")[0])
+        skipped = {name: entry["count"] for name, entry in results.get("skipped", {}).items()}
+        if skipped:
+            counts = ", ".join(f"{name} {count}" for name, count in skipped.items())
+            print(f"rows not scored (listed in summary.md and results.json): {counts}")
         print(f"reports: {Path(config.out).resolve()} (results.json, summary.csv, summary.md, plots/)")
     else:
         print(

@@ -49,6 +49,8 @@ class SweepRecord:
     num_correct: int | None = None
     reasons: list[str] = field(default_factory=list)  # the grader's reason per response
     group_id: str | None = None  # variant group (DynaMath's seed question), for the worst case
+    # The row's categories the official metric breaks accuracy down by (roma.evaluation.official_metrics).
+    tags: dict[str, Any] | None = None
 
     @property
     def key(self) -> RecordKey:
@@ -56,10 +58,11 @@ class SweepRecord:
         return (self.benchmark, self.condition, self.sample_id)
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON object of the line (``group_id`` only when the benchmark has variant groups)."""
+        """The JSON object of the line (``group_id`` and ``tags`` only when the benchmark has them)."""
         data = dataclasses.asdict(self)
-        if self.group_id is None:
-            del data["group_id"]
+        for name in ("group_id", "tags"):
+            if data[name] is None:
+                del data[name]
         return data
 
     @classmethod

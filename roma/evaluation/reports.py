@@ -11,7 +11,11 @@ rebuilt at any time, also from a sweep still running. Accuracies are in percent.
   and corrupted); ``relative``: group mean / clean (robustness ratio);
 - per corruption: accuracy at each severity and the mean over severities;
 - ``worst_case`` (benchmarks with variant groups, i.e. DynaMath): per seed question the lowest accuracy over
-  its variants (with greedy decoding: 100 only if every variant is right), averaged over seed questions.
+  its variants (with greedy decoding: 100 only if every variant is right), averaged over seed questions;
+- ``official``: the benchmark's own metric under every condition (`roma.evaluation.official_metrics`:
+  accuracy per task / skill / problem version..., We-Math's four dimensions), with its clean / seen / unseen
+  means;
+- ``skipped``: the rows that could not be evaluated (``skipped.json``, written by the sweep), with reasons.
 
 ``average`` is the mean over benchmarks of each figure.
 """
@@ -32,11 +36,13 @@ import numpy as np
 from roma.degrade.registry import SEEN, UNSEEN
 from roma.evaluation.conditions import CLEAN
 from roma.evaluation.errors import EvaluationError
+from roma.evaluation.official_metrics import official_figures
 from roma.evaluation.records import SweepRecord, read_records
 from roma.evaluation.stats import bootstrap_interval, wilson_interval
 
 __all__ = [
     "GROUPS",
+    "SKIPPED_FILE",
     "format_points",
     "load_results",
     "markdown_table",
@@ -45,10 +51,13 @@ __all__ = [
     "plot_severity_curves",
     "summarize",
     "write_reports",
+    "write_skipped_rows",
 ]
 
 _CORRUPTED_GROUPS = (SEEN, UNSEEN, "other")
 GROUPS = (CLEAN, *_CORRUPTED_GROUPS)
+# The rows each benchmark could not evaluate, as the sweep found them: {benchmark: [SkippedRow.to_json()]}.
+SKIPPED_FILE = "skipped.json"
 
 
 def _mean(values: Iterable[float]) -> float | None:
@@ -97,9 +106,8 @@ def outcome_table(
 def mean_of_conditions(table: np.ndarray) -> float:
     """The group figure: the mean over conditions (columns) of each condition's accuracy (NaN cells skipped)."""
     with warnings.catch_warnings():
-        warnings.simplefilter(
-            "ignore", RuntimeWarning
-        )  # a resample with an all-NaN column: that figure is NaN
+        # A resample whose column is all NaN (a sample cut by --condition_sample): that figure is NaN.
+        warnings.simplefilter("ignore", RuntimeWarning)
         return float(np.nanmean(np.nanmean(table, axis=0)))
 
 
@@ -145,6 +153,28 @@ def group_intervals(
     return intervals
 
 
+def _official_summary(official: dict[str, Any]) -> dict[str, Any]:
+    """Per official figure: clean / seen / unseen means with drops, plus the figures of every condition."""
+    names = list(dict.fromkeys(name for cell in official.values() for name in cell["figures"]))
+    figures = {}
+    for name in names:
+        by_group = {
+            g: _mean(
+                cell["figures"][name]["accuracy"]
+                for cell in official.values()
+                if cell["group"] == g
+                and name in cell["figures"]
+                and cell["figures"][name]["accuracy"] is not None
+            )
+            for g in GROUPS
+        }
+        figures[name] = _summary_figures(by_group)
+    return {
+        "figures": figures,
+        "conditions": {condition: cell["figures"] for condition, cell in official.items()},
+    }
+
+
 def summarize(records: Sequence[SweepRecord]) -> dict[str, Any]:
     """The report figures from sweep records (see the module docstring); no files touched."""
     cells: dict[str, dict[str, list[SweepRecord]]] = defaultdict(lambda: defaultdict(list))
@@ -155,6 +185,7 @@ def summarize(records: Sequence[SweepRecord]) -> dict[str, Any]:
         conditions: dict[str, Any] = {}
         corruptions: dict[str, Any] = {}
         worst: dict[str, Any] = {}
+        official: dict[str, Any] = {}
         for name, rows in sorted(by_condition.items(), key=lambda item: (item[0] != CLEAN, item[0])):
             first = rows[0]
             accuracy = 100.0 * _mean(r.correct for r in rows)
@@ -171,6 +202,9 @@ def summarize(records: Sequence[SweepRecord]) -> dict[str, Any]:
                     first.corruption, {"group": conditions[name]["group"], "severities": {}}
                 )
                 entry["severities"][f"{first.severity:g}"] = accuracy
+            figures = official_figures(rows)
+            if figures:
+                official[name] = {"group": conditions[name]["group"], "figures": figures}
             worst_case = _worst_case(rows)
             if worst_case is not None:
                 worst[name] = {
@@ -194,6 +228,8 @@ def summarize(records: Sequence[SweepRecord]) -> dict[str, Any]:
             "conditions": conditions,
             "corruptions": corruptions,
         }
+        if official:
+            benchmarks[benchmark]["official"] = _official_summary(official)
         if worst:
             benchmarks[benchmark]["worst_case"] = {
                 **_summary_figures(group_means(worst)),
@@ -367,10 +403,56 @@ def _summary_markdown(results: dict[str, Any], run: dict[str, Any], plots: list[
                 f"seed questions): clean {format_points(worst.get('clean'))}, seen {format_points(worst.get('seen'))}, "
                 f"unseen {format_points(worst.get('unseen'))}."
             )
+    for name, entry in results["benchmarks"].items():
+        if "official" in entry:
+            parts.append(f"## {name}: official metric (mean over each group's conditions)")
+            parts.append(_official_markdown(entry["official"]))
+    if results.get("skipped"):
+        parts.append(_skipped_markdown(results["skipped"]))
     if plots:
         parts.append("## Plots")
         parts += [f"![{plot.stem}]({plot.relative_to(out).as_posix()})" for plot in plots]
     return "\n\n".join(parts) + "\n"
+
+
+def _official_markdown(official: dict[str, Any]) -> str:
+    clean = official["conditions"].get(CLEAN, {})
+    rows = [
+        [
+            name,
+            "" if name not in clean else str(clean[name]["n"]),
+            format_points(figure.get("clean")),
+            format_points(figure.get("seen")),
+            format_points(figure.get("unseen")),
+            format_points(None if figure.get("seen_drop") is None else -figure["seen_drop"], signed=True),
+            format_points(None if figure.get("unseen_drop") is None else -figure["unseen_drop"], signed=True),
+        ]
+        for name, figure in official["figures"].items()
+    ]
+    return markdown_table(
+        ["figure", "n (clean)", "clean", "seen", "unseen", "seen − clean", "unseen − clean"], rows
+    )
+
+
+_SKIPPED_ROWS_SHOWN = 20
+
+
+def _skipped_markdown(skipped: dict[str, Any]) -> str:
+    total = sum(entry["count"] for entry in skipped.values())
+    lines = [
+        f"## Rows not scored ({total})",
+        "",
+        "Rows that could not be evaluated as published; every other row was scored. All of them, with the "
+        f"file each came from, are in results.json and {SKIPPED_FILE}.",
+        "",
+    ]
+    for name, entry in skipped.items():
+        lines.append(f"- **{name}**: {entry['count']} row(s)")
+        for row in entry["rows"][:_SKIPPED_ROWS_SHOWN]:
+            lines.append(f"  - `{row['sample_id']}`: {row['reason']}")
+        if entry["count"] > _SKIPPED_ROWS_SHOWN:
+            lines.append(f"  - ... and {entry['count'] - _SKIPPED_ROWS_SHOWN} more")
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------------------------------- plots
@@ -497,6 +579,23 @@ def _write_csv(path: Path, header: Sequence[str], rows: Iterable[dict[str, Any]]
             )
 
 
+def write_skipped_rows(out: str | Path, skipped: dict[str, list[dict[str, Any]]]) -> None:
+    """Write the rows each benchmark skipped (``{benchmark: [row, ...]}``) to ``out/skipped.json``."""
+    (Path(out) / SKIPPED_FILE).write_text(json.dumps(skipped, indent=2, ensure_ascii=False) + "\n")
+
+
+def _read_skipped_rows(out: Path) -> dict[str, Any]:
+    """``{benchmark: {"count", "rows"}}`` from ``skipped.json``; empty when the sweep skipped nothing."""
+    path = out / SKIPPED_FILE
+    if not path.is_file():
+        return {}
+    try:
+        skipped = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise EvaluationError(f"{path} is not valid JSON ({error}): delete it and rerun the sweep") from None
+    return {name: {"count": len(rows), "rows": rows} for name, rows in sorted(skipped.items()) if rows}
+
+
 def write_reports(out: str | Path, *, plots: bool = True) -> dict[str, Any]:
     """Write the reports of the sweep in ``out`` from its ``records.jsonl``; return the results dict."""
     out = Path(out)
@@ -506,7 +605,7 @@ def write_reports(out: str | Path, *, plots: bool = True) -> dict[str, Any]:
     records = read_records(records_path)
     run_path = out / "run.json"
     run = json.loads(run_path.read_text()) if run_path.is_file() else {}
-    results = {"run": run, **summarize(records)}
+    results = {"run": run, **summarize(records), "skipped": _read_skipped_rows(out)}
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     summary_rows = [
         {
@@ -566,7 +665,11 @@ def load_results(run_dir: str | Path) -> dict[str, Any]:
     if (run_dir / "records.jsonl").is_file():
         run_path = run_dir / "run.json"
         run = json.loads(run_path.read_text()) if run_path.is_file() else {}
-        return {"run": run, **summarize(read_records(run_dir / "records.jsonl"))}
+        return {
+            "run": run,
+            **summarize(read_records(run_dir / "records.jsonl")),
+            "skipped": _read_skipped_rows(run_dir),
+        }
     if (run_dir / "results.json").is_file():
         return json.loads((run_dir / "results.json").read_text())
     raise EvaluationError(

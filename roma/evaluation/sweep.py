@@ -51,7 +51,7 @@ from roma.evaluation.conditions import (
 from roma.evaluation.config import BenchmarkRunConfig
 from roma.evaluation.errors import EvaluationError, MalformedSampleError, RunConfigMismatchError
 from roma.evaluation.records import RecordKey, SweepRecord
-from roma.evaluation.reports import write_reports
+from roma.evaluation.reports import SKIPPED_FILE, write_reports, write_skipped_rows
 from roma.evaluation.sharding import (
     RECORDS_FILE,
     Shard,
@@ -330,6 +330,7 @@ class SweepRunner:
                     num_correct=num_correct,
                     reasons=[g.reason for g in grades],
                     group_id=sample.group_id,
+                    tags=sample.tags or None,
                 )
             )
         return records
@@ -412,8 +413,18 @@ class SweepRunner:
         store = ShardedRecordStore(self.out, self.shard)
         order: dict[RecordKey, int] = {}  # the one-process order of the records, for the merge
         batch_number = 0
+        skipped: dict[str, list[dict[str, Any]]] = {}
         for benchmark in self.benchmarks:
             data = benchmark.load(self.config.max_samples)
+            if data.skipped:
+                skipped[benchmark.name] = [row.to_json() for row in data.skipped]
+                logger.warning(
+                    "%s: %d row(s) cannot be evaluated and are skipped (listed in %s): %s",
+                    benchmark.name,
+                    len(data.skipped),
+                    SKIPPED_FILE,
+                    data.skipped[0].reason,
+                )
             logger.info("%s: %d samples × %d conditions", benchmark.name, len(data), len(self.conditions))
             pending = {}
             for condition in self.conditions:
@@ -442,6 +453,7 @@ class SweepRunner:
             return {}
         if self.shard.distributed or store.elsewhere:
             merge_records(self.out, order)
+        write_skipped_rows(self.out, skipped)
         if not self.config.report:
             return {}
         return write_reports(self.out)

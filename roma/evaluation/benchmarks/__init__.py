@@ -27,7 +27,14 @@ from __future__ import annotations
 
 # The built-in adapters register themselves on import.
 from roma.evaluation.benchmarks import math_reasoning, multi_discipline, synthetic, visual_reasoning  # noqa: F401
-from roma.evaluation.benchmarks.base import LETTERS, Benchmark, BenchmarkData, EvalSample, format_options
+from roma.evaluation.benchmarks.base import (
+    LETTERS,
+    Benchmark,
+    BenchmarkData,
+    EvalSample,
+    SkippedRow,
+    format_options,
+)
 from roma.evaluation.benchmarks.registry import (
     BENCHMARK_REGISTRY,
     DEFAULT_BENCHMARKS,
@@ -58,6 +65,7 @@ __all__ = [
     "ImageRef",
     "ImageSource",
     "LoadedSplit",
+    "SkippedRow",
     "format_options",
     "get_benchmark",
     "import_benchmark_modules",

@@ -8,13 +8,15 @@ instruction to answer in ``\\boxed{}``) and how its gold answer is written (-> t
 
 Rows come from ``--data_dir`` when a local copy in the published format is there, else from the hub
 (`roma.evaluation.benchmarks.sources`). Every row is checked when the benchmark loads (gold answer, options,
-image present), so a malformed row stops the sweep before any generation, with a message naming the
-benchmark, sample, field and file. Images themselves are decoded only when a sample is evaluated.
+image present). A malformed row is skipped, not fatal: published copies hold a few (LogicVista's gold ``"3"``),
+and one of them must not stop a sweep. `BenchmarkData.skipped` lists each with the benchmark, sample, field
+and file at fault; the sweep writes them to ``skipped.json`` and the reports. Images themselves are decoded
+only when a sample is evaluated.
 """
 
 from __future__ import annotations
 
-import ast
+import dataclasses
 import math
 import re
 import string
@@ -42,9 +44,11 @@ __all__ = [
     "Benchmark",
     "BenchmarkData",
     "EvalSample",
+    "SkippedRow",
     "format_options",
     "parse_float",
     "parse_option_list",
+    "parse_tag_list",
 ]
 
 LETTERS = string.ascii_uppercase
@@ -59,6 +63,9 @@ class EvalSample:
     ``images`` holds image *sources* (an :class:`ImageRef`, a resolved file path, bytes or a PIL image);
     `BenchmarkData.load_images` decodes them. ``question`` is the prompt text without the answer-format
     instruction. ``group_id`` ties variants of one seed question (DynaMath) for the worst-case metric.
+    ``rule`` names the benchmark's scoring rule (`roma.grading.BENCHMARK_RULES`). ``tags`` are the row's
+    categories the benchmark's official metric breaks accuracy down by (MathVista's ``task`` and ``skills``,
+    MathVerse's ``problem_version``...; see `roma.evaluation.official_metrics`).
     """
 
     benchmark: str
@@ -74,23 +81,53 @@ class EvalSample:
     relative_tolerance: float | None = None
     group_id: str | None = None
     source: str = ""
+    rule: str | None = None
+    tags: dict[str, Any] = field(default_factory=dict)
 
     def grade_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments of `roma.grading.grade` for this sample's gold answer."""
-        kwargs: dict[str, Any] = {"answer_type": self.answer_type}
-        for name in ("options", "precision", "tolerance", "relative_tolerance"):
+        """Keyword arguments of `roma.grading.grade` for this sample's gold answer.
+
+        The question goes along always: ``grade`` reads options from it only when the row has no options
+        column (DynaMath, MathVerse, LogicVista list them in the question text).
+        """
+        kwargs: dict[str, Any] = {"answer_type": self.answer_type, "question": self.question}
+        for name in ("options", "precision", "tolerance", "relative_tolerance", "rule"):
             value = getattr(self, name)
             if value is not None:
                 kwargs[name] = value
         return kwargs
 
 
-class BenchmarkData(Sequence[EvalSample]):
-    """The checked samples of one benchmark; images are decoded on demand by :meth:`load_images`."""
+@dataclass(frozen=True)
+class SkippedRow:
+    """A row left out of the evaluation because a field of it cannot be used (the reason says which)."""
 
-    def __init__(self, benchmark: str, samples: list[EvalSample], splits: Mapping[str, LoadedSplit]):
+    sample_id: str
+    split: str
+    row: int
+    source: str
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+class BenchmarkData(Sequence[EvalSample]):
+    """The checked samples of one benchmark; images are decoded on demand by :meth:`load_images`.
+
+    ``skipped``: the rows that could not be evaluated, each with the reason.
+    """
+
+    def __init__(
+        self,
+        benchmark: str,
+        samples: list[EvalSample],
+        splits: Mapping[str, LoadedSplit],
+        skipped: Sequence[SkippedRow] = (),
+    ):
         self.benchmark = benchmark
         self.samples = samples
+        self.skipped = list(skipped)
         self._splits = dict(splits)
         self._column_views: dict[tuple[str, str], Any] = {}
 
@@ -138,10 +175,14 @@ class Benchmark:
     hub_id: ClassVar[str] = ""
     hub_config: ClassVar[str | None] = None
     splits: ClassVar[tuple[str, ...]] = ("test",)
+    # The id column; "a|b": the first one a row fills (layouts name the same field differently).
     id_column: ClassVar[str | None] = "id"
+    # Columns a split must have; "a|b": either.
     required_columns: ClassVar[tuple[str, ...]] = ()
     # For a one-image benchmark: the columns to take the image from, first non-null wins.
     image_columns: ClassVar[tuple[str, ...]] = ("image",)
+    # The benchmark's own scoring rule (a name in `roma.grading.BENCHMARK_RULES`), passed to every `grade` call.
+    grading_rule: ClassVar[str | None] = None
 
     def __init__(
         self,
@@ -194,7 +235,8 @@ class Benchmark:
                         "Pass --data_dir with a local copy in the published format (parquet / json / tsv)."
                     )
                 part = hub_split(self.name, self.hub_id, self.hub_config, split, problem)
-            missing = [c for c in self.required_columns if c not in part.dataset.column_names]
+            names = part.dataset.column_names
+            missing = [c for c in self.required_columns if not any(a in names for a in c.split("|"))]
             if missing:
                 raise BenchmarkLoadError(
                     f"{self.name}: {part.source} lacks column(s) {missing} of the {self.hub_id} schema "
@@ -204,11 +246,18 @@ class Benchmark:
         return loaded
 
     def load(self, max_samples: int | None = None) -> BenchmarkData:
-        """Load and check the benchmark; ``max_samples`` keeps the first N kept rows of each split."""
+        """Load and check the benchmark; ``max_samples`` keeps the first N usable rows of each split.
+
+        A row that fails its checks is skipped and listed in `BenchmarkData.skipped`.
+
+        Raises:
+            BenchmarkLoadError: no usable row is left (the message gives the first reasons).
+        """
         import datasets
 
         splits = self.load_splits()
         samples: list[EvalSample] = []
+        skipped: list[SkippedRow] = []
         seen_ids: dict[str, str] = {}
         for split, part in splits.items():
             dataset = part.dataset
@@ -226,36 +275,50 @@ class Benchmark:
                     continue
                 if max_samples is not None and kept >= max_samples:
                     break
+                try:
+                    sample = self._checked_sample(row, split, index, part, seen_ids)
+                except (MalformedSampleError, MissingImageError) as error:
+                    sample_id = self.sample_id(row, split, index)
+                    skipped.append(SkippedRow(sample_id, split, index, part.source, str(error)))
+                    continue
                 kept += 1
-                sample = self.to_sample(row, split, index)
-                sample.source = part.source
-                sample.images = [
-                    resolve_image_source(
-                        value,
-                        part.base_dirs,
-                        what=f"{self.name} sample '{sample.sample_id}' (column '{column}', {part.source})",
-                    )
-                    for value, column in zip(sample.images, sample.image_columns)
-                ]
-                for value, column in zip(sample.images, sample.image_columns):
-                    if value is None:
-                        raise MissingImageError(
-                            f"{self.name} sample '{sample.sample_id}' ({part.source}): no image in column "
-                            f"'{column}'"
-                        )
-                self._check_gold(sample)
-                if sample.sample_id in seen_ids:
-                    raise MalformedSampleError(
-                        f"{self.name}: sample id '{sample.sample_id}' appears twice ({seen_ids[sample.sample_id]} "
-                        f"and {part.source}); ids must be unique for resumable records"
-                    )
                 seen_ids[sample.sample_id] = part.source
                 samples.append(sample)
         if not samples:
+            reasons = "; ".join(s.reason for s in skipped[:3])
+            more = f" (and {len(skipped) - 3} more)" if len(skipped) > 3 else ""
             raise BenchmarkLoadError(
                 f"{self.name}: no samples left to evaluate in {[p.source for p in splits.values()]}"
+                + (f": every row was skipped: {reasons}{more}" if skipped else "")
             )
-        return BenchmarkData(self.name, samples, splits)
+        return BenchmarkData(self.name, samples, splits, skipped)
+
+    def _checked_sample(
+        self, row: dict[str, Any], split: str, index: int, part: LoadedSplit, seen_ids: Mapping[str, str]
+    ) -> EvalSample:
+        """The row's sample with its image sources resolved and its gold checked; raises for a bad row."""
+        sample = self.to_sample(row, split, index)
+        sample.source = part.source
+        sample.images = [
+            resolve_image_source(
+                value,
+                part.base_dirs,
+                what=f"{self.name} sample '{sample.sample_id}' (column '{column}', {part.source})",
+            )
+            for value, column in zip(sample.images, sample.image_columns)
+        ]
+        for value, column in zip(sample.images, sample.image_columns):
+            if value is None:
+                raise MissingImageError(
+                    f"{self.name} sample '{sample.sample_id}' ({part.source}): no image in column '{column}'"
+                )
+        self._check_gold(sample)
+        if sample.sample_id in seen_ids:
+            raise MalformedSampleError(
+                f"{self.name}: sample id '{sample.sample_id}' appears twice ({seen_ids[sample.sample_id]} "
+                f"and {part.source}); ids must be unique for resumable records"
+            )
+        return sample
 
     def _check_gold(self, sample: EvalSample) -> None:
         """Grade an empty response once: `grade` raises on a gold it could never match (non-numeric float...)."""
@@ -280,10 +343,16 @@ class Benchmark:
 
     # ---------------------------------------------------------------------------------------- helpers
     def sample_id(self, row: Mapping[str, Any], split: str, index: int) -> str:
-        """The row's id column as a string, or ``split-index`` for schemas without one."""
-        if self.id_column and row.get(self.id_column) not in (None, ""):
-            return str(row[self.id_column])
+        """The row's id column as a string (the first non-empty of ``"a|b"``), else ``split-index``."""
+        for column in (self.id_column or "").split("|"):
+            if column and row.get(column) not in (None, ""):
+                return str(row[column])
         return f"{split}-{index}"
+
+    @staticmethod
+    def column_tags(row: Mapping[str, Any], *columns: str) -> dict[str, str]:
+        """``{column: value}`` for each of ``columns`` the row fills: breakdown tags of the official metric."""
+        return {column: str(row[column]) for column in columns if row.get(column) not in (None, "")}
 
     def error(
         self, row: Mapping[str, Any], split: str, index: int, column: str, problem: str
@@ -310,6 +379,7 @@ class Benchmark:
         images, columns = fields.pop("images", None), fields.pop("image_columns", None)
         if images is None:
             images, columns = self.pick_image(row)
+        fields.setdefault("rule", self.grading_rule)
         return EvalSample(
             benchmark=self.name,
             sample_id=fields.pop("sample_id", None) or self.sample_id(row, split, index),
@@ -355,17 +425,21 @@ def format_options(options: Sequence[str]) -> str:
 
 
 def parse_option_list(value: Any) -> list[str] | None:
-    """Options given as a list or a stringified Python list (MMMU); ``None`` if unparseable."""
-    if isinstance(value, (list, tuple)):
-        return [str(v) for v in value]
-    if isinstance(value, str):
-        try:
-            parsed = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            return None
-        if isinstance(parsed, (list, tuple)):
-            return [str(v) for v in parsed]
-    return None
+    """Options given as a list, a stringified Python list (MMMU) or an ``"A. x; B. y"`` string (WeMath);
+    ``None`` when the value is none of these (`roma.grading.normalize_options` reads them all)."""
+    from roma.grading import MalformedOptionsError, normalize_options
+
+    try:
+        return normalize_options(value)
+    except MalformedOptionsError:
+        return None
+
+
+def parse_tag_list(value: Any) -> list[str]:
+    """Category labels given as a list, a stringified list (VLMEvalKit) or one plain string; ``[]`` if none."""
+    if isinstance(value, str) and value.strip() and not value.strip().startswith("["):
+        return [value.strip()]
+    return [label for label in parse_option_list(value) or [] if label]
 
 
 def parse_float(value: Any) -> float | None:

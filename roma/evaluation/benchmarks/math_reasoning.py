@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-from typing import Any
+from typing import Any, ClassVar
 
 from roma.data.prompts import strip_image_placeholders
 from roma.evaluation.benchmarks.base import (
@@ -11,10 +10,12 @@ from roma.evaluation.benchmarks.base import (
     Benchmark,
     parse_float,
     parse_option_list,
+    parse_tag_list,
 )
 from roma.evaluation.benchmarks.registry import register_benchmark
+from roma.evaluation.benchmarks.sources import data_files, split_matches
 
-__all__ = ["DynaMath", "MathVerse", "MathVision", "MathVista", "WeMath"]
+__all__ = ["DynaMath", "MathVerse", "MathVerseAllVersions", "MathVision", "MathVista", "WeMath"]
 
 
 @register_benchmark
@@ -23,12 +24,36 @@ class MathVista(Benchmark):
     description = "MathVista testmini (1000): math reasoning in visual contexts"
     hub_id = "AI4Math/MathVista"
     splits = ("testmini",)
-    id_column = "pid"
-    required_columns = ("pid", "question", "answer", "question_type", "answer_type")
+    # VLMEvalKit's MathVista_MINI.tsv has no `pid` (its id is `index`) and the image inline as base64.
+    id_column = "pid|index"
+    required_columns = ("pid|index", "question", "answer", "question_type", "answer_type")
     image_columns = ("decoded_image", "image")
+    grading_rule = "mathvista"
 
     def to_sample(self, row, split, index):
-        choices = row.get("choices") or None
+        sample = self._to_sample(row, split, index)
+        # The paper's breakdown: by task and by skill (a question has several skills). The hub keeps them
+        # in `metadata`, VLMEvalKit's TSV in columns of their own (`skills` as a stringified list).
+        metadata = row.get("metadata") if isinstance(row.get("metadata"), dict) else {}
+        task = metadata.get("task") or row.get("task")
+        skills = parse_tag_list(metadata.get("skills") or row.get("skills"))
+        if task:
+            sample.tags["task"] = str(task)
+        if skills:
+            sample.tags["skill"] = skills
+        return sample
+
+    def _to_sample(self, row, split, index):
+        choices = row.get("choices")
+        if isinstance(choices, str) and choices.strip() in ("", "nan", "None"):
+            choices = None
+        if choices is not None and not isinstance(choices, str) and len(choices) == 0:
+            choices = None
+        if choices is not None:
+            parsed = parse_option_list(choices)
+            if parsed is None:
+                raise self.error(row, split, index, "choices", "is not a list of choices")
+            choices = parsed or None
         answer = row.get("answer")
         if answer is None or str(answer).strip() == "":
             raise self.error(row, split, index, "answer", "is empty")
@@ -93,10 +118,12 @@ class MathVerse(Benchmark):
     splits = ("testmini",)
     id_column = "sample_index"
     required_columns = ("sample_index", "problem_version", "question", "answer", "question_type")
-    problem_version = "Vision Only"
+    grading_rule = "mathverse"
+    # The problem versions evaluated; the official metric reports accuracy per version.
+    problem_versions: tuple[str, ...] = ("Vision Only",)
 
     def keep_row(self, row):
-        return row.get("problem_version") == self.problem_version
+        return row.get("problem_version") in self.problem_versions
 
     def to_sample(self, row, split, index):
         # `query_cot` is the official chain-of-thought prompt; Vision Only questions live in the image.
@@ -106,12 +133,28 @@ class MathVerse(Benchmark):
         answer = str(row.get("answer") or "").strip()
         if not answer:
             raise self.error(row, split, index, "answer", "is empty")
+        tags = {"problem_version": str(row["problem_version"])}
         if row["question_type"] == "multi-choice":
             gold = self.letter_gold(row, split, index, "answer", None)
             return self.make_sample(
-                row, split, index, question=question, gold=gold, answer_type="multiple_choice"
+                row, split, index, question=question, gold=gold, answer_type="multiple_choice", tags=tags
             )
-        return self.make_sample(row, split, index, question=question, gold=answer, answer_type="math")
+        return self.make_sample(
+            row, split, index, question=question, gold=answer, answer_type="math", tags=tags
+        )
+
+
+@register_benchmark
+class MathVerseAllVersions(MathVerse):
+    name = "mathverse_all"
+    description = "MathVerse testmini, all five problem versions (3940): accuracy per version"
+    problem_versions = (
+        "Text Dominant",
+        "Text Lite",
+        "Vision Intensive",
+        "Vision Dominant",
+        "Vision Only",
+    )
 
 
 @register_benchmark
@@ -123,20 +166,24 @@ class MathVision(Benchmark):
     splits = ("testmini",)
     required_columns = ("id", "question", "options", "answer")
     image_columns = ("decoded_image", "image")
+    grading_rule = "mathvision"
 
     def to_sample(self, row, split, index):
         # MATH-Vision writes ``<image1>`` into its questions; the prompt carries structured image placeholders.
         question = strip_image_placeholders(row["question"])
-        options = parse_option_list(row.get("options")) or []
+        options = parse_option_list(row.get("options"))
+        if options is None:
+            raise self.error(row, split, index, "options", "is not a list of options")
         answer = str(row.get("answer") or "").strip()
         if not answer:
             raise self.error(row, split, index, "answer", "is empty")
+        # The paper reports accuracy per subject and per difficulty level (1-5).
+        tags = self.column_tags(row, "subject", "level")
         if options:
-            return self.multiple_choice_sample(row, split, index, question, options)
-        return self.make_sample(row, split, index, question=question, gold=answer, answer_type="math")
-
-
-_WEMATH_OPTION_RE = re.compile(r"(?:^|;)\s*([A-Z])\s*[.:：]\s*")
+            return self.multiple_choice_sample(row, split, index, question, options, tags=tags)
+        return self.make_sample(
+            row, split, index, question=question, gold=answer, answer_type="math", tags=tags
+        )
 
 
 @register_benchmark
@@ -149,6 +196,7 @@ class WeMath(Benchmark):
     id_column = "ID"
     required_columns = ("ID", "question", "option", "answer", "image_path")
     image_columns = ("image_path",)
+    grading_rule = "wemath"
 
     def sample_id(self, row, split, index):
         # `ID` repeats across the 1-, 2- and 3-step variants of a problem; `key` tells them apart.
@@ -158,30 +206,68 @@ class WeMath(Benchmark):
 
     def to_sample(self, row, split, index):
         option_text = str(row.get("option") or "").strip()
-        letters = _WEMATH_OPTION_RE.findall(option_text)
-        if not letters:
+        options = parse_option_list(option_text) if option_text and not option_text.startswith("[") else None
+        if not options:
             raise self.error(row, split, index, "option", "has no 'A. ...; B. ...' options")
-        parts = _WEMATH_OPTION_RE.split(option_text)[1:]
-        options = [parts[i + 1].strip().rstrip(";").strip() for i in range(0, len(parts), 2)]
         gold = self.letter_gold(row, split, index, "answer", len(options))
         question = f"{str(row['question']).strip()}\nOptions: {option_text}"
+        # `key` places the row in its problem: "1steps", or "2steps_1", "2steps_2", "2steps_multi" (3 alike).
+        # The four-dimensional metric (`roma.evaluation.official_metrics`) joins a problem's rows by `ID`.
+        key = str(row.get("key") or "").strip()
+        tags = {"problem": str(row["ID"]), "step": key, "steps": key.partition("_")[0]} if key else {}
         return self.make_sample(
-            row, split, index, question=question, gold=gold, answer_type="multiple_choice", options=options
+            row,
+            split,
+            index,
+            question=question,
+            gold=gold,
+            answer_type="multiple_choice",
+            options=options,
+            tags=tags,
         )
 
 
 @register_benchmark
 class DynaMath(Benchmark):
+    """DynaMath: each seed question in ten variants (``sample_variant1..10`` splits on the hub).
+
+    lmms-eval's mirror holds all variants in one ``test`` split: when the local copy has no variant files
+    but a ``test`` one, that split is read, the variant taken from a ``variant`` column, else from the order
+    of a seed question's rows (its k-th row is variant k).
+    """
+
     name = "dynamath"
     description = "DynaMath (501 seed questions × 10 variants): average and worst-case accuracy"
     hub_id = "DynaMath/DynaMath_Sample"
     splits = tuple(f"sample_variant{k}" for k in range(1, 11))
     required_columns = ("id", "question", "ground_truth", "answer_type")
     image_columns = ("decoded_image", "image")
+    grading_rule = "dynamath"
+    single_split: ClassVar[str] = "test"
+
+    def load_splits(self):
+        root = self.local_dir()
+        if (
+            root is not None
+            and self.splits == type(self).splits
+            and not any(
+                split_matches(str(p.relative_to(root)), s) for p in data_files(root) for s in self.splits
+            )
+        ):
+            self.splits = (self.single_split,)
+        self._variants_seen: dict[str, int] = {}
+        return super().load_splits()
 
     def to_sample(self, row, split, index):
         seed_id = self.sample_id(row, split, index)
-        variant = split.removeprefix("sample_")
+        if split.startswith("sample_variant"):
+            variant = split.removeprefix("sample_")
+        elif row.get("variant") not in (None, ""):
+            variant = f"variant{row['variant']}"
+        else:
+            count = self._variants_seen.get(seed_id, 0) + 1
+            self._variants_seen[seed_id] = count
+            variant = f"variant{count}"
         answer = str(row.get("ground_truth") or "").strip()
         if not answer:
             raise self.error(row, split, index, "ground_truth", "is empty")
@@ -189,6 +275,8 @@ class DynaMath(Benchmark):
             "sample_id": f"{seed_id}/{variant}",
             "group_id": seed_id,
             "question": str(row["question"]).strip(),
+            # The paper's breakdown: by subject and by knowledge level.
+            "tags": self.column_tags(row, "subject", "knowledge_level"),
         }
         answer_type = str(row["answer_type"]).strip().lower()
         if answer_type == "multiple choice":
@@ -197,9 +285,8 @@ class DynaMath(Benchmark):
         if answer_type == "float":
             if parse_float(answer) is None:
                 raise self.error(row, split, index, "ground_truth", "is not a number")
-            return self.make_sample(
-                row, split, index, gold=answer, answer_type="float", tolerance=0.001, **fields
-            )
+            # The rule supplies DynaMath's 0.001 absolute tolerance.
+            return self.make_sample(row, split, index, gold=answer, answer_type="float", **fields)
         if answer_type != "text":
             raise self.error(
                 row, split, index, "answer_type", "is not one of 'multiple choice' / 'float' / 'text'"

@@ -32,7 +32,14 @@ class _MMMUStyle(Benchmark):
             raise self.error(row, split, index, "options", "is not a (stringified) list of options")
         images, columns = self.images_of(row, split, index)
         return self.multiple_choice_sample(
-            row, split, index, str(row["question"]).strip(), options, images=images, image_columns=columns
+            row,
+            split,
+            index,
+            str(row["question"]).strip(),
+            options,
+            images=images,
+            image_columns=columns,
+            tags=self.column_tags(row, "subject"),  # both papers also report accuracy per subject
         )
 
 
@@ -44,9 +51,13 @@ class MMMUPro(_MMMUStyle):
     hub_id = "MMMU/MMMU_Pro"
     hub_config = "standard (10 options)"
     splits = ("test",)
+    grading_rule = "mmmu_pro"
 
     def to_sample(self, row, split, index):
-        return self.multiple_choice(row, split, index)
+        sample = self.multiple_choice(row, split, index)
+        # The paper reports each setting (standard 10 / standard 4 options / vision) apart: the hub config.
+        sample.tags["setting"] = self.hub_config or "standard (10 options)"
+        return sample
 
 
 @register_benchmark
@@ -76,4 +87,5 @@ class MMMU(_MMMUStyle):
             answer_type="auto",
             images=images,
             image_columns=columns,
+            tags=self.column_tags(row, "subject"),
         )

@@ -31,6 +31,7 @@ __all__ = [
     "IMAGE_FILE_SUFFIXES",
     "ImageRef",
     "LoadedSplit",
+    "data_files",
     "find_local_dir",
     "hub_split",
     "image_source",
@@ -144,6 +145,12 @@ def read_data_file(path: Path) -> Any:
         raise BenchmarkLoadError(f"cannot read {path}: {type(error).__name__}: {error}") from None
 
 
+def data_files(root: Path) -> list[Path]:
+    """The data files under ``root`` (any depth, hidden files left out), sorted."""
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in DATA_FILE_SUFFIXES)
+    return [p for p in files if not p.name.startswith(".")]
+
+
 def local_split(benchmark: str, root: Path, split: str, *, single_split: bool) -> LoadedSplit | None:
     """Split ``split`` from the data files under ``root`` whose path names it; ``None`` if there is none.
 
@@ -151,8 +158,7 @@ def local_split(benchmark: str, root: Path, split: str, *, single_split: bool) -
     """
     import datasets  # function-local: see read_data_file
 
-    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in DATA_FILE_SUFFIXES)
-    files = [p for p in files if not p.name.startswith(".")]
+    files = data_files(root)
     matching = [p for p in files if split_matches(str(p.relative_to(root)), split)]
     if not matching and single_split:
         matching = files
@@ -208,7 +214,7 @@ def resolve_image_source(value: Any, base_dirs: Sequence[Path], *, what: str) ->
     """Check an image cell at load time; return a source :func:`image_source` accepts, ``None`` when absent.
 
     A relative path is resolved against ``base_dirs`` (the data file's folder and its parents up to the
-    benchmark folder). Raises `MissingImageError` (naming ``what``) for a path that exists nowhere.
+    benchmark folder) and their ``images/`` folders (LogicVista's release names the file alone). Raises `MissingImageError` (naming ``what``) for a path that exists nowhere.
     """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
@@ -232,7 +238,7 @@ def resolve_image_source(value: Any, base_dirs: Sequence[Path], *, what: str) ->
             if candidate is None
             else [candidate]
             if candidate.is_absolute()
-            else [base / value for base in base_dirs]
+            else [base / value for base in base_dirs] + [base / "images" / value for base in base_dirs]
         )
         for path in tried:
             if path.is_file():

@@ -25,6 +25,7 @@ class Synthetic(Benchmark):
     seed: ClassVar[int] = 0
     # Which split of the generator this benchmark scores (the test split; model selection uses validation).
     synthetic_split: ClassVar[str] = "test"
+    grading_rule = "synthetic"
 
     def load(self, max_samples: int | None = None) -> BenchmarkData:
         # Generate only what is evaluated: the task is rendered on the fly.
