@@ -63,6 +63,11 @@ class ProbeConfig(BenchmarkRunConfig):
         default=64, metadata={"help": "Tokens per chunk of the full-vocabulary KL (memory)."}
     )
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.vocab_chunk < 1:
+            raise EvaluationError(f"vocab_chunk must be >= 1, got {self.vocab_chunk}")
+
 
 def token_kl_and_logprob_drop(
     clean_logits: Any, view_logits: Any, tokens: Any, chunk: int = 64

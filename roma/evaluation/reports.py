@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from roma._paths import safe_path_component
 from roma.evaluation.conditions import CLEAN
 from roma.evaluation.errors import EvaluationError
 from roma.evaluation.records import SweepRecord, read_records
@@ -422,7 +423,10 @@ def write_reports(out: str | Path, *, plots: bool = True) -> dict[str, Any]:
         for name, entry in results["benchmarks"].items():
             if entry["corruptions"]:
                 written_plots.append(
-                    plot_severity_curves(name, entry, out / "plots" / f"severity_{name}.png")
+                    # The name comes from records.jsonl: never a path of its own (../ would leave --out).
+                    plot_severity_curves(
+                        name, entry, out / "plots" / f"severity_{safe_path_component(name)}.png"
+                    )
                 )
         bars = {**results["benchmarks"], "average": results["average"]}
         written_plots.append(plot_group_bars({"run": bars}, out / "plots" / "clean_seen_unseen.png"))
