@@ -117,7 +117,8 @@ def accuracy_reward(completions: list[Any], **kwargs: Any) -> list[float | None]
     Needs the dataset column ``answer`` (or TRL's ``solution``); ``answer_type``, ``options``,
     ``precision``, ``tolerance``, ``relative_tolerance`` and ``question`` (options listed in the question
     text) columns are used when present (a ``None`` entry means "not set"). A row whose options do not
-    parse raises ``MalformedOptionsError`` naming the row.
+    parse raises ``MalformedOptionsError`` naming the row, one whose gold the grader cannot use (``""``,
+    ``"three"`` as a float) a ``ValueError`` naming the row and the gold.
     """
     gold_column = next((name for name in _GOLD_COLUMNS if name in kwargs), None)
     if gold_column is None:
@@ -135,6 +136,10 @@ def accuracy_reward(completions: list[Any], **kwargs: Any) -> list[float | None]
             verdict = grade(completion_text(completion, index), answers[index], **options)
         except MalformedOptionsError as error:
             raise MalformedOptionsError(f"accuracy reward, row {index} of the batch: {error}") from None
+        except (ValueError, TypeError) as error:  # a gold the grader cannot use (loading skips those)
+            raise type(error)(
+                f"accuracy reward, row {index} of the batch: gold {answers[index]!r}: {error}"
+            ) from None
         rewards.append(1.0 if verdict.correct else 0.0)
     return rewards
 

@@ -29,6 +29,7 @@ from roma.evaluation.records import RecordStore
 from roma.evaluation.reports import write_reports
 from roma.evaluation.run_lock import RunLockedError, run_lock
 from roma.evaluation.sweep import SweepConfig, run_sweep
+from roma.rewards import accuracy_reward
 
 CLI = "exit status 2"  # the expected outcome of a command-line case: status 2, the phrase on stderr
 
@@ -166,6 +167,7 @@ CASES = [
     # item 7: gold answers the grader cannot use
     pytest.param(lambda c: load_training_dataset(str(c.jsonl([row("three", answer_type="float")])), extra_columns=["answer_type"]), DatasetLoadingError, "gold answer 'three' cannot be graded", id="7-word-as-float"),
     pytest.param(lambda c: load_training_dataset(str(c.jsonl([row("")]))), DatasetLoadingError, "Sample 0 (id '0'): gold answer '' cannot be graded", id="7-empty-gold"),
+    pytest.param(lambda c: accuracy_reward(["\\boxed{3}"], answer=["three"], answer_type=["float"]), ValueError, "row 0 of the batch: gold 'three'", id="7-reward-names-the-row"),
     # item 11: a second sweep into a folder another one is writing
     pytest.param(_second_sweep_while_one_runs, RunLockedError, "another roma eval is writing", id="11-concurrent-sweep"),
     # item 12
