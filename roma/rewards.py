@@ -118,7 +118,7 @@ def accuracy_reward(completions: list[Any], **kwargs: Any) -> list[float | None]
     ``precision``, ``tolerance``, ``relative_tolerance`` and ``question`` (options listed in the question
     text) columns are used when present (a ``None`` entry means "not set"). A row whose options do not
     parse raises ``MalformedOptionsError`` naming the row, one whose gold the grader cannot use (``""``,
-    ``"three"`` as a float) a ``ValueError`` naming the row and the gold.
+    ``"three"`` as a float) a ``ValueError`` (``TypeError``) naming the row and the gold.
     """
     gold_column = next((name for name in _GOLD_COLUMNS if name in kwargs), None)
     if gold_column is None:
