@@ -21,11 +21,13 @@ from typing import Any
 from roma.grading import MalformedOptionsError, boxed_spans, grade
 
 __all__ = [
+    "GRADE_COLUMNS",
     "REWARD_FUNCTIONS",
     "accuracy_reward",
     "completion_text",
     "format_reward",
     "get_reward_function",
+    "grade_options",
     "register_reward",
 ]
 
@@ -35,7 +37,7 @@ REWARD_FUNCTIONS: dict[str, RewardFunction] = {}
 """Registered reward functions by name; add one with ``@register_reward("name")``."""
 
 # Columns forwarded from the dataset to ``grade`` when present; ``answer`` (or ``solution``) is required.
-_GRADE_COLUMNS = ("answer_type", "options", "precision", "tolerance", "relative_tolerance", "question")
+GRADE_COLUMNS = ("answer_type", "options", "precision", "tolerance", "relative_tolerance", "question")
 # The gold answer's column: roma's datasets call it ``answer``, TRL's examples ``solution``.
 _GOLD_COLUMNS = ("answer", "solution")
 # What may follow the single final box: closing math delimiters, emphasis, punctuation, an answer tag.
@@ -115,7 +117,8 @@ def accuracy_reward(completions: list[Any], **kwargs: Any) -> list[float | None]
     Needs the dataset column ``answer`` (or TRL's ``solution``); ``answer_type``, ``options``,
     ``precision``, ``tolerance``, ``relative_tolerance`` and ``question`` (options listed in the question
     text) columns are used when present (a ``None`` entry means "not set"). A row whose options do not
-    parse raises ``MalformedOptionsError`` naming the row.
+    parse raises ``MalformedOptionsError`` naming the row, one whose gold the grader cannot use (``""``,
+    ``"three"`` as a float) a ``ValueError`` (``TypeError``) naming the row and the gold.
     """
     gold_column = next((name for name in _GOLD_COLUMNS if name in kwargs), None)
     if gold_column is None:
@@ -125,14 +128,18 @@ def accuracy_reward(completions: list[Any], **kwargs: Any) -> list[float | None]
             f"received columns: {received}"
         )
     answers = _column(kwargs, gold_column, len(completions))
-    columns = {name: _column(kwargs, name, len(completions)) for name in _GRADE_COLUMNS if name in kwargs}
+    columns = {name: _column(kwargs, name, len(completions)) for name in GRADE_COLUMNS if name in kwargs}
     rewards: list[float | None] = []
     for index, completion in enumerate(completions):
-        options = {name: values[index] for name, values in columns.items() if not _unset(values[index])}
+        options = grade_options({name: values[index] for name, values in columns.items()})
         try:
             verdict = grade(completion_text(completion, index), answers[index], **options)
         except MalformedOptionsError as error:
             raise MalformedOptionsError(f"accuracy reward, row {index} of the batch: {error}") from None
+        except (ValueError, TypeError) as error:  # a gold the grader cannot use (loading skips those)
+            raise type(error)(
+                f"accuracy reward, row {index} of the batch: gold {answers[index]!r}: {error}"
+            ) from None
         rewards.append(1.0 if verdict.correct else 0.0)
     return rewards
 
@@ -148,6 +155,14 @@ def format_reward(completions: list[Any], **kwargs: Any) -> list[float | None]:
         1.0 if _has_one_final_box(completion_text(completion, index)) else 0.0
         for index, completion in enumerate(completions)
     ]
+
+
+def grade_options(row: dict[str, Any]) -> dict[str, Any]:
+    """The ``grade`` keyword arguments of one dataset row: its ``GRADE_COLUMNS`` entries that are set.
+
+    Training data loading checks each gold answer with the same arguments the accuracy reward will pass.
+    """
+    return {name: row[name] for name in GRADE_COLUMNS if name in row and not _unset(row[name])}
 
 
 def _has_one_final_box(text: str) -> bool:

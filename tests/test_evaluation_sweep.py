@@ -183,6 +183,7 @@ def test_killed_sweep_resumes_to_exactly_the_uninterrupted_records(
             cache_dir=str(cache),
             num_samples_per_prompt=2,
             temperature=1.0,
+            dtype="float32",  # as the killed run's: a resume with another dtype is refused
             progress=False,
         )
 

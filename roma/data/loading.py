@@ -16,7 +16,9 @@ rows keep the original encoded bytes or file path, which the ``datasets.Image(mo
 for training to the same pixels; only an image PIL's own RGB conversion would get wrong (transparent, 16-bit,
 float: `roma.degrade.convert.pil_converts_alike`) is stored re-encoded, as a lossless RGB PNG of what
 `load_rgb` decoded. Memory stays flat for large datasets. The check runs in `Dataset.map`, which caches it
-for file-backed datasets.
+for file-backed datasets, keyed also by the size and time of each image file read (a file deleted or changed
+since fails here, not mid-training). Each gold answer is checked by the grader, and numeric answers of a JSON
+or CSV file are read as their text (docs/reliability.md, "Design choices").
 
 `load_data_files` reads local data files (parquet, JSON / JSON lines, CSV / TSV) through the `datasets`
 builders; the benchmark adapters of `roma.evaluation` read their local copies with it too.
@@ -24,7 +26,9 @@ builders; the benchmark adapters of `roma.evaluation` read their local copies wi
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import logging
 import os
 from collections.abc import Sequence
@@ -37,6 +41,8 @@ from datasets.utils.file_utils import xopen
 from PIL import Image as PILImage
 
 from roma.degrade.convert import load_rgb, pil_converts_alike
+from roma.grading import grade
+from roma.rewards import GRADE_COLUMNS, grade_options
 
 logger = logging.getLogger(__name__)
 
@@ -84,9 +90,13 @@ def load_training_dataset(
             paths (relative paths resolve against ``image_root``, else the file's folder), or several such
             columns as a comma list (``"image_1,image_2"``) or a sequence. Several columns give an ``images``
             list per row that skips empty cells.
-        answer_column: Column with the reference answer; converted to ``str``.
+        answer_column: Column with the reference answer, read as the text written in the file (a JSON
+            number ``3`` is ``"3"``, never ``"3.0"``). Each gold answer is checked against the grader (with
+            the ``answer_type`` / ``options`` / ... columns among ``extra_columns``): one no response
+            could match (``""``, ``"three"`` as a float) is a bad sample.
         extra_columns: Further columns to keep for the reward functions.
-        skip_bad_samples: Skip rows whose image cannot be read (or whose question/answer is missing) and log
+        skip_bad_samples: Skip rows whose image cannot be read (or whose question/answer is missing, or whose
+            gold answer cannot be graded) and log
             one warning with their count and first ids, instead of failing on the first one.
         max_samples: Keep only the first ``max_samples`` rows (before images are checked).
         image_root: Folder that relative image paths are resolved against.
@@ -104,7 +114,7 @@ def load_training_dataset(
     """
     if max_samples is not None and max_samples < 1:
         raise DatasetLoadingError(f"max_samples must be >= 1 or None, got {max_samples}.")
-    raw, base_dir = _load_source(source, split, max_samples)
+    raw, base_dir = _load_source(source, split, max_samples, answer_column)
     image_columns = _parse_image_columns(image_column)
     extra_columns = [c for c in extra_columns if c not in ("id", "prompt", "image", "images", "answer")]
     _check_columns(
@@ -122,7 +132,9 @@ def load_training_dataset(
     if len(raw) == 0:
         raise DatasetLoadingError(f"Dataset {source!r} (split {split!r}) has no rows.")
 
-    image_kinds = {column: _image_column_kind(raw, column) for column in image_columns}
+    image_kinds = {
+        column: _image_column_kind(raw, column, several=len(image_columns) > 1) for column in image_columns
+    }
     multi_image = len(image_columns) > 1 or any(kind.startswith("list") for kind in image_kinds.values())
     # Read encoded bytes / paths, not decoded pixels: the check below decodes each image exactly once.
     for column, kind in image_kinds.items():
@@ -160,6 +172,10 @@ def load_training_dataset(
             "has_id_column": "id" in raw.column_names,
             "image_root": Path(image_root).expanduser().resolve() if image_root else base_dir,
             "skip_bad_samples": skip_bad_samples,
+            "grade_columns": [column for column in extra_columns if column in GRADE_COLUMNS],
+            # Only keys the map's cache: a file-backed dataset's check is reused until an image file it reads
+            # is deleted, replaced or touched, so a missing image fails here and not mid-training.
+            "image_files_stamp": _image_files_stamp(raw, image_kinds, image_root, base_dir),
         },
     )
 
@@ -186,8 +202,13 @@ def load_training_dataset(
     return rows
 
 
-def _load_source(source: str, split: str, max_samples: int | None) -> tuple[Dataset, Path | None]:
-    """Read ``source`` as a `Dataset`; also return the folder that relative image paths resolve against."""
+def _load_source(
+    source: str, split: str, max_samples: int | None, answer_column: str
+) -> tuple[Dataset, Path | None]:
+    """Read ``source`` as a `Dataset`; also return the folder that relative image paths resolve against.
+
+    The answers of a single data file come as written (`_answers_as_written`).
+    """
     if source == SYNTHETIC_SOURCE:
         from roma.data.synthetic import make_synthetic_dataset
 
@@ -210,10 +231,12 @@ def _load_source(source: str, split: str, max_samples: int | None) -> tuple[Data
                 f"{source!r} is a single file, which holds only the 'train' split; got split={split!r}. "
                 "Pass a folder with per-split files or a separate file for this split."
             )
-        return load_data_files([path], source=source, split=split), path.parent.resolve()
+        loaded = load_data_files([path], source=source, split=split)
+        return _answers_as_written(loaded, path, answer_column), path.parent.resolve()
 
     if path.is_dir():
         if (path / "dataset_dict.json").is_file() or (path / "state.json").is_file():
+            _check_saved_rows(path, source, split)
             loaded = datasets.load_from_disk(str(path))
             if isinstance(loaded, DatasetDict):
                 if split not in loaded:
@@ -263,13 +286,83 @@ def load_data_files(
 
 
 def _load_dataset(source: str, split_name: str, /, *args: Any, **kwargs: Any) -> Dataset:
-    """`datasets.load_dataset` on local data, with its "no data" error said plainly."""
+    """`datasets.load_dataset` on local data, with its "no data" and parse errors said plainly."""
+    from datasets.exceptions import DatasetGenerationError
+
     try:
         return datasets.load_dataset(*args, **kwargs)
     except ValueError as err:
         if "corresponds to no data" in str(err):  # datasets' wording for a split without rows
             raise DatasetLoadingError(f"Dataset {source!r} (split {split_name!r}) has no rows.") from err
         raise
+    except DatasetGenerationError as err:  # the builder's own wrapper; the parser's error is its cause
+        cause = err.__cause__ or err
+        files = kwargs.get("data_files") or []
+        bad_line = next((found for file in files if (found := _first_bad_json_line(file))), None)
+        detail = bad_line or f"{type(cause).__name__}: {cause}"
+        raise DatasetLoadingError(f"Cannot parse dataset {source!r}: {detail}.") from err
+
+
+def _first_bad_json_line(file: str | Path) -> str | None:
+    """``"<file> line N is not valid JSON (...)"`` for the first such line of a JSON lines file, else None."""
+    if Path(file).suffix.lower() != ".jsonl":
+        return None
+    with open(file, encoding="utf-8", errors="replace") as stream:
+        for number, line in enumerate(stream, 1):
+            if not line.strip():
+                continue
+            try:
+                json.loads(line)
+            except json.JSONDecodeError as err:
+                return f"{file} line {number} is not valid JSON ({err.msg}, column {err.colno})"
+    return None
+
+
+def _check_saved_rows(path: Path, source: str, split: str) -> None:
+    """A `save_to_disk` folder of 0 rows makes `datasets.load_from_disk` fail with an IndexError: say so."""
+    state = path / split / "state.json" if (path / "dataset_dict.json").is_file() else path / "state.json"
+    if state.is_file() and json.loads(state.read_text()).get("_data_files") == []:
+        raise DatasetLoadingError(f"Dataset {source!r} (split {split!r}) has no rows.")
+
+
+def _answers_as_written(dataset: Dataset, path: Path, answer_column: str) -> Dataset:
+    """``dataset`` with a numeric ``answer_column`` replaced by the text written in the JSON / CSV file.
+
+    Arrow (JSON) and pandas (CSV) read a column holding ``3`` and ``2.5`` as float64, so ``3`` would become
+    ``"3.0"`` and ``12345678901234567`` ``"1.2345678901234568e+16"``; the file is read again with the
+    answers kept as text. Cells the builder read as missing stay missing. Parquet keeps its own types.
+    """
+    feature = dataset.features.get(answer_column)
+    if not isinstance(feature, Value) or feature.dtype in ("string", "large_string"):
+        return dataset
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".tsv"):
+        import csv
+
+        with open(path, newline="", encoding="utf-8") as stream:
+            rows: Any = list(csv.DictReader(stream, **({"delimiter": "\t"} if suffix == ".tsv" else {})))
+    elif suffix in (".json", ".jsonl"):
+        text = path.read_text(encoding="utf-8")
+        parse = {"parse_float": str, "parse_int": str}
+        if suffix == ".jsonl":
+            rows = [json.loads(line, **parse) for line in text.splitlines() if line.strip()]
+        else:
+            rows = json.loads(text, **parse)
+    else:
+        return dataset
+    if isinstance(rows, dict) and isinstance(rows.get(answer_column), list):
+        written = rows[answer_column]  # a JSON object of columns
+    elif isinstance(rows, list) and all(isinstance(row, dict) for row in rows):
+        written = [row.get(answer_column) for row in rows]
+    else:
+        return dataset
+    if len(written) != len(dataset):  # not the shape the builder read: keep its values
+        return dataset
+    answers = [
+        None if read is None or text is None else str(text)
+        for read, text in zip(dataset[answer_column], written)
+    ]
+    return dataset.remove_columns(answer_column).add_column(answer_column, answers)
 
 
 def _looks_like_local_path(source: str) -> bool:
@@ -306,11 +399,17 @@ def _check_columns(dataset: Dataset, source: str, wanted: dict[str, list[str]]) 
         )
 
 
-def _image_column_kind(dataset: Dataset, column: str) -> str:
-    """'image', 'path', 'list_image' or 'list_path' for a column holding images or image file paths."""
+def _image_column_kind(dataset: Dataset, column: str, *, several: bool) -> str:
+    """'image', 'path', 'list_image' or 'list_path' for a column holding images or image file paths.
+
+    One of ``several`` image columns may be empty in every row (Arrow types it ``null``): its cells are all
+    absent images, as empty cells of the other columns are.
+    """
     feature = dataset.features[column]
     if isinstance(feature, Image):
         return "image"
+    if several and isinstance(feature, Value) and feature.dtype == "null":
+        return "path"
     if isinstance(feature, Value) and feature.dtype in ("string", "large_string"):
         return "path"
     inner = getattr(feature, "feature", None)
@@ -349,6 +448,8 @@ def _prepare_row(
     has_id_column: bool,
     image_root: Path | None,
     skip_bad_samples: bool,
+    grade_columns: list[str],
+    image_files_stamp: str | None,  # noqa: ARG001 - keys the map's cache (see load_training_dataset)
 ) -> dict[str, Any]:
     from roma.data.prompts import build_conversation, strip_image_placeholders
 
@@ -368,6 +469,10 @@ def _prepare_row(
             raise _BadSample(f"question column {question_column!r} is empty")
         if answer is None:
             raise _BadSample(f"answer column {answer_column!r} is empty")
+        try:  # what the accuracy reward will do with this gold, before any training step
+            grade("", str(answer), **grade_options({column: row[column] for column in grade_columns}))
+        except (ValueError, TypeError) as err:
+            raise _BadSample(f"gold answer {str(answer)!r} cannot be graded: {err}") from err
         error = None
     except _BadSample as err:
         if not skip_bad_samples:
@@ -389,6 +494,46 @@ def _prepare_row(
     return prepared
 
 
+def _resolved_image_path(path: str, image_root: Path | None) -> str:
+    """A local relative image path against ``image_root`` (else the working folder); URLs and absolute paths as they are."""
+    if "://" in path or os.path.isabs(path):
+        return path
+    return str((image_root or Path.cwd()) / path)
+
+
+def _image_files_stamp(
+    raw: Dataset, image_kinds: dict[str, str], image_root: str | None, base_dir: Path | None
+) -> str | None:
+    """A hash of the size and modification time of every local image file ``raw`` refers to.
+
+    None for an in-memory dataset (its check is never cached). Embedded image bytes need no stamp: they are
+    part of the dataset's own fingerprint.
+    """
+    if not raw.cache_files:
+        return None
+    import pyarrow.compute as pc
+
+    root = Path(image_root).expanduser().resolve() if image_root else base_dir
+    table = raw.with_format("arrow")
+    digest = hashlib.sha256()
+    for column, kind in image_kinds.items():
+        cells = table[column]
+        if kind.startswith("list"):
+            cells = pc.list_flatten(cells)
+        if kind.endswith("image"):  # {"bytes", "path"} structs: only path-only images are files
+            cells = pc.filter(pc.struct_field(cells, "path"), pc.is_null(pc.struct_field(cells, "bytes")))
+        for path in cells.to_pylist():
+            if not path or "://" in path:
+                continue
+            path = _resolved_image_path(path, root)
+            try:
+                status = os.stat(path)
+                digest.update(f"{path}\0{status.st_size}\0{status.st_mtime_ns}\n".encode())
+            except OSError:
+                digest.update(f"{path}\0missing\n".encode())
+    return digest.hexdigest()
+
+
 def _checked_image(value: Any, column: str, image_root: Path | None) -> dict[str, Any]:
     """Return the encoded image ``{"path", "bytes"}`` after decoding it once with `load_rgb`.
 
@@ -402,8 +547,7 @@ def _checked_image(value: Any, column: str, image_root: Path | None) -> dict[str
     if reference.get("bytes") is None:
         if not path:
             raise _BadSample(f"image in column {column!r} has neither bytes nor a path")
-        if "://" not in path and not os.path.isabs(path):
-            reference["path"] = path = str((image_root or Path.cwd()) / path)
+        reference["path"] = path = _resolved_image_path(path, image_root)
     where = f"file {path!r}" if reference.get("bytes") is None else f"bytes embedded in column {column!r}"
     if path and reference.get("bytes") is not None:
         where += f" (from {path!r})"

@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import shutil
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -34,6 +35,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image, ImageDraw
+
+from roma._paths import OutputFolderError, check_output_folder
 
 if TYPE_CHECKING:  # pragma: no cover
     from datasets import Dataset, DatasetDict
@@ -393,6 +396,14 @@ def main(argv: list[str] | None = None) -> int:
         "--families", nargs="+", choices=list(FAMILIES), default=None, help="task families (default: all)"
     )
     args = parser.parse_args(argv)
+    if args.num_samples is not None and args.num_samples < 1:
+        parser.error(f"--num_samples must be >= 1, got {args.num_samples}")
+    try:  # an earlier dataset folder is replaced; any other folder or a file is refused
+        check_output_folder(
+            args.out, option="--out", command="roma synthetic", is_own_output=_is_saved_dataset
+        )
+    except OutputFolderError as err:
+        parser.error(str(err))
     options = {"seed": args.seed, "families": args.families, "image_size": args.image_size}
     try:
         if args.split == "all":
@@ -402,9 +413,16 @@ def main(argv: list[str] | None = None) -> int:
             data = make_synthetic_dataset(args.split, args.num_samples, **options)
     except ValueError as err:
         parser.error(str(err))
+    if args.out.is_dir():
+        # save_to_disk would leave an earlier DatasetDict's dataset_dict.json next to a new Dataset's files.
+        shutil.rmtree(args.out)
     data.save_to_disk(str(args.out))
     print(f"wrote {data} to {args.out}")
     return 0
+
+
+def _is_saved_dataset(path: Path) -> bool:
+    return (path / "dataset_dict.json").is_file() or (path / "state.json").is_file()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -142,6 +142,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.out.is_dir():
+        print(
+            f"roma degrade: --out {args.out} is a folder; give the path of the PNG to write", file=sys.stderr
+        )
+        return 2
+    if args.out.exists() and args.image.exists() and args.out.samefile(args.image):
+        print(f"roma degrade: --out {args.out} is the input image; it would be overwritten", file=sys.stderr)
+        return 2
     try:
         with Image.open(args.image) as opened:
             opened.load()
@@ -149,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError:
         print(f"roma degrade: no such image file: {args.image}", file=sys.stderr)
         return 2
-    except OSError as error:
+    except (OSError, Image.DecompressionBombError) as error:  # the bomb error is not an OSError
         print(f"roma degrade: cannot read {args.image} as an image: {error}", file=sys.stderr)
         return 2
     try:

@@ -78,11 +78,40 @@ def check_sampling(num_samples: int, temperature: float) -> None:
 
 
 def _resolve_device(device: str) -> str:
+    """``auto`` as CUDA when there is a GPU, else CPU; any other device checked against the GPUs visible."""
     import torch
 
-    if device != "auto":
-        return device
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise EvaluationError(
+            f"--device {device!r} is not a device (expected auto, cpu, cuda or cuda:N)"
+        ) from None
+    if parsed.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise EvaluationError(
+                f"--device {device}: no CUDA GPU is visible to torch (torch.cuda.is_available() is False); "
+                "use --device cpu or --device auto"
+            )
+        if parsed.index is not None and parsed.index >= count:
+            raise EvaluationError(
+                f"--device {device}: only {count} CUDA GPU(s) are visible (cuda:0 .. cuda:{count - 1})"
+            )
+    return device
+
+
+def resolve_model_path(model: str | Path) -> str:
+    """The checkpoint to load: a ``roma-tiny/FAMILY-SIZE`` name built offline into its cached folder
+    (`roma.models.tiny.resolve_model`, as the recipes do); any other path or hub id as given."""
+    from roma.models.tiny import resolve_model
+
+    try:
+        return resolve_model(str(model))
+    except ValueError as error:
+        raise EvaluationError(str(error)) from None
 
 
 def _resolve_dtype(dtype: str, device: str) -> Any:
@@ -125,7 +154,7 @@ class TransformersBackend:
         import torch
         from transformers import AutoModelForImageTextToText, AutoProcessor
 
-        self.model_path = str(model_path)
+        self.model_path = resolve_model_path(model_path)
         self.device = _resolve_device(device)
         try:
             self.processor = AutoProcessor.from_pretrained(self.model_path)
@@ -249,7 +278,7 @@ class VLLMBackend:
             ) from None
         from transformers import AutoProcessor
 
-        self.model_path = str(model_path)
+        self.model_path = resolve_model_path(model_path)
         self.processor = AutoProcessor.from_pretrained(self.model_path)
         self.llm = LLM(
             model=self.model_path,

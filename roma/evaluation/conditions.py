@@ -26,6 +26,7 @@ from typing import TypeVar
 import numpy as np
 from PIL import Image
 
+from roma._paths import safe_path_component
 from roma.degrade import SEEN, UNSEEN, corrupt, list_corruptions, resolve_corruptions, rng_for
 from roma.evaluation.errors import EvaluationError
 from roma.evaluation.images import ImageSource
@@ -159,8 +160,8 @@ class CorruptedImageCache:
     def path(self, benchmark: str, condition: Condition, key: str) -> Path:
         return (
             self.root
-            / benchmark
-            / f"{condition.corruption}"
+            / safe_path_component(benchmark)
+            / safe_path_component(f"{condition.corruption}")
             / f"s{condition.severity:g}"
             / key[:2]
             / f"{key}.npy"

@@ -73,6 +73,12 @@ class SweepRecord:
         missing = [name for name in ("benchmark", "sample_id", "condition", "correct") if name not in data]
         if missing:
             raise KeyError(f"missing {', '.join(missing)}")
+        for name in ("benchmark", "sample_id", "condition"):
+            if not isinstance(data[name], str):
+                raise TypeError(f"{name} must be a string, got {data[name]!r}")
+        correct = data["correct"]
+        if isinstance(correct, bool) or not isinstance(correct, int | float) or not 0 <= correct <= 1:
+            raise ValueError(f"correct must be a number in [0, 1], got {correct!r}")
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{name: value for name, value in data.items() if name in known})
 
@@ -83,7 +89,7 @@ def _parse_lines(path: Path, data: bytes) -> Iterator[SweepRecord]:
             continue
         try:
             record = SweepRecord.from_json(json.loads(line))
-        except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as error:
+        except (ValueError, KeyError, TypeError) as error:  # JSONDecodeError, UnicodeDecodeError: ValueErrors
             raise EvaluationError(
                 f"{path}: line {number} is not a sweep record ({type(error).__name__}: {error}); the file was edited "
                 "or written by something else: fix or delete that line, or rerun with --overwrite"

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from roma._paths import safe_path_component
 from roma.degrade.registry import SEEN, UNSEEN
 from roma.evaluation.conditions import CLEAN
 from roma.evaluation.errors import EvaluationError
@@ -651,7 +652,10 @@ def write_reports(out: str | Path, *, plots: bool = True) -> dict[str, Any]:
         for name, entry in results["benchmarks"].items():
             if entry["corruptions"]:
                 written_plots.append(
-                    plot_severity_curves(name, entry, out / "plots" / f"severity_{name}.png")
+                    # The name comes from records.jsonl: never a path of its own (../ would leave --out).
+                    plot_severity_curves(
+                        name, entry, out / "plots" / f"severity_{safe_path_component(name)}.png"
+                    )
                 )
         bars = {**results["benchmarks"], "average": results["average"]}
         written_plots.append(plot_group_bars({"run": bars}, out / "plots" / "clean_seen_unseen.png"))

@@ -17,6 +17,7 @@ into its own record file, and rank 0 merges them at the end (`roma.evaluation.sh
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from roma._paths import OutputFolderError, check_output_folder
 from roma._version import package_version
 from roma.data.prompts import build_conversation
 from roma.degrade import rng_for
@@ -52,8 +54,10 @@ from roma.evaluation.config import BenchmarkRunConfig
 from roma.evaluation.errors import EvaluationError, MalformedSampleError, RunConfigMismatchError
 from roma.evaluation.records import RecordKey, SweepRecord
 from roma.evaluation.reports import SKIPPED_FILE, write_reports, write_skipped_rows
+from roma.evaluation.run_lock import LOCK_FILE, run_lock
 from roma.evaluation.sharding import (
     RECORDS_FILE,
+    SHARD_DIR,
     Shard,
     ShardBarrier,
     ShardedRecordStore,
@@ -76,6 +80,10 @@ _RECORD_SETTINGS = (
     "temperature",
     "max_new_tokens",
     "condition_sample",
+    "dtype",
+    "backend",
+    "batch_size",  # a batch's composition and sampling seed follow from it
+    "hub_ids",
 )
 
 
@@ -141,6 +149,16 @@ class SweepConfig(BenchmarkRunConfig):
                 "backend runs one model per process)"
             )
         check_sampling(self.num_samples_per_prompt, self.temperature)
+        try:
+            check_output_folder(self.out, option="--out", command="roma eval", is_own_output=_is_run_folder)
+        except OutputFolderError as error:
+            raise EvaluationError(str(error)) from None
+
+
+def _is_run_folder(path: Path) -> bool:
+    """A folder a sweep wrote into (resumable): it holds one of the sweep's own files."""
+    own_files = (RUN_FILE, RECORDS_FILE, SHARD_DIR, LOCK_FILE, "plan.json")  # plan.PLAN_FILE: plan imports us
+    return any((path / name).exists() for name in own_files)
 
 
 def prompt_hash(conversation: list[dict[str, Any]]) -> str:
@@ -401,7 +419,14 @@ class SweepRunner:
                     self._on_records_written(self._written)
 
     def run(self) -> dict[str, Any]:
-        """Run every benchmark × condition not yet in the records, then write the reports."""
+        """Run every benchmark × condition not yet in the records, then write the reports.
+
+        Rank 0 holds ``--out``'s lock throughout (`roma.evaluation.run_lock`): a second sweep into the same
+        folder is refused."""
+        with run_lock(self.out) if self.shard.is_main else contextlib.nullcontext():
+            return self._run()
+
+    def _run(self) -> dict[str, Any]:
         from tqdm.auto import tqdm
 
         barrier = ShardBarrier(self.shard)

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from roma._paths import OutputFolderError, check_output_folder
+
 if TYPE_CHECKING:  # pragma: no cover
     from transformers import PreTrainedConfig, ProcessorMixin, Qwen2Tokenizer
 
@@ -469,6 +471,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the random initialisation")
     args = parser.parse_args(argv)
+    try:  # an earlier checkpoint is rebuilt in place; any other folder or a file is refused
+        check_output_folder(
+            args.out,
+            option="--out",
+            command="roma tiny-model",
+            is_own_output=lambda path: (path / "config.json").is_file(),
+        )
+    except OutputFolderError as err:
+        parser.error(str(err))
     path = build_tiny_model(args.family, args.out, size=args.size, seed=args.seed)
     from transformers import AutoConfig
 

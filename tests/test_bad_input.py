@@ -1,0 +1,294 @@
+"""Bad input gets a clear error naming the problem, never a traceback, a silent wrong result or a hang.
+
+One table per outcome, so adding a case is one line:
+
+* ``CASES``: a bad input → the error class it must raise (or ``CLI``: the command exits with status 2) and a
+  phrase of the message;
+* ``AS_WRITTEN``: unusual but valid training data → the answers it must load as.
+
+Each case builds its input in ``tmp_path`` (helpers below); the numbers are those of issue 10.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import struct
+import zlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from PIL import Image
+
+from roma.cli import main as roma_main
+from roma.data.loading import DatasetLoadingError, load_training_dataset
+from roma.evaluation.errors import EvaluationError, RunConfigMismatchError
+from roma.evaluation.records import RecordStore
+from roma.evaluation.reports import write_reports
+from roma.evaluation.run_lock import RunLockedError, run_lock
+from roma.evaluation.sweep import SweepConfig, run_sweep
+from roma.rewards import accuracy_reward
+
+CLI = "exit status 2"  # the expected outcome of a command-line case: status 2, the phrase on stderr
+
+
+@dataclasses.dataclass
+class Context:
+    tmp_path: Path
+    request: pytest.FixtureRequest
+
+    @property
+    def model(self) -> str:
+        return str(self.request.getfixturevalue("tiny_qwen3_vl_path"))
+
+    def image(self, name: str = "a.png") -> Path:
+        path = self.tmp_path / name
+        Image.new("RGB", (8, 8), (10, 20, 30)).save(path)
+        return path
+
+    def jsonl(self, rows: list[dict[str, Any]], name: str = "data.jsonl") -> Path:
+        self.image()
+        path = self.tmp_path / name
+        path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+        return path
+
+    def sweep(self, **changes: Any) -> SweepConfig:
+        settings = dict(
+            model=self.model,
+            out=str(self.tmp_path / "run"),
+            benchmarks="synthetic",
+            conditions="clean",
+            max_samples=1,
+            max_new_tokens=2,
+            cache_dir=str(self.tmp_path / "cache"),
+            device="cpu",
+            dtype="float32",
+            progress=False,
+            report=False,
+        )
+        return SweepConfig(**(settings | changes))
+
+    def eval_args(self, *extra: str, model: str | None = None) -> list[str]:
+        return [
+            "eval",
+            "--model", model or self.model, "--out", str(self.tmp_path / "run"), "--benchmarks", "synthetic",
+            "--conditions", "clean", "--max_samples", "1", "--max_new_tokens", "2",
+            "--cache_dir", str(self.tmp_path / "cache"), "--progress", "false", "--report", "false",
+            *extra,
+        ]  # fmt: skip
+
+
+def row(answer: Any = "1", **more: Any) -> dict[str, Any]:
+    return {"question": "How many?", "image": "a.png", "answer": answer, **more}
+
+
+# ------------------------------------------------------------------------------------------------ the cases
+def _load_after_image_deleted(ctx: Context) -> None:
+    ctx.image("b.png")
+    path = ctx.jsonl([row(), row(image="b.png")])
+    assert len(load_training_dataset(str(path))) == 2  # checked, and the check cached by `datasets`
+    (ctx.tmp_path / "b.png").unlink()
+    load_training_dataset(str(path))
+
+
+def _zero_row_saved_dataset(ctx: Context) -> None:
+    from datasets import Dataset
+
+    Dataset.from_dict({"question": [], "image": [], "answer": []}).save_to_disk(str(ctx.tmp_path / "saved"))
+    load_training_dataset(str(ctx.tmp_path / "saved"))
+
+
+def _malformed_jsonl(ctx: Context) -> None:
+    path = ctx.jsonl([row()])
+    path.write_text(path.read_text() + "{not json\n")
+    load_training_dataset(str(path))
+
+
+def _resume_with(ctx: Context, **changes: Any) -> None:
+    run_sweep(ctx.sweep())
+    run_sweep(ctx.sweep(**changes))
+
+
+def _second_sweep_while_one_runs(ctx: Context) -> None:
+    config = ctx.sweep()
+    with run_lock(config.out):  # what a running sweep holds
+        run_sweep(config)
+
+
+def _records_line(ctx: Context, line: dict[str, Any]) -> None:
+    good = {"benchmark": "b", "sample_id": "1", "condition": "clean", "correct": 1.0}
+    path = ctx.tmp_path / "records.jsonl"
+    path.write_text(json.dumps(good) + "\n" + json.dumps(line) + "\n")
+    RecordStore(path)
+
+
+def _bomb_png(ctx: Context) -> Path:
+    """A PNG whose header declares 20000 × 20000 pixels (over PIL's decompression-bomb limit): 60 bytes."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    path = ctx.tmp_path / "bomb.png"
+    header = struct.pack(">IIBBBBB", 20000, 20000, 8, 2, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", b"") + chunk(b"IEND", b"")
+    )
+    return path
+
+
+def _file(ctx: Context, name: str = "taken") -> str:
+    path = ctx.tmp_path / name
+    path.write_text("not a folder")
+    return str(path)
+
+
+def _foreign_folder(ctx: Context) -> str:
+    path = ctx.tmp_path / "notes"
+    path.mkdir()
+    (path / "todo.txt").write_text("mine")
+    return str(path)
+
+
+def _no_gpu_device(ctx: Context) -> list[str]:
+    # One past the last visible GPU: no GPU at all on a CPU machine, an absent index on a GPU one.
+    return ctx.eval_args("--device", f"cuda:{torch.cuda.device_count()}")
+
+
+ONE_ROW_PROBE = ["probe", "--model", "m", "--out", "o"]
+
+CASES = [
+    # item 4: a resumed sweep whose settings change the records
+    pytest.param(lambda c: _resume_with(c, dtype="bfloat16"), RunConfigMismatchError, "dtype='float32'", id="4-dtype"),
+    pytest.param(lambda c: _resume_with(c, batch_size=4), RunConfigMismatchError, "batch_size=8", id="4-batch_size"),
+    # item 5: an image deleted after a successful (cached) load
+    pytest.param(_load_after_image_deleted, DatasetLoadingError, "b.png' does not exist", id="5-deleted-image"),
+    # item 7: gold answers the grader cannot use
+    pytest.param(lambda c: load_training_dataset(str(c.jsonl([row("three", answer_type="float")])), extra_columns=["answer_type"]), DatasetLoadingError, "gold answer 'three' cannot be graded", id="7-word-as-float"),
+    pytest.param(lambda c: load_training_dataset(str(c.jsonl([row("")]))), DatasetLoadingError, "Sample 0 (id '0'): gold answer '' cannot be graded", id="7-empty-gold"),
+    pytest.param(lambda c: accuracy_reward(["\\boxed{3}"], answer=["three"], answer_type=["float"]), ValueError, "row 0 of the batch: gold 'three'", id="7-reward-names-the-row"),
+    # item 11: a second sweep into a folder another one is writing
+    pytest.param(_second_sweep_while_one_runs, RunLockedError, "another roma eval is writing", id="11-concurrent-sweep"),
+    # item 12
+    pytest.param(_zero_row_saved_dataset, DatasetLoadingError, "has no rows", id="12-zero-row-saved-dataset"),
+    pytest.param(_malformed_jsonl, DatasetLoadingError, "data.jsonl line 2 is not valid JSON", id="12-malformed-jsonl"),
+    pytest.param(lambda c: ["synthetic", "--out", str(c.tmp_path / "s"), "--num_samples", "0"], CLI, "--num_samples must be >= 1", id="12-synthetic-zero-rows"),
+    # item 13
+    pytest.param(_no_gpu_device, CLI, "CUDA GPU", id="13-device-without-gpu"),
+    # item 14
+    pytest.param(lambda c: [*ONE_ROW_PROBE, "--max_new_tokens", "0"], CLI, "max_new_tokens must be >= 1", id="14-probe-max-new-tokens-0"),
+    # item 15: --out that is an existing file or folder, or the input itself; a decompression bomb
+    pytest.param(lambda c: ["degrade", str(c.image()), "--out", str(c.tmp_path)], CLI, "is a folder", id="15-degrade-out-folder"),
+    pytest.param(lambda c: ["degrade", str(c.image()), "--out", str(c.image())], CLI, "is the input image", id="15-degrade-out-is-input"),
+    pytest.param(lambda c: ["degrade", str(_bomb_png(c)), "--out", str(c.tmp_path / "sheet.png")], CLI, "decompression bomb", id="15-degrade-bomb"),
+    pytest.param(lambda c: ["synthetic", "--out", _file(c), "--num_samples", "1"], CLI, "is an existing file", id="15-synthetic-out-file"),
+    pytest.param(lambda c: ["synthetic", "--out", _foreign_folder(c), "--num_samples", "1"], CLI, "holds other files", id="15-synthetic-out-foreign-folder"),
+    pytest.param(lambda c: ["tiny-model", "--out", _file(c)], CLI, "is an existing file", id="15-tiny-model-out-file"),
+    pytest.param(lambda c: ["tiny-model", "--out", _foreign_folder(c)], CLI, "holds other files", id="15-tiny-model-out-foreign-folder"),
+    pytest.param(lambda c: ["eval", "--model", "m", "--out", _file(c)], CLI, "is an existing file", id="15-eval-out-file"),
+    pytest.param(lambda c: ["eval", "--model", "m", "--out", _foreign_folder(c)], CLI, "holds other files", id="15-eval-out-foreign-folder"),
+    # item 17: a records.jsonl line that is not a record names its line
+    pytest.param(lambda c: _records_line(c, {"benchmark": "b", "sample_id": "2", "condition": "clean"}), EvaluationError, "line 2 is not a sweep record (KeyError: 'missing correct')", id="17-record-without-correct"),
+    pytest.param(lambda c: _records_line(c, {"benchmark": "b", "sample_id": "2", "condition": "clean", "correct": None}), EvaluationError, "line 2 is not a sweep record (ValueError: correct must be a number", id="17-record-correct-null"),
+    pytest.param(lambda c: _records_line(c, {"benchmark": "b", "sample_id": 2, "condition": "clean", "correct": 1}), EvaluationError, "line 2 is not a sweep record (TypeError: sample_id must be a string", id="17-record-id-not-a-string"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case, expected, phrase", CASES)
+def test_bad_input_is_refused_with_a_message_naming_it(case, expected, phrase, tmp_path, request, capsys):
+    ctx = Context(tmp_path, request)
+    if expected is CLI:
+        argv = case(ctx)
+        try:
+            status = roma_main(argv)
+        except SystemExit as exit_:  # argparse's parser.error
+            status = exit_.code
+        assert status == 2
+        assert phrase in capsys.readouterr().err
+    else:
+        with pytest.raises(expected) as raised:
+            case(ctx)
+        assert phrase in str(raised.value)
+
+
+# ------------------------------------------------------------------------- valid data that must load as written
+def _mixed_numbers_jsonl(ctx: Context) -> Path:
+    return ctx.jsonl([row(3), row(2.5), row(12345678901234567), row(1.50)])
+
+
+def _mixed_numbers_csv(ctx: Context) -> Path:
+    ctx.image()
+    path = ctx.tmp_path / "data.csv"
+    path.write_text("question,image,answer\nq,a.png,3\nq,a.png,2.5\nq,a.png,12345678901234567\n")
+    return path
+
+
+def _null_second_image_column(ctx: Context) -> Path:
+    return ctx.jsonl([{**row(), "image_2": None}] * 2)
+
+
+AS_WRITTEN = [
+    # item 3: answers read as the text written, not widened to float by Arrow / pandas
+    pytest.param(_mixed_numbers_jsonl, {}, ["3", "2.5", "12345678901234567", "1.5"], id="3-mixed-numbers-jsonl"),
+    pytest.param(_mixed_numbers_csv, {}, ["3", "2.5", "12345678901234567"], id="3-mixed-numbers-csv"),
+    # item 7: skip_bad_samples skips a gold the grader cannot use
+    pytest.param(lambda c: c.jsonl([row("4"), row("three", answer_type="float")]), {"skip_bad_samples": True, "extra_columns": ["answer_type"]}, ["4"], id="7-skip-ungradable-gold"),
+    # item 19: several image columns, one empty in every row
+    pytest.param(_null_second_image_column, {"image_column": "image,image_2"}, ["1", "1"], id="19-all-null-image-column"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("make_source, options, answers", AS_WRITTEN)
+def test_training_data_loads_as_written(make_source, options, answers, tmp_path, request):
+    rows = load_training_dataset(str(make_source(Context(tmp_path, request))), **options)
+    assert rows["answer"] == answers
+
+
+# ------------------------------------------------------------------------------------------------ the others
+def test_report_only_keeps_a_crafted_benchmark_name_inside_out(tmp_path, capsys):
+    """Item 20: a benchmark name from records.jsonl never becomes a path outside --out."""
+    out = tmp_path / "deep" / "run"
+    out.mkdir(parents=True)
+    records = [
+        {"benchmark": "../../escaped", "sample_id": "1", "condition": name, "correct": 1.0, "group": group,
+         "corruption": corruption, "severity": severity}
+        for name, group, corruption, severity in [("clean", "clean", None, None), ("gaussian_blur@1", "seen", "gaussian_blur", 1)]
+    ]  # fmt: skip
+    (out / "records.jsonl").write_text("".join(json.dumps(record) + "\n" for record in records))
+    assert roma_main(["eval", "--report_only", "--out", str(out)]) == 0
+    outside = [p for p in tmp_path.rglob("*.png") if out not in p.parents]
+    assert outside == []
+    plots = sorted(p.name for p in (out / "plots").iterdir())
+    assert len(plots) == 2 and any(name.startswith("severity_") and "escaped-" in name for name in plots)
+    assert "../../escaped" in write_reports(out)["benchmarks"]  # the report still names it as written
+
+
+def test_eval_accepts_a_roma_tiny_model_name(tmp_path, monkeypatch, capsys):
+    """Item 13: ``roma-tiny/...`` names work in ``roma eval`` as wherever a model id goes (built offline)."""
+    for variable in ("ROMA_CACHE", "ROMA_CACHE_DIR"):  # the tiny model is built under the roma cache
+        monkeypatch.setenv(variable, str(tmp_path / "roma_cache"))
+    args = Context(tmp_path, None).eval_args("--device", "cpu", model="roma-tiny/qwen3_vl-tiny")
+    assert roma_main(args) == 0
+    run = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert run["model"] == "roma-tiny/qwen3_vl-tiny"
+    assert (tmp_path / "run" / "records.jsonl").read_text().count("\n") == 1
+
+
+def test_synthetic_replaces_its_own_earlier_output(tmp_path, capsys):
+    """Item 15: an earlier ``roma synthetic`` folder is replaced whole (no DatasetDict left beside a Dataset)."""
+    from datasets import Dataset, load_from_disk
+
+    out = tmp_path / "synthetic"
+    assert roma_main(["synthetic", "--out", str(out), "--split", "all", "--num_samples", "2"]) == 0
+    assert roma_main(["synthetic", "--out", str(out), "--num_samples", "3"]) == 0
+    loaded = load_from_disk(str(out))
+    assert isinstance(loaded, Dataset) and len(loaded) == 3
+
+
+def test_the_lock_is_released_when_the_sweep_ends(tmp_path, request):
+    """Item 11: the lock never outlives its sweep (a rerun in the same process is not refused)."""
+    ctx = Context(tmp_path, request)
+    run_sweep(ctx.sweep())
+    with run_lock(ctx.sweep().out):
+        pass
