@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT / "constraints.txt"
 PINS = ROOT / "constraints.in"
 EXTRAS = "dev,wandb"
-PROJECT = "roma"
+PROJECT = "trl-roma"  # the distribution name in pyproject.toml (it imports as `roma`)
 # Installer tooling that a virtual environment brings along by itself; pinned neither way.
 TOOLING = {"pip", "setuptools", "wheel"}
 

@@ -22,6 +22,7 @@ import inspect
 import io
 import itertools
 import logging
+import textwrap
 from collections import defaultdict
 from typing import Any
 
@@ -31,6 +32,7 @@ from trl import GRPOTrainer
 from trl.kernels.chunked_logprob import ChunkedLogProbFunction
 
 from roma.degrade import DegradationSampler, corrupt, rng_for
+from roma.models.tiny import resolve_model
 from roma.trainer import losses
 from roma.trainer.config import RomaConfig
 
@@ -179,15 +181,30 @@ class RomaGRPOTrainer(GRPOTrainer):
     """
 
     _tag_names = ["trl", "grpo", "roma"]
+    _name = "ROMA"
+    _paper = {
+        "title": "Reinforcing Multimodal Reasoning Against Visual Degradation",
+        "id": "2605.09262",
+        # docstyle-ignore
+        "citation": textwrap.dedent("""\
+            @misc{roma2026,
+                title        = {{Reinforcing Multimodal Reasoning Against Visual Degradation}},
+                year         = 2026,
+                eprint       = {arXiv:2605.09262},
+            }"""),
+    }
 
     def __init__(self, *args, **kwargs):
         check_trl_hooks()
         bound = inspect.signature(GRPOTrainer.__init__).bind(self, *args, **kwargs)
+        model = bound.arguments["model"]
+        if isinstance(model, str):
+            # `roma-tiny/...` names are built offline, as everywhere else in roma; other names pass unchanged.
+            bound.arguments["model"] = resolve_model(model)
         config = bound.arguments.get("args")
         if (
             config is None
         ):  # as GRPOTrainer does with its own config: defaults, output folder named after the model
-            model = bound.arguments["model"]
             name = model if isinstance(model, str) else model.config._name_or_path
             bound.arguments["args"] = RomaConfig(f"{str(name).rstrip('/').split('/')[-1]}-ROMA")
         elif not isinstance(config, RomaConfig):
@@ -197,6 +214,8 @@ class RomaGRPOTrainer(GRPOTrainer):
             )
         super().__init__(*bound.args[1:], **bound.kwargs)
         config: RomaConfig = self.args
+        if config.roma_base_model is None and isinstance(model, str):
+            config.roma_base_model = model
         self._roma_enabled = config.roma_enabled
         self._roma_correctness_index = self._resolve_correctness_reward(config)
         self._roma_sampler = DegradationSampler(
@@ -208,6 +227,18 @@ class RomaGRPOTrainer(GRPOTrainer):
         self._roma_capture_clean = False
         self._roma_clean_logps: torch.Tensor | None = None
         self._roma_batch: list[dict[str, Any]] | None = None  # rows being rolled out (noisy_rollout only)
+
+    def create_model_card(self, model_name=None, dataset_name=None, tags=None):
+        """TRL's model card, naming ``roma_base_model`` as the base model (TRL reads the model config's
+        ``_name_or_path``, which is a local folder for warm-started and ``roma-tiny`` checkpoints)."""
+        model_config = self.model.config
+        loaded_from = getattr(model_config, "_name_or_path", "")
+        if self.args.roma_base_model:
+            model_config._name_or_path = self.args.roma_base_model
+        try:
+            super().create_model_card(model_name=model_name, dataset_name=dataset_name, tags=tags)
+        finally:
+            model_config._name_or_path = loaded_from
 
     # ------------------------------------------------------------------ set-up
     def _resolve_correctness_reward(self, config: RomaConfig) -> int:
