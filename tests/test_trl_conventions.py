@@ -38,7 +38,10 @@ def test_a_conversational_prompt_column_is_used_as_is_not_stringified(tmp_path):
         {"role": "system", "content": [{"type": "text", "text": "Think."}]},
         {
             "role": "user",
-            "content": [{"type": "image", "text": None}, {"type": "text", "text": "How many bars are in picture 1?"}],
+            "content": [
+                {"type": "image", "text": None},
+                {"type": "text", "text": "How many bars are in picture 1?"},
+            ],
         },
     ]
     assert rows[1]["answer"] == "1"
@@ -88,3 +91,73 @@ def test_roma_tiny_names_resolve_in_the_trainer_and_the_model_card_names_roma_an
     assert "trained with GRPO" not in card
     assert str(tmp_path / "cache") in trainer.model.config._name_or_path  # restored after writing the card
     json.dumps(trainer.args.to_dict())  # the new field serialises with the config
+
+
+# ---- 5. `roma eval` on your own data ------------------------------------------------------------------------
+def _write_jsonl(folder, rows: int = 3):
+    (folder / "images").mkdir(parents=True, exist_ok=True)
+    lines = []
+    for i in range(rows):
+        Image.new("RGB", (32, 32), (40 * i, 80, 120)).save(folder / "images" / f"{i}.png")
+        lines.append(
+            json.dumps({"id": f"q{i}", "q": f"How many? ({i})", "img": f"images/{i}.png", "sol": str(i)})
+        )
+    (folder / "mine.jsonl").write_text("\n".join(lines) + "\n")
+    return folder / "mine.jsonl"
+
+
+def test_roma_eval_reads_a_local_jsonl_with_the_training_column_flags_and_prompt_options(
+    tmp_path, tiny_qwen3_vl_path
+):
+    from roma.evaluation.sweep import SweepConfig, SweepRunner
+
+    path = _write_jsonl(tmp_path)
+    config = SweepConfig(
+        model=str(tiny_qwen3_vl_path),
+        out=str(tmp_path / "out"),
+        benchmarks=str(path),
+        question_column="q",
+        image_column="img",
+        answer_column="sol",
+        instruction=" Answer with one number.",
+        system_prompt="Be brief.",
+        min_pixels=1024,
+        max_pixels=2048,
+        conditions="clean",
+        max_new_tokens=2,
+        device="cpu",
+        dtype="float32",
+        cache_dir=str(tmp_path / "cache"),
+    )
+    runner = SweepRunner(config)
+    (benchmark,) = runner.benchmarks
+    data = benchmark.load()
+    assert (benchmark.name, [s.question for s in data], [s.gold for s in data]) == (
+        "mine",
+        ["How many? (0)", "How many? (1)", "How many? (2)"],
+        ["0", "1", "2"],
+    )
+    assert data.load_images(data[2])[0].getpixel((0, 0)) == (80, 80, 120)
+    assert runner.conversation(data[0]) == [
+        {"role": "system", "content": [{"type": "text", "text": "Be brief."}]},
+        {
+            "role": "user",
+            "content": [{"type": "image"}, {"type": "text", "text": "How many? (0) Answer with one number."}],
+        },
+    ]
+    size = runner.backend.processor.image_processor.size
+    assert (size["shortest_edge"], size["longest_edge"]) == (1024, 2048)
+
+
+def test_a_local_dataset_without_the_named_column_says_which_flag_to_set(tmp_path):
+    from roma.evaluation.config import BenchmarkRunConfig
+    from roma.evaluation.errors import BenchmarkLoadError
+
+    path = _write_jsonl(tmp_path)
+    (benchmark,) = BenchmarkRunConfig(
+        model="m", out="o", benchmarks=str(path), image_column="img"
+    ).make_benchmarks()
+    with pytest.raises(
+        BenchmarkLoadError, match=r"no column 'question' \(set --question_column\); 'answer' \(set "
+    ):
+        benchmark.load()

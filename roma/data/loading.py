@@ -198,6 +198,12 @@ def load_training_dataset(
     return rows
 
 
+def read_dataset(source: str, split: str = "train") -> tuple[Dataset, Path | None]:
+    """``source`` (a local file or folder, a hub id, or ``synthetic``) as read, before any column is mapped,
+    and the folder relative image paths resolve against (``roma eval --benchmarks PATH`` reads through it)."""
+    return _load_source(source, split, None)
+
+
 def _load_source(
     source: str, split: str, max_samples: int | None, dataset_config: str | None = None
 ) -> tuple[Dataset, Path | None]:

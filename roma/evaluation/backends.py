@@ -21,6 +21,8 @@ from typing import Any, Protocol
 from PIL import Image
 
 from roma.evaluation.errors import EvaluationError
+from roma.models.processing import set_pixel_range
+from roma.models.tiny import resolve_model
 
 __all__ = [
     "BACKENDS",
@@ -120,15 +122,24 @@ class TransformersBackend:
     name = "transformers"
 
     def __init__(
-        self, model_path: str | Path, *, max_new_tokens: int = 1024, device: str = "auto", dtype: str = "auto"
+        self,
+        model_path: str | Path,
+        *,
+        max_new_tokens: int = 1024,
+        device: str = "auto",
+        dtype: str = "auto",
+        min_pixels: int | None = None,
+        max_pixels: int | None = None,
     ):
         import torch
         from transformers import AutoModelForImageTextToText, AutoProcessor
 
-        self.model_path = str(model_path)
+        self.model_path = resolve_model(str(model_path))
         self.device = _resolve_device(device)
         try:
-            self.processor = AutoProcessor.from_pretrained(self.model_path)
+            self.processor = set_pixel_range(
+                AutoProcessor.from_pretrained(self.model_path), min_pixels, max_pixels
+            )
             self.model = AutoModelForImageTextToText.from_pretrained(
                 self.model_path, dtype=_resolve_dtype(dtype, self.device)
             )
@@ -217,7 +228,7 @@ class TransformersBackend:
 
 
 class VLLMBackend:
-    """vLLM offline inference (GPU). Optional: install ``roma[vllm]``; imported only when selected.
+    """vLLM offline inference (GPU). Optional: install ``trl-roma[vllm]``; imported only when selected.
 
     Typed against vLLM's documented offline API: ``LLM(model, tensor_parallel_size, gpu_memory_utilization,
     limit_mm_per_prompt)``, ``SamplingParams(n, temperature, max_tokens, seed)`` and ``LLM.generate`` on
@@ -239,18 +250,22 @@ class VLLMBackend:
         tensor_parallel_size: int = 1,
         gpu_memory_utilization: float = 0.85,
         max_images_per_prompt: int = 8,
+        min_pixels: int | None = None,
+        max_pixels: int | None = None,
         **llm_kwargs: Any,
     ):
         try:
             from vllm import LLM
         except ImportError:
             raise EvaluationError(
-                "--backend vllm needs vLLM (pip install 'roma[vllm]', GPU only); use --backend transformers"
+                "--backend vllm needs vLLM (pip install 'trl-roma[vllm]', GPU only); use --backend transformers"
             ) from None
         from transformers import AutoProcessor
 
-        self.model_path = str(model_path)
-        self.processor = AutoProcessor.from_pretrained(self.model_path)
+        self.model_path = resolve_model(str(model_path))
+        self.processor = set_pixel_range(
+            AutoProcessor.from_pretrained(self.model_path), min_pixels, max_pixels
+        )
         self.llm = LLM(
             model=self.model_path,
             tensor_parallel_size=int(tensor_parallel_size),

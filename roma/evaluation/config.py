@@ -7,6 +7,7 @@ budget, corruption seed and cache, device); `roma.evaluation.sweep.SweepConfig` 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from roma.evaluation.errors import EvaluationError
@@ -60,7 +61,41 @@ class BenchmarkRunConfig:
         default="auto", metadata={"help": "transformers backend device: auto, cpu, cuda, cuda:N."}
     )
     dtype: str = field(default="auto", metadata={"help": "Model dtype: auto, float32, bfloat16, float16."})
-    progress: bool = field(default=True, metadata={"help": "Show tqdm progress bars."})
+    progress: bool = field(
+        default=True, metadata={"help": "Show tqdm progress bars (--no_progress hides them)."}
+    )
+    min_pixels: int | None = field(
+        default=None,
+        metadata={
+            "help": "Smallest image area (pixels) the processor resizes to, as in training; default: model's."
+        },
+    )
+    max_pixels: int | None = field(
+        default=None,
+        metadata={
+            "help": "Largest image area (pixels) the processor resizes to, as in training; default: model's."
+        },
+    )
+    instruction: str | None = field(
+        default=None,
+        metadata={
+            "help": "Text appended to every question (the prompt template; e.g. a '<think>' format for your "
+            "model); default: roma's '\\nPut the final answer in \\boxed{}.'. Grading reads the last \\boxed{} "
+            "or final answer either way."
+        },
+    )
+    system_prompt: str | None = field(
+        default=None,
+        metadata={"help": "System message put before every prompt (as roma train --system_prompt)."},
+    )
+    question_column: str = field(
+        default="question",
+        metadata={"help": "Local datasets in --benchmarks: column with the question (as for training)."},
+    )
+    image_column: str = field(
+        default="image", metadata={"help": "Local datasets: column(s) with the image(s)."}
+    )
+    answer_column: str = field(default="answer", metadata={"help": "Local datasets: column with the answer."})
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -73,6 +108,32 @@ class BenchmarkRunConfig:
     @property
     def benchmark_names(self) -> list[str]:
         return [name.strip() for name in self.benchmarks.split(",") if name.strip()]
+
+    def conversation_builder(self):
+        """`build_conversation` with ``instruction`` and ``system_prompt`` applied: (question, images) -> prompt."""
+        from roma.data.prompts import DEFAULT_INSTRUCTION, build_conversation
+
+        instruction = DEFAULT_INSTRUCTION if self.instruction is None else self.instruction
+        return functools.partial(build_conversation, instruction=instruction, system=self.system_prompt)
+
+    def make_benchmarks(self) -> list:
+        """The adapters of ``benchmarks``: a registered name (with ``--hub_ids`` overrides), or a local data
+        file or folder read with the column flags."""
+        from roma.evaluation.benchmarks import get_benchmark
+        from roma.evaluation.benchmarks.local import LocalDataset, is_local_dataset
+
+        overrides = self.hub_overrides()
+        columns = {
+            "question_column": self.question_column,
+            "image_column": self.image_column,
+            "answer_column": self.answer_column,
+        }
+        return [
+            LocalDataset(name, **columns)
+            if is_local_dataset(name)
+            else get_benchmark(name, data_dir=self.data_dir, **overrides.get(name, {}))
+            for name in self.benchmark_names
+        ]
 
     def hub_overrides(self) -> dict[str, dict[str, str]]:
         """``--hub_ids`` as ``{benchmark: {"hub_id": ..., "hub_config": ...}}``."""

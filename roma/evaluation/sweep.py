@@ -30,14 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from roma._version import package_version
-from roma.data.prompts import build_conversation
 from roma.degrade import rng_for
 from roma.evaluation.backends import GenerationBackend, GenerationRequest, check_sampling, make_backend
 from roma.evaluation.benchmarks import (
     DEFAULT_BENCHMARKS,
     BenchmarkData,
     EvalSample,
-    get_benchmark,
     import_benchmark_modules,
 )
 from roma.evaluation.conditions import (
@@ -76,6 +74,10 @@ _RECORD_SETTINGS = (
     "temperature",
     "max_new_tokens",
     "condition_sample",
+    "instruction",
+    "system_prompt",
+    "min_pixels",
+    "max_pixels",
 )
 
 
@@ -216,12 +218,9 @@ class SweepRunner:
             )
         # Fail on an unknown benchmark name before loading a model.
         import_benchmark_modules(config.benchmark_module)
-        self.benchmarks = [
-            get_benchmark(name, data_dir=config.data_dir, **overrides.get(name, {}))
-            for name in config.benchmark_names
-        ]
+        self.benchmarks = config.make_benchmarks()
         self.cache = CorruptedImageCache(config.cache_dir or default_cache_dir(), seed=config.seed)
-        self._build_conversation = build_conversation
+        self._build_conversation = config.conversation_builder()
         self._backend = backend
         self._on_records_written = on_records_written
         self.shard = Shard.from_env()
@@ -238,6 +237,8 @@ class SweepRunner:
                 device=self._shard_device(),
                 dtype=self.config.dtype,
                 tensor_parallel_size=self.config.tensor_parallel_size,
+                min_pixels=self.config.min_pixels,
+                max_pixels=self.config.max_pixels,
             )
         return self._backend
 

@@ -27,6 +27,7 @@ from trl import GRPOTrainer, ModelConfig, TrlParser, get_peft_config
 from roma.configs import accelerate_config_path, recipe_path
 from roma.data.loading import load_training_dataset
 from roma.evaluation.sweep import SweepConfig, run_sweep
+from roma.models.processing import set_pixel_range
 from roma.models.tiny import resolve_model
 from roma.rewards import get_reward_function
 from roma.scripts.warm_start import WarmStartConfig, warm_start
@@ -50,7 +51,8 @@ class RomaScriptArguments:
         },
     )
     dataset_config: str | None = field(
-        default=None, metadata={"help": "Configuration name of a hub dataset (datasets.load_dataset(name=...))."}
+        default=None,
+        metadata={"help": "Configuration name of a hub dataset (datasets.load_dataset(name=...))."},
     )
     dataset_split: str = field(default="train", metadata={"help": "Split to train on."})
     question_column: str = field(
@@ -61,7 +63,8 @@ class RomaScriptArguments:
         },
     )
     system_prompt: str | None = field(
-        default=None, metadata={"help": "System message put before every prompt (as open-r1's system_prompt)."}
+        default=None,
+        metadata={"help": "System message put before every prompt (as open-r1's system_prompt)."},
     )
     image_column: str = field(
         default="image",
@@ -179,16 +182,7 @@ def prepare_model(script_args: RomaScriptArguments, training_args: RomaConfig, m
 def load_processor(path: str, script_args: RomaScriptArguments):
     # Left padding, as TRL loads it: TRL aligns the processor's mm_token_type_ids with its left-padded prompts.
     processor = AutoProcessor.from_pretrained(path, padding_side="left")
-    if script_args.min_pixels or script_args.max_pixels:
-        size = dict(processor.image_processor.size)
-        if script_args.min_pixels:
-            size["shortest_edge"] = script_args.min_pixels
-        if script_args.max_pixels:
-            size["longest_edge"] = script_args.max_pixels
-        if size["shortest_edge"] > size["longest_edge"]:
-            raise ValueError(f"min_pixels ({size['shortest_edge']}) > max_pixels ({size['longest_edge']}).")
-        processor.image_processor.size = size
-    return processor
+    return set_pixel_range(processor, script_args.min_pixels, script_args.max_pixels)
 
 
 def evaluate(path: str, out_dir: Path, script_args: RomaScriptArguments, seed: int) -> dict[str, Any] | None:
@@ -349,7 +343,13 @@ def accelerate_command(argv: list[str]) -> list[str] | None:
             rest.append(arg)
     if config is None:
         return None
-    launch = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(accelerate_config_path(config))]
+    launch = [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--config_file",
+        str(accelerate_config_path(config)),
+    ]
     return [*launch, "-m", "roma.scripts.train", *resolve_config_argument(rest)]
 
 
