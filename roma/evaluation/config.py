@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 
+from roma.cache import DEFAULT_EVAL_IMAGES_MAX_GB
 from roma.evaluation.errors import EvaluationError
 
 __all__ = ["BenchmarkRunConfig"]
@@ -54,13 +55,21 @@ class BenchmarkRunConfig:
     cache_dir: str | None = field(
         default=None,
         metadata={
-            "help": "Cache of corrupted images, shared across runs and models (default ~/.cache/roma)."
+            "help": "Cache of corrupted images, shared across runs and models (default: eval_images/ under "
+            "$ROMA_CACHE, else ~/.cache/roma)."
         },
     )
     device: str = field(
         default="auto", metadata={"help": "transformers backend device: auto, cpu, cuda, cuda:N."}
     )
     dtype: str = field(default="auto", metadata={"help": "Model dtype: auto, float32, bfloat16, float16."})
+    cache_max_gb: float | None = field(
+        default=DEFAULT_EVAL_IMAGES_MAX_GB,
+        metadata={
+            "help": "Size cap of the corrupted-image cache in GB; past it the least recently used images are "
+            "deleted. None: no cap. `roma cache` shows and clears the cache."
+        },
+    )
     progress: bool = field(
         default=True, metadata={"help": "Show tqdm progress bars (--no_progress hides them)."}
     )
@@ -115,6 +124,14 @@ class BenchmarkRunConfig:
 
         instruction = DEFAULT_INSTRUCTION if self.instruction is None else self.instruction
         return functools.partial(build_conversation, instruction=instruction, system=self.system_prompt)
+
+    def image_cache(self):
+        """The corrupted-image cache these settings name: ``cache_dir`` (default under ``$ROMA_CACHE``),
+        the seed and the size cap."""
+        from roma.evaluation.conditions import CorruptedImageCache, default_cache_dir
+
+        max_bytes = None if self.cache_max_gb is None else int(self.cache_max_gb * 1024**3)
+        return CorruptedImageCache(self.cache_dir or default_cache_dir(), seed=self.seed, max_bytes=max_bytes)
 
     def make_benchmarks(self) -> list:
         """The adapters of ``benchmarks``: a registered name (with ``--hub_ids`` overrides), or a local data

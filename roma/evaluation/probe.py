@@ -26,8 +26,6 @@ from roma.degrade import DegradationError
 from roma.evaluation.backends import GenerationRequest, TransformersBackend
 from roma.evaluation.benchmarks import import_benchmark_modules
 from roma.evaluation.conditions import (
-    CorruptedImageCache,
-    default_cache_dir,
     parse_severities,
     resolve_conditions,
 )
@@ -105,7 +103,7 @@ class _Prober:
             )
         import_benchmark_modules(config.benchmark_module)
         self.benchmarks = config.make_benchmarks()
-        self.cache = CorruptedImageCache(config.cache_dir or default_cache_dir(), seed=config.seed)
+        self.cache = config.image_cache()
         self.build_conversation = config.conversation_builder()
         self.backend = TransformersBackend(
             config.model,

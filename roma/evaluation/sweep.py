@@ -40,9 +40,7 @@ from roma.evaluation.benchmarks import (
 )
 from roma.evaluation.conditions import (
     Condition,
-    CorruptedImageCache,
     condition_subset,
-    default_cache_dir,
     parse_severities,
     resolve_conditions,
 )
@@ -219,7 +217,7 @@ class SweepRunner:
         # Fail on an unknown benchmark name before loading a model.
         import_benchmark_modules(config.benchmark_module)
         self.benchmarks = config.make_benchmarks()
-        self.cache = CorruptedImageCache(config.cache_dir or default_cache_dir(), seed=config.seed)
+        self.cache = config.image_cache()
         self._build_conversation = config.conversation_builder()
         self._backend = backend
         self._on_records_written = on_records_written
