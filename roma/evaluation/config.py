@@ -7,13 +7,15 @@ budget, corruption seed and cache, device); `roma.evaluation.sweep.SweepConfig` 
 
 from __future__ import annotations
 
+import argparse
 import functools
 from dataclasses import dataclass, field
+from typing import Any
 
 from roma.cache import DEFAULT_EVAL_IMAGES_MAX_GB
 from roma.evaluation.errors import EvaluationError
 
-__all__ = ["BenchmarkRunConfig"]
+__all__ = ["BenchmarkRunConfig", "describe_negated_flags"]
 
 
 @dataclass
@@ -70,9 +72,7 @@ class BenchmarkRunConfig:
             "deleted. None: no cap. `roma cache` shows and clears the cache."
         },
     )
-    progress: bool = field(
-        default=True, metadata={"help": "Show tqdm progress bars (--no_progress hides them)."}
-    )
+    progress: bool = field(default=True, metadata={"help": "Show tqdm progress bars."})
     min_pixels: int | None = field(
         default=None,
         metadata={
@@ -164,3 +164,22 @@ class BenchmarkRunConfig:
             hub_id, _, config = target.strip().partition(":")
             overrides[name.strip()] = {"hub_id": hub_id} | ({"hub_config": config} if config else {})
         return overrides
+
+
+def describe_negated_flags(parser: Any) -> Any:
+    """Give each ``--no_X`` switch that ``HfArgumentParser`` derives from a boolean field defaulting to True its
+    own help: it copies the field's, so ``--no_progress`` said "Show tqdm progress bars. (default: False)"."""
+    positive = {
+        action.dest: action.help
+        for action in parser._actions
+        if action.option_strings and not isinstance(action, argparse._StoreFalseAction)
+    }
+    for action in parser._actions:
+        if isinstance(action, argparse._StoreFalseAction) and action.dest in positive:
+            what = (positive[action.dest] or "").strip().rstrip(".")
+            meaning = f" ({what[:1].lower()}{what[1:]})" if what else ""
+            action.help = f"Turn --{action.dest}{meaning} off."
+            action.default = (
+                argparse.SUPPRESS
+            )  # the --X action sets the default; no misleading "(default: False)"
+    return parser

@@ -29,7 +29,7 @@ from roma.evaluation.conditions import (
     parse_severities,
     resolve_conditions,
 )
-from roma.evaluation.config import BenchmarkRunConfig
+from roma.evaluation.config import BenchmarkRunConfig, describe_negated_flags
 from roma.evaluation.errors import EvaluationError
 from roma.evaluation.reports import markdown_table
 
@@ -321,6 +321,7 @@ def main(argv: list[str] | None = None) -> int:
         description="Rank corruptions by how much they move a model: token KL and log-prob drop of its clean "
         "greedy answer under each corrupted view. No grading.",
     )
+    describe_negated_flags(parser)
     try:
         config = parser.parse_args_into_dataclasses(args=argv)[0]
     except ValueError as error:

@@ -38,6 +38,10 @@ from roma.trainer.config import RomaConfig
 
 logger = logging.getLogger(__name__)
 
+# roma/kl/<corruption> is a token-weighted mean with weights decaying by this factor per step (about the last
+# 10 steps), so every corruption is logged every step although each step draws only K views.
+KL_METRIC_DECAY = 0.9
+
 # The TRL hooks this subclass overrides, with the parameters it relies on. A TRL upgrade that moves one fails
 # loudly here instead of silently training without the ROMA terms (pinned: trl 1.16.x).
 TRL_HOOK_PARAMETERS: dict[str, tuple[str, ...]] = {
@@ -227,6 +231,9 @@ class RomaGRPOTrainer(GRPOTrainer):
         self._roma_capture_clean = False
         self._roma_clean_logps: torch.Tensor | None = None
         self._roma_batch: list[dict[str, Any]] | None = None  # rows being rolled out (noisy_rollout only)
+        self._roma_kl_running: dict[
+            str, dict[str, list[float]]
+        ] = {}  # mode -> corruption -> [KL sum, tokens]
 
     def create_model_card(self, model_name=None, dataset_name=None, tags=None):
         """TRL's model card, naming ``roma_base_model`` as the base model (TRL reads the model config's
@@ -670,9 +677,23 @@ class RomaGRPOTrainer(GRPOTrainer):
             for name, (kl_sum, count) in part.items():
                 merged[name][0] += kl_sum
                 merged[name][1] += count
-        for name, (kl_sum, count) in sorted(merged.items()):
-            if count > 0:
-                metrics[f"roma/kl/{name}"].append(kl_sum / count)
+        # Every corruption every step (a step draws only K of them): its decayed token-weighted mean.
+        running = self._roma_kl_running.setdefault(mode, {})
+        for name, mean in decay_kl_sums(running, merged, KL_METRIC_DECAY).items():
+            metrics[f"roma/kl/{name}"].append(mean)
+
+
+def decay_kl_sums(
+    running: dict[str, list[float]], step: dict[str, list[float]], decay: float
+) -> dict[str, float]:
+    """Fold one step's per-corruption ``[KL sum, tokens]`` into ``running`` (in place): both sums are multiplied
+    by ``decay``, then the step's are added. Returns the mean KL of every corruption seen so far (sum / tokens),
+    so a corruption not drawn this step still reports its recent value instead of leaving a gap."""
+    for name in set(running) | set(step):
+        kl_sum, tokens = running.get(name, [0.0, 0.0])
+        new_sum, new_tokens = step.get(name, [0.0, 0.0])
+        running[name] = [decay * kl_sum + new_sum, decay * tokens + new_tokens]
+    return {name: kl_sum / tokens for name, (kl_sum, tokens) in sorted(running.items()) if tokens > 0}
 
 
 def _offsets(counts: list[int]) -> list[int]:
