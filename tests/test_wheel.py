@@ -66,6 +66,8 @@ def wheel_env(tmp_path_factory):
     work.mkdir()
     where = _run([str(python), "-c", "import roma; print(roma.__file__)"], work, env).strip()
     assert where.startswith(str(env_dir)), f"roma resolves to {where}, not the wheel in {env_dir}"
+    version = _run([str(env_dir / "bin" / "roma"), "--version"], work, env).strip()
+    assert version == f"roma {wheel.name.split('-')[1]}"  # read from the trl-roma distribution's metadata
     return python, env, work
 
 
