@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from datasets import Dataset
 from PIL import Image
+from test_trainer import config
 
-from roma import RomaConfig, RomaGRPOTrainer
+from roma import RomaGRPOTrainer
 from roma.data.loading import DatasetLoadingError, load_training_dataset
-from roma.models.tiny import vision_token_ids
 from roma.rewards import accuracy_reward
 
 
@@ -69,18 +69,7 @@ def test_roma_tiny_names_resolve_in_the_trainer_and_the_model_card_names_roma_an
     trainer = RomaGRPOTrainer(
         model="roma-tiny/qwen3_vl-tiny",
         reward_funcs=[accuracy_reward],
-        args=RomaConfig(
-            output_dir=str(tmp_path / "out"),
-            use_cpu=True,
-            bf16=False,
-            per_device_train_batch_size=4,
-            num_generations=4,
-            max_completion_length=8,
-            max_steps=1,
-            report_to="none",
-            save_strategy="no",
-            generation_kwargs={"suppress_tokens": vision_token_ids()},
-        ),
+        args=config(tmp_path, max_steps=1),
         train_dataset=Dataset.from_list(_trl_rows()),
     )
     assert str(tmp_path / "cache") in trainer.model.config._name_or_path
