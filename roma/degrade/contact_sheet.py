@@ -81,12 +81,17 @@ def contact_sheet(
     header_height = int(header_font.size * 1.9) if hasattr(header_font, "size") else 28
     # Under each corrupted tile: its parameter at that severity (σ, JPEG quality, scale ...).
     captions = {(n, s): parameter_label(n, s) for n in names for s in severities}
-    caption_height = int(label_font.size * 1.5) if any(captions.values()) and hasattr(label_font, "size") else 0
+    caption_height = (
+        int(label_font.size * 1.5) if any(captions.values()) and hasattr(label_font, "size") else 0
+    )
     gap = 6
     columns = ["clean", *(f"severity {_format_severity(s)}" for s in severities)]
     sheet = Image.new(
         "RGB",
-        (label_width + len(columns) * (tile + gap), header_height + len(names) * (height + caption_height + gap)),
+        (
+            label_width + len(columns) * (tile + gap),
+            header_height + len(names) * (height + caption_height + gap),
+        ),
         _BACKGROUND,
     )
     draw = ImageDraw.Draw(sheet)
