@@ -3,7 +3,7 @@
     python recipes/study_synthetic.py                # ~70 minutes on a 2-core CPU, resumable by stage
     python recipes/study_synthetic.py --quick        # a few minutes: the pipeline end to end, meaningless numbers
 
-Run from the repository root: every run starts from recipes/configs/tiny_cpu.yaml (--base_config). Writes every
+Every run starts from the packaged recipe tiny_cpu (roma/configs/tiny_cpu.yaml; --base_config). Writes every
 run under --out_dir (default runs/study) and the report to docs/results/synthetic_study.md. The stages are
 documented in `roma.scripts.study`.
 """

@@ -11,7 +11,7 @@ import importlib.metadata
 
 __all__ = ["DISTRIBUTION", "UNKNOWN_VERSION", "__version__", "package_version"]
 
-DISTRIBUTION = "roma"
+DISTRIBUTION = "trl-roma"  # pyproject.toml's name; "roma" on PyPI is an unrelated library
 UNKNOWN_VERSION = "0+unknown"  # a valid PEP 440 version that sorts below every release
 
 

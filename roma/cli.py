@@ -22,6 +22,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("roma.evaluation.cli", "robustness sweep: benchmarks × clean / seen / unseen corruptions"),
     "compare": ("roma.evaluation.compare", "compare sweep runs side by side with deltas"),
     "probe": ("roma.evaluation.probe", "rank corruptions by how much they move a model (no grading)"),
+    "cache": ("roma.cache", "show, clear or prune roma's cache ($ROMA_CACHE: tiny models, corrupted images)"),
 }
 
 

@@ -8,8 +8,20 @@ cd "$(dirname "$0")/.."
 source scripts/_venv.sh
 stamp="$VIRTUAL_ENV/.roma-install-stamp"
 want="$(cat constraints.txt pyproject.toml | sha256sum | cut -d' ' -f1)"
+# This project installs as `trl-roma`. A distribution named `roma` is either this project installed before the rename
+# (an editable install: replaced) or PyPI's unrelated `roma` (3D rotations), which also imports as `roma`: stop.
+if roma_files="$(python -m pip show -f roma 2>/dev/null)"; then
+    # (the listing is captured first: `pip show | grep -q` fails under pipefail when grep closes the pipe early)
+    if grep -q "__editable__" <<< "$roma_files"; then
+        python -m pip uninstall -y -q roma
+    else
+        echo "roma: the PyPI package 'roma' (3D rotations) is installed in $VIRTUAL_ENV and also imports as 'roma';" \
+             "uninstall it (pip uninstall roma) or use another virtual environment." >&2
+        exit 1
+    fi
+fi
 if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
-    echo "roma: installing into $VIRTUAL_ENV (pinned by constraints.txt)"
+    echo "roma: installing trl-roma into $VIRTUAL_ENV (pinned by constraints.txt)"
     python -m pip install -q -c constraints.txt -e ".[dev]"
     echo "$want" > "$stamp"
 fi

@@ -30,8 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT / "constraints.txt"
 PINS = ROOT / "constraints.in"
-EXTRAS = "dev,wandb"
-PROJECT = "roma"
+EXTRAS = "dev,wandb,tensorboard"
+PROJECT = "trl-roma"  # the distribution name in pyproject.toml (it imports as `roma`)
 # Installer tooling that a virtual environment brings along by itself; pinned neither way.
 TOOLING = {"pip", "setuptools", "wheel"}
 

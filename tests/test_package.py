@@ -20,9 +20,10 @@ def test_version_is_the_installed_distributions():
 
 
 def test_a_renamed_distribution_is_found_through_the_package_it_provides(monkeypatch):
-    monkeypatch.setattr(
-        importlib.metadata, "packages_distributions", lambda: {"roma": [_version.DISTRIBUTION]}
-    )
+    installed = importlib.metadata.packages_distributions()[
+        "roma"
+    ]  # whatever name this environment installed
+    monkeypatch.setattr(importlib.metadata, "packages_distributions", lambda: {"roma": installed})
     assert _version.package_version("roma-renamed-and-not-installed") == roma.__version__
 
 

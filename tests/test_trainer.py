@@ -525,10 +525,9 @@ def test_two_cpu_ranks_end_with_the_same_parameters(tiny_qwen3_vl_path, tmp_path
             sys.executable,
             "-m",
             "torch.distributed.run",
+            "--standalone",  # a free port: a fixed one fails by chance when another process holds it
             "--nproc_per_node",
             "2",
-            "--master_port",
-            "29533",
             str(script),
             str(tiny_qwen3_vl_path),
             str(tmp_path),

@@ -76,6 +76,8 @@ def load_training_dataset(
     max_samples: int | None = None,
     image_root: str | None = None,
     num_proc: int | None = None,
+    system_prompt: str | None = None,
+    dataset_config: str | None = None,
 ) -> Dataset:
     """Load ``source`` and return rows ready for TRL's `GRPOTrainer`.
 
@@ -84,8 +86,11 @@ def load_training_dataset(
             file, a folder written by `Dataset.save_to_disk`, an image folder (``datasets`` "imagefolder" with
             a ``metadata.jsonl`` or ``metadata.csv``) or a folder of data files, or a hub dataset id.
         split: Split to read. A single file holds one split, ``"train"``.
-        question_column: Column with the question text. Literal image markers in it (``<image>``, ``<image 1>``)
-            are removed: the prompt gets structured ``{"type": "image"}`` placeholders instead.
+        question_column: Column with the question text (literal image markers in it, ``<image>``, ``<image 1>``,
+            are removed: the prompt gets structured ``{"type": "image"}`` placeholders instead; roma's
+            ``\\boxed{}`` instruction is appended), or a TRL conversational prompt (a list of ``{"role",
+            "content"}`` messages), used as is: string contents become text parts and, when it has no
+            ``{"type": "image"}`` part, one per image is put before the first user message's text.
         image_column: Column with the image(s): an image column, a list-of-images column, a column of file
             paths (relative paths resolve against ``image_root``, else the file's folder), or several such
             columns as a comma list (``"image_1,image_2"``) or a sequence. Several columns give an ``images``
@@ -100,6 +105,8 @@ def load_training_dataset(
             one warning with their count and first ids, instead of failing on the first one.
         max_samples: Keep only the first ``max_samples`` rows (before images are checked).
         image_root: Folder that relative image paths are resolved against.
+        system_prompt: System message put before each prompt (not before a conversational prompt that has one).
+        dataset_config: Configuration name of a hub dataset (``datasets.load_dataset(source, name=...)``).
         num_proc: Processes for the image check (`Dataset.map`).
 
     Returns:
@@ -114,7 +121,7 @@ def load_training_dataset(
     """
     if max_samples is not None and max_samples < 1:
         raise DatasetLoadingError(f"max_samples must be >= 1 or None, got {max_samples}.")
-    raw, base_dir = _load_source(source, split, max_samples, answer_column)
+    raw, base_dir = _load_source(source, split, max_samples, answer_column, dataset_config)
     image_columns = _parse_image_columns(image_column)
     extra_columns = [c for c in extra_columns if c not in ("id", "prompt", "image", "images", "answer")]
     _check_columns(
@@ -176,6 +183,7 @@ def load_training_dataset(
             # Only keys the map's cache: a file-backed dataset's check is reused until an image file it reads
             # is deleted, replaced or touched, so a missing image fails here and not mid-training.
             "image_files_stamp": _image_files_stamp(raw, image_kinds, image_root, base_dir),
+            "system_prompt": system_prompt,
         },
     )
 
@@ -202,12 +210,22 @@ def load_training_dataset(
     return rows
 
 
+def read_dataset(source: str, split: str = "train") -> tuple[Dataset, Path | None]:
+    """``source`` (a local file or folder, a hub id, or ``synthetic``) as read, before any column is mapped,
+    and the folder relative image paths resolve against (``roma eval --benchmarks PATH`` reads through it)."""
+    return _load_source(source, split, None)
+
+
 def _load_source(
-    source: str, split: str, max_samples: int | None, answer_column: str
+    source: str,
+    split: str,
+    max_samples: int | None,
+    answer_column: str | None = None,
+    dataset_config: str | None = None,
 ) -> tuple[Dataset, Path | None]:
     """Read ``source`` as a `Dataset`; also return the folder that relative image paths resolve against.
 
-    The answers of a single data file come as written (`_answers_as_written`).
+    With ``answer_column``, the answers of a single data file come as written (`_answers_as_written`).
     """
     if source == SYNTHETIC_SOURCE:
         from roma.data.synthetic import make_synthetic_dataset
@@ -232,7 +250,9 @@ def _load_source(
                 "Pass a folder with per-split files or a separate file for this split."
             )
         loaded = load_data_files([path], source=source, split=split)
-        return _answers_as_written(loaded, path, answer_column), path.parent.resolve()
+        if answer_column is not None:
+            loaded = _answers_as_written(loaded, path, answer_column)
+        return loaded, path.parent.resolve()
 
     if path.is_dir():
         if (path / "dataset_dict.json").is_file() or (path / "state.json").is_file():
@@ -251,7 +271,7 @@ def _load_source(
     if _looks_like_local_path(source):
         raise FileNotFoundError(f"Dataset path {source!r} does not exist.")
     try:
-        return datasets.load_dataset(source, split=split), None
+        return datasets.load_dataset(source, dataset_config, split=split), None
     except ConnectionError as err:
         raise ConnectionError(
             f"Cannot load hub dataset {source!r}: the Hugging Face Hub is not reachable ({err}). Download it "
@@ -428,7 +448,7 @@ def _conversation_feature() -> Any:
     """Arrow type of a prompt from `build_conversation` (inferred once from a real one)."""
     from roma.data.prompts import build_conversation
 
-    example = build_conversation("?", num_images=1)
+    example = build_conversation("?", num_images=1, system="?")
     return Dataset.from_list([{"prompt": example}]).features["prompt"]
 
 
@@ -450,8 +470,9 @@ def _prepare_row(
     skip_bad_samples: bool,
     grade_columns: list[str],
     image_files_stamp: str | None,  # noqa: ARG001 - keys the map's cache (see load_training_dataset)
+    system_prompt: str | None = None,
 ) -> dict[str, Any]:
-    from roma.data.prompts import build_conversation, strip_image_placeholders
+    from roma.data.prompts import build_conversation, conversation_as_prompt, strip_image_placeholders
 
     sample_id = str(row["id"]) if has_id_column and row["id"] is not None else str(index)
     try:
@@ -467,6 +488,14 @@ def _prepare_row(
         question, answer = row[question_column], row[answer_column]
         if question is None:
             raise _BadSample(f"question column {question_column!r} is empty")
+        if isinstance(question, list):  # a TRL conversational prompt: used as is
+            try:
+                prompt = conversation_as_prompt(question, max(len(images), 1), system=system_prompt)
+            except ValueError as err:
+                raise _BadSample(f"question column {question_column!r}: {err}") from err
+        else:
+            question = strip_image_placeholders(question)
+            prompt = build_conversation(question, num_images=max(len(images), 1), system=system_prompt)
         if answer is None:
             raise _BadSample(f"answer column {answer_column!r} is empty")
         try:  # what the accuracy reward will do with this gold, before any training step
@@ -479,12 +508,12 @@ def _prepare_row(
             raise DatasetLoadingError(
                 f"Sample {index} (id {sample_id!r}): {err}. Fix or remove it, or set skip_bad_samples=True."
             ) from err
-        images, question, answer, error = [], "", "", f"sample {index} (id {sample_id!r}): {err}"
+        images, answer, error = [], "", f"sample {index} (id {sample_id!r}): {err}"
+        prompt = build_conversation("", num_images=1, system=system_prompt)
 
-    question = strip_image_placeholders(question)
     prepared = {
         "id": sample_id,
-        "prompt": build_conversation(question, num_images=max(len(images), 1)),
+        "prompt": prompt,
         image_output: images if image_output == "images" else (images[0] if images else None),
         "answer": str(answer),
         **{column: row[column] for column in extra_columns},

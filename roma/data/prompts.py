@@ -139,6 +139,40 @@ def _image_fingerprint(image: Any) -> bytes:
     return buffer.getvalue()
 
 
+def conversation_as_prompt(
+    messages: list[dict[str, Any]], num_images: int, *, system: str | None = None
+) -> list[dict[str, Any]]:
+    """A TRL conversational prompt in `build_conversation`'s shape, its text unchanged.
+
+    String contents become ``[{"type": "text", "text": ...}]``; a conversation without ``{"type": "image"}``
+    parts gets ``num_images`` of them before the first user message's text (TRL's convention); ``system`` is
+    put first unless the conversation has a system message. Raises ``ValueError`` naming what is malformed.
+    """
+    prompt: list[dict[str, Any]] = []
+    for position, message in enumerate(messages):
+        if not isinstance(message, dict) or "role" not in message or "content" not in message:
+            raise ValueError(f"message {position} is not a {{'role', 'content'}} dict: {message!r}")
+        content = message["content"]
+        if isinstance(content, str):
+            parts = [{"type": "text", "text": content}]
+        elif isinstance(content, list) and all(isinstance(part, dict) and "type" in part for part in content):
+            parts = [{"type": part["type"], "text": part.get("text")} for part in content]
+        else:
+            raise ValueError(f"message {position} has content {content!r}, not a string or a list of parts")
+        prompt.append({"role": str(message["role"]), "content": parts})
+    users = [message for message in prompt if message["role"] == "user"]
+    if not users:
+        raise ValueError("the conversation has no user message")
+    placeholders = sum(part["type"] == "image" for message in prompt for part in message["content"])
+    if placeholders == 0:
+        users[0]["content"][:0] = [{"type": "image", "text": None} for _ in range(num_images)]
+    elif placeholders != num_images:
+        raise ValueError(f"the conversation has {placeholders} image placeholders for {num_images} images")
+    if system is not None and prompt[0]["role"] != "system":
+        prompt.insert(0, {"role": "system", "content": [{"type": "text", "text": system}]})
+    return prompt
+
+
 def _images_per_row(dataset: Dataset, image_column: str | None) -> list[int] | int:
     """1 for a single-image column, else the list lengths, read from Arrow without decoding any image."""
     import pyarrow.compute as pc

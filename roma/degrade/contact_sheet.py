@@ -1,6 +1,7 @@
 """``roma degrade``: a labelled contact sheet of corruptions × severities, to see what each one does.
 
-Rows are corruptions, columns are the clean image then each severity. The image is first resized to fit
+Rows are corruptions, columns are the clean image then each severity; under each tile, the corruption's
+parameter at that severity (σ, JPEG quality, scale ...). The image is first resized to fit
 one tile and then corrupted, so each tile shows the corruption at the resolution it is displayed at (a
 σ = 1 blur of a 4000-pixel photo would be invisible once shrunk to a tile).
 """
@@ -16,6 +17,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from roma.degrade.convert import to_rgb_uint8
 from roma.degrade.core import corrupt
+from roma.degrade.corruptions import parameter_label
 from roma.degrade.errors import DegradationError
 from roma.degrade.registry import ALL, get_corruption, resolve_corruptions, validate_severity
 from roma.degrade.sampling import rng_for
@@ -77,11 +79,19 @@ def contact_sheet(
     measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     label_width = max(int(measure.textlength(n, font=label_font)) for n in names) + 24
     header_height = int(header_font.size * 1.9) if hasattr(header_font, "size") else 28
+    # Under each corrupted tile: its parameter at that severity (σ, JPEG quality, scale ...).
+    captions = {(n, s): parameter_label(n, s) for n in names for s in severities}
+    caption_height = (
+        int(label_font.size * 1.5) if any(captions.values()) and hasattr(label_font, "size") else 0
+    )
     gap = 6
     columns = ["clean", *(f"severity {_format_severity(s)}" for s in severities)]
     sheet = Image.new(
         "RGB",
-        (label_width + len(columns) * (tile + gap), header_height + len(names) * (height + gap)),
+        (
+            label_width + len(columns) * (tile + gap),
+            header_height + len(names) * (height + caption_height + gap),
+        ),
         _BACKGROUND,
     )
     draw = ImageDraw.Draw(sheet)
@@ -89,7 +99,7 @@ def contact_sheet(
         x = label_width + column * (tile + gap) + tile // 2
         draw.text((x, header_height // 2), text, fill=_INK, font=header_font, anchor="mm")
     for row, name in enumerate(names):
-        y = header_height + row * (height + gap)
+        y = header_height + row * (height + caption_height + gap)
         group = get_corruption(name).group
         line = int(label_font.size * 1.3) if hasattr(label_font, "size") else 16
         draw.text((12, y + height // 2 - line // 2), name, fill=_INK, font=label_font, anchor="lm")
@@ -100,6 +110,10 @@ def contact_sheet(
         for column, severity in enumerate(severities, start=1):
             view = corrupt(clean, name, severity, rng_for(seed, "contact_sheet", name, severity))
             sheet.paste(view, (label_width + column * (tile + gap) + offset, y))
+            if captions[name, severity]:
+                x = label_width + column * (tile + gap) + tile // 2
+                caption_y = y + height + caption_height // 2
+                draw.text((x, caption_y), captions[name, severity], fill=_MUTED, font=label_font, anchor="mm")
     return sheet
 
 

@@ -17,9 +17,35 @@ from __future__ import annotations
 import numpy as np
 
 from roma.degrade import functional as F
-from roma.degrade.registry import SEEN, UNSEEN, register_corruption
+from roma.degrade.registry import SEEN, UNSEEN, get_corruption, register_corruption
 
-__all__: list[str] = []
+__all__ = ["parameter_label"]
+
+# How each severity row reads on a contact sheet: the parameter with its symbol or unit.
+_PARAMETER_LABELS = {
+    "gaussian_blur": lambda sigma: f"σ {sigma:.3g} px",
+    "jpeg_compression": lambda quality: f"quality {round(quality)}",
+    "low_resolution": lambda factor: f"scale 1/{factor:.3g}",
+    "gaussian_noise": lambda sigma: f"σ {sigma:.3g}",
+    "shot_noise": lambda photons: f"{photons:.3g} photons",
+    "impulse_noise": lambda amount: f"{100 * amount:.3g}% s&p",
+    "speckle_noise": lambda sigma: f"σ {sigma:.3g} ×",
+    "defocus_blur": lambda row: f"r {row[0]:.3g}, σ {row[1]:.2g}",
+    "motion_blur": lambda row: f"r {round(row[0])}, σ {row[1]:.3g}",
+    "zoom_blur": lambda row: f"zoom 1–{row[0]:.3g}",
+    "pixelate": lambda scale: f"scale {scale:.3g}",
+    "contrast": lambda factor: f"contrast ×{factor:.3g}",
+    "brightness": lambda shift: f"V +{shift:.3g}",
+    "elastic_transform": lambda alpha: f"α {alpha:.3g}",
+}
+
+
+def parameter_label(name: str, severity: float) -> str:
+    """The parameter ``name`` uses at ``severity``, as a short label (``"σ 3 px"``, ``"quality 15"``); ``""``
+    for a corruption without a label here (a registered plugin) or without a severity table."""
+    label = _PARAMETER_LABELS.get(name)
+    corruption = get_corruption(name)
+    return label(corruption.parameters(severity)) if label and corruption.severities is not None else ""
 
 
 # ------------------------------------------------------------------------------------------- seen

@@ -9,6 +9,13 @@ grey level where the reference truncates (the reference's ``np.uint8(x)`` darken
 grey level on average). Where an OpenCV border or coordinate convention differs from the reference's, the
 matching one is chosen explicitly and noted.
 
+albumentations' functional kernel is called where its output is bit-identical to the kernel here
+(``low_resolution``: its ``downscale``). Where it is not, the kernel stays hand-written (checked on every severity):
+its Gaussian blur reflects the border (ImageNet-C replicates it) and builds PIL's 3.5σ kernel in float64; its JPEG
+``image_compression`` hands RGB to OpenCV as BGR, swapping the chroma weights of red and blue; its ``defocus``
+disk differs from the reference's at radii 4, 8 and 10; the other corruptions have no albumentations or albucore
+kernel that computes the ImageNet-C operation.
+
 All functions return a new ``uint8`` array of the input's shape and never modify their input.
 """
 
@@ -208,16 +215,28 @@ def low_resolution(image: np.ndarray, factor: float) -> np.ndarray:
     height, width = image.shape[:2]
     scale = 1.0 / factor
     if round(width * scale) >= 1 and round(height * scale) >= 1:
-        # Given as a scale (not a size), OpenCV takes its fast block-average path for integer factors, as
-        # albumentations' Downscale does; the small size is round(size / factor) either way. When the
-        # factor does not divide the size, that path's blocks drift by up to factor/3 pixel across the
+        # albumentations' own kernel (bit-identical, pinned by tests/goldens.json). Given a scale (not a size),
+        # OpenCV takes its fast block-average path for integer factors; the small size is round(size / factor).
+        # When the factor does not divide the size, that path's blocks drift by up to factor/3 pixel across the
         # image, so a fractional factor just above an integer one can score a slightly higher PSNR.
-        down = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    else:
-        down = cv2.resize(
-            image, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA
-        )
+        return _albumentations_pixel().downscale(image, scale, cv2.INTER_AREA, cv2.INTER_LINEAR)
+    # Smaller than one pixel at that scale: albumentations' Downscale would ask OpenCV for an empty image.
+    down = cv2.resize(
+        image, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA
+    )
     return cv2.resize(down, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+@lru_cache(maxsize=1)
+def _albumentations_pixel():
+    """``albumentations.augmentations.pixel.functional``, imported on first use (about a second) and without
+    albumentations' update check, which would call the network on import."""
+    import os
+
+    os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+    from albumentations.augmentations.pixel import functional
+
+    return functional
 
 
 def pixelate(image: np.ndarray, scale: float) -> np.ndarray:

@@ -21,6 +21,8 @@ from typing import Any, Protocol
 from PIL import Image
 
 from roma.evaluation.errors import EvaluationError
+from roma.models.processing import set_pixel_range
+from roma.models.tiny import resolve_model
 
 __all__ = [
     "BACKENDS",
@@ -106,8 +108,6 @@ def _resolve_device(device: str) -> str:
 def resolve_model_path(model: str | Path) -> str:
     """The checkpoint to load: a ``roma-tiny/FAMILY-SIZE`` name built offline into its cached folder
     (`roma.models.tiny.resolve_model`, as the recipes do); any other path or hub id as given."""
-    from roma.models.tiny import resolve_model
-
     try:
         return resolve_model(str(model))
     except ValueError as error:
@@ -149,7 +149,14 @@ class TransformersBackend:
     name = "transformers"
 
     def __init__(
-        self, model_path: str | Path, *, max_new_tokens: int = 1024, device: str = "auto", dtype: str = "auto"
+        self,
+        model_path: str | Path,
+        *,
+        max_new_tokens: int = 1024,
+        device: str = "auto",
+        dtype: str = "auto",
+        min_pixels: int | None = None,
+        max_pixels: int | None = None,
     ):
         import torch
         from transformers import AutoModelForImageTextToText, AutoProcessor
@@ -157,7 +164,9 @@ class TransformersBackend:
         self.model_path = resolve_model_path(model_path)
         self.device = _resolve_device(device)
         try:
-            self.processor = AutoProcessor.from_pretrained(self.model_path)
+            self.processor = set_pixel_range(
+                AutoProcessor.from_pretrained(self.model_path), min_pixels, max_pixels
+            )
             self.model = AutoModelForImageTextToText.from_pretrained(
                 self.model_path, dtype=_resolve_dtype(dtype, self.device)
             )
@@ -246,7 +255,7 @@ class TransformersBackend:
 
 
 class VLLMBackend:
-    """vLLM offline inference (GPU). Optional: install ``roma[vllm]``; imported only when selected.
+    """vLLM offline inference (GPU). Optional: install ``trl-roma[vllm]``; imported only when selected.
 
     Typed against vLLM's documented offline API: ``LLM(model, tensor_parallel_size, gpu_memory_utilization,
     limit_mm_per_prompt)``, ``SamplingParams(n, temperature, max_tokens, seed)`` and ``LLM.generate`` on
@@ -268,18 +277,22 @@ class VLLMBackend:
         tensor_parallel_size: int = 1,
         gpu_memory_utilization: float = 0.85,
         max_images_per_prompt: int = 8,
+        min_pixels: int | None = None,
+        max_pixels: int | None = None,
         **llm_kwargs: Any,
     ):
         try:
             from vllm import LLM
         except ImportError:
             raise EvaluationError(
-                "--backend vllm needs vLLM (pip install 'roma[vllm]', GPU only); use --backend transformers"
+                "--backend vllm needs vLLM (pip install 'trl-roma[vllm]', GPU only); use --backend transformers"
             ) from None
         from transformers import AutoProcessor
 
         self.model_path = resolve_model_path(model_path)
-        self.processor = AutoProcessor.from_pretrained(self.model_path)
+        self.processor = set_pixel_range(
+            AutoProcessor.from_pretrained(self.model_path), min_pixels, max_pixels
+        )
         self.llm = LLM(
             model=self.model_path,
             tensor_parallel_size=int(tensor_parallel_size),

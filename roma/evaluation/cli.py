@@ -29,6 +29,7 @@ from roma.evaluation.benchmarks import (
     import_benchmark_modules,
     list_benchmarks,
 )
+from roma.evaluation.config import describe_negated_flags
 from roma.evaluation.errors import EvaluationError
 from roma.evaluation.plan import format_plan, run_plan
 from roma.evaluation.reports import write_reports
@@ -65,7 +66,7 @@ def build_parser():  # -> transformers.HfArgumentParser
         help="Print the work items, the image cache size and a projected wall time (from a calibration batch "
         "on the model and device); run nothing. Saved as plan.json in --out.",
     )
-    return parser
+    return describe_negated_flags(parser)
 
 
 def read_config_file(path: str) -> dict:

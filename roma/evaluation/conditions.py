@@ -14,6 +14,7 @@ does).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -27,6 +28,7 @@ import numpy as np
 from PIL import Image
 
 from roma._paths import safe_path_component
+from roma.cache import cache_root, prune
 from roma.degrade import SEEN, UNSEEN, corrupt, list_corruptions, resolve_corruptions, rng_for
 from roma.evaluation.errors import EvaluationError
 from roma.evaluation.images import ImageSource
@@ -124,9 +126,9 @@ def resolve_conditions(spec: str | Sequence[str], severities: Sequence[int | flo
 
 
 def default_cache_dir() -> Path:
-    """``$ROMA_CACHE_DIR/eval_images``, else ``~/.cache/roma/eval_images``: shared across runs and models."""
-    root = os.environ.get("ROMA_CACHE_DIR")
-    return (Path(root) if root else Path.home() / ".cache" / "roma") / "eval_images"
+    """``eval_images/`` under roma's cache root (``$ROMA_CACHE``, `roma.cache.cache_root`): shared across runs
+    and models."""
+    return cache_root() / "eval_images"
 
 
 class CorruptedImageCache:
@@ -135,13 +137,19 @@ class CorruptedImageCache:
     Args:
         root: the cache folder (created on first write).
         seed: the sweep's seed: part of the key and of the corruption's RNG key.
+        max_bytes: size cap of ``root``; None for none. Past it, the least recently used files are deleted
+            (`roma.cache.prune`; a hit refreshes a file's time). Checked on the first write and then after
+            every tenth of the cap (at most 256 MiB) written, so the folder exceeds the cap by at most that.
     """
 
-    def __init__(self, root: str | Path, seed: int = 0):
+    def __init__(self, root: str | Path, seed: int = 0, max_bytes: int | None = None):
         self.root = Path(root)
         self.seed = int(seed)
         self.hits = 0
         self.misses = 0
+        self.max_bytes = max_bytes
+        self._check_every = max(1, min(max_bytes // 10, 256 * 1024**2)) if max_bytes is not None else 0
+        self._written_since_check = self._check_every  # the first write checks
         self._made_dirs: set[Path] = set()
 
     def key(self, benchmark: str, sample_id: str, image_index: int, condition: Condition, digest: str) -> str:
@@ -189,6 +197,8 @@ class CorruptedImageCache:
             pixels = np.load(path, allow_pickle=False)
             if pixels.dtype == np.uint8 and pixels.ndim == 3 and pixels.shape[2] == 3:
                 self.hits += 1
+                if self.max_bytes is not None:
+                    _refresh(path)  # recently used: evicted last
                 return Image.fromarray(pixels)
             # Anything else was not written by this cache: recompute and overwrite it.
         except FileNotFoundError:
@@ -212,7 +222,18 @@ class CorruptedImageCache:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
+        if self.max_bytes is not None:
+            self._written_since_check += path.stat().st_size
+            if self._written_since_check >= self._check_every:
+                self._written_since_check = 0
+                prune(self.root, self.max_bytes)
         return corrupted
+
+
+def _refresh(path: Path) -> None:
+    # Pruned by another process meanwhile, or a read-only cache: the read already succeeded either way.
+    with contextlib.suppress(OSError):
+        os.utime(path)
 
 
 def condition_subset(samples: Sequence[Sample], size: int, seed: int, benchmark: str) -> list[Sample]:

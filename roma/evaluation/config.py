@@ -7,11 +7,15 @@ budget, corruption seed and cache, device); `roma.evaluation.sweep.SweepConfig` 
 
 from __future__ import annotations
 
+import argparse
+import functools
 from dataclasses import dataclass, field
+from typing import Any
 
+from roma.cache import DEFAULT_EVAL_IMAGES_MAX_GB
 from roma.evaluation.errors import EvaluationError
 
-__all__ = ["BenchmarkRunConfig"]
+__all__ = ["BenchmarkRunConfig", "describe_negated_flags"]
 
 
 @dataclass
@@ -53,14 +57,54 @@ class BenchmarkRunConfig:
     cache_dir: str | None = field(
         default=None,
         metadata={
-            "help": "Cache of corrupted images, shared across runs and models (default ~/.cache/roma)."
+            "help": "Cache of corrupted images, shared across runs and models (default: eval_images/ under "
+            "$ROMA_CACHE, else ~/.cache/roma)."
         },
     )
     device: str = field(
         default="auto", metadata={"help": "transformers backend device: auto, cpu, cuda, cuda:N."}
     )
     dtype: str = field(default="auto", metadata={"help": "Model dtype: auto, float32, bfloat16, float16."})
+    cache_max_gb: float | None = field(
+        default=DEFAULT_EVAL_IMAGES_MAX_GB,
+        metadata={
+            "help": "Size cap of the corrupted-image cache in GB; past it the least recently used images are "
+            "deleted. None: no cap. `roma cache` shows and clears the cache."
+        },
+    )
     progress: bool = field(default=True, metadata={"help": "Show tqdm progress bars."})
+    min_pixels: int | None = field(
+        default=None,
+        metadata={
+            "help": "Smallest image area (pixels) the processor resizes to, as in training; default: model's."
+        },
+    )
+    max_pixels: int | None = field(
+        default=None,
+        metadata={
+            "help": "Largest image area (pixels) the processor resizes to, as in training; default: model's."
+        },
+    )
+    instruction: str | None = field(
+        default=None,
+        metadata={
+            "help": "Text appended to every question (the prompt template; e.g. a '<think>' format for your "
+            "model); default: roma's '\\nPut the final answer in \\boxed{}.'. Grading reads the last \\boxed{} "
+            "or final answer either way."
+        },
+    )
+    system_prompt: str | None = field(
+        default=None,
+        metadata={"help": "System message put before every prompt (as roma train --system_prompt)."},
+    )
+    question_column: str = field(
+        default="question",
+        metadata={"help": "Local datasets in --benchmarks: column with the question (as for training)."},
+    )
+    image_column: str = field(
+        default="image", metadata={"help": "Local datasets: column(s) with the image(s)."}
+    )
+    answer_column: str = field(default="answer", metadata={"help": "Local datasets: column with the answer."})
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
@@ -74,6 +118,40 @@ class BenchmarkRunConfig:
     def benchmark_names(self) -> list[str]:
         return [name.strip() for name in self.benchmarks.split(",") if name.strip()]
 
+    def conversation_builder(self):
+        """`build_conversation` with ``instruction`` and ``system_prompt`` applied: (question, images) -> prompt."""
+        from roma.data.prompts import DEFAULT_INSTRUCTION, build_conversation
+
+        instruction = DEFAULT_INSTRUCTION if self.instruction is None else self.instruction
+        return functools.partial(build_conversation, instruction=instruction, system=self.system_prompt)
+
+    def image_cache(self):
+        """The corrupted-image cache these settings name: ``cache_dir`` (default under ``$ROMA_CACHE``),
+        the seed and the size cap."""
+        from roma.evaluation.conditions import CorruptedImageCache, default_cache_dir
+
+        max_bytes = None if self.cache_max_gb is None else int(self.cache_max_gb * 1024**3)
+        return CorruptedImageCache(self.cache_dir or default_cache_dir(), seed=self.seed, max_bytes=max_bytes)
+
+    def make_benchmarks(self) -> list:
+        """The adapters of ``benchmarks``: a registered name (with ``--hub_ids`` overrides), or a local data
+        file or folder read with the column flags."""
+        from roma.evaluation.benchmarks import get_benchmark
+        from roma.evaluation.benchmarks.local import LocalDataset, is_local_dataset
+
+        overrides = self.hub_overrides()
+        columns = {
+            "question_column": self.question_column,
+            "image_column": self.image_column,
+            "answer_column": self.answer_column,
+        }
+        return [
+            LocalDataset(name, **columns)
+            if is_local_dataset(name)
+            else get_benchmark(name, data_dir=self.data_dir, **overrides.get(name, {}))
+            for name in self.benchmark_names
+        ]
+
     def hub_overrides(self) -> dict[str, dict[str, str]]:
         """``--hub_ids`` as ``{benchmark: {"hub_id": ..., "hub_config": ...}}``."""
         overrides: dict[str, dict[str, str]] = {}
@@ -86,3 +164,22 @@ class BenchmarkRunConfig:
             hub_id, _, config = target.strip().partition(":")
             overrides[name.strip()] = {"hub_id": hub_id} | ({"hub_config": config} if config else {})
         return overrides
+
+
+def describe_negated_flags(parser: Any) -> Any:
+    """Give each ``--no_X`` switch that ``HfArgumentParser`` derives from a boolean field defaulting to True its
+    own help: it copies the field's, so ``--no_progress`` said "Show tqdm progress bars. (default: False)"."""
+    positive = {
+        action.dest: action.help
+        for action in parser._actions
+        if action.option_strings and not isinstance(action, argparse._StoreFalseAction)
+    }
+    for action in parser._actions:
+        if isinstance(action, argparse._StoreFalseAction) and action.dest in positive:
+            what = (positive[action.dest] or "").strip().rstrip(".")
+            meaning = f" ({what[:1].lower()}{what[1:]})" if what else ""
+            action.help = f"Turn --{action.dest}{meaning} off."
+            action.default = (
+                argparse.SUPPRESS
+            )  # the --X action sets the default; no misleading "(default: False)"
+    return parser

@@ -23,17 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from roma.data.prompts import build_conversation
 from roma.degrade import DegradationError
 from roma.evaluation.backends import GenerationRequest, TransformersBackend
-from roma.evaluation.benchmarks import get_benchmark, import_benchmark_modules
+from roma.evaluation.benchmarks import import_benchmark_modules
 from roma.evaluation.conditions import (
-    CorruptedImageCache,
-    default_cache_dir,
     parse_severities,
     resolve_conditions,
 )
-from roma.evaluation.config import BenchmarkRunConfig
+from roma.evaluation.config import BenchmarkRunConfig, describe_negated_flags
 from roma.evaluation.errors import EvaluationError
 from roma.evaluation.reports import markdown_table
 
@@ -102,15 +99,17 @@ class _Prober:
             raise EvaluationError(
                 "the probe needs at least one corruption in --conditions (clean is the reference)"
             )
-        overrides = config.hub_overrides()
         import_benchmark_modules(config.benchmark_module)
-        self.benchmarks = [
-            get_benchmark(n, data_dir=config.data_dir, **overrides.get(n, {})) for n in config.benchmark_names
-        ]
-        self.cache = CorruptedImageCache(config.cache_dir or default_cache_dir(), seed=config.seed)
-        self.build_conversation = build_conversation
+        self.benchmarks = config.make_benchmarks()
+        self.cache = config.image_cache()
+        self.build_conversation = config.conversation_builder()
         self.backend = TransformersBackend(
-            config.model, max_new_tokens=config.max_new_tokens, device=config.device, dtype=config.dtype
+            config.model,
+            max_new_tokens=config.max_new_tokens,
+            device=config.device,
+            dtype=config.dtype,
+            min_pixels=config.min_pixels,
+            max_pixels=config.max_pixels,
         )
 
     def forward_hidden(self, batch: Any, answer: Any, views: list[Any]) -> Any:
@@ -323,6 +322,7 @@ def main(argv: list[str] | None = None) -> int:
         description="Rank corruptions by how much they move a model: token KL and log-prob drop of its clean "
         "greedy answer under each corrupted view. No grading.",
     )
+    describe_negated_flags(parser)
     try:
         config = parser.parse_args_into_dataclasses(args=argv)[0]
     except ValueError as error:

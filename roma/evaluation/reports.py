@@ -59,6 +59,7 @@ _CORRUPTED_GROUPS = (SEEN, UNSEEN, "other")
 GROUPS = (CLEAN, *_CORRUPTED_GROUPS)
 # The rows each benchmark could not evaluate, as the sweep found them: {benchmark: [SkippedRow.to_json()]}.
 SKIPPED_FILE = "skipped.json"
+RESULT_DIGITS = 6  # decimals kept in results.json (accuracies are in percent)
 
 
 def _mean(values: Iterable[float]) -> float | None:
@@ -457,6 +458,33 @@ def _skipped_markdown(skipped: dict[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------- plots
+def round_floats(value: Any, digits: int = RESULT_DIGITS) -> Any:
+    """``value`` with every float rounded to ``digits`` decimals, in nested dicts and lists: float noise such
+    as a drop of ``3.55e-15`` points (two means of the same accuracies summed in another order) reads 0.0."""
+    if isinstance(value, float):
+        return round(value, digits) + 0.0  # + 0.0 turns a rounded -0.0 into 0.0
+    if isinstance(value, dict):
+        return {key: round_floats(item, digits) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [round_floats(item, digits) for item in value]
+    return value
+
+
+# The severity curves of one panel: up to 16 lines with distinct colours, and distinct markers for the first 11
+# (14 corruptions are built in: 3 seen, 11 unseen), so no two lines look alike even in greyscale.
+LINE_COLOURS = (
+    *("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22"),
+    *("#17becf", "#000000", "#b8860b", "#000080", "#ff00ff", "#7fff00", "#800000"),
+)
+LINE_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h")
+
+
+def line_styles(count: int) -> list[tuple[str, str]]:
+    """(colour, marker) of each of ``count`` lines: colours distinct up to 16 lines, then repeating with
+    another marker, so (colour, marker) pairs stay distinct far beyond that."""
+    return [(LINE_COLOURS[i % len(LINE_COLOURS)], LINE_MARKERS[i % len(LINE_MARKERS)]) for i in range(count)]
+
+
 def _figure(width: float, height: float) -> Any:
     from matplotlib.figure import Figure  # Figure + savefig uses Agg without touching pyplot's global backend
 
@@ -469,18 +497,15 @@ def plot_severity_curves(benchmark: str, entry: dict[str, Any], path: Path) -> P
     Each line starts at the clean accuracy (severity 0, marked "clean"), so a panel reads as "how fast does
     accuracy fall as the corruption gets stronger".
     """
-    import matplotlib
 
     groups = [g for g in _CORRUPTED_GROUPS if any(c["group"] == g for c in entry["corruptions"].values())]
     figure = _figure(5.2 * len(groups) + 1.0, 5.0)
     axes_list = figure.subplots(1, len(groups), sharey=True, squeeze=False)[0]
-    colours = matplotlib.colormaps["tab10"].colors
-    markers = ("o", "s", "^", "D", "v", "P")
     clean = entry.get("clean")
     for axes, group in zip(axes_list, groups):
         corruptions = sorted((name, c) for name, c in entry["corruptions"].items() if c["group"] == group)
         severities_used: set[float] = set()
-        for index, (corruption, c) in enumerate(corruptions):
+        for (corruption, c), (colour, marker) in zip(corruptions, line_styles(len(corruptions))):
             xs = [float(s) for s in c["severities"]]
             ys = list(c["severities"].values())
             severities_used.update(xs)
@@ -489,9 +514,9 @@ def plot_severity_curves(benchmark: str, entry: dict[str, Any], path: Path) -> P
             axes.plot(
                 xs,
                 ys,
-                marker=markers[(index // len(colours)) % len(markers)],
+                marker=marker,
                 markersize=4,
-                color=colours[index % len(colours)],
+                color=colour,
                 label=corruption,
             )
         if clean is not None:
@@ -606,7 +631,7 @@ def write_reports(out: str | Path, *, plots: bool = True) -> dict[str, Any]:
     records = read_records(records_path)
     run_path = out / "run.json"
     run = json.loads(run_path.read_text()) if run_path.is_file() else {}
-    results = {"run": run, **summarize(records), "skipped": _read_skipped_rows(out)}
+    results = round_floats({"run": run, **summarize(records), "skipped": _read_skipped_rows(out)})
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     summary_rows = [
         {

@@ -32,21 +32,17 @@ from typing import Any
 
 from roma._paths import OutputFolderError, check_output_folder
 from roma._version import package_version
-from roma.data.prompts import build_conversation
 from roma.degrade import rng_for
 from roma.evaluation.backends import GenerationBackend, GenerationRequest, check_sampling, make_backend
 from roma.evaluation.benchmarks import (
     DEFAULT_BENCHMARKS,
     BenchmarkData,
     EvalSample,
-    get_benchmark,
     import_benchmark_modules,
 )
 from roma.evaluation.conditions import (
     Condition,
-    CorruptedImageCache,
     condition_subset,
-    default_cache_dir,
     parse_severities,
     resolve_conditions,
 )
@@ -84,6 +80,10 @@ _RECORD_SETTINGS = (
     "backend",
     "batch_size",  # a batch's composition and sampling seed follow from it
     "hub_ids",
+    "instruction",
+    "system_prompt",
+    "min_pixels",
+    "max_pixels",
 )
 
 
@@ -234,12 +234,9 @@ class SweepRunner:
             )
         # Fail on an unknown benchmark name before loading a model.
         import_benchmark_modules(config.benchmark_module)
-        self.benchmarks = [
-            get_benchmark(name, data_dir=config.data_dir, **overrides.get(name, {}))
-            for name in config.benchmark_names
-        ]
-        self.cache = CorruptedImageCache(config.cache_dir or default_cache_dir(), seed=config.seed)
-        self._build_conversation = build_conversation
+        self.benchmarks = config.make_benchmarks()
+        self.cache = config.image_cache()
+        self._build_conversation = config.conversation_builder()
         self._backend = backend
         self._on_records_written = on_records_written
         self.shard = Shard.from_env()
@@ -256,6 +253,8 @@ class SweepRunner:
                 device=self._shard_device(),
                 dtype=self.config.dtype,
                 tensor_parallel_size=self.config.tensor_parallel_size,
+                min_pixels=self.config.min_pixels,
+                max_pixels=self.config.max_pixels,
             )
         return self._backend
 

@@ -22,6 +22,8 @@ _LAZY = {
     )
 }
 
+_LAZY["set_pixel_range"] = "roma.models.processing"
+
 __all__ = [
     "FAMILIES",
     "MODEL_SPECS",
@@ -33,9 +35,11 @@ __all__ = [
     "build_tokenizer",
     "get_spec",
     "resolve_model",
+    "set_pixel_range",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from roma.models.processing import set_pixel_range
     from roma.models.tiny import (
         FAMILIES,
         MODEL_SPECS,

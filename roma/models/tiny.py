@@ -426,8 +426,8 @@ def resolve_model(name_or_path: str, cache_dir: str | Path | None = None) -> str
     """Turn ``roma-tiny/FAMILY-SIZE[-seedN]`` (e.g. ``roma-tiny/qwen3_vl-small``) into a built checkpoint folder.
 
     Recipes and ``roma eval`` accept this name wherever a hub id or a local path goes, so the embedded default
-    needs no hub. The checkpoint is built once under ``cache_dir`` (default ``$ROMA_CACHE`` or
-    ``~/.cache/roma``)``/models`` and reused. Any other name is returned unchanged.
+    needs no hub. The checkpoint is built once under ``cache_dir`` (default: roma's cache root,
+    `roma.cache.cache_root`)``/models`` and reused. Any other name is returned unchanged.
     """
     if not str(name_or_path).startswith(TINY_MODEL_PREFIX):
         return str(name_or_path)
@@ -445,7 +445,9 @@ def resolve_model(name_or_path: str, cache_dir: str | Path | None = None) -> str
     import os
     import shutil
 
-    root = Path(cache_dir or os.environ.get("ROMA_CACHE") or Path.home() / ".cache" / "roma") / "models"
+    from roma.cache import cache_root
+
+    root = Path(cache_dir or cache_root()) / "models"
     out_dir = root / f"{parts[0]}-{parts[1]}-seed{seed}"
     if not (out_dir / "config.json").is_file():
         tmp_dir = out_dir.with_name(out_dir.name + f".tmp{os.getpid()}")

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from roma.cli import main as roma_main
+from roma.configs import recipe_path
 from roma.models.tiny import vision_token_ids
 
 # Every stage is a `roma` subcommand run as `python -m roma.cli COMMAND ...`: no file of the repository is run.
@@ -53,9 +54,10 @@ class StudyConfig:
         default="roma-tiny/qwen3_vl-small", metadata={"help": "Model warm-started then trained."}
     )
     base_config: str = field(
-        default="recipes/configs/tiny_cpu.yaml",
+        default="tiny_cpu",
         metadata={
-            "help": "Training YAML every run starts from (`roma train --config`); the study overrides the rest."
+            "help": "Training recipe every run starts from (`roma train --config`: a packaged name or a YAML "
+            "path); the study overrides the rest."
         },
     )
     warm_start_steps: int = field(
@@ -82,11 +84,10 @@ class StudyConfig:
     )
 
     def __post_init__(self):
-        if not Path(self.base_config).is_file():
-            raise FileNotFoundError(
-                f"study: base_config {self.base_config!r} is not a file (run from the repository root or pass "
-                "--base_config PATH)."
-            )
+        try:
+            recipe_path(self.base_config)
+        except FileNotFoundError as err:
+            raise FileNotFoundError(f"study: base_config {self.base_config!r}: {err}") from None
         if self.quick:
             self.model = "roma-tiny/qwen3_vl-tiny"
             self.seeds = self.seeds.split(",")[0]
@@ -396,7 +397,7 @@ def write_report(
         "## Setup",
         "",
         f"- Model: `{config.model}` warm-started for {config.warm_start_steps} supervised steps, then "
-        f"{config.rl_steps} RL steps per run (recipe defaults: `recipes/configs/tiny_cpu.yaml`).",
+        f"{config.rl_steps} RL steps per run (recipe defaults: `roma/configs/tiny_cpu.yaml`).",
         f"- Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, "
         f"Python {platform.python_version()}; wall time of this study invocation: {wall_time_s / 60:.1f} min "
         "(stages reused from an earlier invocation are not counted).",

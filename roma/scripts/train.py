@@ -3,14 +3,17 @@
 :func:`main` parses ``(RomaScriptArguments, RomaConfig, ModelConfig)`` with `trl.TrlParser` (YAML plus
 command-line overrides) and calls :func:`run`; both are importable, so the study and the tests run it in-process.
 
+    roma train --config tiny_cpu                      # a packaged recipe (roma/configs/), or a YAML path
+    roma train --accelerate_config deepspeed_zero2 --config qwen3_vl_4b_roma   # under accelerate launch
     accelerate launch --config_file recipes/accelerate/cpu.yaml recipes/roma_qwen3vl.py \
-        --config recipes/configs/tiny_cpu.yaml
+        --config recipes/configs/tiny_cpu.yaml       # from a clone (recipes/configs links to roma/configs)
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -21,11 +24,13 @@ from accelerate import PartialState
 from transformers import AutoProcessor
 from trl import GRPOTrainer, ModelConfig, TrlParser, get_peft_config
 
+from roma.configs import accelerate_config_path, recipe_path
 from roma.data.loading import load_training_dataset
 from roma.evaluation.compare import condition_changes
 from roma.evaluation.records import read_records
 from roma.evaluation.reports import format_points_interval
 from roma.evaluation.sweep import RECORDS_FILE, SweepConfig, run_sweep
+from roma.models.processing import set_pixel_range
 from roma.models.tiny import resolve_model
 from roma.rewards import get_reward_function
 from roma.scripts.warm_start import WarmStartConfig, warm_start
@@ -48,8 +53,22 @@ class RomaScriptArguments:
             "save_to_disk folder / image folder."
         },
     )
+    dataset_config: str | None = field(
+        default=None,
+        metadata={"help": "Configuration name of a hub dataset (datasets.load_dataset(name=...))."},
+    )
     dataset_split: str = field(default="train", metadata={"help": "Split to train on."})
-    question_column: str = field(default="question", metadata={"help": "Column holding the question text."})
+    question_column: str = field(
+        default="question",
+        metadata={
+            "help": "Column holding the question text, or a TRL conversational prompt (e.g. 'prompt'), which is "
+            "used as is."
+        },
+    )
+    system_prompt: str | None = field(
+        default=None,
+        metadata={"help": "System message put before every prompt (as open-r1's system_prompt)."},
+    )
     image_column: str = field(
         default="image",
         metadata={
@@ -166,16 +185,7 @@ def prepare_model(script_args: RomaScriptArguments, training_args: RomaConfig, m
 def load_processor(path: str, script_args: RomaScriptArguments):
     # Left padding, as TRL loads it: TRL aligns the processor's mm_token_type_ids with its left-padded prompts.
     processor = AutoProcessor.from_pretrained(path, padding_side="left")
-    if script_args.min_pixels or script_args.max_pixels:
-        size = dict(processor.image_processor.size)
-        if script_args.min_pixels:
-            size["shortest_edge"] = script_args.min_pixels
-        if script_args.max_pixels:
-            size["longest_edge"] = script_args.max_pixels
-        if size["shortest_edge"] > size["longest_edge"]:
-            raise ValueError(f"min_pixels ({size['shortest_edge']}) > max_pixels ({size['longest_edge']}).")
-        processor.image_processor.size = size
-    return processor
+    return set_pixel_range(processor, script_args.min_pixels, script_args.max_pixels)
 
 
 def evaluate(path: str, out_dir: Path, script_args: RomaScriptArguments, seed: int) -> dict[str, Any] | None:
@@ -219,6 +229,8 @@ def run(script_args: RomaScriptArguments, training_args: RomaConfig, model_args)
         skip_bad_samples=script_args.skip_bad_samples,
         max_samples=script_args.max_train_samples,
         image_root=script_args.image_root,
+        system_prompt=script_args.system_prompt,
+        dataset_config=script_args.dataset_config,
     )
 
     # 3. Evaluation before training, on the main process (the sweep loads the checkpoint itself).
@@ -233,6 +245,8 @@ def run(script_args: RomaScriptArguments, training_args: RomaConfig, model_args)
         "dtype": model_args.dtype,
         **({"attn_implementation": model_args.attn_implementation} if model_args.attn_implementation else {}),
     }
+    if script_args.trainer == "roma" and training_args.roma_base_model is None:
+        training_args.roma_base_model = model_args.model_name_or_path  # the model card's base model
     trainer_class = RomaGRPOTrainer if script_args.trainer == "roma" else GRPOTrainer
     trainer = trainer_class(
         model=start_path,
@@ -315,14 +329,65 @@ def format_summary(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def resolve_config_argument(argv: list[str]) -> list[str]:
+    """``argv`` with the value of ``--config`` resolved to a file: a path as given, else a packaged recipe name
+    (``tiny_cpu`` -> ``roma/configs/tiny_cpu.yaml``; `roma.configs.recipe_path`)."""
+    resolved: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        if arg == "--config" or arg.startswith("--config="):
+            value = arg.partition("=")[2] if "=" in arg else next(args, None)
+            if not value:
+                raise SystemExit("roma train: --config needs a recipe name or a YAML path.")
+            resolved += ["--config", str(recipe_path(value))]
+        else:
+            resolved.append(arg)
+    return resolved
+
+
+def accelerate_command(argv: list[str]) -> list[str] | None:
+    """The ``accelerate launch`` command line that ``--accelerate_config NAME_OR_PATH`` in ``argv`` asks for
+    (this script as ``-m roma.scripts.train`` with the other arguments), or None without that option."""
+    rest: list[str] = []
+    config = None
+    args = iter(argv)
+    for arg in args:
+        if arg == "--accelerate_config" or arg.startswith("--accelerate_config="):
+            config = arg.partition("=")[2] if "=" in arg else next(args, None)
+            if not config:
+                raise SystemExit("roma train: --accelerate_config needs a packaged name or a YAML path.")
+        else:
+            rest.append(arg)
+    if config is None:
+        return None
+    launch = [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--config_file",
+        str(accelerate_config_path(config)),
+    ]
+    return [*launch, "-m", "roma.scripts.train", *resolve_config_argument(rest)]
+
+
 def parse_args(argv: list[str] | None = None) -> tuple[RomaScriptArguments, RomaConfig, ModelConfig]:
-    """The three dataclasses from ``--config YAML`` and command-line overrides (``argv``; default sys.argv)."""
+    """The three dataclasses from ``--config NAME_OR_YAML`` and command-line overrides (``argv``; default
+    sys.argv)."""
+    argv = resolve_config_argument(list(sys.argv[1:] if argv is None else argv))
     parser = TrlParser((RomaScriptArguments, RomaConfig, ModelConfig), prog="roma train")
     return parser.parse_args_and_config(args=argv)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Model -> data -> evaluation before -> ROMA/GRPO training -> save -> evaluation after."""
+    """Model -> data -> evaluation before -> ROMA/GRPO training -> save -> evaluation after.
+
+    With ``--accelerate_config NAME_OR_PATH`` (``cpu``, ``multi_gpu``, ``deepspeed_zero2`` ...) the same script
+    runs under ``accelerate launch`` with that packaged or given config instead of in this process.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = accelerate_command(argv)
+    if command is not None:
+        return subprocess.run(command, check=False).returncode
     run(*parse_args(argv))
     return 0
 

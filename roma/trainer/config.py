@@ -110,6 +110,15 @@ class RomaConfig(GRPOConfig):
         },
     )
 
+    roma_base_model: str | None = field(
+        default=None,
+        metadata={
+            "help": "The model the run started from, named as the base model on the model card (TRL leaves it "
+            "empty when `model` is a local folder). Default: the `model` name given to the trainer, before a "
+            "`roma-tiny/...` name is built into a local folder; `roma train` sets --model_name_or_path."
+        },
+    )
+
     roma_rollout_degradation: str = field(
         default="none",
         metadata={

@@ -21,6 +21,7 @@ from __future__ import annotations
 import inspect
 import itertools
 import logging
+import textwrap
 from collections import defaultdict
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -37,10 +38,15 @@ from roma.data.prompts import (
     row_images,
 )
 from roma.degrade import DegradationRecord, DegradationSampler, corrupt, rng_for
+from roma.models.tiny import resolve_model
 from roma.trainer import losses
 from roma.trainer.config import RomaConfig
 
 logger = logging.getLogger(__name__)
+
+# roma/kl/<corruption> is a token-weighted mean with weights decaying by this factor per step (about the last
+# 10 steps), so every corruption is logged every step although each step draws only K views.
+KL_METRIC_DECAY = 0.9
 
 # The TRL hooks this subclass overrides, with the parameters it relies on. A TRL upgrade that moves one fails
 # loudly here instead of silently training without the ROMA terms (pinned: trl 1.16.x).
@@ -110,15 +116,30 @@ class RomaGRPOTrainer(GRPOTrainer):
     """
 
     _tag_names = ["trl", "grpo", "roma"]
+    _name = "ROMA"
+    _paper = {
+        "title": "Reinforcing Multimodal Reasoning Against Visual Degradation",
+        "id": "2605.09262",
+        # docstyle-ignore
+        "citation": textwrap.dedent("""\
+            @misc{roma2026,
+                title        = {{Reinforcing Multimodal Reasoning Against Visual Degradation}},
+                year         = 2026,
+                eprint       = {arXiv:2605.09262},
+            }"""),
+    }
 
     def __init__(self, *args, **kwargs):
         check_trl_hooks()
         bound = inspect.signature(GRPOTrainer.__init__).bind(self, *args, **kwargs)
+        model = bound.arguments["model"]
+        if isinstance(model, str):
+            # `roma-tiny/...` names are built offline, as everywhere else in roma; other names pass unchanged.
+            bound.arguments["model"] = resolve_model(model)
         config = bound.arguments.get("args")
         if (
             config is None
         ):  # as GRPOTrainer does with its own config: defaults, output folder named after the model
-            model = bound.arguments["model"]
             name = model if isinstance(model, str) else model.config._name_or_path
             bound.arguments["args"] = RomaConfig(f"{str(name).rstrip('/').split('/')[-1]}-ROMA")
         elif not isinstance(config, RomaConfig):
@@ -128,6 +149,8 @@ class RomaGRPOTrainer(GRPOTrainer):
             )
         super().__init__(*bound.args[1:], **bound.kwargs)
         config: RomaConfig = self.args
+        if config.roma_base_model is None and isinstance(model, str):
+            config.roma_base_model = model
         self._roma_enabled = config.roma_enabled
         self._roma_correctness_index = self._resolve_correctness_reward(config)
         self._roma_sampler = DegradationSampler(
@@ -141,6 +164,20 @@ class RomaGRPOTrainer(GRPOTrainer):
         self._roma_batch: list[dict[str, Any]] | None = None  # rows being rolled out (noisy_rollout only)
         # Prepares the next batch's views (corrupt + image processor) while TRL generates, as the sweep does.
         self._roma_view_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="roma-views")
+        # mode -> corruption -> [KL sum, tokens]: every corruption's KL is logged every step.
+        self._roma_kl_running: dict[str, dict[str, list[float]]] = {}
+
+    def create_model_card(self, model_name=None, dataset_name=None, tags=None):
+        """TRL's model card, naming ``roma_base_model`` as the base model (TRL reads the model config's
+        ``_name_or_path``, which is a local folder for warm-started and ``roma-tiny`` checkpoints)."""
+        model_config = self.model.config
+        loaded_from = getattr(model_config, "_name_or_path", "")
+        if self.args.roma_base_model:
+            model_config._name_or_path = self.args.roma_base_model
+        try:
+            super().create_model_card(model_name=model_name, dataset_name=dataset_name, tags=tags)
+        finally:
+            model_config._name_or_path = loaded_from
 
     # ------------------------------------------------------------------ set-up
     def _resolve_correctness_reward(self, config: RomaConfig) -> int:
@@ -536,9 +573,23 @@ class RomaGRPOTrainer(GRPOTrainer):
             for name, (kl_sum, count) in part.items():
                 merged[name][0] += kl_sum
                 merged[name][1] += count
-        for name, (kl_sum, count) in sorted(merged.items()):
-            if count > 0:
-                metrics[f"roma/kl/{name}"].append(kl_sum / count)
+        # Every corruption every step (a step draws only K of them): its decayed token-weighted mean.
+        running = self._roma_kl_running.setdefault(mode, {})
+        for name, mean in decay_kl_sums(running, merged, KL_METRIC_DECAY).items():
+            metrics[f"roma/kl/{name}"].append(mean)
+
+
+def decay_kl_sums(
+    running: dict[str, list[float]], step: dict[str, list[float]], decay: float
+) -> dict[str, float]:
+    """Fold one step's per-corruption ``[KL sum, tokens]`` into ``running`` (in place): both sums are multiplied
+    by ``decay``, then the step's are added. Returns the mean KL of every corruption seen so far (sum / tokens),
+    so a corruption not drawn this step still reports its recent value instead of leaving a gap."""
+    for name in set(running) | set(step):
+        kl_sum, tokens = running.get(name, [0.0, 0.0])
+        new_sum, new_tokens = step.get(name, [0.0, 0.0])
+        running[name] = [decay * kl_sum + new_sum, decay * tokens + new_tokens]
+    return {name: kl_sum / tokens for name, (kl_sum, tokens) in sorted(running.items()) if tokens > 0}
 
 
 def _offsets(counts: list[int]) -> list[int]:

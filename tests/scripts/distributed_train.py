@@ -43,6 +43,11 @@ def main() -> None:
         },
         out_dir / f"rank{rank}.pt",
     )
+    # Tear the gloo group down before the interpreter does: left to exit-time destructors, a rank sometimes
+    # aborted ("terminate called without an active exception") after its work was saved, failing the run by chance.
+    trainer.accelerator.end_training()
+    if torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
 
 
 if __name__ == "__main__":
