@@ -97,6 +97,7 @@ def test_summary_figures_match_hand_computed_values():
     assert a["corruptions"]["gaussian_blur"] == {
         "group": "seen",
         "severities": {"1": 50.0, "3": 25.0},
+        "ci95": {"1": a["conditions"]["gaussian_blur@1"]["ci95"], "3": a["conditions"]["gaussian_blur@3"]["ci95"]},
         "mean": 37.5,
     }
     assert "worst_case" not in a

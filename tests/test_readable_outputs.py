@@ -24,7 +24,8 @@ def test_eleven_unseen_severity_lines_get_distinct_colours_and_markers(tmp_path,
     entry = {"clean": 80.0, "corruptions": {n: {"group": "unseen", "severities": {"1": 70.0}} for n in names}}
     reports.plot_severity_curves("bench", entry, tmp_path / "curves.png")
     (axes,) = figures[0].axes
-    lines = [line for line in axes.get_lines() if line.get_label() in names]
+    # Each line is an error-bar container (the 95 % intervals): its data line carries colour and marker.
+    lines = [container.lines[0] for container in axes.containers if container.get_label() in names]
     assert len(lines) == 11
     assert len({line.get_color() for line in lines}) == 11
     assert len({line.get_marker() for line in lines}) == 11
@@ -103,3 +104,29 @@ def test_per_corruption_kl_is_reported_every_step_with_decayed_weights():
     after = decay_kl_sums(running, {"blur": [6.0, 2.0]}, 0.5)
     # blur: (0.5·2 + 6) / (0.5·4 + 2) = 7 / 4; jpeg, not drawn: (0.5·3) / (0.5·3) = 1, still reported
     assert after == {"blur": 1.75, "jpeg": 1.0}
+
+
+def test_severity_curves_and_group_bars_draw_the_95_percent_intervals(tmp_path, monkeypatch):
+    figures = []
+    make_figure = reports._figure
+    monkeypatch.setattr(reports, "_figure", lambda *a: figures.append(make_figure(*a)) or figures[-1])
+    entry = {
+        "clean": 80.0,
+        "clean_ci95": [75.0, 84.0],
+        "seen": 60.0,
+        "seen_ci95": [55.0, 66.0],
+        "corruptions": {"gaussian_blur": {"group": "seen", "severities": {"3": 60.0}, "ci95": {"3": [55.0, 66.0]}}},
+    }
+    reports.plot_severity_curves("bench", entry, tmp_path / "curves.png")
+    (container,) = figures[0].axes[0].containers
+    (bars,) = container.lines[2]  # the vertical error segments: clean at x = 0, severity 3
+    assert [segment[:, 1].tolist() for segment in bars.get_segments()] == [[75.0, 84.0], [55.0, 66.0]]
+    reports.plot_group_bars({"run": {"bench": entry}}, tmp_path / "bars.png")
+    ranges = [
+        np.asarray(segment)[:, 1].tolist()
+        for container in figures[1].axes[0].containers
+        if getattr(container, "errorbar", None) is not None
+        for segment in container.errorbar.lines[2][0].get_segments()
+        if np.asarray(segment).ndim == 2  # a bar without a figure (unseen here) has no segment
+    ]
+    assert [75.0, 84.0] in ranges and [55.0, 66.0] in ranges

@@ -204,6 +204,7 @@ def summarize(records: Sequence[SweepRecord]) -> dict[str, Any]:
                     first.corruption, {"group": conditions[name]["group"], "severities": {}}
                 )
                 entry["severities"][f"{first.severity:g}"] = accuracy
+                entry.setdefault("ci95", {})[f"{first.severity:g}"] = conditions[name]["ci95"]
             figures = official_figures(rows)
             if figures:
                 official[name] = {"group": conditions[name]["group"], "figures": figures}
@@ -216,6 +217,7 @@ def summarize(records: Sequence[SweepRecord]) -> dict[str, Any]:
                 }
         for entry in corruptions.values():
             entry["severities"] = dict(sorted(entry["severities"].items(), key=lambda item: float(item[0])))
+            entry["ci95"] = {severity: entry["ci95"][severity] for severity in entry["severities"]}
             entry["mean"] = _mean(entry["severities"].values())
 
         def group_means(table: dict[str, Any]) -> dict[str, float | None]:
@@ -508,14 +510,23 @@ def plot_severity_curves(benchmark: str, entry: dict[str, Any], path: Path) -> P
         for (corruption, c), (colour, marker) in zip(corruptions, line_styles(len(corruptions))):
             xs = [float(s) for s in c["severities"]]
             ys = list(c["severities"].values())
+            intervals = [c.get("ci95", {}).get(s) for s in c["severities"]]
             severities_used.update(xs)
             if clean is not None:
-                xs, ys = [0.0, *xs], [clean, *ys]
-            axes.plot(
+                xs, ys, intervals = [0.0, *xs], [clean, *ys], [entry.get("clean_ci95"), *intervals]
+            # 95 % intervals as error bars (none where a figure has no interval, e.g. older results.json).
+            errors = [
+                [y - i[0] if i else 0.0 for y, i in zip(ys, intervals)],
+                [i[1] - y if i else 0.0 for y, i in zip(ys, intervals)],
+            ]
+            axes.errorbar(
                 xs,
                 ys,
+                yerr=errors,
                 marker=marker,
                 markersize=4,
+                capsize=2,
+                elinewidth=0.8,
                 color=colour,
                 label=corruption,
             )
@@ -559,6 +570,11 @@ def plot_group_bars(
     for i, (run, group) in enumerate(bars):
         values = [series[run].get(name, {}).get(group) for name in names]
         heights = [np.nan if v is None else v for v in values]
+        intervals = [series[run].get(name, {}).get(f"{group}_ci95") for name in names]
+        errors = [
+            [h - i[0] if i and v is not None else 0.0 for h, i, v in zip(heights, intervals, values)],
+            [i[1] - h if i and v is not None else 0.0 for h, i, v in zip(heights, intervals, values)],
+        ]
         label = group if len(series) == 1 else f"{run}: {group}"
         container = axes.bar(
             positions - 0.4 + width * (i + 0.5),
@@ -569,6 +585,8 @@ def plot_group_bars(
             hatch=hatches[list(series).index(run) % len(hatches)],
             edgecolor="white",
             linewidth=0.5,
+            yerr=errors,  # 95 % intervals
+            error_kw={"elinewidth": 0.8, "capsize": 2, "ecolor": "0.2"},
         )
         if len(bars) <= 6:  # numbers on the bars while they still fit
             axes.bar_label(
