@@ -1,6 +1,6 @@
 """Answer extraction: find the final answer in a model response.
 
-The order follows the RL-for-MLLM literature (see ``/work/shared/BENCHMARKS.md``): the LAST complete
+The order follows the RL-for-MLLM literature (see ``docs/grading.md``): the LAST complete
 ``\\boxed{...}`` (or ``\\fbox{...}``) with brace matching; then an ``<answer>...</answer>`` tag or an
 "Answer: X" / "the answer is X" line; then a final option letter in its usual spellings; then the last
 number. Everything here is regular expressions and a brace scanner: no sympy, so it is cheap enough to

@@ -2,7 +2,7 @@
 
 Cheap comparisons (letters, numbers, normalised text) run first; math-verify is called only when both
 sides are symbolic, so grading a thousand letter or numeric answers takes milliseconds. The rules follow
-the benchmarks' own scoring (``/work/shared/BENCHMARKS.md``), including the two cases off-the-shelf graders
+the benchmarks' own scoring (``docs/grading.md``), including the two cases off-the-shelf graders
 get wrong: ``\\boxed{B. 8/11}`` against gold ``B``, and MathVista's precision rounding.
 ``grade(..., rule="<benchmark>")`` applies a benchmark's own number comparison (``roma.grading.rules``).
 """
