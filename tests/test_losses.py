@@ -266,6 +266,15 @@ def test_incorrect_completions_receive_exactly_zero_gradient():
     assert logp_views.grad[:, 0].abs().sum() > 0
 
 
+def test_a_trl_without_its_chunked_kernels_is_a_clear_error(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "trl.kernels.chunked_logprob", None)  # as if TRL moved the module
+    hidden = torch.zeros(2, 4)
+    with pytest.raises(ImportError, match=r"trl.kernels.chunked_logprob.ChunkedLogProbFunction.*trl 1.16"):
+        losses.token_logps_from_hidden(hidden, torch.zeros(8, 4), None, torch.tensor([0, 1]))
+
+
 def test_the_loss_module_does_not_import_trl():
     import subprocess
     import sys

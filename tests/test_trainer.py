@@ -377,7 +377,9 @@ def test_reference_model_from_saved_path_without_peft(tiny_qwen2_5_vl_path, tmp_
     assert all(math.isfinite(v) for v in _logged(trainer, "roma/kl_worst"))
 
 
-def test_multi_image_prompts_and_text_only_rows(tiny_qwen3_vl_path, tmp_path):
+def test_multi_image_prompts_and_text_only_rows_in_one_batch(tiny_qwen3_vl_path, tmp_path):
+    """Batches of 4 prompts × 2 completions mixing 2-image, 1-image and text-only prompts (TRL 1.16 alone raises
+    in the processor on such a batch; the trainer hands it an empty image list for the text-only rows)."""
     rows = []
     for i in range(8):
         num_images = [2, 1, 0, 2][i % 4]
@@ -391,16 +393,31 @@ def test_multi_image_prompts_and_text_only_rows(tiny_qwen3_vl_path, tmp_path):
     trainer = RomaGRPOTrainer(
         model=str(tiny_qwen3_vl_path),
         reward_funcs=always_right,
-        args=config(tmp_path, max_steps=2),
+        args=config(
+            tmp_path, max_steps=2, per_device_train_batch_size=8, num_generations=2, shuffle_dataset=False
+        ),
         train_dataset=Dataset.from_list(rows),
     )
     inputs = _one_batch(trainer)
+    assert sorted(set(inputs["num_images"])) == [0, 1, 2]  # one batch mixes all three kinds
     has_image = [v is not None for v in inputs["roma_pixel_values"]]
     assert has_image == [n > 0 for n in inputs["num_images"]]
-    # Text-only rows are never regularised.
-    assert not any(m and not h for m, h in zip(inputs["roma_mask"].tolist(), has_image, strict=True))
+    # Every image row is regularised (all correct), text-only rows never.
+    assert inputs["roma_mask"].tolist() == has_image
+    # Each image row's view log-probs are the model's own on that row alone under that view.
+    image_rows = [row for row, has in enumerate(has_image) if has]
+    with torch.no_grad():
+        logps, _ = trainer._views_logps_and_kl(
+            trainer.model, inputs, image_rows, torch.zeros(len(image_rows), inputs["completion_ids"].size(1))
+        )
+        for i, row in enumerate(image_rows):
+            for k in range(trainer.args.roma_num_views):
+                log_p = _completion_log_softmax(trainer, inputs, row, inputs["roma_pixel_values"][row][k])
+                expected = log_p.gather(-1, inputs["completion_ids"][row].unsqueeze(-1)).squeeze(-1)
+                torch.testing.assert_close(logps[k, i], expected, rtol=1e-4, atol=1e-4)
     trainer.train()
-    assert all(math.isfinite(v) for v in _logged(trainer, "roma/kl_worst"))
+    kl = _logged(trainer, "roma/kl_worst")
+    assert len(kl) == 2 and all(math.isfinite(v) and v > 0 for v in kl)
 
 
 def test_a_row_without_its_image_names_the_sample(tiny_qwen3_vl_path, tmp_path):

@@ -268,11 +268,30 @@ class RomaGRPOTrainer(GRPOTrainer):
         return output
 
     def _generate(self, prompts):
-        if self._roma_batch is None:
-            return super()._generate(prompts)
-        # NoisyRollout-style baseline: the first fraction of each group is rolled out on a degraded image, but TRL
-        # scores every completion (and updates the policy) on the images _generate returns: give it the clean ones.
-        clean_images = [message_images(prompt) for prompt in prompts]
+        noisy = self._roma_batch is not None
+        if noisy:
+            # NoisyRollout-style baseline: the first fraction of each group is rolled out on a degraded image, but
+            # TRL scores every completion (and updates the policy) on the images _generate returns: the clean ones.
+            clean_images = [message_images(prompt) for prompt in prompts]
+            prompts = self._noisy_rollout_prompts(prompts)
+        result = list(super()._generate(prompts))
+        images = result[_GENERATE_IMAGES_INDEX] if len(result) == _GENERATE_RESULT_LENGTH else ()
+        if images is not None and (not isinstance(images, list) or len(images) != len(prompts)):
+            raise RuntimeError(
+                f"roma: GRPOTrainer._generate returned {len(result)} items, item {_GENERATE_IMAGES_INDEX} "
+                f"{type(images).__name__}; RomaGRPOTrainer expects trl 1.16's {_GENERATE_RESULT_LENGTH} items with "
+                f"the per-prompt images at {_GENERATE_IMAGES_INDEX} (see constraints.txt)."
+            )
+        if images is not None and any(images):  # the images TRL builds the forward pass from
+            if noisy:
+                images = clean_images
+            # A batch mixing image and text-only prompts: TRL 1.16 hands None for a text-only prompt to the
+            # processor, which raises; an empty list is what the processor takes for "no image here".
+            result[_GENERATE_IMAGES_INDEX] = [list(row_images) if row_images else [] for row_images in images]
+        return tuple(result)
+
+    def _noisy_rollout_prompts(self, prompts):
+        """The prompts with a degraded image for the first ``roma_noisy_rollout_fraction`` of each group."""
         group_size = self.num_generations
         noisy_per_group = max(1, round(self.args.roma_noisy_rollout_fraction * group_size))
         start = self.accelerator.process_index * len(prompts)
@@ -283,18 +302,7 @@ class RomaGRPOTrainer(GRPOTrainer):
                 degraded = self._with_degraded_images(example, "noisy_rollout")
                 prompt = replace_message_images(prompt, row_images(degraded))
             noisy_prompts.append(prompt)
-        result = list(super()._generate(noisy_prompts))
-        images = result[_GENERATE_IMAGES_INDEX] if len(result) == _GENERATE_RESULT_LENGTH else ()
-        if images is not None and (not isinstance(images, list) or len(images) != len(prompts)):
-            raise RuntimeError(
-                f"roma: GRPOTrainer._generate returned {len(result)} items, item {_GENERATE_IMAGES_INDEX} "
-                f"{type(images).__name__}; roma_rollout_degradation='noisy_rollout' expects trl 1.16's "
-                f"{_GENERATE_RESULT_LENGTH} items with the per-prompt images at {_GENERATE_IMAGES_INDEX} (see "
-                "constraints.txt)."
-            )
-        if images is not None:  # the images TRL builds the forward pass from
-            result[_GENERATE_IMAGES_INDEX] = [images or None for images in clean_images]
-        return tuple(result)
+        return noisy_prompts
 
     def _with_degraded_images(self, example: dict[str, Any], purpose: str) -> dict[str, Any]:
         """A copy of a dataset row whose image(s) carry one degraded view, drawn per prompt and step."""
