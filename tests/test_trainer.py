@@ -13,7 +13,7 @@ from PIL import Image
 
 from roma import RomaConfig, RomaGRPOTrainer
 from roma.data.prompts import build_conversation, prompt_key
-from roma.models.tiny import vision_token_ids
+from roma.models.tiny import FAMILIES, build_tiny_model, vision_token_ids
 from roma.trainer import trainer as trainer_module
 from roma.trainer.losses import KL_ESTIMATORS
 
@@ -630,6 +630,23 @@ def test_a_family_without_image_grids_is_refused_at_construction(tmp_path):
         train_dataset=image_dataset(),
         processing_class=processor,
     )
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_every_supported_family_trains_with_a_nonzero_roma_term(family, tmp_path):
+    """2 steps on a tiny checkpoint of each family ``roma.models.tiny`` builds, saved and loaded by path."""
+    path = build_tiny_model(family, tmp_path / family)
+    trainer = RomaGRPOTrainer(
+        model=str(path),
+        reward_funcs=always_right,
+        args=config(tmp_path, roma_num_views=2),
+        train_dataset=image_dataset(sizes=[(64, 64), (96, 64)]),
+    )
+    assert trainer.model.config.model_type == family
+    trainer.train()
+    assert _logged(trainer, "roma/frac_correct") == [1.0, 1.0]
+    kl = _logged(trainer, "roma/kl_worst")
+    assert len(kl) == 2 and all(math.isfinite(v) and v > 0 for v in kl), kl
 
 
 def _roma_loss_and_gradients(trainer, inputs):
