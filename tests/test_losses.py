@@ -201,7 +201,9 @@ def test_clipped_aux_sequence_level_ratio_and_delta():
     expected = torch.tensor([[-math.sqrt(0.9375)] * 2, [1.2, 1.2]])
     torch.testing.assert_close(aux, expected)
     with pytest.raises(ValueError, match="needs mask"):
-        losses.clipped_auxiliary_policy_gradient(logp, old, advantages, 0.2, 0.2, importance_sampling_level="sequence")
+        losses.clipped_auxiliary_policy_gradient(
+            logp, old, advantages, 0.2, 0.2, importance_sampling_level="sequence"
+        )
 
 
 def test_correctness_mask_threshold_and_nan():

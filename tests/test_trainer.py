@@ -593,12 +593,20 @@ def _tiny_llava(tmp_path):
     )
     config = LlavaConfig(
         vision_config=CLIPVisionConfig(
-            hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2, image_size=32,
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            image_size=32,
             patch_size=16,
         ),
         text_config=Qwen2Config(
-            vocab_size=vocab_size_for(len(tokenizer)), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-            num_attention_heads=2, num_key_value_heads=1,
+            vocab_size=vocab_size_for(len(tokenizer)),
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            num_key_value_heads=1,
         ),
         image_token_id=tokenizer.convert_tokens_to_ids("<|image_pad|>"),
         vision_feature_select_strategy="full",
@@ -614,7 +622,9 @@ def _tiny_llava(tmp_path):
 
 def test_a_family_without_image_grids_is_refused_at_construction(tmp_path):
     model, processor = _tiny_llava(tmp_path)
-    with pytest.raises(NotImplementedError, match=r"model type 'llava' is not supported.*without \['image_grid_thw'\]"):
+    with pytest.raises(
+        NotImplementedError, match=r"model type 'llava' is not supported.*without \['image_grid_thw'\]"
+    ):
         RomaGRPOTrainer(
             model=model,
             reward_funcs=always_right,
@@ -691,18 +701,24 @@ def test_clipped_aux_term_gives_no_gradient_when_every_token_is_clipped(tiny_qwe
     trainer = RomaGRPOTrainer(
         model=str(tiny_qwen3_vl_path),
         reward_funcs=even_length,
-        args=config(tmp_path, roma_kl_coef=0.0, roma_aux_coef=1.0, roma_correctness_gate=False, num_iterations=2),
+        args=config(
+            tmp_path, roma_kl_coef=0.0, roma_aux_coef=1.0, roma_correctness_gate=False, num_iterations=2
+        ),
         train_dataset=image_dataset(num_rows=16),
     )
     inputs = _one_batch(trainer)
     assert "roma_old_aux_logps" in inputs  # TRL keeps old log-probs for num_iterations > 1, and so does ROMA
-    advantages = inputs["advantages"] = torch.tensor([1.0, -1.0, 0.5, -0.5])  # both signs (the group's may tie)
+    advantages = inputs["advantages"] = torch.tensor(
+        [1.0, -1.0, 0.5, -0.5]
+    )  # both signs (the group's may tie)
     rows = list(range(len(advantages)))
     with torch.no_grad():
         pairs = [(int(inputs["roma_aux_view"][row]), row) for row in rows]
         current = trainer._views_forward(trainer.model, inputs, pairs, hidden=False)
     # The generating policy is at the stored log-probs (the model has not moved since).
-    torch.testing.assert_close(inputs["roma_old_aux_logps"], current * inputs["roma_mask"].unsqueeze(1), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(
+        inputs["roma_old_aux_logps"], current * inputs["roma_mask"].unsqueeze(1), atol=1e-5, rtol=1e-5
+    )
     # Old log-probs so far away that r = 2 where A > 0 and r = 0.5 where A < 0: all clipped (ε = 0.2).
     inputs["roma_old_aux_logps"] = current - torch.sign(advantages).unsqueeze(1) * math.log(2.0)
     loss, grads = _roma_loss_and_gradients(trainer, inputs)
@@ -713,7 +729,9 @@ def test_clipped_aux_term_gives_no_gradient_when_every_token_is_clipped(tiny_qwe
     assert any(torch.count_nonzero(g) > 0 for g in plain_grads.values())
 
 
-def test_a_trl_whose_first_log_prob_pass_is_not_the_clean_one_is_refused(tiny_qwen3_vl_path, tmp_path, monkeypatch):
+def test_a_trl_whose_first_log_prob_pass_is_not_the_clean_one_is_refused(
+    tiny_qwen3_vl_path, tmp_path, monkeypatch
+):
     from trl import GRPOTrainer
 
     trainer = RomaGRPOTrainer(
@@ -728,9 +746,14 @@ def test_a_trl_whose_first_log_prob_pass_is_not_the_clean_one_is_refused(tiny_qw
     def views_first(self, model, inputs):  # a TRL that scores something else before the clean pass
         ids = torch.cat([inputs["prompt_ids"], inputs["completion_ids"]], 1)
         self._get_per_token_logps_and_entropies(
-            model, ids.flip(0), torch.ones_like(ids), inputs["completion_ids"].size(1),
-            pixel_values=inputs["pixel_values"], image_grid_thw=inputs["image_grid_thw"],
-            num_images=inputs["num_images"], mm_token_type_ids=inputs["mm_token_type_ids"].flip(0),
+            model,
+            ids.flip(0),
+            torch.ones_like(ids),
+            inputs["completion_ids"].size(1),
+            pixel_values=inputs["pixel_values"],
+            image_grid_thw=inputs["image_grid_thw"],
+            num_images=inputs["num_images"],
+            mm_token_type_ids=inputs["mm_token_type_ids"].flip(0),
         )
         return original(self, model, inputs)
 

@@ -166,7 +166,9 @@ class RomaConfig(GRPOConfig):
         _check_choice("roma_kl_direction", self.roma_kl_direction, KL_DIRECTIONS)
         _check_choice("roma_aux_form", self.roma_aux_form, AUX_FORMS)
         if self.roma_views_micro_batch is not None and self.roma_views_micro_batch < 1:
-            raise ValueError(f"roma_views_micro_batch must be >= 1 or None, got {self.roma_views_micro_batch}.")
+            raise ValueError(
+                f"roma_views_micro_batch must be >= 1 or None, got {self.roma_views_micro_batch}."
+            )
         _check_choice("roma_rollout_degradation", self.roma_rollout_degradation, ROLLOUT_DEGRADATIONS)
         if not 0.0 < self.roma_noisy_rollout_fraction <= 1.0:
             raise ValueError(

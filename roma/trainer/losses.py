@@ -168,7 +168,9 @@ def clipped_auxiliary_policy_gradient(
     log_ratio = logp_view - old_logp_view.detach()
     if importance_sampling_level == "sequence":
         if mask is None:
-            raise ValueError("clipped_auxiliary_policy_gradient: importance_sampling_level='sequence' needs mask.")
+            raise ValueError(
+                "clipped_auxiliary_policy_gradient: importance_sampling_level='sequence' needs mask."
+            )
         mask = mask.to(log_ratio.dtype)
         log_ratio = ((log_ratio * mask).sum(-1) / mask.sum(-1).clamp(min=1.0)).unsqueeze(-1)
     elif importance_sampling_level != "token":

@@ -1,6 +1,6 @@
 """`RomaGRPOTrainer`: TRL's `GRPOTrainer` plus ROMA's teacher-forced degraded views.
 
-Generation, rewards, advantages and the GRPO loss are TRL's, on the clean image. This subclass overrides four
+Generation, rewards, advantages and the GRPO loss are TRL's, on the clean image. This subclass overrides five
 hooks and calls `super()` in each:
 
 - `_calculate_rewards`: keeps the per-function rewards (TRL only returns advantages) for the correctness gate;
@@ -10,8 +10,15 @@ hooks and calls `super()` in each:
   processor's image processor; after TRL, checks `image_grid_thw` is unchanged and stores the views per sample so
   TRL's shuffling and slicing keep them aligned;
 - `_get_per_token_logps_and_entropies`: lets `_compute_loss` keep TRL's clean log-probs (no second clean pass);
-- `_compute_loss`: TRL's loss + λ · worst-case token KL + μ · auxiliary PG, the K views batched into one
-  teacher-forced forward over the correct completions only (the others would get zero gradient anyway).
+- `_generate`: hands TRL an empty image list for text-only prompts of a mixed batch (TRL 1.16 passes None to the
+  processor, which raises) and, for the noisy-rollout baseline, rolls part of each group out on a degraded image;
+- `_compute_loss`: TRL's loss + λ · worst-case token KL + μ · auxiliary PG (by default clipped against the
+  generating policy on the same view, as TRL's GRPO term), the K views batched into one teacher-forced forward
+  (or chunks of ``roma_views_micro_batch`` rows) over the correct completions only (the others would get zero
+  gradient anyway).
+
+Models: the families whose processor gives each image a patch grid (Qwen2-VL, Qwen2.5-VL, Qwen3-VL); others are
+refused at construction (`_check_views_supported`).
 
 With ``roma_kl_coef = roma_aux_coef = 0`` none of this runs: the trainer is exactly `GRPOTrainer`.
 """
@@ -331,7 +338,9 @@ class RomaGRPOTrainer(GRPOTrainer):
             # pixel values. Keep its log-probs (with their graph) for the KL target, its entropies for the mask.
             expected_ids, expected_pixels = self._roma_capture_clean
             self._roma_capture_clean = None
-            bound = inspect.signature(GRPOTrainer._get_per_token_logps_and_entropies).bind(self, *args, **kwargs)
+            bound = inspect.signature(GRPOTrainer._get_per_token_logps_and_entropies).bind(
+                self, *args, **kwargs
+            )
             input_ids, pixel_values = bound.arguments["input_ids"], bound.arguments.get("pixel_values")
             if not (torch.equal(input_ids, expected_ids) and pixel_values is expected_pixels):
                 raise RuntimeError(
@@ -518,9 +527,15 @@ class RomaGRPOTrainer(GRPOTrainer):
         )
         if self.top_entropy_quantile < 1.0 and clean_entropies is not None:
             # TRL's mask from the clean pass's entropies: the same tokens get policy gradient on both sides.
-            entropy_mask = self.get_high_entropy_mask(clean_entropies, token_mask, 1 - self.top_entropy_quantile)
+            entropy_mask = self.get_high_entropy_mask(
+                clean_entropies, token_mask, 1 - self.top_entropy_quantile
+            )
             per_token = per_token * entropy_mask[rows]
-        if self.use_vllm and self.vllm_importance_sampling_correction and "importance_sampling_ratio" in inputs:
+        if (
+            self.use_vllm
+            and self.vllm_importance_sampling_correction
+            and "importance_sampling_ratio" in inputs
+        ):
             per_token = per_token * inputs["importance_sampling_ratio"][rows]
         return per_token
 
@@ -564,7 +579,9 @@ class RomaGRPOTrainer(GRPOTrainer):
         def forward(chunk):
             input_ids, attention_mask, forward_kwargs = self._views_forward_inputs(inputs, chunk)
             if hidden:
-                return self._final_hidden_states(model, input_ids, attention_mask, logits_to_keep, forward_kwargs)
+                return self._final_hidden_states(
+                    model, input_ids, attention_mask, logits_to_keep, forward_kwargs
+                )
             logps, _, _ = self._get_per_token_logps_and_entropies(
                 model, input_ids, attention_mask, logits_to_keep, **forward_kwargs
             )
