@@ -591,6 +591,9 @@ class RomaGRPOTrainer(GRPOTrainer):
         if size >= len(pairs):
             return forward(pairs)
         chunks = [pairs[start : start + size] for start in range(0, len(pairs), size)]
+        # The backward recomputes each chunk: through the bare module, as `_final_hidden_states` does, so that no
+        # DDP forward (which prepares the gradient reducer) runs in the middle of the backward.
+        model = self.accelerator.unwrap_model(model)
         if not torch.is_grad_enabled():
             return torch.cat([forward(chunk) for chunk in chunks])
         return torch.cat(
