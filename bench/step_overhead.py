@@ -15,6 +15,13 @@ as correct so that every row is regularised (the worst case; incorrect rows skip
 ``--memory`` measures instead the CPU peak resident memory of GRPO, ROMA with the sampled-token ``k3`` estimator
 and ROMA with the ``full`` (exact, chunked) estimator on the tiny model widened to Qwen's vocabulary (151,936),
 each configuration in its own process (peak RSS, ``VmHWM``, is per process). Target: ``full`` ≤ 1.5 × GRPO.
+
+``--views_memory`` measures the peak memory of the views pass alone (forward + backward of the ROMA terms on one
+batch, every completion correct) against K, with all K·|S| rows in one forward and with ``roma_views_micro_batch``
+= |S| (``--micro_batch`` to change it), each (K, chunking) in its own process, on the same wide-vocabulary tiny
+model (GPU memory where a GPU is present). Target: chunked peak flat in K, within 1.5 × the K = 1 pass.
+
+    python bench/step_overhead.py --views_memory --views 1,4,16 [--batch_size 4] [--completion_length 16]
 """
 
 from __future__ import annotations
@@ -73,10 +80,16 @@ def _peak_memory_reset(device: str) -> None:
 
 
 def _peak_memory_mib(device: str) -> float:
+    """Peak memory since the last `_peak_memory_reset`: CUDA allocated, or the peak resident set (VmHWM)."""
+    return _memory_mib(device, peak=True)
+
+
+def _memory_mib(device: str, peak: bool) -> float:
     if device == "cuda":
-        return torch.cuda.max_memory_allocated() / 2**20
+        return (torch.cuda.max_memory_allocated() if peak else torch.cuda.memory_allocated()) / 2**20
+    field = "VmHWM:" if peak else "VmRSS:"
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(field):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -257,21 +270,8 @@ MEMORY_CONFIGURATIONS = {"grpo": ("grpo", "k3"), "roma_k3": ("roma", "k3"), "rom
 
 def _memory_child(name: str, args: argparse.Namespace) -> dict:
     """One configuration's training run on the tiny model with Qwen's vocabulary; its own peak RSS in MiB."""
-    from transformers import AutoModelForImageTextToText
-
-    from roma.models.tiny import build_config, build_processor, vision_token_ids
-
     trainer_name, estimator = MEMORY_CONFIGURATIONS[name]
-    processor = build_processor("qwen3_vl", "tiny")
-    config = build_config("qwen3_vl", "tiny", tokenizer=processor.tokenizer)
-    config.text_config.vocab_size = QWEN_VOCAB_SIZE
-    torch.manual_seed(0)
-    model = AutoModelForImageTextToText.from_config(config, dtype=torch.float32)
-    model.generation_config.pad_token_id = processor.tokenizer.pad_token_id
-    # Random weights: keep sampling to real, non-vision tokens of the tiny tokenizer.
-    generation_kwargs = {
-        "suppress_tokens": [*vision_token_ids(), *range(len(processor.tokenizer), QWEN_VOCAB_SIZE)]
-    }
+    model, processor, generation_kwargs = _wide_vocabulary_model()
     workdir = Path(tempfile.mkdtemp(prefix="roma-bench-memory-"))
     views = args.views[0]
     trainer = _trainer(model, processor, trainer_name, views, args, workdir, estimator, generation_kwargs)
@@ -280,6 +280,86 @@ def _memory_child(name: str, args: argparse.Namespace) -> dict:
         "configuration": name,
         "views": views if trainer_name == "roma" else 0,
         "peak_rss_mib": _peak_memory_mib("cpu"),
+    }
+
+
+def _wide_vocabulary_model():
+    """The tiny Qwen3-VL with Qwen's vocabulary (random weights) and generation kept to the tiny tokenizer's tokens."""
+    from transformers import AutoModelForImageTextToText
+
+    from roma.models.tiny import build_config, build_processor, vision_token_ids
+
+    processor = build_processor("qwen3_vl", "tiny")
+    config = build_config("qwen3_vl", "tiny", tokenizer=processor.tokenizer)
+    config.text_config.vocab_size = QWEN_VOCAB_SIZE
+    torch.manual_seed(0)
+    model = AutoModelForImageTextToText.from_config(config, dtype=torch.float32)
+    model.generation_config.pad_token_id = processor.tokenizer.pad_token_id
+    generation_kwargs = {
+        "suppress_tokens": [*vision_token_ids(), *range(len(processor.tokenizer), QWEN_VOCAB_SIZE)]
+    }
+    return model, processor, generation_kwargs
+
+
+def _views_memory_child(views: int, micro_batch: int, args: argparse.Namespace) -> dict:
+    """Peak memory (MiB above the level before it) of one views pass, forward + backward, at K = ``views``."""
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model, processor, generation_kwargs = _wide_vocabulary_model()
+    if device == "cuda":
+        model = model.to(device)
+    workdir = Path(tempfile.mkdtemp(prefix="roma-bench-views-"))
+    trainer = _trainer(model, processor, "roma", views, args, workdir, "k3", generation_kwargs)
+    trainer.args.use_cpu = device == "cpu"
+    trainer.args.roma_views_micro_batch = micro_batch or None
+    trainer.model.train()
+    trainer.current_gradient_accumulation_steps = 1
+    inputs = trainer._prepare_inputs(next(iter(trainer.get_train_dataloader())))
+    input_ids = torch.cat([inputs["prompt_ids"], inputs["completion_ids"]], dim=1)
+    attention_mask = torch.cat([inputs["prompt_mask"], inputs["completion_mask"]], dim=1)
+    kwargs = {k: inputs[k] for k in ("pixel_values", "image_grid_thw", "num_images", "mm_token_type_ids")}
+    with torch.no_grad():
+        clean_logps, _, _ = trainer._get_per_token_logps_and_entropies(
+            trainer.model, input_ids, attention_mask, inputs["completion_ids"].size(1), **kwargs
+        )
+    rows = int(inputs["roma_mask"].sum())
+    before = _memory_mib(device, peak=False)
+    _peak_memory_reset(device)
+    trainer._roma_loss(trainer.model, inputs, clean_logps).backward()
+    return {
+        "views": views,
+        "micro_batch": micro_batch,
+        "view_rows": views * rows,
+        "views_pass_peak_mib": _peak_memory_mib(device) - before,
+        "device": torch.cuda.get_device_name() if device == "cuda" else "cpu",
+    }
+
+
+def run_views_memory(args: argparse.Namespace) -> dict:
+    """Peak memory of the views pass for each K of ``--views``, unchunked and chunked, one process each."""
+    rows = []
+    micro_batch = args.micro_batch or args.batch_size
+    # Large allocations straight from mmap: freed memory goes back to the system, so each peak is the pass's own.
+    env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536"}
+    for views in args.views:
+        for chunk in (0, micro_batch):
+            command = [
+                sys.executable,
+                __file__,
+                "--views_memory_child",
+                f"{views},{chunk}",
+                *args.passthrough,
+            ]
+            completed = subprocess.run(command, check=True, capture_output=True, text=True, env=env)
+            rows.append(json.loads(completed.stdout.strip().splitlines()[-1]))
+    base = next(
+        r["views_pass_peak_mib"] for r in rows if r["views"] == min(args.views) and not r["micro_batch"]
+    )
+    for row in rows:
+        row["ratio_to_k1_unchunked"] = row["views_pass_peak_mib"] / base
+    return {
+        "model": f"tiny qwen3_vl, vocabulary {QWEN_VOCAB_SIZE}",
+        "device": rows[0]["device"],
+        "rows": rows,
     }
 
 
@@ -316,16 +396,44 @@ def main(argv: list[str] | None = None) -> int:
         help="CPU peak RSS of GRPO, ROMA k3 and ROMA full at Qwen's vocabulary (first K of --views), one process each",
     )
     parser.add_argument("--memory_child", choices=list(MEMORY_CONFIGURATIONS), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--views_memory",
+        action="store_true",
+        help="peak memory of the views pass alone for each K of --views, unchunked and chunked, one process each",
+    )
+    parser.add_argument(
+        "--micro_batch",
+        type=int,
+        default=0,
+        help="--views_memory: roma_views_micro_batch (default: batch size)",
+    )
+    parser.add_argument("--views_memory_child", help=argparse.SUPPRESS)
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)
-    args.passthrough = [a for a in argv if a not in ("--memory",)]
+    args.passthrough = [a for a in argv if a not in ("--memory", "--views_memory")]
     args.passthrough = [a for i, a in enumerate(args.passthrough) if not _is_json_option(args.passthrough, i)]
     args.views = [int(v) for v in args.views.split(",")]
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     if args.memory_child:
         print(json.dumps(_memory_child(args.memory_child, args)))
         return 0
-    if args.memory:
+    if args.views_memory_child:
+        views, micro_batch = (int(v) for v in args.views_memory_child.split(","))
+        print(json.dumps(_views_memory_child(views, micro_batch, args)))
+        return 0
+    if args.views_memory:
+        results = run_views_memory(args)
+        print(
+            f"\n{results['model']} on {results['device']}: peak memory of the views pass (forward + backward)"
+        )
+        print(f"{'K':>3} {'view rows':>9} {'micro-batch':>11} {'peak (MiB)':>11} {'÷ K=1':>6}")
+        for row in results["rows"]:
+            chunk = row["micro_batch"] or "-"
+            print(
+                f"{row['views']:>3} {row['view_rows']:>9} {chunk:>11} {row['views_pass_peak_mib']:>11.1f} "
+                f"{row['ratio_to_k1_unchunked']:>6.2f}"
+            )
+    elif args.memory:
         results = run_memory(args)
         print(f"\n{results['model']} on cpu: peak RSS, one process per configuration")
         print(f"{'configuration':<14} {'K':>2} {'peak RSS (MiB)':>15} {'÷ GRPO':>7}")

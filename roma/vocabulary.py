@@ -7,6 +7,8 @@ imported when first used so that importing this module costs nothing.
 
 from __future__ import annotations
 
+import importlib
+
 import torch
 
 __all__ = ["KL_DIRECTIONS", "full_vocabulary_kl", "token_logps_from_hidden"]
@@ -14,6 +16,18 @@ __all__ = ["KL_DIRECTIONS", "full_vocabulary_kl", "token_logps_from_hidden"]
 KL_DIRECTIONS = ("clean_to_degraded", "degraded_to_clean")
 # Vocabulary tile of TRL's chunked log-prob kernel (TRL uses the same for its fused LM head).
 _VOCAB_CHUNK = 32768
+
+
+def _trl_kernel(module: str, name: str):
+    """``module.name`` from TRL's internal kernels, or an ImportError saying what needs it and which TRL fits."""
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as error:
+        raise ImportError(
+            f"roma: {module}.{name}, TRL's internal chunked kernel behind the 'full' KL estimator and roma probe, "
+            f"cannot be imported ({error}); this roma release supports trl 1.16.x (see constraints.txt). The "
+            "sampled-token estimators (roma_kl_estimator='k3', 'k1', 'k2') do not need it."
+        ) from error
 
 
 def full_vocabulary_kl(
@@ -40,8 +54,7 @@ def full_vocabulary_kl(
     Returns:
         [N] per-token KL in fp32.
     """
-    from trl.kernels.chunked_divergence import ChunkedDivergenceFunction
-
+    ChunkedDivergenceFunction = _trl_kernel("trl.kernels.chunked_divergence", "ChunkedDivergenceFunction")
     if direction not in KL_DIRECTIONS:
         raise ValueError(f"full_vocabulary_kl: direction {direction!r} is not one of {KL_DIRECTIONS}.")
     if degraded_hidden.shape != clean_hidden.shape:
@@ -78,8 +91,7 @@ def token_logps_from_hidden(
     TRL's chunked log-prob kernel (``trl.kernels.chunked_logprob``, internal: TRL is pinned), vocabulary tiles
     of 32768; differentiable in ``hidden`` and the LM head. Returns [N] in fp32.
     """
-    from trl.kernels.chunked_logprob import ChunkedLogProbFunction
-
+    ChunkedLogProbFunction = _trl_kernel("trl.kernels.chunked_logprob", "ChunkedLogProbFunction")
     return ChunkedLogProbFunction.apply(
         hidden, lm_head_weight, lm_head_bias, tokens, temperature, _VOCAB_CHUNK, None, 1.0, ()
     )[0]

@@ -145,6 +145,67 @@ def test_select_views_and_auxiliary_policy_gradient():
     torch.testing.assert_close(aux, torch.tensor([[2.5, 3.0], [-6.0, -8.0]]))
 
 
+def _second_iteration_logps():
+    """ℓ^k and ℓ^k_old of 2 completions × 2 tokens after one update (num_iterations = 2): r = 1.25 and 0.75."""
+    logp = torch.log(torch.tensor([[0.5, 0.3], [0.5, 0.3]])).requires_grad_()
+    old = torch.log(torch.full((2, 2), 0.4))
+    return logp, old
+
+
+def test_clipped_auxiliary_policy_gradient_matches_hand_computed_values():
+    logp, old = _second_iteration_logps()
+    advantages = torch.tensor([1.0, -1.0])
+    aux = losses.clipped_auxiliary_policy_gradient(logp, old, advantages, 0.2, 0.2)
+    # −min(r·A, clip(r, 0.8, 1.2)·A): A = 1: r = 1.25 -> −1.2 (clipped), r = 0.75 -> −0.75;
+    # A = −1: r = 1.25 -> 1.25, r = 0.75 -> 0.8 (clipped).
+    torch.testing.assert_close(aux, torch.tensor([[-1.2, -0.75], [1.25, 0.8]]))
+    aux.sum().backward()
+    # d/dℓ of −r·A is −r·A where unclipped; a clipped token gets no gradient.
+    torch.testing.assert_close(logp.grad, torch.tensor([[0.0, -0.75], [1.25, 0.0]]))
+
+
+def test_clipped_aux_with_every_token_clipped_has_zero_gradient_and_the_plain_form_does_not():
+    logp, old = _second_iteration_logps()
+    advantages = torch.tensor([1.0, -1.0])
+    # Ratios beyond the clip range on the side that clips for each sign of A: r = 1.5 for A > 0, 0.5 for A < 0.
+    old = logp.detach() - torch.log(torch.tensor([[1.5, 1.5], [0.5, 0.5]]))
+    clipped = losses.clipped_auxiliary_policy_gradient(logp, old, advantages, 0.2, 0.2)
+    torch.testing.assert_close(clipped, torch.tensor([[-1.2, -1.2], [0.8, 0.8]]))
+    clipped.sum().backward()
+    assert torch.equal(logp.grad, torch.zeros(2, 2))
+    plain_logp = logp.detach().clone().requires_grad_()
+    losses.auxiliary_policy_gradient(plain_logp, advantages).sum().backward()
+    torch.testing.assert_close(plain_logp.grad, torch.tensor([[-1.0, -1.0], [1.0, 1.0]]))
+
+
+def test_clipped_aux_has_the_plain_forms_gradient_when_the_policy_has_not_moved():
+    logp, _ = _second_iteration_logps()
+    advantages = torch.tensor([0.7, -1.3])
+    clipped = losses.clipped_auxiliary_policy_gradient(logp, logp.detach(), advantages, 0.2, 0.28)
+    (clipped_grad,) = torch.autograd.grad(clipped.sum(), logp)
+    plain = losses.auxiliary_policy_gradient(logp, advantages)
+    (plain_grad,) = torch.autograd.grad(plain.sum(), logp)
+    torch.testing.assert_close(clipped, torch.tensor([[-0.7, -0.7], [1.3, 1.3]]))  # r = 1: −A
+    torch.testing.assert_close(clipped_grad, plain_grad)
+
+
+def test_clipped_aux_sequence_level_ratio_and_delta():
+    logp, old = _second_iteration_logps()
+    mask = torch.tensor([[1.0, 1.0], [1.0, 0.0]])
+    advantages = torch.tensor([1.0, -1.0])
+    aux = losses.clipped_auxiliary_policy_gradient(
+        logp, old, advantages, 0.2, 0.2, importance_sampling_level="sequence", mask=mask, delta=1.1
+    )
+    # Row 0: exp(mean(log 1.25, log 0.75)) = sqrt(0.9375) ≈ 0.968 (inside the clip range) -> −0.968 on each token.
+    # Row 1: only token 0 counts: r = 1.25, capped at delta = 1.1 -> −min(−1.1, −1.2) = 1.2.
+    expected = torch.tensor([[-math.sqrt(0.9375)] * 2, [1.2, 1.2]])
+    torch.testing.assert_close(aux, expected)
+    with pytest.raises(ValueError, match="needs mask"):
+        losses.clipped_auxiliary_policy_gradient(
+            logp, old, advantages, 0.2, 0.2, importance_sampling_level="sequence"
+        )
+
+
 def test_correctness_mask_threshold_and_nan():
     rewards = torch.tensor([1.0, 0.0, 0.5, float("nan"), 2.0])
     assert losses.correctness_mask(rewards, 1.0).tolist() == [True, False, False, False, True]
@@ -205,6 +266,15 @@ def test_incorrect_completions_receive_exactly_zero_gradient():
     total.backward()
     assert torch.all(logp_views.grad[:, 1] == 0)
     assert logp_views.grad[:, 0].abs().sum() > 0
+
+
+def test_a_trl_without_its_chunked_kernels_is_a_clear_error(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "trl.kernels.chunked_logprob", None)  # as if TRL moved the module
+    hidden = torch.zeros(2, 4)
+    with pytest.raises(ImportError, match=r"trl.kernels.chunked_logprob.ChunkedLogProbFunction.*trl 1.16"):
+        losses.token_logps_from_hidden(hidden, torch.zeros(8, 4), None, torch.tensor([0, 1]))
 
 
 def test_the_loss_module_does_not_import_trl():

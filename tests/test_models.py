@@ -17,12 +17,20 @@ from roma.models.tiny import CHAT_TEMPLATE, SPECIAL_TOKENS
 FAMILY_CLASSES = {
     "qwen3_vl": ("Qwen3VLForConditionalGeneration", "Qwen3VLProcessor", 16, 0.5),
     "qwen2_5_vl": ("Qwen2_5_VLForConditionalGeneration", "Qwen2_5_VLProcessor", 14, 0.48145466),
+    "qwen2_vl": ("Qwen2VLForConditionalGeneration", "Qwen2VLProcessor", 14, 0.48145466),
 }
 
 
+def test_every_family_is_checked_here():
+    from roma.models.tiny import FAMILIES
+
+    assert set(FAMILY_CLASSES) == set(FAMILIES)
+
+
 @pytest.fixture(scope="module")
-def tiny_paths(tiny_qwen3_vl_path, tiny_qwen2_5_vl_path):
-    return {"qwen3_vl": tiny_qwen3_vl_path, "qwen2_5_vl": tiny_qwen2_5_vl_path}
+def tiny_paths(tiny_qwen3_vl_path, tiny_qwen2_5_vl_path, tmp_path_factory):
+    qwen2_vl = build_tiny_model("qwen2_vl", tmp_path_factory.mktemp("tiny_qwen2_vl"), size="tiny", seed=0)
+    return {"qwen3_vl": tiny_qwen3_vl_path, "qwen2_5_vl": tiny_qwen2_5_vl_path, "qwen2_vl": qwen2_vl}
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +99,7 @@ def test_chat_template_renders_qwen_format():
     assert tokenizer.chat_template == CHAT_TEMPLATE
 
 
-@pytest.mark.parametrize("family", ["qwen3_vl", "qwen2_5_vl"])
+@pytest.mark.parametrize("family", list(FAMILY_CLASSES))
 def test_processor_chat_template_matches_tokenizer(loaded, family):
     _, processor = loaded[family]
     messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "How many?"}]}]
@@ -104,7 +112,7 @@ def test_processor_chat_template_matches_tokenizer(loaded, family):
 # --- build, save, load --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("family", ["qwen3_vl", "qwen2_5_vl"])
+@pytest.mark.parametrize("family", list(FAMILY_CLASSES))
 def test_checkpoint_loads_through_auto_classes(loaded, tiny_paths, family):
     model_class, processor_class, patch_size, mean = FAMILY_CLASSES[family]
     model, processor = loaded[family]
@@ -129,7 +137,7 @@ def test_checkpoint_loads_through_auto_classes(loaded, tiny_paths, family):
     assert model.generation_config.eos_token_id[0] == processor.tokenizer.eos_token_id
 
 
-@pytest.mark.parametrize("family", ["qwen3_vl", "qwen2_5_vl"])
+@pytest.mark.parametrize("family", list(FAMILY_CLASSES))
 @pytest.mark.parametrize("size", [(64, 64), (100, 60), (300, 200)])
 def test_image_token_count_is_grid_over_merge_squared(loaded, family, size):
     _, processor = loaded[family]
@@ -147,7 +155,7 @@ def test_image_token_count_is_grid_over_merge_squared(loaded, family, size):
     assert torch.equal(inputs["mm_token_type_ids"] == 1, inputs["input_ids"] == processor.image_token_id)
 
 
-@pytest.mark.parametrize("family", ["qwen3_vl", "qwen2_5_vl"])
+@pytest.mark.parametrize("family", list(FAMILY_CLASSES))
 @pytest.mark.parametrize("num_images", [1, 2])
 def test_forward_and_generate_with_images(loaded, family, num_images):
     model, processor = loaded[family]

@@ -13,7 +13,7 @@ from PIL import Image
 
 from roma import RomaConfig, RomaGRPOTrainer
 from roma.data.prompts import build_conversation, prompt_key
-from roma.models.tiny import vision_token_ids
+from roma.models.tiny import FAMILIES, build_tiny_model, vision_token_ids
 from roma.trainer import trainer as trainer_module
 from roma.trainer.losses import KL_ESTIMATORS
 
@@ -377,7 +377,9 @@ def test_reference_model_from_saved_path_without_peft(tiny_qwen2_5_vl_path, tmp_
     assert all(math.isfinite(v) for v in _logged(trainer, "roma/kl_worst"))
 
 
-def test_multi_image_prompts_and_text_only_rows(tiny_qwen3_vl_path, tmp_path):
+def test_multi_image_prompts_and_text_only_rows_in_one_batch(tiny_qwen3_vl_path, tmp_path):
+    """Batches of 4 prompts × 2 completions mixing 2-image, 1-image and text-only prompts (TRL 1.16 alone raises
+    in the processor on such a batch; the trainer hands it an empty image list for the text-only rows)."""
     rows = []
     for i in range(8):
         num_images = [2, 1, 0, 2][i % 4]
@@ -391,16 +393,31 @@ def test_multi_image_prompts_and_text_only_rows(tiny_qwen3_vl_path, tmp_path):
     trainer = RomaGRPOTrainer(
         model=str(tiny_qwen3_vl_path),
         reward_funcs=always_right,
-        args=config(tmp_path, max_steps=2),
+        args=config(
+            tmp_path, max_steps=2, per_device_train_batch_size=8, num_generations=2, shuffle_dataset=False
+        ),
         train_dataset=Dataset.from_list(rows),
     )
     inputs = _one_batch(trainer)
+    assert sorted(set(inputs["num_images"])) == [0, 1, 2]  # one batch mixes all three kinds
     has_image = [v is not None for v in inputs["roma_pixel_values"]]
     assert has_image == [n > 0 for n in inputs["num_images"]]
-    # Text-only rows are never regularised.
-    assert not any(m and not h for m, h in zip(inputs["roma_mask"].tolist(), has_image, strict=True))
+    # Every image row is regularised (all correct), text-only rows never.
+    assert inputs["roma_mask"].tolist() == has_image
+    # Each image row's view log-probs are the model's own on that row alone under that view.
+    image_rows = [row for row, has in enumerate(has_image) if has]
+    with torch.no_grad():
+        logps, _ = trainer._views_logps_and_kl(
+            trainer.model, inputs, image_rows, torch.zeros(len(image_rows), inputs["completion_ids"].size(1))
+        )
+        for i, row in enumerate(image_rows):
+            for k in range(trainer.args.roma_num_views):
+                log_p = _completion_log_softmax(trainer, inputs, row, inputs["roma_pixel_values"][row][k])
+                expected = log_p.gather(-1, inputs["completion_ids"][row].unsqueeze(-1)).squeeze(-1)
+                torch.testing.assert_close(logps[k, i], expected, rtol=1e-4, atol=1e-4)
     trainer.train()
-    assert all(math.isfinite(v) for v in _logged(trainer, "roma/kl_worst"))
+    kl = _logged(trainer, "roma/kl_worst")
+    assert len(kl) == 2 and all(math.isfinite(v) and v > 0 for v in kl)
 
 
 def test_a_row_without_its_image_names_the_sample(tiny_qwen3_vl_path, tmp_path):
@@ -544,3 +561,216 @@ def test_two_cpu_ranks_end_with_the_same_parameters(tiny_qwen3_vl_path, tmp_path
         assert torch.equal(value, ranks[1]["params"][name]), name
     logged = [e for e in ranks[0]["log_history"] if "roma/kl_worst" in e]
     assert len(logged) == 3 and all(math.isfinite(e["roma/kl_worst"]) for e in logged)
+
+
+# --- issue 15: model families, the aux term's clipped form, the chunked views pass, TRL guards, mixed batches ---
+
+
+def _tiny_llava(tmp_path):
+    """A tiny random LLaVA (CLIP vision tower, Qwen2 language model) saved and loaded like a hub checkpoint."""
+    from transformers import (
+        AutoModelForImageTextToText,
+        AutoProcessor,
+        CLIPImageProcessor,
+        CLIPVisionConfig,
+        LlavaConfig,
+        LlavaForConditionalGeneration,
+        LlavaProcessor,
+        Qwen2Config,
+    )
+
+    from roma.models.tiny import CHAT_TEMPLATE, build_tokenizer, vocab_size_for
+
+    tokenizer = build_tokenizer()
+    processor = LlavaProcessor(
+        image_processor=CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}),
+        tokenizer=tokenizer,
+        patch_size=16,
+        vision_feature_select_strategy="full",
+        image_token="<|image_pad|>",
+        chat_template=CHAT_TEMPLATE,
+    )
+    config = LlavaConfig(
+        vision_config=CLIPVisionConfig(
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            image_size=32,
+            patch_size=16,
+        ),
+        text_config=Qwen2Config(
+            vocab_size=vocab_size_for(len(tokenizer)),
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            num_key_value_heads=1,
+        ),
+        image_token_id=tokenizer.convert_tokens_to_ids("<|image_pad|>"),
+        vision_feature_select_strategy="full",
+    )
+    torch.manual_seed(0)
+    LlavaForConditionalGeneration(config).save_pretrained(tmp_path / "llava")
+    processor.save_pretrained(tmp_path / "llava")
+    return (
+        AutoModelForImageTextToText.from_pretrained(tmp_path / "llava"),
+        AutoProcessor.from_pretrained(tmp_path / "llava"),
+    )
+
+
+def test_a_family_without_image_grids_is_refused_at_construction(tmp_path):
+    model, processor = _tiny_llava(tmp_path)
+    with pytest.raises(
+        NotImplementedError, match=r"model type 'llava' is not supported.*without \['image_grid_thw'\]"
+    ):
+        RomaGRPOTrainer(
+            model=model,
+            reward_funcs=always_right,
+            args=config(tmp_path),
+            train_dataset=image_dataset(),
+            processing_class=processor,
+        )
+    # Plain GRPO through the same class stays possible (and is what the message suggests).
+    RomaGRPOTrainer(
+        model=model,
+        reward_funcs=always_right,
+        args=config(tmp_path, roma_kl_coef=0.0, roma_aux_coef=0.0),
+        train_dataset=image_dataset(),
+        processing_class=processor,
+    )
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_every_supported_family_trains_with_a_nonzero_roma_term(family, tmp_path):
+    """2 steps on a tiny checkpoint of each family ``roma.models.tiny`` builds, saved and loaded by path."""
+    path = build_tiny_model(family, tmp_path / family)
+    trainer = RomaGRPOTrainer(
+        model=str(path),
+        reward_funcs=always_right,
+        args=config(tmp_path, roma_num_views=2),
+        train_dataset=image_dataset(sizes=[(64, 64), (96, 64)]),
+    )
+    assert trainer.model.config.model_type == family
+    trainer.train()
+    assert _logged(trainer, "roma/frac_correct") == [1.0, 1.0]
+    kl = _logged(trainer, "roma/kl_worst")
+    assert len(kl) == 2 and all(math.isfinite(v) and v > 0 for v in kl), kl
+
+
+def _roma_loss_and_gradients(trainer, inputs):
+    trainer.model.zero_grad(set_to_none=True)
+    with torch.no_grad():
+        clean = trainer._get_per_token_logps_and_entropies(
+            trainer.model,
+            torch.cat([inputs["prompt_ids"], inputs["completion_ids"]], 1),
+            torch.cat([inputs["prompt_mask"], inputs["completion_mask"]], 1),
+            inputs["completion_ids"].size(1),
+            **{k: inputs[k] for k in ("pixel_values", "image_grid_thw", "num_images", "mm_token_type_ids")},
+        )[0]
+    loss = trainer._roma_loss(trainer.model, inputs, clean)
+    loss.backward()
+    grads = {n: p.grad.clone() for n, p in trainer.model.named_parameters() if p.grad is not None}
+    return loss.detach(), grads
+
+
+@pytest.mark.parametrize("estimator", ["k3", "full"])
+def test_chunked_views_pass_gives_the_same_loss_and_gradients(estimator, tiny_qwen3_vl_path, tmp_path):
+    trainer = RomaGRPOTrainer(
+        model=str(tiny_qwen3_vl_path),
+        reward_funcs=even_length,
+        args=config(tmp_path, roma_num_views=3, roma_kl_estimator=estimator, roma_correctness_gate=False),
+        train_dataset=image_dataset(),
+    )
+    inputs = _one_batch(trainer)
+    assert inputs["roma_mask"].sum() == 4  # 4 rows × 3 views = 12 view rows
+    loss, grads = _roma_loss_and_gradients(trainer, inputs)
+    assert loss != 0 and any(g.abs().sum() > 0 for n, g in grads.items() if ".visual." in n)
+    for micro_batch in (1, 5):
+        trainer.args.roma_views_micro_batch = micro_batch
+        chunked_loss, chunked_grads = _roma_loss_and_gradients(trainer, inputs)
+        torch.testing.assert_close(chunked_loss, loss, rtol=1e-5, atol=1e-6)
+        assert chunked_grads.keys() == grads.keys()
+        for name, grad in grads.items():
+            torch.testing.assert_close(chunked_grads[name], grad, rtol=1e-4, atol=1e-6, msg=name)
+
+
+def test_clipped_aux_term_gives_no_gradient_when_every_token_is_clipped(tiny_qwen3_vl_path, tmp_path):
+    """num_iterations = 2 after the policy moved: every aux token outside the clip range -> no aux gradient."""
+    trainer = RomaGRPOTrainer(
+        model=str(tiny_qwen3_vl_path),
+        reward_funcs=even_length,
+        args=config(
+            tmp_path, roma_kl_coef=0.0, roma_aux_coef=1.0, roma_correctness_gate=False, num_iterations=2
+        ),
+        train_dataset=image_dataset(num_rows=16),
+    )
+    inputs = _one_batch(trainer)
+    assert "roma_old_aux_logps" in inputs  # TRL keeps old log-probs for num_iterations > 1, and so does ROMA
+    advantages = inputs["advantages"] = torch.tensor(
+        [1.0, -1.0, 0.5, -0.5]
+    )  # both signs (the group's may tie)
+    rows = list(range(len(advantages)))
+    with torch.no_grad():
+        pairs = [(int(inputs["roma_aux_view"][row]), row) for row in rows]
+        current = trainer._views_forward(trainer.model, inputs, pairs, hidden=False)
+    # The generating policy is at the stored log-probs (the model has not moved since).
+    torch.testing.assert_close(
+        inputs["roma_old_aux_logps"], current * inputs["roma_mask"].unsqueeze(1), atol=1e-5, rtol=1e-5
+    )
+    # Old log-probs so far away that r = 2 where A > 0 and r = 0.5 where A < 0: all clipped (ε = 0.2).
+    inputs["roma_old_aux_logps"] = current - torch.sign(advantages).unsqueeze(1) * math.log(2.0)
+    loss, grads = _roma_loss_and_gradients(trainer, inputs)
+    assert loss != 0
+    assert all(torch.count_nonzero(g) == 0 for g in grads.values())
+    trainer.args.roma_aux_form = "plain"
+    _, plain_grads = _roma_loss_and_gradients(trainer, inputs)
+    assert any(torch.count_nonzero(g) > 0 for g in plain_grads.values())
+
+
+def test_a_trl_whose_first_log_prob_pass_is_not_the_clean_one_is_refused(
+    tiny_qwen3_vl_path, tmp_path, monkeypatch
+):
+    from trl import GRPOTrainer
+
+    trainer = RomaGRPOTrainer(
+        model=str(tiny_qwen3_vl_path),
+        reward_funcs=always_right,
+        args=config(tmp_path),
+        train_dataset=image_dataset(),
+    )
+    inputs = _one_batch(trainer)
+    original = GRPOTrainer._compute_loss
+
+    def views_first(self, model, inputs):  # a TRL that scores something else before the clean pass
+        ids = torch.cat([inputs["prompt_ids"], inputs["completion_ids"]], 1)
+        self._get_per_token_logps_and_entropies(
+            model,
+            ids.flip(0),
+            torch.ones_like(ids),
+            inputs["completion_ids"].size(1),
+            pixel_values=inputs["pixel_values"],
+            image_grid_thw=inputs["image_grid_thw"],
+            num_images=inputs["num_images"],
+            mm_token_type_ids=inputs["mm_token_type_ids"].flip(0),
+        )
+        return original(self, model, inputs)
+
+    monkeypatch.setattr(GRPOTrainer, "_compute_loss", views_first)
+    with pytest.raises(RuntimeError, match="no longer the clean pass"):
+        trainer._compute_loss(trainer.model, inputs)
+
+
+def test_a_trl_whose_generate_result_moved_is_refused(tiny_qwen3_vl_path, tmp_path, monkeypatch):
+    from trl import GRPOTrainer
+
+    trainer = RomaGRPOTrainer(
+        model=str(tiny_qwen3_vl_path),
+        reward_funcs=always_right,
+        args=config(tmp_path, roma_rollout_degradation="noisy_rollout", roma_kl_coef=0.0, roma_aux_coef=0.0),
+        train_dataset=image_dataset(),
+    )
+    original = GRPOTrainer._generate
+    monkeypatch.setattr(GRPOTrainer, "_generate", lambda self, prompts: original(self, prompts)[:6])
+    with pytest.raises(RuntimeError, match="_generate returned 6 items"):
+        trainer.train()

@@ -1,4 +1,4 @@
-"""Tiny, randomly initialised Qwen3-VL / Qwen2.5-VL checkpoints with a real processor, built offline.
+"""Tiny, randomly initialised Qwen3-VL / Qwen2.5-VL / Qwen2-VL checkpoints with a real processor, built offline.
 
 The checkpoints are the stock transformers architectures at toy sizes, saved with ``save_pretrained``, so
 ``AutoModelForImageTextToText.from_pretrained(path)`` and ``AutoProcessor.from_pretrained(path)`` load them
@@ -6,8 +6,11 @@ exactly like a hub checkpoint. Nothing is downloaded and nothing needs training:
 
 * the tokenizer is the stock ``Qwen2Tokenizer`` over a byte-level BPE with the 256 byte symbols and no
   merges (token id ``i`` is byte ``i``), plus the Qwen-VL special tokens and a Qwen-style chat template;
-* the processor is the stock ``Qwen3VLProcessor`` / ``Qwen2_5_VLProcessor`` with the stock
-  ``Qwen2VLImageProcessor`` and video processor, configured with the model's patch and merge sizes.
+* the processor is the stock ``Qwen3VLProcessor`` / ``Qwen2_5_VLProcessor`` / ``Qwen2VLProcessor`` with the
+  stock ``Qwen2VLImageProcessor`` and video processor, configured with the model's patch and merge sizes.
+
+``FAMILIES`` lists the families ``RomaGRPOTrainer`` supports (those whose processor gives each image a patch
+grid, ``image_grid_thw``); Qwen2-VL shares Qwen2.5-VL's sizes (patch 14) with its plain vision transformer.
 
 Sizes (see ``MODEL_SPECS``):
 
@@ -36,7 +39,7 @@ from roma._paths import OutputFolderError, check_output_folder
 if TYPE_CHECKING:  # pragma: no cover
     from transformers import PreTrainedConfig, ProcessorMixin, Qwen2Tokenizer
 
-FAMILIES: tuple[str, ...] = ("qwen3_vl", "qwen2_5_vl")
+FAMILIES: tuple[str, ...] = ("qwen3_vl", "qwen2_5_vl", "qwen2_vl")
 SIZES: tuple[str, ...] = ("tiny", "small")
 
 # Qwen-VL special tokens, in the order Qwen assigns them ids after the ordinary vocabulary.
@@ -205,6 +208,8 @@ MODEL_SPECS: dict[tuple[str, str], TinyModelSpec] = {
     ("qwen2_5_vl", "tiny"): _tiny_spec(patch_size=14),
     ("qwen3_vl", "small"): _small_spec(),
     ("qwen2_5_vl", "small"): _small_spec(),
+    ("qwen2_vl", "tiny"): _tiny_spec(patch_size=14),
+    ("qwen2_vl", "small"): _small_spec(),
 }
 
 
@@ -257,6 +262,7 @@ def build_processor(family: str = "qwen3_vl", size: str = "tiny") -> ProcessorMi
     from transformers import (
         Qwen2_5_VLProcessor,
         Qwen2VLImageProcessor,
+        Qwen2VLProcessor,
         Qwen2VLVideoProcessor,
         Qwen3VLProcessor,
         Qwen3VLVideoProcessor,
@@ -264,7 +270,7 @@ def build_processor(family: str = "qwen3_vl", size: str = "tiny") -> ProcessorMi
     from transformers.image_utils import OPENAI_CLIP_MEAN, OPENAI_CLIP_STD
 
     spec = get_spec(family, size)
-    # Qwen3-VL normalises with mean = std = 0.5; Qwen2/2.5-VL keep the CLIP statistics.
+    # Qwen3-VL normalises with mean = std = 0.5; Qwen2-VL / Qwen2.5-VL keep the CLIP statistics.
     mean, std = (
         ([0.5] * 3, [0.5] * 3) if family == "qwen3_vl" else (list(OPENAI_CLIP_MEAN), list(OPENAI_CLIP_STD))
     )
@@ -290,7 +296,8 @@ def build_processor(family: str = "qwen3_vl", size: str = "tiny") -> ProcessorMi
             chat_template=CHAT_TEMPLATE,
         )
     video_processor = Qwen2VLVideoProcessor(size=video_size, **vision_kwargs)
-    return Qwen2_5_VLProcessor(
+    processor_class = Qwen2VLProcessor if family == "qwen2_vl" else Qwen2_5_VLProcessor
+    return processor_class(
         image_processor=image_processor,
         tokenizer=tokenizer,
         video_processor=video_processor,
@@ -302,7 +309,7 @@ def build_config(
     family: str = "qwen3_vl", size: str = "tiny", *, tokenizer: Qwen2Tokenizer | None = None
 ) -> PreTrainedConfig:
     """The model config for ``family`` at ``size``, with token ids taken from the tokenizer."""
-    from transformers import Qwen2_5_VLConfig, Qwen3VLConfig
+    from transformers import Qwen2_5_VLConfig, Qwen2VLConfig, Qwen3VLConfig
 
     spec = get_spec(family, size)
     tokenizer = tokenizer if tokenizer is not None else build_tokenizer()
@@ -359,7 +366,7 @@ def build_config(
         )
     if spec.text_hidden_size != spec.text_num_heads * spec.text_head_dim:
         raise ValueError(
-            "Qwen2.5-VL derives head_dim = hidden_size / num_attention_heads; the spec disagrees."
+            "Qwen2-VL / Qwen2.5-VL derive head_dim = hidden_size / num_attention_heads; the spec disagrees."
         )
     text_config |= {
         "rope_parameters": {
@@ -368,6 +375,21 @@ def build_config(
             "mrope_section": list(spec.mrope_section),
         },
     }
+    if family == "qwen2_vl":
+        # Qwen2-VL's vision transformer: embed_dim wide, MLP embed_dim × mlp_ratio, merged into hidden_size.
+        vision_config = {
+            "depth": spec.vision_depth,
+            "embed_dim": spec.vision_hidden_size,
+            "hidden_size": spec.text_hidden_size,
+            "mlp_ratio": spec.vision_intermediate_size // spec.vision_hidden_size,
+            "num_heads": spec.vision_num_heads,
+            "patch_size": spec.patch_size,
+            "spatial_merge_size": spec.merge_size,
+            "temporal_patch_size": spec.temporal_patch_size,
+        }
+        return Qwen2VLConfig(
+            text_config=text_config, vision_config=vision_config, tie_word_embeddings=True, **token_ids
+        )
     vision_config |= {
         "window_size": spec.window_size,
         "fullatt_block_indexes": list(spec.fullatt_block_indexes),

@@ -21,6 +21,7 @@ from roma.trainer.losses import (
 )
 
 ROLLOUT_DEGRADATIONS = ("none", "noisy_rollout", "augmentation")
+AUX_FORMS = ("clipped", "plain")
 # Loss types whose normalisation the ROMA terms mirror (see `roma.trainer.losses.normalise_masked_loss`).
 SUPPORTED_LOSS_TYPES = ("dapo", "grpo", "bnpo", "dr_grpo", "cispo", "sapo", "luspo", "vespo")
 
@@ -49,6 +50,25 @@ class RomaConfig(GRPOConfig):
     roma_aux_coef: float = field(
         default=0.1,
         metadata={"help": "μ: weight of the auxiliary policy gradient on one uniformly drawn degraded view."},
+    )
+    roma_aux_form: str = field(
+        default="clipped",
+        metadata={
+            "help": "Form of the auxiliary PG term. 'clipped' (default) treats it as TRL treats the GRPO term: "
+            "ratio to the old policy's log-probs on the same view, clipped with epsilon / epsilon_high (and delta), "
+            "the high-entropy token mask and vLLM's importance-sampling correction; 'plain' is −A·log π on the "
+            "view, with none of them (equal to 'clipped' when the policy has not moved since generation).",
+            "choices": list(AUX_FORMS),
+        },
+    )
+    roma_views_micro_batch: int | None = field(
+        default=None,
+        metadata={
+            "help": "Rows (view × completion) per forward of the views pass. None: all K·|S| rows in one forward. "
+            "A number: forwards of at most that many rows, each recomputed in the backward (activation "
+            "checkpointing), so peak memory stays that of one chunk whatever K; same loss and gradients, one "
+            "extra forward per chunk."
+        },
     )
     roma_kl_estimator: str = field(
         default="k3",
@@ -153,6 +173,11 @@ class RomaConfig(GRPOConfig):
         _check_choice("roma_kl_estimator", self.roma_kl_estimator, tuple(KL_ESTIMATORS))
         _check_choice("roma_kl_reduction", self.roma_kl_reduction, KL_REDUCTIONS)
         _check_choice("roma_kl_direction", self.roma_kl_direction, KL_DIRECTIONS)
+        _check_choice("roma_aux_form", self.roma_aux_form, AUX_FORMS)
+        if self.roma_views_micro_batch is not None and self.roma_views_micro_batch < 1:
+            raise ValueError(
+                f"roma_views_micro_batch must be >= 1 or None, got {self.roma_views_micro_batch}."
+            )
         _check_choice("roma_rollout_degradation", self.roma_rollout_degradation, ROLLOUT_DEGRADATIONS)
         if not 0.0 < self.roma_noisy_rollout_fraction <= 1.0:
             raise ValueError(

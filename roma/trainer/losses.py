@@ -138,6 +138,54 @@ def auxiliary_policy_gradient(logp_view: torch.Tensor, advantages: torch.Tensor)
     return -advantages.detach() * logp_view
 
 
+def clipped_auxiliary_policy_gradient(
+    logp_view: torch.Tensor,
+    old_logp_view: torch.Tensor,
+    advantages: torch.Tensor,
+    epsilon_low: float,
+    epsilon_high: float,
+    *,
+    delta: float | None = None,
+    importance_sampling_level: str = "token",
+    mask: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Per-token auxiliary PG loss in TRL's clipped form: −min(r·A, clip(r, 1 − ε_low, 1 + ε_high)·A).
+
+    r = exp(ℓ^{k_i} − ℓ^{k_i}_old), the ratio of the current to the old (generation-time) policy on the same
+    degraded view, per token (``importance_sampling_level="token"``) or as the masked mean log-ratio of the
+    sequence (``"sequence"``, needs ``mask``); ``delta`` caps r from above (TRL's two-sided clipping). With
+    ``old_logp_view = logp_view.detach()`` (the policy has not moved) r = 1: the value is −A and the gradient
+    `auxiliary_policy_gradient`'s.
+
+    Args:
+        logp_view: [B, T] log-probs of the sampled tokens under each completion's drawn view (with gradient).
+        old_logp_view: [B, T] the same under the policy that generated the batch (no gradient).
+        advantages: [B] or [B, T] clean-group advantages.
+    """
+    if advantages.dim() == 1:
+        advantages = advantages.unsqueeze(1)
+    advantages = advantages.detach()
+    log_ratio = logp_view - old_logp_view.detach()
+    if importance_sampling_level == "sequence":
+        if mask is None:
+            raise ValueError(
+                "clipped_auxiliary_policy_gradient: importance_sampling_level='sequence' needs mask."
+            )
+        mask = mask.to(log_ratio.dtype)
+        log_ratio = ((log_ratio * mask).sum(-1) / mask.sum(-1).clamp(min=1.0)).unsqueeze(-1)
+    elif importance_sampling_level != "token":
+        raise ValueError(
+            f"clipped_auxiliary_policy_gradient: importance_sampling_level {importance_sampling_level!r} is not "
+            "'token' or 'sequence'."
+        )
+    ratio = torch.exp(log_ratio)
+    clipped = torch.clamp(ratio, 1 - epsilon_low, 1 + epsilon_high)
+    if delta is not None:
+        ratio = torch.clamp(ratio, max=delta)
+    per_token = -torch.min(ratio * advantages, clipped * advantages)
+    return per_token.expand_as(logp_view) if per_token.shape != logp_view.shape else per_token
+
+
 def correctness_mask(rewards: torch.Tensor, threshold: float) -> torch.Tensor:
     """Completions whose correctness reward reaches ``threshold``; a missing (NaN) reward is not correct."""
     return torch.nan_to_num(rewards, nan=float("-inf")) >= threshold
@@ -204,6 +252,7 @@ __all__ = [
     "KL_REDUCTIONS",
     "SAMPLED_TOKEN_ESTIMATORS",
     "auxiliary_policy_gradient",
+    "clipped_auxiliary_policy_gradient",
     "correctness_mask",
     "full_vocabulary_kl",
     "k1",

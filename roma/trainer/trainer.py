@@ -1,6 +1,6 @@
 """`RomaGRPOTrainer`: TRL's `GRPOTrainer` plus ROMA's teacher-forced degraded views.
 
-Generation, rewards, advantages and the GRPO loss are TRL's, on the clean image. This subclass overrides four
+Generation, rewards, advantages and the GRPO loss are TRL's, on the clean image. This subclass overrides five
 hooks and calls `super()` in each:
 
 - `_calculate_rewards`: keeps the per-function rewards (TRL only returns advantages) for the correctness gate;
@@ -10,8 +10,15 @@ hooks and calls `super()` in each:
   processor's image processor; after TRL, checks `image_grid_thw` is unchanged and stores the views per sample so
   TRL's shuffling and slicing keep them aligned;
 - `_get_per_token_logps_and_entropies`: lets `_compute_loss` keep TRL's clean log-probs (no second clean pass);
-- `_compute_loss`: TRL's loss + λ · worst-case token KL + μ · auxiliary PG, the K views batched into one
-  teacher-forced forward over the correct completions only (the others would get zero gradient anyway).
+- `_generate`: hands TRL an empty image list for text-only prompts of a mixed batch (TRL 1.16 passes None to the
+  processor, which raises) and, for the noisy-rollout baseline, rolls part of each group out on a degraded image;
+- `_compute_loss`: TRL's loss + λ · worst-case token KL + μ · auxiliary PG (by default clipped against the
+  generating policy on the same view, as TRL's GRPO term), the K views batched into one teacher-forced forward
+  (or chunks of ``roma_views_micro_batch`` rows) over the correct completions only (the others would get zero
+  gradient anyway).
+
+Models: the families whose processor gives each image a patch grid (Qwen2-VL, Qwen2.5-VL, Qwen3-VL); others are
+refused at construction (`_check_views_supported`).
 
 With ``roma_kl_coef = roma_aux_coef = 0`` none of this runs: the trainer is exactly `GRPOTrainer`.
 """
@@ -79,6 +86,12 @@ TRL_HOOK_PARAMETERS: dict[str, tuple[str, ...]] = {
 
 # Keys the views pass forwards per sample besides pixel values and grids (Qwen-VL needs mm_token_type_ids).
 _PER_ROW_FORWARD_KEYS = ("mm_token_type_ids", "token_type_ids")
+# GRPOTrainer._generate returns (prompt_ids, completion_ids, tool_mask, completions, logprobs, extra_fields,
+# images, tool_images) in trl 1.16; the noisy-rollout baseline swaps the images back to the clean ones.
+_GENERATE_RESULT_LENGTH = 8
+_GENERATE_IMAGES_INDEX = 6
+# What the image processor must return for a degraded view to be teacher-forced with the clean prompt's tokens.
+_VIEW_PROCESSOR_KEYS = ("pixel_values", "image_grid_thw")
 
 
 def check_trl_hooks(trainer_class: type = GRPOTrainer) -> None:
@@ -158,9 +171,13 @@ class RomaGRPOTrainer(GRPOTrainer):
             severities=(config.roma_severity_min, config.roma_severity_max),
             seed=config.roma_seed,
         )
+        if self._roma_enabled:
+            self._check_views_supported()
         self._roma_rewards_per_func: torch.Tensor | None = None
-        self._roma_capture_clean = False
+        # The clean pass of TRL's _compute_loss the hook expects (its input ids and pixel values), while capturing.
+        self._roma_capture_clean: tuple[torch.Tensor, torch.Tensor | None] | None = None
         self._roma_clean_logps: torch.Tensor | None = None
+        self._roma_clean_entropies: torch.Tensor | None = None
         self._roma_batch: list[dict[str, Any]] | None = None  # rows being rolled out (noisy_rollout only)
         # Prepares the next batch's views (corrupt + image processor) while TRL generates, as the sweep does.
         self._roma_view_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="roma-views")
@@ -180,6 +197,33 @@ class RomaGRPOTrainer(GRPOTrainer):
             model_config._name_or_path = loaded_from
 
     # ------------------------------------------------------------------ set-up
+    def _check_views_supported(self) -> None:
+        """Raise unless the model's processor gives degraded views a patch grid (see `_VIEW_PROCESSOR_KEYS`).
+
+        ROMA teacher-forces the clean prompt's tokens on each view, checking that the view's image grid equals the
+        clean one; a processor without ``image_grid_thw`` (LLaVA, Gemma 3, Idefics3 / SmolVLM, ...) would leave
+        every view unscored, i.e. the ROMA terms silently zero.
+        """
+        from PIL import Image
+
+        model_type = getattr(self.accelerator.unwrap_model(self.model).config, "model_type", "?")
+        image_processor = getattr(self.processing_class, "image_processor", None)
+        if image_processor is None:
+            raise ValueError(
+                f"roma: the processing class of model type '{model_type}' ({type(self.processing_class).__name__}) "
+                "has no image processor: ROMA's degraded views need a vision-language model and its processor."
+            )
+        processed = image_processor(images=[Image.new("RGB", (64, 64))], return_tensors="pt")
+        missing = [key for key in _VIEW_PROCESSOR_KEYS if key not in processed]
+        if missing:
+            raise NotImplementedError(
+                f"roma: model type '{model_type}' is not supported: its image processor "
+                f"({type(image_processor).__name__}) returns {sorted(processed.keys())}, without {missing}. ROMA "
+                "scores each degraded view with the clean prompt's image tokens and needs the per-image patch grid "
+                "(image_grid_thw) to check and batch them; supported: the Qwen-VL families (Qwen2-VL, Qwen2.5-VL, "
+                "Qwen3-VL). Set roma_kl_coef = roma_aux_coef = 0 to train plain GRPO on this model."
+            )
+
     def _resolve_correctness_reward(self, config: RomaConfig) -> int:
         names = list(self.reward_func_names)
         if config.roma_correctness_reward is None:
@@ -254,6 +298,11 @@ class RomaGRPOTrainer(GRPOTrainer):
             for i, key in enumerate(keys)
         ]
         output["roma_aux_view"] = torch.tensor(aux_view, device=device, dtype=torch.long)
+        if self.args.roma_aux_form == "clipped" and output.get("old_per_token_logps") is not None:
+            # TRL keeps the generating policy's log-probs when the policy moves before this batch is used up
+            # (num_iterations > 1, steps_per_generation > gradient_accumulation_steps, vLLM): so does the aux term,
+            # on each completion's drawn view.
+            output["roma_old_aux_logps"] = self._old_aux_logps(output)
 
         # Like TRL's num_items_in_batch: the global count of regularised tokens, for DAPO-style normalisation.
         token_mask = output["completion_mask"] * output["roma_mask"].unsqueeze(1)
@@ -263,11 +312,30 @@ class RomaGRPOTrainer(GRPOTrainer):
         return output
 
     def _generate(self, prompts):
-        if self._roma_batch is None:
-            return super()._generate(prompts)
-        # NoisyRollout-style baseline: the first fraction of each group is rolled out on a degraded image, but TRL
-        # scores every completion (and updates the policy) on the images _generate returns: give it the clean ones.
-        clean_images = [message_images(prompt) for prompt in prompts]
+        noisy = self._roma_batch is not None
+        if noisy:
+            # NoisyRollout-style baseline: the first fraction of each group is rolled out on a degraded image, but
+            # TRL scores every completion (and updates the policy) on the images _generate returns: the clean ones.
+            clean_images = [message_images(prompt) for prompt in prompts]
+            prompts = self._noisy_rollout_prompts(prompts)
+        result = list(super()._generate(prompts))
+        images = result[_GENERATE_IMAGES_INDEX] if len(result) == _GENERATE_RESULT_LENGTH else ()
+        if images is not None and (not isinstance(images, list) or len(images) != len(prompts)):
+            raise RuntimeError(
+                f"roma: GRPOTrainer._generate returned {len(result)} items, item {_GENERATE_IMAGES_INDEX} "
+                f"{type(images).__name__}; RomaGRPOTrainer expects trl 1.16's {_GENERATE_RESULT_LENGTH} items with "
+                f"the per-prompt images at {_GENERATE_IMAGES_INDEX} (see constraints.txt)."
+            )
+        if images is not None and any(images):  # the images TRL builds the forward pass from
+            if noisy:
+                images = clean_images
+            # A batch mixing image and text-only prompts: TRL 1.16 hands None for a text-only prompt to the
+            # processor, which raises; an empty list is what the processor takes for "no image here".
+            result[_GENERATE_IMAGES_INDEX] = [list(row_images) if row_images else [] for row_images in images]
+        return tuple(result)
+
+    def _noisy_rollout_prompts(self, prompts):
+        """The prompts with a degraded image for the first ``roma_noisy_rollout_fraction`` of each group."""
         group_size = self.num_generations
         noisy_per_group = max(1, round(self.args.roma_noisy_rollout_fraction * group_size))
         start = self.accelerator.process_index * len(prompts)
@@ -278,10 +346,7 @@ class RomaGRPOTrainer(GRPOTrainer):
                 degraded = self._with_degraded_images(example, "noisy_rollout")
                 prompt = replace_message_images(prompt, row_images(degraded))
             noisy_prompts.append(prompt)
-        result = list(super()._generate(noisy_prompts))
-        if result[6] is not None:  # the images TRL builds the forward pass from
-            result[6] = [images or None for images in clean_images]
-        return tuple(result)
+        return noisy_prompts
 
     def _with_degraded_images(self, example: dict[str, Any], purpose: str) -> dict[str, Any]:
         """A copy of a dataset row whose image(s) carry one degraded view, drawn per prompt and step."""
@@ -305,22 +370,43 @@ class RomaGRPOTrainer(GRPOTrainer):
     def _get_per_token_logps_and_entropies(self, *args, **kwargs):
         # Parameters passed through unchanged; check_trl_hooks pins TRL's signature (and result[0] = log-probs).
         result = super()._get_per_token_logps_and_entropies(*args, **kwargs)
-        if self._roma_capture_clean:
-            # The clean pass of TRL's _compute_loss: keep its log-probs (with their graph) for the KL target.
-            self._roma_clean_logps = result[0]
-            self._roma_capture_clean = False
+        if self._roma_capture_clean is not None:
+            # The first log-prob pass of TRL's _compute_loss must be the clean one: the batch's own input ids and
+            # pixel values. Keep its log-probs (with their graph) for the KL target, its entropies for the mask.
+            expected_ids, expected_pixels = self._roma_capture_clean
+            self._roma_capture_clean = None
+            bound = inspect.signature(GRPOTrainer._get_per_token_logps_and_entropies).bind(
+                self, *args, **kwargs
+            )
+            input_ids, pixel_values = bound.arguments["input_ids"], bound.arguments.get("pixel_values")
+            if not (torch.equal(input_ids, expected_ids) and pixel_values is expected_pixels):
+                raise RuntimeError(
+                    "roma: the first log-prob pass of GRPOTrainer._compute_loss is no longer the clean pass over "
+                    "the batch's prompt + completion ids and pixel values; RomaGRPOTrainer takes its log-probs as "
+                    "the KL target. This roma release supports trl 1.16.x (see constraints.txt)."
+                )
+            self._roma_clean_logps, self._roma_clean_entropies = result[0], result[1]
         return result
 
     def _compute_loss(self, model, inputs):
         if not self._roma_enabled or "roma_mask" not in inputs:
             return super()._compute_loss(model, inputs)
-        self._roma_capture_clean = True
+        self._roma_capture_clean = (
+            torch.cat([inputs["prompt_ids"], inputs["completion_ids"]], dim=1),
+            inputs.get("pixel_values"),
+        )
         try:
             loss = super()._compute_loss(model, inputs)
         finally:
-            self._roma_capture_clean = False
+            self._roma_capture_clean = None
         clean_logps, self._roma_clean_logps = self._roma_clean_logps, None
-        return loss + self._roma_loss(model, inputs, clean_logps)
+        clean_entropies, self._roma_clean_entropies = self._roma_clean_entropies, None
+        if clean_logps is None:
+            raise RuntimeError(
+                "roma: GRPOTrainer._compute_loss made no log-prob pass through _get_per_token_logps_and_entropies; "
+                "RomaGRPOTrainer needs its clean log-probs. This roma release supports trl 1.16.x."
+            )
+        return loss + self._roma_loss(model, inputs, clean_logps, clean_entropies)
 
     # ------------------------------------------------------------------ ROMA terms
     def _start_views(self, inputs: list[dict[str, Any]], keys: list[str]) -> Future:
@@ -365,9 +451,14 @@ class RomaGRPOTrainer(GRPOTrainer):
         grids = output.get("image_grid_thw")
         local = len(inputs)
         none_names = [None] * self.args.roma_num_views
-        if num_images is None or grids is None or not prepared:
-            # No image in this batch (or a model without grids): no ROMA terms.
+        if not prepared:
+            # No image in this batch: no ROMA terms.
             return [None] * local, [none_names] * local, torch.zeros(local, dtype=torch.bool)
+        if num_images is None or grids is None:
+            raise RuntimeError(
+                "roma: the batch has images but TRL's inputs carry no num_images / image_grid_thw; the degraded "
+                "views cannot be scored (the ROMA terms would be silently zero)."
+            )
 
         image_offsets = _offsets(num_images)
         on_device: dict[str, tuple[torch.Tensor, list[str]]] = {}
@@ -395,7 +486,9 @@ class RomaGRPOTrainer(GRPOTrainer):
         has_image = torch.tensor([v is not None for v in views], dtype=torch.bool)
         return views, names, has_image
 
-    def _roma_loss(self, model, inputs, clean_logps: torch.Tensor) -> torch.Tensor:
+    def _roma_loss(
+        self, model, inputs, clean_logps: torch.Tensor, clean_entropies: torch.Tensor | None = None
+    ) -> torch.Tensor:
         config: RomaConfig = self.args
         mode = "train" if self.model.training else "eval"
         completion_mask = inputs["completion_mask"]
@@ -423,7 +516,10 @@ class RomaGRPOTrainer(GRPOTrainer):
 
         advantages = inputs["advantages"][rows]
         aux_logps = losses.select_views(views_logps, inputs["roma_aux_view"][rows])
-        aux_per_token = losses.auxiliary_policy_gradient(aux_logps, advantages)
+        if config.roma_aux_form == "plain":
+            aux_per_token = losses.auxiliary_policy_gradient(aux_logps, advantages)
+        else:
+            aux_per_token = self._clipped_aux_per_token(inputs, rows, aux_logps, token_mask, clean_entropies)
 
         normalise = dict(
             loss_type=self.loss_type,
@@ -452,8 +548,97 @@ class RomaGRPOTrainer(GRPOTrainer):
         )
         return total
 
+    def _clipped_aux_per_token(self, inputs, rows, aux_logps, token_mask, clean_entropies) -> torch.Tensor:
+        """The aux term as TRL's GRPO term: clipped ratio to the old policy on the view, entropy mask, vLLM IS."""
+        old = inputs.get("roma_old_aux_logps")
+        old = aux_logps.detach() if old is None else old[rows]
+        per_token = losses.clipped_auxiliary_policy_gradient(
+            aux_logps,
+            old,
+            inputs["advantages"][rows],
+            self.epsilon_low,
+            self.epsilon_high,
+            delta=self.args.delta,
+            importance_sampling_level=self.importance_sampling_level,
+            mask=token_mask[rows],
+        )
+        if self.top_entropy_quantile < 1.0 and clean_entropies is not None:
+            # TRL's mask from the clean pass's entropies: the same tokens get policy gradient on both sides.
+            entropy_mask = self.get_high_entropy_mask(
+                clean_entropies, token_mask, 1 - self.top_entropy_quantile
+            )
+            per_token = per_token * entropy_mask[rows]
+        if (
+            self.use_vllm
+            and self.vllm_importance_sampling_correction
+            and "importance_sampling_ratio" in inputs
+        ):
+            per_token = per_token * inputs["importance_sampling_ratio"][rows]
+        return per_token
+
+    def _old_aux_logps(self, output) -> torch.Tensor:
+        """Generation-time log-probs [B, T] of each regularised completion under its drawn aux view (0 elsewhere)."""
+        old = torch.zeros_like(output["completion_mask"], dtype=torch.float32)
+        rows = output["roma_mask"].nonzero().flatten().tolist()
+        if rows:
+            pairs = [(int(output["roma_aux_view"][row]), row) for row in rows]
+            with torch.no_grad():
+                old[rows] = self._views_forward(self.model, output, pairs, hidden=False).to(old.dtype)
+        return old
+
+    def _views_forward_inputs(self, inputs, pairs: list[tuple[int, int]]):
+        """input ids, attention mask and forward kwargs scoring each (view, row) pair: row's completion on view k."""
+        rows = [row for _, row in pairs]
+        offsets = _offsets(inputs["num_images"])
+        grids = inputs["image_grid_thw"]
+        forward_kwargs: dict[str, Any] = {
+            "pixel_values": torch.cat([inputs["roma_pixel_values"][row][k] for k, row in pairs]).to(
+                inputs["pixel_values"].dtype
+            ),
+            "image_grid_thw": torch.cat([grids[offsets[row] : offsets[row + 1]] for row in rows]),
+            "num_images": [inputs["num_images"][row] for row in rows],
+        }
+        for key in _PER_ROW_FORWARD_KEYS:
+            if inputs.get(key) is not None:
+                forward_kwargs[key] = inputs[key][rows]
+        input_ids = torch.cat([inputs["prompt_ids"][rows], inputs["completion_ids"][rows]], dim=1)
+        attention_mask = torch.cat([inputs["prompt_mask"][rows], inputs["completion_mask"][rows]], dim=1)
+        return input_ids, attention_mask, forward_kwargs
+
+    def _views_forward(self, model, inputs, pairs: list[tuple[int, int]], hidden: bool) -> torch.Tensor:
+        """Teacher-forced pass over (view, row) pairs: sampled-token log-probs [N, T] or final hidden states [N, T, H].
+
+        With ``roma_views_micro_batch`` set, forwards of at most that many pairs, each under activation
+        checkpointing: the backward recomputes one chunk at a time, so peak memory is one chunk's whatever K.
+        """
+        logits_to_keep = inputs["completion_ids"].size(1)
+
+        def forward(chunk):
+            input_ids, attention_mask, forward_kwargs = self._views_forward_inputs(inputs, chunk)
+            if hidden:
+                return self._final_hidden_states(
+                    model, input_ids, attention_mask, logits_to_keep, forward_kwargs
+                )
+            logps, _, _ = self._get_per_token_logps_and_entropies(
+                model, input_ids, attention_mask, logits_to_keep, **forward_kwargs
+            )
+            return logps
+
+        size = self.args.roma_views_micro_batch or len(pairs)
+        if size >= len(pairs):
+            return forward(pairs)
+        chunks = [pairs[start : start + size] for start in range(0, len(pairs), size)]
+        # The backward recomputes each chunk: through the bare module, as `_final_hidden_states` does, so that no
+        # DDP forward (which prepares the gradient reducer) runs in the middle of the backward.
+        model = self.accelerator.unwrap_model(model)
+        if not torch.is_grad_enabled():
+            return torch.cat([forward(chunk) for chunk in chunks])
+        return torch.cat(
+            [torch.utils.checkpoint.checkpoint(forward, chunk, use_reentrant=False) for chunk in chunks]
+        )
+
     def _views_logps_and_kl(self, model, inputs, rows: list[int], clean_target: torch.Tensor):
-        """Score the completions of ``rows`` under all K views in one batched forward, and their KL to the clean side.
+        """Score the completions of ``rows`` under all K views (see `_views_forward`), and their KL to the clean side.
 
         ``clean_target`` [S, T] are the clean log-probs of the sampled tokens (detached for a stop-gradient).
         Returns (log-probs [K, S, T], per-token KL [K, S, T]). The ``full`` estimator runs the forward without
@@ -461,41 +646,23 @@ class RomaGRPOTrainer(GRPOTrainer):
         """
         config: RomaConfig = self.args
         num_views = config.roma_num_views
-        prompt_ids, completion_ids = inputs["prompt_ids"][rows], inputs["completion_ids"][rows]
-        input_ids = torch.cat([prompt_ids, completion_ids], dim=1)
-        attention_mask = torch.cat([inputs["prompt_mask"][rows], inputs["completion_mask"][rows]], dim=1)
-        logits_to_keep = completion_ids.size(1)
-
-        num_images = inputs["num_images"]
-        offsets = _offsets(num_images)
-        grids = inputs["image_grid_thw"]
-        row_grids = [grids[offsets[row] : offsets[row + 1]] for row in rows]
-        # View-major batch: all selected rows under view 0, then under view 1, ...
-        pixel_values = torch.cat(
-            [inputs["roma_pixel_values"][row][k] for k in range(num_views) for row in rows]
-        ).to(inputs["pixel_values"].dtype)
-        forward_kwargs: dict[str, Any] = {
-            "pixel_values": pixel_values,
-            "image_grid_thw": torch.cat(row_grids * num_views),
-            "num_images": [num_images[row] for row in rows] * num_views,
-        }
-        for key in _PER_ROW_FORWARD_KEYS:
-            if inputs.get(key) is not None:
-                forward_kwargs[key] = inputs[key][rows].repeat(num_views, 1)
-        batched_ids = input_ids.repeat(num_views, 1)
-        batched_mask = attention_mask.repeat(num_views, 1)
-
+        # View-major: all selected rows under view 0, then under view 1, ...
+        pairs = [(k, row) for k in range(num_views) for row in rows]
         if config.roma_kl_estimator != losses.FULL_VOCABULARY:
-            logps, _, _ = self._get_per_token_logps_and_entropies(
-                model, batched_ids, batched_mask, logits_to_keep, **forward_kwargs
-            )
-            logps = logps.view(num_views, len(rows), -1)
+            logps = self._views_forward(model, inputs, pairs, hidden=False).view(num_views, len(rows), -1)
             kl = losses.sampled_token_kl(
                 logps, clean_target.unsqueeze(0), config.roma_kl_estimator, config.roma_kl_direction
             )
             return logps, kl
 
-        hidden = self._final_hidden_states(model, batched_ids, batched_mask, logits_to_keep, forward_kwargs)
+        completion_ids = inputs["completion_ids"][rows]
+        logits_to_keep = completion_ids.size(1)
+        input_ids = torch.cat([inputs["prompt_ids"][rows], completion_ids], dim=1)
+        attention_mask = torch.cat([inputs["prompt_mask"][rows], inputs["completion_mask"][rows]], dim=1)
+        offsets = _offsets(inputs["num_images"])
+        grids = inputs["image_grid_thw"]
+        row_grids = [grids[offsets[row] : offsets[row + 1]] for row in rows]
+        hidden = self._views_forward(model, inputs, pairs, hidden=True)
         clean_kwargs: dict[str, Any] = {
             "pixel_values": _clean_pixel_rows(inputs["pixel_values"], grids, offsets, rows),
             "image_grid_thw": torch.cat(row_grids),
