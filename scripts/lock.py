@@ -32,8 +32,9 @@ LOCK = ROOT / "constraints.txt"
 PINS = ROOT / "constraints.in"
 EXTRAS = "dev,wandb,tensorboard"
 PROJECT = "trl-roma"  # the distribution name in pyproject.toml (it imports as `roma`)
-# Installer tooling that a virtual environment brings along by itself; pinned neither way.
-TOOLING = {"pip", "setuptools", "wheel"}
+# The installer itself, which every virtual environment brings along; not pinned. (setuptools is pinned like any
+# other package when something requires it: torch does.)
+TOOLING = {"pip"}
 
 
 def canonical(name: str) -> str:
