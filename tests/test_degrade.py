@@ -694,7 +694,7 @@ def test_any_size_mode_and_severity_keeps_size_and_kind(height, width, mode, nam
 # ----------------------------------------------------------------------------------- contact sheet
 def test_contact_sheet_cli_writes_a_png_of_the_expected_size(tmp_path, photos):
     from roma.cli import main as roma_main
-    from roma.degrade.contact_sheet import contact_sheet
+    from roma.degrade.sheet import contact_sheet
 
     source = tmp_path / "photo.png"
     Image.fromarray(photos[0]).save(source)  # 96 × 96
@@ -726,7 +726,7 @@ def test_contact_sheet_cli_writes_a_png_of_the_expected_size(tmp_path, photos):
 
 
 def test_contact_sheet_cli_reports_bad_input(tmp_path, capsys):
-    from roma.degrade.contact_sheet import main
+    from roma.degrade.sheet import main
 
     assert main([str(tmp_path / "missing.png"), "--out", str(tmp_path / "x.png")]) == 2
     assert "no such image file" in capsys.readouterr().err
