@@ -31,6 +31,7 @@ from trl import GRPOTrainer
 
 from roma.data.prompts import (
     check_image_placeholders,
+    images_digest,
     message_images,
     prompt_key,
     replace_message_images,
@@ -90,6 +91,16 @@ def check_trl_hooks(trainer_class: type = GRPOTrainer) -> None:
                 f"roma: the TRL hook GRPOTrainer.{name} moved: expected parameters {expected}, found {found}. "
                 "This roma release supports trl 1.16.x (see constraints.txt)."
             )
+
+
+def view_cache_key(example: dict[str, Any], key: str) -> str:
+    """The key a row's prepared views are shared under within a batch: its prompt key, plus a digest of its images
+    when the key is a user ``id``.
+
+    Rows that share an ``id`` but carry different images (a dataset with repeated ids) thus get views of their
+    own images, never one another's; the corruption drawn still depends only on the ``id`` (`training_view_id`).
+    """
+    return key if example.get("id") is None else f"{key}#{images_digest(example)}"
 
 
 def training_view_id(key: str, step: int) -> str:
@@ -177,8 +188,9 @@ class RomaGRPOTrainer(GRPOTrainer):
         pending_views = None
         if self._roma_enabled:
             keys = [prompt_key(x) for x in inputs]  # hashes the images when rows have no id: once per row
+            view_keys = [view_cache_key(x, key) for x, key in zip(inputs, keys, strict=True)]
             # Corrupt and image-process the views in the background while TRL generates (joined below).
-            pending_views = self._start_views(inputs, keys)
+            pending_views = self._start_views(inputs, keys, view_keys)
         try:
             output = super()._generate_and_score_completions(inputs)
         except BaseException:
@@ -205,7 +217,9 @@ class RomaGRPOTrainer(GRPOTrainer):
         )
         regularised = correct if self.args.roma_correctness_gate else torch.ones_like(correct)
 
-        views, names, has_image = self._degraded_pixel_values(inputs, keys, output, pending_views.result())
+        views, names, has_image = self._degraded_pixel_values(
+            inputs, view_keys, output, pending_views.result()
+        )
         output["roma_pixel_values"] = views
         output["roma_view_names"] = names
         output["roma_mask"] = regularised & has_image.to(device)
@@ -286,28 +300,29 @@ class RomaGRPOTrainer(GRPOTrainer):
         return loss + self._roma_loss(model, inputs, clean_logps)
 
     # ------------------------------------------------------------------ ROMA terms
-    def _start_views(self, inputs: list[dict[str, Any]], keys: list[str]) -> Future:
+    def _start_views(self, inputs: list[dict[str, Any]], keys: list[str], view_keys: list[str]) -> Future:
         """Prepare the K views of each prompt of ``inputs`` in the background (see `_prepare_views`)."""
         image_processor = getattr(self.processing_class, "image_processor", None)
-        per_prompt: dict[str, list] = {}
+        per_prompt: dict[str, tuple[str, list]] = {}
         if image_processor is not None:
-            for example, key in zip(inputs, keys, strict=True):
+            for example, key, view_key in zip(inputs, keys, view_keys, strict=True):
                 images = row_images(example)
-                if images and key not in per_prompt:
-                    per_prompt[key] = images
+                if images and view_key not in per_prompt:
+                    per_prompt[view_key] = (key, images)
         return self._roma_view_worker.submit(
             self._prepare_views, per_prompt, self.state.global_step, image_processor
         )
 
     def _prepare_views(
-        self, per_prompt: dict[str, list], step: int, image_processor
+        self, per_prompt: dict[str, tuple[str, list]], step: int, image_processor
     ) -> dict[str, tuple[torch.Tensor, list[DegradationRecord], list[torch.Tensor]]]:
-        """Per prompt key: its K views as CPU pixel values [K, rows, patch_dim], their records and image grids.
+        """Per view key (see `view_cache_key`): its K views as CPU pixel values [K, rows, patch_dim], their records
+        and image grids, from ``per_prompt[view_key] = (prompt key, images)``.
 
         A pure function of (images, key, step): the same views whichever thread or process prepares them.
         """
         prepared = {}
-        for key, images in per_prompt.items():
+        for view_key, (key, images) in per_prompt.items():
             pixel_values, records, grids = [], [], []
             for view in range(self.args.roma_num_views):
                 # One corruption (type, severity) per view, applied to every image of the prompt.
@@ -316,7 +331,7 @@ class RomaGRPOTrainer(GRPOTrainer):
                 pixel_values.append(processed["pixel_values"])
                 records.append(record)
                 grids.append(processed["image_grid_thw"])
-            prepared[key] = (torch.stack(pixel_values), records, grids)
+            prepared[view_key] = (torch.stack(pixel_values), records, grids)
         return prepared
 
     def _degraded_pixel_values(self, inputs, keys, output, prepared) -> tuple[list, list, torch.Tensor]:
