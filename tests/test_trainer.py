@@ -512,7 +512,8 @@ def test_trl_hook_signatures_are_the_ones_roma_overrides():
         assert found in (expected, ("self", "args", "kwargs")), name
 
 
-def test_two_cpu_ranks_end_with_the_same_parameters(tiny_qwen3_vl_path, tmp_path):
+@pytest.mark.parametrize("batches", ["images_on_both_ranks", "text_only_on_rank_1"])
+def test_two_cpu_ranks_end_with_the_same_parameters(batches, tiny_qwen3_vl_path, tmp_path):
     import os
     import subprocess
     import sys
@@ -532,6 +533,7 @@ def test_two_cpu_ranks_end_with_the_same_parameters(tiny_qwen3_vl_path, tmp_path
             str(script),
             str(tiny_qwen3_vl_path),
             str(tmp_path),
+            *([batches] if batches == "text_only_on_rank_1" else []),
         ],
         env=env,
         capture_output=True,

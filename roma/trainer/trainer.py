@@ -140,6 +140,11 @@ class RomaGRPOTrainer(GRPOTrainer):
         super().__init__(*bound.args[1:], **bound.kwargs)
         config: RomaConfig = self.args
         self._roma_enabled = config.roma_enabled
+        # TRL 1.16 gathers the logged images only on processes whose micro-batch has an image: a collective that a
+        # text-only micro-batch skips, which deadlocks the others. Every process gathers them here instead.
+        self._roma_gather_logged_images = self.log_multimodal and self.accelerator.num_processes > 1
+        if self._roma_gather_logged_images:
+            self.log_multimodal = False
         self._roma_correctness_index = self._resolve_correctness_reward(config)
         self._roma_sampler = DegradationSampler(
             corruptions=config.roma_corruptions,
@@ -178,6 +183,10 @@ class RomaGRPOTrainer(GRPOTrainer):
 
     def _generate_and_score_completions(self, inputs):
         check_image_placeholders(inputs)
+        if not any(row_images(x) for x in inputs):
+            # A text-only micro-batch of an image dataset (its image column None): TRL 1.16 would hand the
+            # processor [None, ...] and fail; without the column it takes its text-only path.
+            inputs = [{k: v for k, v in x.items() if k not in ("image", "images")} for x in inputs]
         training = self.model.training
         if training and self.args.roma_rollout_degradation == "augmentation":
             # RAD-style baseline: the rows themselves carry degraded images, for rollouts and update alike.
@@ -199,6 +208,8 @@ class RomaGRPOTrainer(GRPOTrainer):
             raise
         finally:
             self._roma_batch = None
+        if self._roma_gather_logged_images:
+            self._logs["images"].extend(gather_object([row_images(x) or None for x in inputs]))
         if pending_views is None:
             return output
         device = self.accelerator.device
@@ -391,6 +402,17 @@ class RomaGRPOTrainer(GRPOTrainer):
                     views_logps, _ = self._views_logps_and_kl(model, inputs, row, clean_logps[row].detach())
                     self._log_roma_metrics(mode, None)
                     return clean_logps.sum() * 0.0 + views_logps.sum() * 0.0
+                if config.roma_kl_estimator != losses.FULL_VOCABULARY:  # that views pass is a DDP forward
+                    # A text-only micro-batch has no view to score: a forward on one of its rows stands in.
+                    input_ids = torch.cat([inputs["prompt_ids"][:1], inputs["completion_ids"][:1]], dim=1)
+                    attention_mask = torch.cat(
+                        [inputs["prompt_mask"][:1], inputs["completion_mask"][:1]], dim=1
+                    )
+                    logps, _, _ = self._get_per_token_logps_and_entropies(
+                        model, input_ids, attention_mask, inputs["completion_ids"].size(1)
+                    )
+                    self._log_roma_metrics(mode, None)
+                    return clean_logps.sum() * 0.0 + logps.sum() * 0.0
             self._log_roma_metrics(mode, None)
             return clean_logps.sum() * 0.0
 
