@@ -14,12 +14,12 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
+from test_degrade import clean_registry  # noqa: F401  (the fixture restoring the corruption registry)
 
 import roma.degrade as D
 from roma.cli import SUBCOMMANDS
 from roma.degrade import corruptions as builtin_corruptions
 from roma.degrade import functional as F
-from roma.degrade import registry
 
 NAN, INF = float("nan"), float("inf")
 
@@ -72,18 +72,9 @@ CASES: list[tuple[str, Callable[[], object], type[BaseException], str]] = [
 # fmt: on
 
 
-@pytest.fixture
-def clean_registry():
-    corruptions, groups = dict(registry._CORRUPTIONS), dict(registry._USER_GROUPS)
-    yield
-    registry._CORRUPTIONS.clear()
-    registry._CORRUPTIONS.update(corruptions)
-    registry._USER_GROUPS.clear()
-    registry._USER_GROUPS.update(groups)
-
-
 @pytest.mark.parametrize(("call", "error", "phrase"), [case[1:] for case in CASES], ids=[c[0] for c in CASES])
-def test_bad_input_gets_a_clear_error(call, error, phrase, clean_registry):
+@pytest.mark.usefixtures("clean_registry")
+def test_bad_input_gets_a_clear_error(call, error, phrase):
     with pytest.raises(error) as raised:
         call()
     assert phrase in str(raised.value)
