@@ -48,6 +48,20 @@ def synthetic_train_small():
     return make_synthetic_dataset("train", 48, seed=0)
 
 
+@pytest.fixture
+def clean_registry():
+    """Restore the corruption registry after a test registers its own corruptions or groups (a registration left
+    behind would change what later tests see, depending on their order)."""
+    from roma.degrade import registry
+
+    corruptions, groups = dict(registry._CORRUPTIONS), dict(registry._USER_GROUPS)
+    yield
+    registry._CORRUPTIONS.clear()
+    registry._CORRUPTIONS.update(corruptions)
+    registry._USER_GROUPS.clear()
+    registry._USER_GROUPS.update(groups)
+
+
 # --- end of tiny models and synthetic data -----------------------------------------------------------------
 
 

@@ -16,7 +16,6 @@ from PIL import Image
 
 import roma.degrade as D
 from roma.degrade import functional as F
-from roma.degrade import registry
 
 REQUIRED_UNSEEN = {
     "gaussian_noise",
@@ -53,17 +52,6 @@ def photos() -> list[np.ndarray]:
         load_sample_image("flower.jpg"),
     ]
     return [_resize(image, 96) for image in raw]
-
-
-@pytest.fixture
-def clean_registry():
-    """Restore the registry after a test registers its own corruptions or groups."""
-    corruptions, groups = dict(registry._CORRUPTIONS), dict(registry._USER_GROUPS)
-    yield
-    registry._CORRUPTIONS.clear()
-    registry._CORRUPTIONS.update(corruptions)
-    registry._USER_GROUPS.clear()
-    registry._USER_GROUPS.update(groups)
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -694,7 +682,7 @@ def test_any_size_mode_and_severity_keeps_size_and_kind(height, width, mode, nam
 # ----------------------------------------------------------------------------------- contact sheet
 def test_contact_sheet_cli_writes_a_png_of_the_expected_size(tmp_path, photos):
     from roma.cli import main as roma_main
-    from roma.degrade.contact_sheet import contact_sheet
+    from roma.degrade.sheet import contact_sheet
 
     source = tmp_path / "photo.png"
     Image.fromarray(photos[0]).save(source)  # 96 × 96
@@ -726,7 +714,7 @@ def test_contact_sheet_cli_writes_a_png_of_the_expected_size(tmp_path, photos):
 
 
 def test_contact_sheet_cli_reports_bad_input(tmp_path, capsys):
-    from roma.degrade.contact_sheet import main
+    from roma.degrade.sheet import main
 
     assert main([str(tmp_path / "missing.png"), "--out", str(tmp_path / "x.png")]) == 2
     assert "no such image file" in capsys.readouterr().err

@@ -433,7 +433,7 @@ def test_a_row_without_its_image_names_the_sample(tiny_qwen3_vl_path, tmp_path):
         trainer.train()
 
 
-def test_a_corruption_that_changes_the_size_is_refused(tiny_qwen3_vl_path, tmp_path):
+def test_a_corruption_that_changes_the_size_is_refused(tiny_qwen3_vl_path, tmp_path, clean_registry):
     from roma.degrade import register_corruption
 
     @register_corruption("test_crop_half")
@@ -529,7 +529,8 @@ def test_trl_hook_signatures_are_the_ones_roma_overrides():
         assert found in (expected, ("self", "args", "kwargs")), name
 
 
-def test_two_cpu_ranks_end_with_the_same_parameters(tiny_qwen3_vl_path, tmp_path):
+@pytest.mark.parametrize("batches", ["images_on_both_ranks", "text_only_on_rank_1"])
+def test_two_cpu_ranks_end_with_the_same_parameters(batches, tiny_qwen3_vl_path, tmp_path):
     import os
     import subprocess
     import sys
@@ -548,6 +549,7 @@ def test_two_cpu_ranks_end_with_the_same_parameters(tiny_qwen3_vl_path, tmp_path
             str(script),
             str(tiny_qwen3_vl_path),
             str(tmp_path),
+            *([batches] if batches == "text_only_on_rank_1" else []),
         ],
         env=env,
         capture_output=True,

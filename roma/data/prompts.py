@@ -123,7 +123,12 @@ def prompt_key(example: dict[str, Any]) -> str:
     """
     if example.get("id") is not None:
         return str(example["id"])
-    digest = hashlib.blake2b(repr(example.get("prompt")).encode(), digest_size=16)
+    return images_digest(example, repr(example.get("prompt")))
+
+
+def images_digest(example: dict[str, Any], prefix: str = "") -> str:
+    """A hex digest of ``prefix`` and the row's image bytes: equal exactly when the images are."""
+    digest = hashlib.blake2b(prefix.encode(), digest_size=16)
     for image in row_images(example) or []:
         digest.update(_image_fingerprint(image))
     return digest.hexdigest()

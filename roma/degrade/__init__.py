@@ -66,7 +66,7 @@ __all__ = [
 
 def __getattr__(name: str):  # the contact sheet pulls in PIL drawing and fonts only when used
     if name == "contact_sheet":
-        from roma.degrade.contact_sheet import contact_sheet
+        from roma.degrade.sheet import contact_sheet
 
         return contact_sheet
     raise AttributeError(f"module 'roma.degrade' has no attribute {name!r}")

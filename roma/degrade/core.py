@@ -42,7 +42,15 @@ def _apply(
     corruption: Corruption, level: float, rgb: np.ndarray, rng: np.random.Generator | int | None
 ) -> np.ndarray:
     generator = as_generator(rng)
-    out = corruption(rgb, level, generator)
+    try:
+        out = corruption(rgb, level, generator)
+    except ValueError as error:
+        if rgb.flags.writeable or "read-only" not in str(error):
+            raise
+        raise CorruptionContractError(
+            f"corruption {corruption.name!r} wrote into its input image, which is read-only (the caller's image "
+            f"is shared); copy it first, e.g. `out = image.copy()`, and edit and return the copy"
+        ) from error
     if not isinstance(out, np.ndarray):
         raise CorruptionContractError(
             f"corruption {corruption.name!r} returned {type(out).__name__}, expected a numpy.ndarray"

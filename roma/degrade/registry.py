@@ -235,6 +235,12 @@ def get_corruption(name: str) -> Corruption:
     try:
         return _CORRUPTIONS[name]
     except (KeyError, TypeError):
+        if isinstance(name, str) and (name in BUILTIN_GROUPS or name in _USER_GROUPS):
+            raise UnknownCorruptionError(
+                f"{name!r} is a group of corruptions, not one corruption: corrupt() applies one corruption "
+                f"({', '.join(_group_members(name)) or 'none registered'}); to draw from a group pass it to "
+                f"DegradationSampler({name!r}, ...) or expand it with resolve_corruptions({name!r})"
+            ) from None
         raise _unknown(name, "corruption") from None
 
 

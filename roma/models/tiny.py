@@ -29,12 +29,17 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
+import shutil
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from roma._paths import OutputFolderError, check_output_folder
+from roma._publish import move_into_place
+from roma.cache import cache_root
 
 if TYPE_CHECKING:  # pragma: no cover
     from transformers import PreTrainedConfig, ProcessorMixin, Qwen2Tokenizer
@@ -464,19 +469,23 @@ def resolve_model(name_or_path: str, cache_dir: str | Path | None = None) -> str
             f"Unknown tiny model {name_or_path!r}: expected {TINY_MODEL_PREFIX}FAMILY-SIZE[-seedN] with FAMILY in "
             f"{FAMILIES} and SIZE in {SIZES}, e.g. {TINY_MODEL_PREFIX}qwen3_vl-small."
         )
-    import os
-    import shutil
-
-    from roma.cache import cache_root
-
     root = Path(cache_dir or cache_root()) / "models"
     out_dir = root / f"{parts[0]}-{parts[1]}-seed{seed}"
-    if not (out_dir / "config.json").is_file():
-        tmp_dir = out_dir.with_name(out_dir.name + f".tmp{os.getpid()}")
-        build_tiny_model(parts[0], tmp_dir, size=parts[1], seed=seed)
-        shutil.rmtree(out_dir, ignore_errors=True)  # a folder left by a killed build has no config.json
-        tmp_dir.replace(out_dir)  # atomic: a reader sees no checkpoint or a whole one
+    if not _is_built(out_dir):
+        root.mkdir(parents=True, exist_ok=True)
+        # A private folder per build: concurrent builders never write into, or delete, one another's files.
+        tmp_dir = Path(tempfile.mkdtemp(prefix=f".tmp-{out_dir.name}-{os.getpid()}-", dir=root))
+        try:
+            build_tiny_model(parts[0], tmp_dir, size=parts[1], seed=seed)
+            move_into_place(tmp_dir, out_dir, _is_built)
+        finally:
+            shutil.rmtree(tmp_dir, ignore_errors=True)  # gone already after a successful rename
     return str(out_dir)
+
+
+def _is_built(folder: Path) -> bool:
+    # save_pretrained writes config.json first: only the processor's files, written last, show a whole build.
+    return (folder / "config.json").is_file() and (folder / "processor_config.json").is_file()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -39,6 +39,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from roma._publish import move_into_place
 from roma.data.prompts import build_conversation
 from roma.data.synthetic import make_synthetic_dataset
 from roma.models.tiny import FAMILIES, build_tiny_model, get_spec
@@ -274,7 +275,7 @@ def warm_start(
         info["key_hash"] = digest
         (temp_dir / INFO_FILE).write_text(json.dumps(info, indent=2) + "\n")
         (temp_dir / MARKER_FILE).write_text(digest + "\n")
-        _move_into_place(temp_dir, final_dir, digest, replace=force)
+        move_into_place(temp_dir, final_dir, lambda folder: is_complete(folder, digest), replace=force)
     finally:
         shutil.rmtree(temp_dir, ignore_errors=True)  # gone already after a successful rename
     logger.info(
@@ -285,21 +286,6 @@ def warm_start(
         final_dir,
     )
     return final_dir
-
-
-def _move_into_place(temp_dir: Path, final_dir: Path, digest: str, *, replace: bool) -> None:
-    """Rename the finished ``temp_dir`` to ``final_dir`` (atomic on one file system)."""
-    if final_dir.exists():
-        if is_complete(final_dir, digest) and not replace:
-            return  # another process finished the same key meanwhile: keep its result
-        # An unfinished folder under the final name (copied by hand), or a `force` rerun: replace it.
-        shutil.rmtree(final_dir)
-    try:
-        temp_dir.rename(final_dir)
-    except OSError:
-        # Another process finished the same key between the check and the rename: keep its result.
-        if not is_complete(final_dir, digest):
-            raise
 
 
 def _remove_stale_temp_folders(cache_dir: Path, final_name: str) -> None:

@@ -8,10 +8,12 @@ granularity or the correctness threshold; each is a switch here with the default
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, fields
 
 from trl import GRPOConfig
 
+from roma.degrade import resolve_corruptions
 from roma.trainer.losses import (
     FULL_VOCABULARY,
     KL_DIRECTIONS,
@@ -117,7 +119,8 @@ class RomaConfig(GRPOConfig):
     roma_corruptions: list[str] = field(
         default_factory=lambda: ["seen"],
         metadata={
-            "help": "Training corruptions: group names ('seen', 'unseen', 'all') and/or corruption names."
+            "help": "Training corruptions: group names ('seen', 'unseen', 'all') and/or corruption names, checked "
+            "when the config is built (register user corruptions before that)."
         },
     )
     roma_severity_min: int = field(default=1, metadata={"help": "Lowest severity drawn for a view (1..5)."})
@@ -165,9 +168,11 @@ class RomaConfig(GRPOConfig):
     )
 
     def __post_init__(self):
+        _check_finite_floats(self)  # before GRPOConfig's own checks, which compare NaN as if it were a number
         super().__post_init__()
-        if isinstance(self.roma_corruptions, str):  # a YAML scalar or a comma list from the command line
-            self.roma_corruptions = [c.strip() for c in self.roma_corruptions.split(",") if c.strip()]
+        # A YAML scalar, or comma lists (the command line gives ["seen,motion_blur"] for "seen,motion_blur").
+        items = [self.roma_corruptions] if isinstance(self.roma_corruptions, str) else self.roma_corruptions
+        self.roma_corruptions = [c.strip() for item in items for c in str(item).split(",") if c.strip()]
         if self.roma_seed is None:
             self.roma_seed = self.seed
         _check_choice("roma_kl_estimator", self.roma_kl_estimator, tuple(KL_ESTIMATORS))
@@ -197,6 +202,8 @@ class RomaConfig(GRPOConfig):
             raise ValueError(
                 "roma_corruptions is empty: name at least one corruption or group (e.g. 'seen')."
             )
+        # Unknown names fail here, before the recipe's evaluation or the model load, naming the closest match.
+        resolve_corruptions(self.roma_corruptions)
         if self.roma_kl_estimator == FULL_VOCABULARY and not self.roma_stop_grad_clean:
             # The chunked kernel sends gradient to one side only; an exact two-sided KL would need full logits.
             raise ValueError(
@@ -217,3 +224,16 @@ class RomaConfig(GRPOConfig):
 def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise ValueError(f"{name}={value!r} is not valid; choose one of {', '.join(choices)}.")
+
+
+def _check_finite_floats(config: RomaConfig) -> None:
+    """Refuse NaN / ±inf in any float field (or list of floats) whose default is finite: one NaN weight turns
+    every parameter NaN at the first step, and the run only dies a step later in sampling."""
+    for config_field in fields(config):
+        value = getattr(config, config_field.name)
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if isinstance(config_field.default, float) and not math.isfinite(config_field.default):
+            continue  # a field whose default is itself infinite ("no limit") may be set to inf
+        for item in values:
+            if isinstance(item, float) and not math.isfinite(item):
+                raise ValueError(f"{config_field.name} must be a finite number, got {value!r}.")

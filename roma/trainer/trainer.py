@@ -39,6 +39,7 @@ from trl import GRPOTrainer
 
 from roma.data.prompts import (
     check_image_placeholders,
+    images_digest,
     message_images,
     prompt_key,
     replace_message_images,
@@ -111,6 +112,16 @@ def check_trl_hooks(trainer_class: type = GRPOTrainer) -> None:
             )
 
 
+def view_cache_key(example: dict[str, Any], key: str) -> str:
+    """The key a row's prepared views are shared under within a batch: its prompt key, plus a digest of its images
+    when the key is a user ``id``.
+
+    Rows that share an ``id`` but carry different images (a dataset with repeated ids) thus get views of their
+    own images, never one another's; the corruption drawn still depends only on the ``id`` (`training_view_id`).
+    """
+    return key if example.get("id") is None else f"{key}#{images_digest(example)}"
+
+
 def training_view_id(key: str, step: int) -> str:
     """The sample id of a prompt's ROMA views at a training step.
 
@@ -165,6 +176,11 @@ class RomaGRPOTrainer(GRPOTrainer):
         if config.roma_base_model is None and isinstance(model, str):
             config.roma_base_model = model
         self._roma_enabled = config.roma_enabled
+        # TRL 1.16 gathers the logged images only on processes whose micro-batch has an image: a collective that a
+        # text-only micro-batch skips, which deadlocks the others. Every process gathers them here instead.
+        self._roma_gather_logged_images = self.log_multimodal and self.accelerator.num_processes > 1
+        if self._roma_gather_logged_images:
+            self.log_multimodal = False
         self._roma_correctness_index = self._resolve_correctness_reward(config)
         self._roma_sampler = DegradationSampler(
             corruptions=config.roma_corruptions,
@@ -248,6 +264,10 @@ class RomaGRPOTrainer(GRPOTrainer):
 
     def _generate_and_score_completions(self, inputs):
         check_image_placeholders(inputs)
+        if not any(row_images(x) for x in inputs):
+            # A text-only micro-batch of an image dataset (its image column None): TRL 1.16 would hand the
+            # processor [None, ...] and fail; without the column it takes its text-only path.
+            inputs = [{k: v for k, v in x.items() if k not in ("image", "images")} for x in inputs]
         training = self.model.training
         if training and self.args.roma_rollout_degradation == "augmentation":
             # RAD-style baseline: the rows themselves carry degraded images, for rollouts and update alike.
@@ -258,8 +278,9 @@ class RomaGRPOTrainer(GRPOTrainer):
         pending_views = None
         if self._roma_enabled:
             keys = [prompt_key(x) for x in inputs]  # hashes the images when rows have no id: once per row
+            view_keys = [view_cache_key(x, key) for x, key in zip(inputs, keys, strict=True)]
             # Corrupt and image-process the views in the background while TRL generates (joined below).
-            pending_views = self._start_views(inputs, keys)
+            pending_views = self._start_views(inputs, keys, view_keys)
         try:
             output = super()._generate_and_score_completions(inputs)
         except BaseException:
@@ -268,6 +289,8 @@ class RomaGRPOTrainer(GRPOTrainer):
             raise
         finally:
             self._roma_batch = None
+        if self._roma_gather_logged_images:
+            self._logs["images"].extend(gather_object([row_images(x) or None for x in inputs]))
         if pending_views is None:
             return output
         device = self.accelerator.device
@@ -286,7 +309,9 @@ class RomaGRPOTrainer(GRPOTrainer):
         )
         regularised = correct if self.args.roma_correctness_gate else torch.ones_like(correct)
 
-        views, names, has_image = self._degraded_pixel_values(inputs, keys, output, pending_views.result())
+        views, names, has_image = self._degraded_pixel_values(
+            inputs, view_keys, output, pending_views.result()
+        )
         output["roma_pixel_values"] = views
         output["roma_view_names"] = names
         output["roma_mask"] = regularised & has_image.to(device)
@@ -409,28 +434,29 @@ class RomaGRPOTrainer(GRPOTrainer):
         return loss + self._roma_loss(model, inputs, clean_logps, clean_entropies)
 
     # ------------------------------------------------------------------ ROMA terms
-    def _start_views(self, inputs: list[dict[str, Any]], keys: list[str]) -> Future:
+    def _start_views(self, inputs: list[dict[str, Any]], keys: list[str], view_keys: list[str]) -> Future:
         """Prepare the K views of each prompt of ``inputs`` in the background (see `_prepare_views`)."""
         image_processor = getattr(self.processing_class, "image_processor", None)
-        per_prompt: dict[str, list] = {}
+        per_prompt: dict[str, tuple[str, list]] = {}
         if image_processor is not None:
-            for example, key in zip(inputs, keys, strict=True):
+            for example, key, view_key in zip(inputs, keys, view_keys, strict=True):
                 images = row_images(example)
-                if images and key not in per_prompt:
-                    per_prompt[key] = images
+                if images and view_key not in per_prompt:
+                    per_prompt[view_key] = (key, images)
         return self._roma_view_worker.submit(
             self._prepare_views, per_prompt, self.state.global_step, image_processor
         )
 
     def _prepare_views(
-        self, per_prompt: dict[str, list], step: int, image_processor
+        self, per_prompt: dict[str, tuple[str, list]], step: int, image_processor
     ) -> dict[str, tuple[torch.Tensor, list[DegradationRecord], list[torch.Tensor]]]:
-        """Per prompt key: its K views as CPU pixel values [K, rows, patch_dim], their records and image grids.
+        """Per view key (see `view_cache_key`): its K views as CPU pixel values [K, rows, patch_dim], their records
+        and image grids, from ``per_prompt[view_key] = (prompt key, images)``.
 
         A pure function of (images, key, step): the same views whichever thread or process prepares them.
         """
         prepared = {}
-        for key, images in per_prompt.items():
+        for view_key, (key, images) in per_prompt.items():
             pixel_values, records, grids = [], [], []
             for view in range(self.args.roma_num_views):
                 # One corruption (type, severity) per view, applied to every image of the prompt.
@@ -439,7 +465,7 @@ class RomaGRPOTrainer(GRPOTrainer):
                 pixel_values.append(processed["pixel_values"])
                 records.append(record)
                 grids.append(processed["image_grid_thw"])
-            prepared[key] = (torch.stack(pixel_values), records, grids)
+            prepared[view_key] = (torch.stack(pixel_values), records, grids)
         return prepared
 
     def _degraded_pixel_values(self, inputs, keys, output, prepared) -> tuple[list, list, torch.Tensor]:
@@ -506,6 +532,17 @@ class RomaGRPOTrainer(GRPOTrainer):
                     views_logps, _ = self._views_logps_and_kl(model, inputs, row, clean_logps[row].detach())
                     self._log_roma_metrics(mode, None)
                     return clean_logps.sum() * 0.0 + views_logps.sum() * 0.0
+                if config.roma_kl_estimator != losses.FULL_VOCABULARY:  # that views pass is a DDP forward
+                    # A text-only micro-batch has no view to score: a forward on one of its rows stands in.
+                    input_ids = torch.cat([inputs["prompt_ids"][:1], inputs["completion_ids"][:1]], dim=1)
+                    attention_mask = torch.cat(
+                        [inputs["prompt_mask"][:1], inputs["completion_mask"][:1]], dim=1
+                    )
+                    logps, _, _ = self._get_per_token_logps_and_entropies(
+                        model, input_ids, attention_mask, inputs["completion_ids"].size(1)
+                    )
+                    self._log_roma_metrics(mode, None)
+                    return clean_logps.sum() * 0.0 + logps.sum() * 0.0
             self._log_roma_metrics(mode, None)
             return clean_logps.sum() * 0.0
 
