@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from roma.degrade.contact_sheet import contact_sheet
+from roma.degrade import contact_sheet
 from roma.degrade.corruptions import parameter_label
 from roma.evaluation import reports
 from roma.evaluation.records import RecordStore, SweepRecord
