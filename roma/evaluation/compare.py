@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 
 from roma.evaluation.errors import EvaluationError
-from roma.evaluation.records import SweepRecord, read_records
+from roma.evaluation.records import SweepRecord
 from roma.evaluation.reports import (
     condition_interval,
     format_points_interval,
-    load_results,
+    load_run,
     markdown_table,
     mean_of_conditions,
     outcome_table,
@@ -249,12 +249,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         names = _unique_names(args.runs, args.names.split(",") if args.names else None)
-        runs = {name: load_results(path) for name, path in zip(names, args.runs)}
-        records = {
-            name: read_records(path / "records.jsonl") if (path / "records.jsonl").is_file() else None
-            for name, path in zip(names, args.runs)
-        }
-        comparison = compare_runs(runs, records)
+        # Each run's records are read once: for its figures and for the paired intervals.
+        loaded = {name: load_run(path) for name, path in zip(names, args.runs)}
+        runs = {name: results for name, (results, _) in loaded.items()}
+        comparison = compare_runs(runs, {name: records for name, (_, records) in loaded.items()})
     except EvaluationError as error:
         print(f"roma compare: error: {error}", file=sys.stderr)
         return 2

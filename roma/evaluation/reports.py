@@ -25,7 +25,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import warnings
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -46,6 +45,7 @@ __all__ = [
     "SKIPPED_FILE",
     "format_points",
     "load_results",
+    "load_run",
     "markdown_table",
     "outcome_table",
     "plot_group_bars",
@@ -107,10 +107,7 @@ def outcome_table(
 
 def mean_of_conditions(table: np.ndarray) -> float:
     """The group figure: the mean over conditions (columns) of each condition's accuracy (NaN cells skipped)."""
-    with warnings.catch_warnings():
-        # A resample whose column is all NaN (a sample cut by --condition_sample): that figure is NaN.
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return float(np.nanmean(np.nanmean(table, axis=0)))
+    return float(np.nanmean(np.nanmean(table, axis=0)))
 
 
 def _points(interval: tuple[float, float, float]) -> list[float] | None:
@@ -706,19 +703,22 @@ def write_reports(out: str | Path, *, plots: bool = True) -> dict[str, Any]:
     return results
 
 
-def load_results(run_dir: str | Path) -> dict[str, Any]:
-    """A run's results: recomputed from its records when they are there (always current), else results.json."""
+def load_run(run_dir: str | Path) -> tuple[dict[str, Any], list[SweepRecord] | None]:
+    """A run's results and its records: the results recomputed from the records when they are there (always
+    current), else read from results.json (then without records)."""
     run_dir = Path(run_dir)
     if (run_dir / "records.jsonl").is_file():
         run_path = run_dir / "run.json"
         run = json.loads(run_path.read_text()) if run_path.is_file() else {}
-        return {
-            "run": run,
-            **summarize(read_records(run_dir / "records.jsonl")),
-            "skipped": _read_skipped_rows(run_dir),
-        }
+        records = read_records(run_dir / "records.jsonl")
+        return {"run": run, **summarize(records), "skipped": _read_skipped_rows(run_dir)}, records
     if (run_dir / "results.json").is_file():
-        return json.loads((run_dir / "results.json").read_text())
+        return json.loads((run_dir / "results.json").read_text()), None
     raise EvaluationError(
         f"{run_dir}: neither records.jsonl nor results.json found (not a `roma eval` --out folder)"
     )
+
+
+def load_results(run_dir: str | Path) -> dict[str, Any]:
+    """A run's results (see `load_run`)."""
+    return load_run(run_dir)[0]

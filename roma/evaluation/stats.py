@@ -16,6 +16,7 @@ All return fractions in [0, 1] (or [−1, 1] for differences); `roma.evaluation.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from statistics import NormalDist
 
@@ -91,9 +92,13 @@ def bootstrap_interval(
     n = table.shape[0]
     if n == 0:
         return math.nan, math.nan, math.nan
-    point = float(statistic(table))
     rows = np.random.default_rng(seed).integers(0, n, size=(resamples, n))
-    values = np.array([statistic(table[index]) for index in rows], dtype=np.float64)
+    with warnings.catch_warnings():
+        # A resample can leave a column all NaN (a sample cut by --condition_sample): that value is NaN and
+        # the percentiles skip it; one filter for the whole loop, not one per statistic call.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        point = float(statistic(table))
+        values = np.array([statistic(table[index]) for index in rows], dtype=np.float64)
     tail = (1 - confidence) / 2 * 100
     low, high = np.nanpercentile(values, [tail, 100 - tail])
     return point, float(low), float(high)
