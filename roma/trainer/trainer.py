@@ -7,8 +7,8 @@ hooks and calls `super()` in each:
 - `_generate_and_score_completions`: while TRL generates, a background thread draws K degraded views per prompt
   with `DegradationSampler.sample` (one view shared by the prompt's G completions: view v of a prompt with key p
   at step s is ``sampler.sample(images, training_view_id(p, s), v)``) and turns them into pixel values with the
-  processor's image processor; after TRL, checks `image_grid_thw` is unchanged and stores the views per sample so
-  TRL's shuffling and slicing keep them aligned;
+  processor's image processor; after TRL, checks each view's layout (patch grid, tiles, image sizes) equals the
+  clean one and stores the views per sample so TRL's shuffling and slicing keep them aligned;
 - `_get_per_token_logps_and_entropies`: lets `_compute_loss` keep TRL's clean log-probs (no second clean pass);
 - `_generate`: hands TRL an empty image list for text-only prompts of a mixed batch (TRL 1.16 passes None to the
   processor, which raises) and, for the noisy-rollout baseline, rolls part of each group out on a degraded image;
@@ -17,8 +17,12 @@ hooks and calls `super()` in each:
   (or chunks of ``roma_views_micro_batch`` rows) over the correct completions only (the others would get zero
   gradient anyway).
 
-Models: the families whose processor gives each image a patch grid (Qwen2-VL, Qwen2.5-VL, Qwen3-VL); others are
-refused at construction (`_check_views_supported`).
+Models: every family in `roma.trainer.layouts.FAMILY_LAYOUTS` (Qwen2-VL, Qwen2.5-VL, Qwen3-VL, LLaVA, LLaVA-NeXT,
+Gemma 3, Idefics3). Each family's image inputs follow one `ViewLayout` (per patch grid, per image, per prompt): it
+builds a view through the family's image processor, checks it against the clean inputs and batches the K views'
+rows for one teacher-forced forward with the model's own forward keys (``token_type_ids`` of Gemma 3,
+``mm_token_type_ids`` of Qwen-VL, ``image_sizes``, ``pixel_attention_mask``). Other families are refused at
+construction with the reason (`_check_views_supported`).
 
 With ``roma_kl_coef = roma_aux_coef = 0`` none of this runs: the trainer is exactly `GRPOTrainer`.
 """
@@ -26,7 +30,6 @@ With ``roma_kl_coef = roma_aux_coef = 0`` none of this runs: the trainer is exac
 from __future__ import annotations
 
 import inspect
-import itertools
 import logging
 import textwrap
 from collections import defaultdict
@@ -49,6 +52,7 @@ from roma.degrade import DegradationRecord, DegradationSampler, corrupt, rng_for
 from roma.models.tiny import resolve_model
 from roma.trainer import losses
 from roma.trainer.config import RomaConfig
+from roma.trainer.layouts import PER_TOKEN_KEYS, ViewLayout, layout_for
 
 logger = logging.getLogger(__name__)
 
@@ -85,14 +89,10 @@ TRL_HOOK_PARAMETERS: dict[str, tuple[str, ...]] = {
     ),
 }
 
-# Keys the views pass forwards per sample besides pixel values and grids (Qwen-VL needs mm_token_type_ids).
-_PER_ROW_FORWARD_KEYS = ("mm_token_type_ids", "token_type_ids")
 # GRPOTrainer._generate returns (prompt_ids, completion_ids, tool_mask, completions, logprobs, extra_fields,
 # images, tool_images) in trl 1.16; the noisy-rollout baseline swaps the images back to the clean ones.
 _GENERATE_RESULT_LENGTH = 8
 _GENERATE_IMAGES_INDEX = 6
-# What the image processor must return for a degraded view to be teacher-forced with the clean prompt's tokens.
-_VIEW_PROCESSOR_KEYS = ("pixel_values", "image_grid_thw")
 
 
 def check_trl_hooks(trainer_class: type = GRPOTrainer) -> None:
@@ -187,8 +187,9 @@ class RomaGRPOTrainer(GRPOTrainer):
             severities=(config.roma_severity_min, config.roma_severity_max),
             seed=config.roma_seed,
         )
+        self._roma_layout: ViewLayout | None = None
         if self._roma_enabled:
-            self._check_views_supported()
+            self._roma_layout = self._check_views_supported()
         self._roma_rewards_per_func: torch.Tensor | None = None
         # The clean pass of TRL's _compute_loss the hook expects (its input ids and pixel values), while capturing.
         self._roma_capture_clean: tuple[torch.Tensor, torch.Tensor | None] | None = None
@@ -213,12 +214,12 @@ class RomaGRPOTrainer(GRPOTrainer):
             model_config._name_or_path = loaded_from
 
     # ------------------------------------------------------------------ set-up
-    def _check_views_supported(self) -> None:
-        """Raise unless the model's processor gives degraded views a patch grid (see `_VIEW_PROCESSOR_KEYS`).
+    def _check_views_supported(self) -> ViewLayout:
+        """The layout of the model family's image inputs (`roma.trainer.layouts`); raises if it is unsupported.
 
-        ROMA teacher-forces the clean prompt's tokens on each view, checking that the view's image grid equals the
-        clean one; a processor without ``image_grid_thw`` (LLaVA, Gemma 3, Idefics3 / SmolVLM, ...) would leave
-        every view unscored, i.e. the ROMA terms silently zero.
+        ROMA teacher-forces the clean prompt's tokens on each view, checking that the view's layout (patch grid,
+        tiles, image sizes) equals the clean one; a family whose layout roma does not know would leave the views
+        unscored, i.e. the ROMA terms silently zero, so it is refused here with the reason.
         """
         from PIL import Image
 
@@ -229,16 +230,11 @@ class RomaGRPOTrainer(GRPOTrainer):
                 f"roma: the processing class of model type '{model_type}' ({type(self.processing_class).__name__}) "
                 "has no image processor: ROMA's degraded views need a vision-language model and its processor."
             )
-        processed = image_processor(images=[Image.new("RGB", (64, 64))], return_tensors="pt")
-        missing = [key for key in _VIEW_PROCESSOR_KEYS if key not in processed]
-        if missing:
-            raise NotImplementedError(
-                f"roma: model type '{model_type}' is not supported: its image processor "
-                f"({type(image_processor).__name__}) returns {sorted(processed.keys())}, without {missing}. ROMA "
-                "scores each degraded view with the clean prompt's image tokens and needs the per-image patch grid "
-                "(image_grid_thw) to check and batch them; supported: the Qwen-VL families (Qwen2-VL, Qwen2.5-VL, "
-                "Qwen3-VL). Set roma_kl_coef = roma_aux_coef = 0 to train plain GRPO on this model."
-            )
+        layout = layout_for(model_type, image_processor)
+        layout.process(
+            image_processor, [Image.new("RGB", (64, 64))]
+        )  # raises if an input the layout needs is missing
+        return layout
 
     def _resolve_correctness_reward(self, config: RomaConfig) -> int:
         names = list(self.reward_func_names)
@@ -438,7 +434,7 @@ class RomaGRPOTrainer(GRPOTrainer):
         """Prepare the K views of each prompt of ``inputs`` in the background (see `_prepare_views`)."""
         image_processor = getattr(self.processing_class, "image_processor", None)
         per_prompt: dict[str, tuple[str, list]] = {}
-        if image_processor is not None:
+        if image_processor is not None and self._roma_layout is not None:
             for example, key, view_key in zip(inputs, keys, view_keys, strict=True):
                 images = row_images(example)
                 if images and view_key not in per_prompt:
@@ -449,44 +445,44 @@ class RomaGRPOTrainer(GRPOTrainer):
 
     def _prepare_views(
         self, per_prompt: dict[str, tuple[str, list]], step: int, image_processor
-    ) -> dict[str, tuple[torch.Tensor, list[DegradationRecord], list[torch.Tensor]]]:
-        """Per view key (see `view_cache_key`): its K views as CPU pixel values [K, rows, patch_dim], their records
-        and image grids, from ``per_prompt[view_key] = (prompt key, images)``.
+    ) -> dict[str, tuple[torch.Tensor, list[DegradationRecord], list[dict[str, torch.Tensor]]]]:
+        """Per view key (see `view_cache_key`): its K views as CPU pixel values [K, ...] (the prompt's pixel values
+        as the family's image processor lays them out), their records and image inputs (layout, to check), from
+        ``per_prompt[view_key] = (prompt key, images)``.
 
         A pure function of (images, key, step): the same views whichever thread or process prepares them.
         """
         prepared = {}
         for view_key, (key, images) in per_prompt.items():
-            pixel_values, records, grids = [], [], []
+            pixel_values, records, processed_views = [], [], []
             for view in range(self.args.roma_num_views):
                 # One corruption (type, severity) per view, applied to every image of the prompt.
                 degraded, record = self._roma_sampler.sample(images, training_view_id(key, step), view)
-                processed = image_processor(images=degraded, return_tensors="pt")
+                processed = self._roma_layout.process(image_processor, degraded)
                 pixel_values.append(processed["pixel_values"])
                 records.append(record)
-                grids.append(processed["image_grid_thw"])
-            prepared[view_key] = (torch.stack(pixel_values), records, grids)
+                processed_views.append(processed)
+            prepared[view_key] = (torch.stack(pixel_values), records, processed_views)
         return prepared
 
     def _degraded_pixel_values(self, inputs, keys, output, prepared) -> tuple[list, list, torch.Tensor]:
-        """The prepared views of each sample, grids checked against the clean ones, on the device.
+        """The prepared views of each sample, layouts checked against the clean ones, on the device.
 
-        Returns (per-sample view tensors [K, rows, patch_dim] or None, per-sample view names, has-image mask [B]).
+        Returns (per-sample view pixel values [K, ...] or None, per-sample view names, has-image mask [B]).
         """
-        num_images = output.get("num_images")
-        grids = output.get("image_grid_thw")
+        layout = self._roma_layout
         local = len(inputs)
         none_names = [None] * self.args.roma_num_views
         if not prepared:
             # No image in this batch: no ROMA terms.
             return [None] * local, [none_names] * local, torch.zeros(local, dtype=torch.bool)
-        if num_images is None or grids is None:
+        missing = [key for key in ("num_images", *layout.keys) if output.get(key) is None]
+        if missing:
             raise RuntimeError(
-                "roma: the batch has images but TRL's inputs carry no num_images / image_grid_thw; the degraded "
-                "views cannot be scored (the ROMA terms would be silently zero)."
+                f"roma: the batch has images but TRL's inputs carry no {missing}; the degraded views cannot be scored "
+                "(the ROMA terms would be silently zero)."
             )
 
-        image_offsets = _offsets(num_images)
         on_device: dict[str, tuple[torch.Tensor, list[str]]] = {}
         views: list[torch.Tensor | None] = []
         names: list[list[str | None]] = []
@@ -496,14 +492,15 @@ class RomaGRPOTrainer(GRPOTrainer):
                 names.append(none_names)
                 continue
             if key not in on_device:
-                pixel_values, records, view_grids = prepared[key]
-                clean_grid = grids[image_offsets[row] : image_offsets[row + 1]]
-                for record, grid in zip(records, view_grids, strict=True):
-                    if not torch.equal(grid.to(clean_grid.device), clean_grid):
+                pixel_values, records, processed_views = prepared[key]
+                clean = layout.clean_rows(output, row)
+                for record, processed in zip(records, processed_views, strict=True):
+                    mismatch = layout.mismatch(processed, clean)
+                    if mismatch is not None:
                         raise ValueError(
-                            f"roma: corruption '{record.name}' (severity {record.severity}) changed the image grid "
-                            f"of sample '{key}' from {clean_grid.tolist()} to {grid.tolist()}: a degraded view must "
-                            "keep each image's width and height, so that the prompt's image tokens are unchanged."
+                            f"roma: corruption '{record.name}' (severity {record.severity}) changed the image layout "
+                            f"of sample '{key}' ({mismatch}): a degraded view must keep each image's width and "
+                            "height, so that the prompt's image tokens are unchanged."
                         )
                 on_device[key] = (pixel_values.to(self.accelerator.device), [r.name for r in records])
             pixel_values, view_names = on_device[key]
@@ -626,16 +623,12 @@ class RomaGRPOTrainer(GRPOTrainer):
     def _views_forward_inputs(self, inputs, pairs: list[tuple[int, int]]):
         """input ids, attention mask and forward kwargs scoring each (view, row) pair: row's completion on view k."""
         rows = [row for _, row in pairs]
-        offsets = _offsets(inputs["num_images"])
-        grids = inputs["image_grid_thw"]
-        forward_kwargs: dict[str, Any] = {
-            "pixel_values": torch.cat([inputs["roma_pixel_values"][row][k] for k, row in pairs]).to(
-                inputs["pixel_values"].dtype
-            ),
-            "image_grid_thw": torch.cat([grids[offsets[row] : offsets[row + 1]] for row in rows]),
-            "num_images": [inputs["num_images"][row] for row in rows],
-        }
-        for key in _PER_ROW_FORWARD_KEYS:
+        forward_kwargs: dict[str, Any] = self._roma_layout.batch(
+            inputs, rows, [inputs["roma_pixel_values"][row][k] for k, row in pairs]
+        )
+        forward_kwargs["pixel_values"] = forward_kwargs["pixel_values"].to(inputs["pixel_values"].dtype)
+        forward_kwargs["num_images"] = [inputs["num_images"][row] for row in rows]
+        for key in PER_TOKEN_KEYS:
             if inputs.get(key) is not None:
                 forward_kwargs[key] = inputs[key][rows]
         input_ids = torch.cat([inputs["prompt_ids"][rows], inputs["completion_ids"][rows]], dim=1)
@@ -696,15 +689,9 @@ class RomaGRPOTrainer(GRPOTrainer):
         logits_to_keep = completion_ids.size(1)
         input_ids = torch.cat([inputs["prompt_ids"][rows], completion_ids], dim=1)
         attention_mask = torch.cat([inputs["prompt_mask"][rows], inputs["completion_mask"][rows]], dim=1)
-        offsets = _offsets(inputs["num_images"])
-        grids = inputs["image_grid_thw"]
-        row_grids = [grids[offsets[row] : offsets[row + 1]] for row in rows]
         hidden = self._views_forward(model, inputs, pairs, hidden=True)
-        clean_kwargs: dict[str, Any] = {
-            "pixel_values": _clean_pixel_rows(inputs["pixel_values"], grids, offsets, rows),
-            "image_grid_thw": torch.cat(row_grids),
-        }
-        for key in _PER_ROW_FORWARD_KEYS:
+        clean_kwargs: dict[str, Any] = self._roma_layout.batch(inputs, rows)
+        for key in PER_TOKEN_KEYS:
             if inputs.get(key) is not None:
                 clean_kwargs[key] = inputs[key][rows]
         with torch.no_grad():  # the clean side is the stop-gradient target (enforced by RomaConfig)
@@ -794,14 +781,3 @@ def decay_kl_sums(
         new_sum, new_tokens = step.get(name, [0.0, 0.0])
         running[name] = [decay * kl_sum + new_sum, decay * tokens + new_tokens]
     return {name: kl_sum / tokens for name, (kl_sum, tokens) in sorted(running.items()) if tokens > 0}
-
-
-def _offsets(counts: list[int]) -> list[int]:
-    """Start offsets of consecutive runs of ``counts`` items, with the total last: [0, c0, c0 + c1, ...]."""
-    return [0, *itertools.accumulate(counts)]
-
-
-def _clean_pixel_rows(pixel_values: torch.Tensor, grids: torch.Tensor, offsets: list[int], rows: list[int]):
-    """The clean pixel-value rows of the selected samples (pixel_values is flat over all images, in row order)."""
-    starts = _offsets(grids.prod(-1).tolist())
-    return torch.cat([pixel_values[starts[offsets[row]] : starts[offsets[row + 1]]] for row in rows])

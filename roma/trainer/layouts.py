@@ -1,0 +1,194 @@
+"""How each vision-language family lays out its image inputs, and how ROMA builds, checks and batches its views.
+
+ROMA scores the clean prompt's tokens (image placeholders included) under K degraded views of its images. A view
+is the family's own image processor applied to the degraded images; it may replace the clean image inputs only
+if it has the same layout (same patch grid, same number of tiles, same image sizes), so that the prompt's image
+tokens still match. Corruptions keep each image's width and height (`roma.degrade.corrupt` enforces it), so a
+processor whose tiling depends on the image size tiles the view like the clean image; the layout check below is
+the guard for user corruptions that break that contract.
+
+Processors lay out image inputs in one of three ways, which are the ways TRL 1.16's
+``GRPOTrainer._get_per_token_logps_and_entropies`` slices them (one `ViewLayout` each):
+
+- ``grid`` (Qwen2-VL, Qwen2.5-VL, Qwen3-VL): ``pixel_values`` holds ``prod(image_grid_thw)`` patch rows per
+  image, flat over the batch; ``image_grid_thw`` must match;
+- ``image`` (LLaVA, Gemma 3; LLaVA-NeXT with ``image_sizes``): ``pixel_values`` has one entry per image (LLaVA-NeXT:
+  the image's tiles, zero-padded to the batch's most); ``image_sizes``, where present, must match;
+- ``sample`` (Idefics3): ``pixel_values`` and ``pixel_attention_mask`` have one entry per prompt, its images' tiles
+  zero-padded to the batch's most (the model drops all-zero tiles); ``pixel_attention_mask`` (which tiles and
+  pixels are real) must match.
+
+A view replaces only ``pixel_values``; the layout's other inputs come from the clean batch. Rows of several
+prompts (and K views) are batched for one teacher-forced forward by concatenation, zero-padding tile counts.
+
+Per-token inputs (``mm_token_type_ids`` of Qwen-VL, ``token_type_ids`` of Gemma 3) describe the prompt's tokens,
+which the views share: they are taken from the clean batch. Families not listed in `FAMILY_LAYOUTS` are refused
+at construction with the reason (`layout_for`).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import torch
+
+# Per-token forward inputs the views share with the clean prompt (zeros over the completion, as TRL pads them).
+PER_TOKEN_KEYS = ("mm_token_type_ids", "token_type_ids")
+
+
+@dataclass(frozen=True)
+class ViewLayout:
+    """One layout of a processor's image inputs (see the module docstring).
+
+    A view replaces only ``pixel_values``; the other image inputs (``check_keys``) describe the layout, must come
+    out of the image processor unchanged for the view, and are taken from the clean batch.
+    """
+
+    name: str
+    unit: Literal["grid", "image", "sample"] = field(
+        metadata={"help": "What the first dimension of pixel_values counts: patch rows, images or prompts."}
+    )
+    check_keys: tuple[str, ...] = field(
+        default=(),
+        metadata={"help": "Image inputs besides pixel_values, which a view must reproduce exactly."},
+    )
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return ("pixel_values", *self.check_keys)
+
+    def process(self, image_processor, images: list) -> dict[str, torch.Tensor]:
+        """One prompt's (degraded) images through the family's image processor: the inputs of this layout."""
+        # A "sample" processor takes a nested list (one inner list per prompt); the others a flat list of images.
+        processed = image_processor(images=[images] if self.unit == "sample" else images, return_tensors="pt")
+        missing = [key for key in self.keys if key not in processed]
+        if missing:
+            raise NotImplementedError(
+                f"roma: the image processor {type(image_processor).__name__} returned {sorted(processed.keys())}, "
+                f"without {missing}, which the {self.name} layout needs to check and batch degraded views."
+            )
+        return {key: processed[key] for key in self.keys}
+
+    def clean_rows(self, inputs: dict[str, Any], row: int) -> dict[str, torch.Tensor]:
+        """The clean image inputs of sample ``row`` of TRL's batch dict, as `process` returns them."""
+        if self.unit == "sample":  # one entry per prompt, padded with all-zero tiles to the batch's most
+            real = int(inputs["pixel_attention_mask"][row].flatten(1).any(-1).sum())
+            return {key: inputs[key][row : row + 1, :real] for key in self.keys}
+        images = _offsets(inputs["num_images"])
+        start, end = images[row], images[row + 1]
+        rows = {key: inputs[key][start:end] for key in self.check_keys}
+        if self.unit == "grid":
+            patches = _offsets(inputs["image_grid_thw"].prod(-1).tolist())
+            start, end = patches[start], patches[end]
+        return {"pixel_values": inputs["pixel_values"][start:end], **rows}
+
+    def mismatch(self, view: dict[str, torch.Tensor], clean: dict[str, torch.Tensor]) -> str | None:
+        """Why ``view`` (from `process`) cannot stand in for ``clean`` (from `clean_rows`), or None if it can."""
+        for key in self.check_keys:
+            expected = clean[key]
+            if view[key].shape != expected.shape or not torch.equal(view[key].to(expected), expected):
+                return f"{key} {_summary(expected)} became {_summary(view[key])}"
+        view_shape, clean_shape = (
+            _unpadded_shape(self, view["pixel_values"]),
+            _unpadded_shape(self, clean["pixel_values"]),
+        )
+        if view_shape != clean_shape:
+            return f"pixel_values of shape {clean_shape} became {view_shape}"
+        return None
+
+    def batch(
+        self, inputs: dict[str, Any], rows: list[int], pixel_values: list[torch.Tensor] | None = None
+    ) -> dict[str, torch.Tensor]:
+        """The image forward inputs of ``rows`` of TRL's batch dict, for one forward pass: the clean ones, or with
+        ``pixel_values[i]`` (a view, from `process`) standing in for row ``rows[i]``'s clean pixel values."""
+        parts = [self.clean_rows(inputs, row) for row in rows]
+        if pixel_values is not None:
+            for part, view in zip(parts, pixel_values, strict=True):
+                part["pixel_values"] = view
+        return {key: _pad_cat([part[key] for part in parts]) for key in self.keys}
+
+
+GRID = ViewLayout("grid", "grid", ("image_grid_thw",))
+IMAGE = ViewLayout("image", "image")
+IMAGE_TILES = ViewLayout("image_tiles", "image", ("image_sizes",))
+SAMPLE = ViewLayout("sample", "sample", ("pixel_attention_mask",))
+
+# model_type -> layout, for the families ROMA is tested on (tests/test_families.py, tiny checkpoints of each).
+FAMILY_LAYOUTS: dict[str, ViewLayout] = {
+    "qwen2_vl": GRID,
+    "qwen2_5_vl": GRID,
+    "qwen3_vl": GRID,
+    "llava": IMAGE,
+    "gemma3": IMAGE,
+    "llava_next": IMAGE_TILES,
+    "idefics3": SAMPLE,
+}
+
+# Families TRL 1.16's GRPOTrainer has code paths for, refused here with the reason.
+REFUSED_FAMILIES: dict[str, str] = {
+    "smolvlm": (
+        "its processor needs the num2words package, absent from roma's pinned environment, so no tiny SmolVLM "
+        "could be built and tested (it shares Idefics3's layout, which is supported)"
+    ),
+    "gemma4": "its per-image position inputs (image_position_ids) have no tested view layout in roma yet",
+    "lfm2_vl": "its tiles (spatial_shapes, num_tiles) have no tested view layout in roma yet",
+    "internvl": "its tile-indexed pixel_values (num_tiles) have no tested view layout in roma yet",
+}
+
+
+def layout_for(model_type: str, image_processor) -> ViewLayout:
+    """The layout of ``model_type``'s image inputs; raises NotImplementedError naming the reason if unsupported."""
+    supported = ", ".join(sorted(FAMILY_LAYOUTS))
+    hint = f"Supported model types: {supported}. Set roma_kl_coef = roma_aux_coef = 0 to train plain GRPO on this model."
+    if model_type in REFUSED_FAMILIES:
+        raise NotImplementedError(
+            f"roma: model type '{model_type}' is not supported: {REFUSED_FAMILIES[model_type]}. {hint}"
+        )
+    layout = FAMILY_LAYOUTS.get(model_type)
+    if layout is None:
+        raise NotImplementedError(
+            f"roma: model type '{model_type}' is not supported: ROMA scores each degraded view with the clean "
+            "prompt's image tokens and needs to know how the family's processor lays out image inputs (patch grid, "
+            "tiles, images, prompts) to check and batch the views; roma has no tested layout for "
+            f"'{model_type}' (its image processor: {type(image_processor).__name__}). {hint}"
+        )
+    if getattr(image_processor, "do_pan_and_scan", False):
+        raise NotImplementedError(
+            f"roma: model type '{model_type}' with do_pan_and_scan=True is not supported: pan-and-scan crops add "
+            f"pixel_values entries beyond one per image, which TRL 1.16 does not slice per sample. {hint}"
+        )
+    return layout
+
+
+def _offsets(counts: list[int]) -> list[int]:
+    """Start offsets of consecutive runs of ``counts`` items, with the total last: [0, c0, c0 + c1, ...]."""
+    return [0, *itertools.accumulate(counts)]
+
+
+def _unpadded_shape(layout: ViewLayout, pixel_values: torch.Tensor) -> tuple[int, ...]:
+    """pixel_values' shape, less the tile count a batch pads to its most (LLaVA-NeXT; ``image_sizes`` fix it)."""
+    if "image_sizes" in layout.check_keys:
+        return (pixel_values.shape[0], *pixel_values.shape[2:])
+    return tuple(pixel_values.shape)
+
+
+def _summary(tensor: torch.Tensor) -> str:
+    """A short description of a layout tensor for error messages: its values if small, else its shape."""
+    return str(tensor.tolist()) if tensor.numel() <= 12 else f"of shape {tuple(tensor.shape)}"
+
+
+def _pad_cat(tensors: list[torch.Tensor]) -> torch.Tensor:
+    """Concatenate along dim 0, zero-padding the other dims to the largest (a plain cat when all agree)."""
+    shapes = {tuple(t.shape[1:]) for t in tensors}
+    if len(shapes) == 1:
+        return torch.cat(tensors)
+    largest = [max(sizes) for sizes in zip(*shapes, strict=True)]
+    padded = []
+    for tensor in tensors:
+        pad: list[int] = []
+        for size, target in zip(reversed(tensor.shape[1:]), reversed(largest), strict=True):
+            pad += [0, target - size]
+        padded.append(torch.nn.functional.pad(tensor, pad))
+    return torch.cat(padded)
