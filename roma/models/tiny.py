@@ -1,4 +1,6 @@
-"""Tiny, randomly initialised Qwen3-VL / Qwen2.5-VL / Qwen2-VL checkpoints with a real processor, built offline.
+"""Tiny, randomly initialised vision-language checkpoints with a real processor, built offline: Qwen3-VL /
+Qwen2.5-VL / Qwen2-VL (``QWEN_FAMILIES``, at two sizes) and LLaVA / LLaVA-NeXT / Gemma 3 / Idefics3
+(``OTHER_FAMILIES``, ``tiny`` only: the families ROMA supports besides Qwen-VL, see `roma.trainer.layouts`).
 
 The checkpoints are the stock transformers architectures at toy sizes, saved with ``save_pretrained``, so
 ``AutoModelForImageTextToText.from_pretrained(path)`` and ``AutoProcessor.from_pretrained(path)`` load them
@@ -9,8 +11,11 @@ exactly like a hub checkpoint. Nothing is downloaded and nothing needs training:
 * the processor is the stock ``Qwen3VLProcessor`` / ``Qwen2_5_VLProcessor`` / ``Qwen2VLProcessor`` with the
   stock ``Qwen2VLImageProcessor`` and video processor, configured with the model's patch and merge sizes.
 
-``FAMILIES`` lists the families ``RomaGRPOTrainer`` supports (those whose processor gives each image a patch
-grid, ``image_grid_thw``); Qwen2-VL shares Qwen2.5-VL's sizes (patch 14) with its plain vision transformer.
+``FAMILIES`` lists every family built here, all of which ``RomaGRPOTrainer`` supports; Qwen2-VL shares
+Qwen2.5-VL's sizes (patch 14) with its plain vision transformer. The other families use the same byte-level
+tokenizer with their own image tokens (``FAMILY_TOKENS``) and the same Qwen-style chat template with their image
+placeholder (``chat_template_for``); text models 64 wide with 2 layers, vision towers of one layer on 32×32 tiles
+of 16-pixel patches (~135k-150k parameters).
 
 Sizes (see ``MODEL_SPECS``):
 
@@ -29,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import os
 import shutil
 import sys
@@ -44,7 +50,11 @@ from roma.cache import cache_root
 if TYPE_CHECKING:  # pragma: no cover
     from transformers import PreTrainedConfig, ProcessorMixin, Qwen2Tokenizer
 
-FAMILIES: tuple[str, ...] = ("qwen3_vl", "qwen2_5_vl", "qwen2_vl")
+# The Qwen-VL families: a patch grid per image (``image_grid_thw``); built at both sizes.
+QWEN_FAMILIES: tuple[str, ...] = ("qwen3_vl", "qwen2_5_vl", "qwen2_vl")
+# The other families TRL's GRPOTrainer trains and ROMA supports (see roma.trainer.layouts); ``tiny`` size only.
+OTHER_FAMILIES: tuple[str, ...] = ("llava", "llava_next", "gemma3", "idefics3")
+FAMILIES: tuple[str, ...] = QWEN_FAMILIES + OTHER_FAMILIES
 SIZES: tuple[str, ...] = ("tiny", "small")
 
 # Qwen-VL special tokens, in the order Qwen assigns them ids after the ordinary vocabulary.
@@ -224,11 +234,86 @@ def get_spec(family: str, size: str) -> TinyModelSpec:
         raise ValueError(f"Unknown model family {family!r}; expected one of {', '.join(FAMILIES)}.")
     if size not in SIZES:
         raise ValueError(f"Unknown model size {size!r}; expected one of {', '.join(SIZES)}.")
+    if family not in QWEN_FAMILIES:
+        raise ValueError(
+            f"Model family {family!r} has no size table: only the Qwen-VL families ({', '.join(QWEN_FAMILIES)}) "
+            f"come in sizes; build_tiny_model({family!r}, out_dir) builds its tiny checkpoint."
+        )
     return MODEL_SPECS[(family, size)]
 
 
-def build_tokenizer() -> Qwen2Tokenizer:
-    """The stock ``Qwen2Tokenizer`` over the 256 byte symbols (no merges) plus the Qwen-VL special tokens.
+@dataclass(frozen=True)
+class FamilyTokens:
+    """The special tokens of one family's tiny tokenizer and what its chat template emits for an image part."""
+
+    special_tokens: tuple[str, ...] = dataclasses.field(
+        metadata={"help": "Special tokens, given ids 256, 257, ... in this order."}
+    )
+    image_placeholder: str = dataclasses.field(
+        metadata={"help": "What the chat template writes for an image part; the processor expands it."}
+    )
+    vision_tokens: tuple[str, ...] = dataclasses.field(
+        metadata={"help": "Image tokens an untrained model must not sample (see VISION_TOKENS)."}
+    )
+    named: tuple[tuple[str, str], ...] = dataclasses.field(
+        default=(),
+        metadata={
+            "help": "Tokens the processor reads as tokenizer attributes, e.g. ('image_token', '<image>')."
+        },
+    )
+
+
+# Every non-Qwen family keeps the Qwen-style turn tokens (and the same chat template), plus its own image tokens.
+_TURN_TOKENS = (PAD_TOKEN, "<|im_start|>", EOS_TOKEN)
+FAMILY_TOKENS: dict[str, FamilyTokens] = {
+    **dict.fromkeys(
+        QWEN_FAMILIES,
+        FamilyTokens(SPECIAL_TOKENS, "<|vision_start|><|image_pad|><|vision_end|>", VISION_TOKENS),
+    ),
+    # LLaVA / LLaVA-NeXT: one "<image>" per image, expanded by the processor to the image's feature count.
+    **dict.fromkeys(
+        ("llava", "llava_next"),
+        FamilyTokens((*_TURN_TOKENS, "<image>"), "<image>", ("<image>",), (("image_token", "<image>"),)),
+    ),
+    # Gemma 3: the chat template writes <start_of_image>; the processor expands it to
+    # "\n\n<start_of_image>" + mm_tokens_per_image × "<image_soft_token>" + "<end_of_image>\n\n".
+    "gemma3": FamilyTokens(
+        (*_TURN_TOKENS, "<start_of_image>", "<end_of_image>", "<image_soft_token>"),
+        "<start_of_image>",
+        ("<start_of_image>", "<end_of_image>", "<image_soft_token>"),
+        (
+            ("boi_token", "<start_of_image>"),
+            ("eoi_token", "<end_of_image>"),
+            ("image_token", "<image_soft_token>"),
+        ),
+    ),
+    # Idefics3: "<image>" becomes, per tile, <fake_token_around_image><row_i_col_j><image>×image_seq_len, then the
+    # global image (<global-img>); the tiny image processor cuts at most 2 × 2 tiles.
+    "idefics3": FamilyTokens(
+        (
+            *_TURN_TOKENS,
+            "<fake_token_around_image>",
+            "<image>",
+            "<end_of_utterance>",
+            "<global-img>",
+            *(f"<row_{i}_col_{j}>" for i in (1, 2) for j in (1, 2)),
+        ),
+        "<image>",
+        ("<fake_token_around_image>", "<image>", "<global-img>"),
+        (("image_token", "<image>"),),
+    ),
+}
+
+
+def chat_template_for(family: str) -> str:
+    """The Qwen-style chat template with ``family``'s image placeholder (``CHAT_TEMPLATE`` for Qwen-VL)."""
+    placeholder = FAMILY_TOKENS[family].image_placeholder
+    return CHAT_TEMPLATE.replace("'<|vision_start|><|image_pad|><|vision_end|>'", repr(placeholder))
+
+
+def build_tokenizer(family: str = "qwen3_vl") -> Qwen2Tokenizer:
+    """The stock ``Qwen2Tokenizer`` over the 256 byte symbols (no merges) plus ``family``'s special tokens
+    (`FAMILY_TOKENS`; the Qwen-VL ones by default).
 
     Token id ``i < 256`` is byte ``i``; every string round-trips. pad = ``<|endoftext|>``,
     eos = ``<|im_end|>``; the chat template is attached.
@@ -236,23 +321,33 @@ def build_tokenizer() -> Qwen2Tokenizer:
     from transformers import Qwen2Tokenizer
     from transformers.convert_slow_tokenizer import bytes_to_unicode
 
+    if family not in FAMILY_TOKENS:
+        raise ValueError(f"Unknown model family {family!r}; expected one of {', '.join(FAMILIES)}.")
+    tokens = FAMILY_TOKENS[family]
+    special_tokens = tokens.special_tokens
     byte_symbols = bytes_to_unicode()  # byte value -> printable unicode symbol (GPT-2 byte-level BPE)
     vocab = {byte_symbols[byte]: byte for byte in range(256)}
     # Listing the special tokens in the vocabulary fixes their ids in Qwen's order (256, 257, ...); the
     # constructor then registers them as special (never split, skipped when decoding).
-    vocab |= {token: 256 + index for index, token in enumerate(SPECIAL_TOKENS)}
+    vocab |= {token: 256 + index for index, token in enumerate(special_tokens)}
+    extra = [t for t in special_tokens if t not in (EOS_TOKEN, PAD_TOKEN)]
+    named = dict(tokens.named)
     tokenizer = Qwen2Tokenizer(
         vocab=vocab,
         merges=[],
         unk_token=None,
         eos_token=EOS_TOKEN,
         pad_token=PAD_TOKEN,
-        extra_special_tokens=[t for t in SPECIAL_TOKENS if t not in (EOS_TOKEN, PAD_TOKEN)],
+        # Named tokens become attributes (tokenizer.image_token, tokenizer.boi_token_id, ...) processors read.
+        extra_special_tokens=named or extra,
         model_max_length=32768,
     )
-    tokenizer.chat_template = CHAT_TEMPLATE
-    ids = tokenizer.convert_tokens_to_ids(list(SPECIAL_TOKENS))
-    if ids != list(range(256, 256 + len(SPECIAL_TOKENS))) or len(tokenizer) != 256 + len(SPECIAL_TOKENS):
+    unnamed = [t for t in extra if t not in named.values()]
+    if named and unnamed:  # already in the vocabulary: this only registers them as special (never split)
+        tokenizer.add_tokens(unnamed, special_tokens=True)
+    tokenizer.chat_template = chat_template_for(family)
+    ids = tokenizer.convert_tokens_to_ids(list(special_tokens))
+    if ids != list(range(256, 256 + len(special_tokens))) or len(tokenizer) != 256 + len(special_tokens):
         raise RuntimeError(f"Unexpected special-token ids {ids}: transformers changed how tokens are added.")
     return tokenizer
 
@@ -264,6 +359,9 @@ def vocab_size_for(tokenizer_length: int, multiple: int = 16) -> int:
 
 def build_processor(family: str = "qwen3_vl", size: str = "tiny") -> ProcessorMixin:
     """The stock Qwen-VL processor for ``family`` at ``size``: tokenizer, image and video processors."""
+    if family in OTHER_FAMILIES:
+        _check_other_size(family, size)
+        return _OTHER_BUILDERS[family][0]()
     from transformers import (
         Qwen2_5_VLProcessor,
         Qwen2VLImageProcessor,
@@ -314,6 +412,9 @@ def build_config(
     family: str = "qwen3_vl", size: str = "tiny", *, tokenizer: Qwen2Tokenizer | None = None
 ) -> PreTrainedConfig:
     """The model config for ``family`` at ``size``, with token ids taken from the tokenizer."""
+    if family in OTHER_FAMILIES:
+        _check_other_size(family, size)
+        return _OTHER_BUILDERS[family][1](tokenizer if tokenizer is not None else build_tokenizer(family))
     from transformers import Qwen2_5_VLConfig, Qwen2VLConfig, Qwen3VLConfig
 
     spec = get_spec(family, size)
@@ -430,6 +531,11 @@ def build_tiny_model(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = AutoModelForImageTextToText.from_config(config, dtype=torch.float32)
+        if family == "gemma3":
+            # transformers initialises Gemma 3's image projection to zeros: every image would embed as zeros, so
+            # no image (clean or degraded) could change the output of the untrained model.
+            projector = model.model.multi_modal_projector.mm_input_projection_weight
+            torch.nn.init.normal_(projector.data, std=config.text_config.initializer_range)
     pad_id = tokenizer.convert_tokens_to_ids(PAD_TOKEN)
     eos_id = tokenizer.convert_tokens_to_ids(EOS_TOKEN)
     model.generation_config = GenerationConfig(
@@ -441,12 +547,163 @@ def build_tiny_model(
     return out_dir
 
 
+# --- the other families TRL's GRPOTrainer trains: tiny size only, text models of the same toy width --------------
+# Each is the stock transformers architecture and processor; the vision towers see 32×32 tiles of 16-pixel patches.
+_TINY_TEXT = dict(
+    hidden_size=64,
+    intermediate_size=128,
+    num_hidden_layers=2,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    max_position_embeddings=4096,
+)
+_TINY_VISION = dict(
+    hidden_size=32,
+    intermediate_size=64,
+    num_hidden_layers=1,
+    num_attention_heads=2,
+    image_size=32,
+    patch_size=16,
+)
+# LLaVA-NeXT tiles an image at the best of these resolutions (plus a 32×32 overview): 64×64 gives 4 + 1 tiles.
+_LLAVA_NEXT_PINPOINTS = [[32, 32], [32, 64], [64, 32], [64, 64]]
+
+
+def _check_other_size(family: str, size: str) -> None:
+    if size != "tiny":
+        raise ValueError(f"Model family {family!r} is built at size 'tiny' only (got {size!r}).")
+
+
+def _token_ids(tokenizer) -> dict[str, int]:
+    return {
+        "pad_token_id": tokenizer.convert_tokens_to_ids(PAD_TOKEN),
+        "bos_token_id": tokenizer.convert_tokens_to_ids(PAD_TOKEN),
+        "eos_token_id": tokenizer.convert_tokens_to_ids(EOS_TOKEN),
+    }
+
+
+def _qwen2_text_config(tokenizer):
+    from transformers import Qwen2Config
+
+    return Qwen2Config(vocab_size=vocab_size_for(len(tokenizer)), **_TINY_TEXT, **_token_ids(tokenizer))
+
+
+def _llava_processor(family: str):
+    """LLaVA (a CLIP image processor: one 32×32 crop per image) or LLaVA-NeXT (the image tiled at the best of
+    ``_LLAVA_NEXT_PINPOINTS``, plus an overview)."""
+    from transformers import CLIPImageProcessor, LlavaNextImageProcessor, LlavaNextProcessor, LlavaProcessor
+
+    sizes = {"size": {"shortest_edge": 32}, "crop_size": {"height": 32, "width": 32}}
+    if family == "llava_next":
+        processor_class = LlavaNextProcessor
+        image_processor = LlavaNextImageProcessor(**sizes, image_grid_pinpoints=_LLAVA_NEXT_PINPOINTS)
+    else:
+        processor_class, image_processor = LlavaProcessor, CLIPImageProcessor(**sizes)
+    return processor_class(
+        image_processor=image_processor,
+        tokenizer=build_tokenizer(family),
+        patch_size=16,
+        vision_feature_select_strategy="default",  # CLIP's class token is dropped: (32 / 16)² = 4 tokens per tile
+        num_additional_image_tokens=1,
+        chat_template=chat_template_for(family),
+    )
+
+
+def _llava_config(tokenizer, family: str):
+    from transformers import CLIPVisionConfig, LlavaConfig, LlavaNextConfig
+
+    extra = {"image_grid_pinpoints": _LLAVA_NEXT_PINPOINTS} if family == "llava_next" else {}
+    return (LlavaNextConfig if family == "llava_next" else LlavaConfig)(
+        vision_config=CLIPVisionConfig(**_TINY_VISION),
+        text_config=_qwen2_text_config(tokenizer),
+        image_token_id=tokenizer.convert_tokens_to_ids("<image>"),
+        vision_feature_select_strategy="default",
+        vision_feature_layer=-1,
+        **extra,
+    )
+
+
+def _gemma3_processor():
+    from transformers import Gemma3ImageProcessor, Gemma3Processor
+
+    return Gemma3Processor(
+        image_processor=Gemma3ImageProcessor(
+            size={"height": 32, "width": 32}, image_mean=[0.5] * 3, image_std=[0.5] * 3
+        ),
+        tokenizer=build_tokenizer("gemma3"),
+        image_seq_length=4,  # (32 / 16)² patches pooled to 2 × 2 tokens
+        chat_template=chat_template_for("gemma3"),
+    )
+
+
+def _gemma3_config(tokenizer):
+    from transformers import Gemma3Config, Gemma3TextConfig, SiglipVisionConfig
+
+    token_id = tokenizer.convert_tokens_to_ids
+    return Gemma3Config(
+        text_config=Gemma3TextConfig(
+            vocab_size=vocab_size_for(len(tokenizer)),
+            **_TINY_TEXT,
+            head_dim=16,
+            query_pre_attn_scalar=16,
+            sliding_window=64,
+            **_token_ids(tokenizer),
+        ),
+        vision_config=SiglipVisionConfig(**_TINY_VISION),
+        mm_tokens_per_image=4,
+        boi_token_index=token_id("<start_of_image>"),
+        eoi_token_index=token_id("<end_of_image>"),
+        image_token_index=token_id("<image_soft_token>"),
+    )
+
+
+def _idefics3_processor():
+    from transformers import Idefics3ImageProcessor, Idefics3Processor
+
+    return Idefics3Processor(
+        # Images are fitted into 64 pixels, cut into 32-pixel tiles (up to 2 × 2) plus the global image.
+        image_processor=Idefics3ImageProcessor(
+            size={"longest_edge": 64}, max_image_size={"longest_edge": 32}, do_image_splitting=True
+        ),
+        tokenizer=build_tokenizer("idefics3"),
+        image_seq_len=1,  # (32 / 16)² patches, pixel-shuffled by scale_factor 2: one token per tile
+        chat_template=chat_template_for("idefics3"),
+    )
+
+
+def _idefics3_config(tokenizer):
+    from transformers import Idefics3Config, Idefics3VisionConfig, LlamaConfig
+
+    return Idefics3Config(
+        vision_config=Idefics3VisionConfig(**_TINY_VISION),
+        text_config=LlamaConfig(
+            vocab_size=vocab_size_for(len(tokenizer)), **_TINY_TEXT, **_token_ids(tokenizer)
+        ),
+        image_token_id=tokenizer.convert_tokens_to_ids("<image>"),
+        scale_factor=2,
+        **_token_ids(tokenizer),
+    )
+
+
+_OTHER_BUILDERS = {
+    "llava": (functools.partial(_llava_processor, "llava"), functools.partial(_llava_config, family="llava")),
+    "llava_next": (
+        functools.partial(_llava_processor, "llava_next"),
+        functools.partial(_llava_config, family="llava_next"),
+    ),
+    "gemma3": (_gemma3_processor, _gemma3_config),
+    "idefics3": (_idefics3_processor, _idefics3_config),
+}
+
+
 TINY_MODEL_PREFIX = "roma-tiny/"
 
 
-def vision_token_ids() -> list[int]:
-    """Ids of the vision special tokens in the tiny tokenizer (see ``VISION_TOKENS``)."""
-    return [256 + SPECIAL_TOKENS.index(token) for token in VISION_TOKENS]
+def vision_token_ids(family: str = "qwen3_vl") -> list[int]:
+    """Ids of the image special tokens in ``family``'s tiny tokenizer (``VISION_TOKENS`` for Qwen-VL), which an
+    untrained model must not sample into a completion."""
+    tokens = FAMILY_TOKENS[family]
+    return [256 + tokens.special_tokens.index(token) for token in tokens.vision_tokens]
 
 
 def resolve_model(name_or_path: str, cache_dir: str | Path | None = None) -> str:
