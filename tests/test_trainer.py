@@ -13,7 +13,7 @@ from PIL import Image
 
 from roma import RomaConfig, RomaGRPOTrainer
 from roma.data.prompts import build_conversation, prompt_key
-from roma.models.tiny import FAMILIES, build_tiny_model, vision_token_ids
+from roma.models.tiny import vision_token_ids
 from roma.trainer import trainer as trainer_module
 from roma.trainer.losses import KL_ESTIMATORS
 
@@ -268,13 +268,10 @@ def test_full_estimator_matches_the_exact_kl_of_the_model(tiny_qwen3_vl_path, tm
     )
     inputs = _one_batch(trainer)
     rows = [0, 1]
-    offsets = [0, *np.cumsum(inputs["num_images"])]
     with torch.no_grad():
         logps, kl = trainer._views_logps_and_kl(trainer.model, inputs, rows, clean_target=None)
         for i, row in enumerate(rows):
-            clean_pixels = trainer_module._clean_pixel_rows(
-                inputs["pixel_values"], inputs["image_grid_thw"], offsets, [row]
-            )
+            clean_pixels = trainer._roma_layout.clean_rows(inputs, row)["pixel_values"]
             log_p_clean = _completion_log_softmax(trainer, inputs, row, clean_pixels)
             for k in range(trainer.args.roma_num_views):
                 log_p_view = _completion_log_softmax(
@@ -568,96 +565,7 @@ def test_two_cpu_ranks_end_with_the_same_parameters(batches, tiny_qwen3_vl_path,
 # --- issue 15: model families, the aux term's clipped form, the chunked views pass, TRL guards, mixed batches ---
 
 
-def _tiny_llava(tmp_path):
-    """A tiny random LLaVA (CLIP vision tower, Qwen2 language model) saved and loaded like a hub checkpoint."""
-    from transformers import (
-        AutoModelForImageTextToText,
-        AutoProcessor,
-        CLIPImageProcessor,
-        CLIPVisionConfig,
-        LlavaConfig,
-        LlavaForConditionalGeneration,
-        LlavaProcessor,
-        Qwen2Config,
-    )
-
-    from roma.models.tiny import CHAT_TEMPLATE, build_tokenizer, vocab_size_for
-
-    tokenizer = build_tokenizer()
-    processor = LlavaProcessor(
-        image_processor=CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}),
-        tokenizer=tokenizer,
-        patch_size=16,
-        vision_feature_select_strategy="full",
-        image_token="<|image_pad|>",
-        chat_template=CHAT_TEMPLATE,
-    )
-    config = LlavaConfig(
-        vision_config=CLIPVisionConfig(
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=1,
-            num_attention_heads=2,
-            image_size=32,
-            patch_size=16,
-        ),
-        text_config=Qwen2Config(
-            vocab_size=vocab_size_for(len(tokenizer)),
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=1,
-            num_attention_heads=2,
-            num_key_value_heads=1,
-        ),
-        image_token_id=tokenizer.convert_tokens_to_ids("<|image_pad|>"),
-        vision_feature_select_strategy="full",
-    )
-    torch.manual_seed(0)
-    LlavaForConditionalGeneration(config).save_pretrained(tmp_path / "llava")
-    processor.save_pretrained(tmp_path / "llava")
-    return (
-        AutoModelForImageTextToText.from_pretrained(tmp_path / "llava"),
-        AutoProcessor.from_pretrained(tmp_path / "llava"),
-    )
-
-
-def test_a_family_without_image_grids_is_refused_at_construction(tmp_path):
-    model, processor = _tiny_llava(tmp_path)
-    with pytest.raises(
-        NotImplementedError, match=r"model type 'llava' is not supported.*without \['image_grid_thw'\]"
-    ):
-        RomaGRPOTrainer(
-            model=model,
-            reward_funcs=always_right,
-            args=config(tmp_path),
-            train_dataset=image_dataset(),
-            processing_class=processor,
-        )
-    # Plain GRPO through the same class stays possible (and is what the message suggests).
-    RomaGRPOTrainer(
-        model=model,
-        reward_funcs=always_right,
-        args=config(tmp_path, roma_kl_coef=0.0, roma_aux_coef=0.0),
-        train_dataset=image_dataset(),
-        processing_class=processor,
-    )
-
-
-@pytest.mark.parametrize("family", FAMILIES)
-def test_every_supported_family_trains_with_a_nonzero_roma_term(family, tmp_path):
-    """2 steps on a tiny checkpoint of each family ``roma.models.tiny`` builds, saved and loaded by path."""
-    path = build_tiny_model(family, tmp_path / family)
-    trainer = RomaGRPOTrainer(
-        model=str(path),
-        reward_funcs=always_right,
-        args=config(tmp_path, roma_num_views=2),
-        train_dataset=image_dataset(sizes=[(64, 64), (96, 64)]),
-    )
-    assert trainer.model.config.model_type == family
-    trainer.train()
-    assert _logged(trainer, "roma/frac_correct") == [1.0, 1.0]
-    kl = _logged(trainer, "roma/kl_worst")
-    assert len(kl) == 2 and all(math.isfinite(v) and v > 0 for v in kl), kl
+# Every family (Qwen-VL, LLaVA, LLaVA-NeXT, Gemma 3, Idefics3) and the refused ones: tests/test_families.py.
 
 
 def _roma_loss_and_gradients(trainer, inputs):
