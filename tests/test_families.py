@@ -45,7 +45,7 @@ def _trainer(family: str, tmp_path, **overrides) -> RomaGRPOTrainer:
         processing_class=processor,
         reward_funcs=[always_right, alternating],
         args=config(tmp_path, **values),
-        # Two image sizes: tilings (LLaVA-NeXT, Idefics3) and grids (Qwen-VL) differ between rows of a batch.
+        # Two image sizes: tilings (LLaVA-NeXT, Idefics3, SmolVLM) and grids (Qwen-VL) differ between rows of a batch.
         train_dataset=image_dataset(sizes=[(64, 64), (96, 64)]),
     )
 

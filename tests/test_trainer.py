@@ -565,7 +565,7 @@ def test_two_cpu_ranks_end_with_the_same_parameters(batches, tiny_qwen3_vl_path,
 # --- issue 15: model families, the aux term's clipped form, the chunked views pass, TRL guards, mixed batches ---
 
 
-# Every family (Qwen-VL, LLaVA, LLaVA-NeXT, Gemma 3, Idefics3) and the refused ones: tests/test_families.py.
+# Every family (Qwen-VL, LLaVA, LLaVA-NeXT, Gemma 3, Idefics3, SmolVLM) and the refused ones: tests/test_families.py.
 
 
 def _roma_loss_and_gradients(trainer, inputs):

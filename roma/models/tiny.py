@@ -1,5 +1,5 @@
 """Tiny, randomly initialised vision-language checkpoints with a real processor, built offline: Qwen3-VL /
-Qwen2.5-VL / Qwen2-VL (``QWEN_FAMILIES``, at two sizes) and LLaVA / LLaVA-NeXT / Gemma 3 / Idefics3
+Qwen2.5-VL / Qwen2-VL (``QWEN_FAMILIES``, at two sizes) and LLaVA / LLaVA-NeXT / Gemma 3 / Idefics3 / SmolVLM
 (``OTHER_FAMILIES``, ``tiny`` only: the families ROMA supports besides Qwen-VL, see `roma.trainer.layouts`).
 
 The checkpoints are the stock transformers architectures at toy sizes, saved with ``save_pretrained``, so
@@ -53,7 +53,7 @@ if TYPE_CHECKING:  # pragma: no cover
 # The Qwen-VL families: a patch grid per image (``image_grid_thw``); built at both sizes.
 QWEN_FAMILIES: tuple[str, ...] = ("qwen3_vl", "qwen2_5_vl", "qwen2_vl")
 # The other families TRL's GRPOTrainer trains and ROMA supports (see roma.trainer.layouts); ``tiny`` size only.
-OTHER_FAMILIES: tuple[str, ...] = ("llava", "llava_next", "gemma3", "idefics3")
+OTHER_FAMILIES: tuple[str, ...] = ("llava", "llava_next", "gemma3", "idefics3", "smolvlm")
 FAMILIES: tuple[str, ...] = QWEN_FAMILIES + OTHER_FAMILIES
 SIZES: tuple[str, ...] = ("tiny", "small")
 
@@ -287,20 +287,24 @@ FAMILY_TOKENS: dict[str, FamilyTokens] = {
             ("image_token", "<image_soft_token>"),
         ),
     ),
-    # Idefics3: "<image>" becomes, per tile, <fake_token_around_image><row_i_col_j><image>×image_seq_len, then the
-    # global image (<global-img>); the tiny image processor cuts at most 2 × 2 tiles.
-    "idefics3": FamilyTokens(
-        (
-            *_TURN_TOKENS,
-            "<fake_token_around_image>",
+    # Idefics3 and SmolVLM (the same image tokens): "<image>" becomes, per tile,
+    # <fake_token_around_image><row_i_col_j><image>×image_seq_len, then the global image (<global-img>); the tiny
+    # image processor cuts at most 2 × 2 tiles.
+    **dict.fromkeys(
+        ("idefics3", "smolvlm"),
+        FamilyTokens(
+            (
+                *_TURN_TOKENS,
+                "<fake_token_around_image>",
+                "<image>",
+                "<end_of_utterance>",
+                "<global-img>",
+                *(f"<row_{i}_col_{j}>" for i in (1, 2) for j in (1, 2)),
+            ),
             "<image>",
-            "<end_of_utterance>",
-            "<global-img>",
-            *(f"<row_{i}_col_{j}>" for i in (1, 2) for j in (1, 2)),
+            ("<fake_token_around_image>", "<image>", "<global-img>"),
+            (("image_token", "<image>"),),
         ),
-        "<image>",
-        ("<fake_token_around_image>", "<image>", "<global-img>"),
-        (("image_token", "<image>"),),
     ),
 }
 
@@ -657,25 +661,49 @@ def _gemma3_config(tokenizer):
     )
 
 
-def _idefics3_processor():
-    from transformers import Idefics3ImageProcessor, Idefics3Processor
+def _idefics3_processor(family: str = "idefics3"):
+    """Idefics3, or SmolVLM (Idefics3's image processing and prompt expansion, plus a video processor; its
+    processor needs the ``num2words`` package)."""
+    from transformers import (
+        Idefics3ImageProcessor,
+        Idefics3Processor,
+        SmolVLMImageProcessor,
+        SmolVLMProcessor,
+        SmolVLMVideoProcessor,
+    )
 
-    return Idefics3Processor(
-        # Images are fitted into 64 pixels, cut into 32-pixel tiles (up to 2 × 2) plus the global image.
-        image_processor=Idefics3ImageProcessor(
-            size={"longest_edge": 64}, max_image_size={"longest_edge": 32}, do_image_splitting=True
-        ),
-        tokenizer=build_tokenizer("idefics3"),
+    # Images are fitted into 64 pixels, cut into 32-pixel tiles (up to 2 × 2) plus the global image.
+    sizes = {"size": {"longest_edge": 64}, "max_image_size": {"longest_edge": 32}}
+    if family == "smolvlm":
+        processor_class, image_processor_class = SmolVLMProcessor, SmolVLMImageProcessor
+        extra = {"video_processor": SmolVLMVideoProcessor(**sizes)}
+    else:
+        processor_class, image_processor_class, extra = Idefics3Processor, Idefics3ImageProcessor, {}
+    return processor_class(
+        image_processor=image_processor_class(**sizes, do_image_splitting=True),
+        tokenizer=build_tokenizer(family),
         image_seq_len=1,  # (32 / 16)² patches, pixel-shuffled by scale_factor 2: one token per tile
-        chat_template=chat_template_for("idefics3"),
+        chat_template=chat_template_for(family),
+        **extra,
     )
 
 
-def _idefics3_config(tokenizer):
-    from transformers import Idefics3Config, Idefics3VisionConfig, LlamaConfig
+def _idefics3_config(tokenizer, family: str = "idefics3"):
+    from transformers import (
+        Idefics3Config,
+        Idefics3VisionConfig,
+        LlamaConfig,
+        SmolVLMConfig,
+        SmolVLMVisionConfig,
+    )
 
-    return Idefics3Config(
-        vision_config=Idefics3VisionConfig(**_TINY_VISION),
+    config_class, vision_config_class = (
+        (SmolVLMConfig, SmolVLMVisionConfig)
+        if family == "smolvlm"
+        else (Idefics3Config, Idefics3VisionConfig)
+    )
+    return config_class(
+        vision_config=vision_config_class(**_TINY_VISION),
         text_config=LlamaConfig(
             vocab_size=vocab_size_for(len(tokenizer)), **_TINY_TEXT, **_token_ids(tokenizer)
         ),
@@ -693,6 +721,10 @@ _OTHER_BUILDERS = {
     ),
     "gemma3": (_gemma3_processor, _gemma3_config),
     "idefics3": (_idefics3_processor, _idefics3_config),
+    "smolvlm": (
+        functools.partial(_idefics3_processor, "smolvlm"),
+        functools.partial(_idefics3_config, family="smolvlm"),
+    ),
 }
 
 

@@ -14,9 +14,9 @@ Processors lay out image inputs in one of three ways, which are the ways TRL 1.1
   image, flat over the batch; ``image_grid_thw`` must match;
 - ``image`` (LLaVA, Gemma 3; LLaVA-NeXT with ``image_sizes``): ``pixel_values`` has one entry per image (LLaVA-NeXT:
   the image's tiles, zero-padded to the batch's most); ``image_sizes``, where present, must match;
-- ``sample`` (Idefics3): ``pixel_values`` and ``pixel_attention_mask`` have one entry per prompt, its images' tiles
-  zero-padded to the batch's most (the model drops all-zero tiles); ``pixel_attention_mask`` (which tiles and
-  pixels are real) must match.
+- ``sample`` (Idefics3, SmolVLM): ``pixel_values`` and ``pixel_attention_mask`` have one entry per prompt, its
+  images' tiles zero-padded to the batch's most (the model drops all-zero tiles); ``pixel_attention_mask`` (which
+  tiles and pixels are real) must match.
 
 A view replaces only ``pixel_values``; the layout's other inputs come from the clean batch. Rows of several
 prompts (and K views) are batched for one teacher-forced forward by concatenation, zero-padding tile counts.
@@ -124,14 +124,11 @@ FAMILY_LAYOUTS: dict[str, ViewLayout] = {
     "gemma3": IMAGE,
     "llava_next": IMAGE_TILES,
     "idefics3": SAMPLE,
+    "smolvlm": SAMPLE,
 }
 
 # Families TRL 1.16's GRPOTrainer has code paths for, refused here with the reason.
 REFUSED_FAMILIES: dict[str, str] = {
-    "smolvlm": (
-        "its processor needs the num2words package, absent from roma's pinned environment, so no tiny SmolVLM "
-        "could be built and tested (it shares Idefics3's layout, which is supported)"
-    ),
     "gemma4": "its per-image position inputs (image_position_ids) have no tested view layout in roma yet",
     "lfm2_vl": "its tiles (spatial_shapes, num_tiles) have no tested view layout in roma yet",
     "internvl": "its tile-indexed pixel_values (num_tiles) have no tested view layout in roma yet",

@@ -18,7 +18,7 @@ hooks and calls `super()` in each:
   gradient anyway).
 
 Models: every family in `roma.trainer.layouts.FAMILY_LAYOUTS` (Qwen2-VL, Qwen2.5-VL, Qwen3-VL, LLaVA, LLaVA-NeXT,
-Gemma 3, Idefics3). Each family's image inputs follow one `ViewLayout` (per patch grid, per image, per prompt): it
+Gemma 3, Idefics3, SmolVLM). Each family's image inputs follow one `ViewLayout` (per patch grid, per image, per prompt): it
 builds a view through the family's image processor, checks it against the clean inputs and batches the K views'
 rows for one teacher-forced forward with the model's own forward keys (``token_type_ids`` of Gemma 3,
 ``mm_token_type_ids`` of Qwen-VL, ``image_sizes``, ``pixel_attention_mask``). Other families are refused at
