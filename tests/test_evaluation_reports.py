@@ -97,7 +97,10 @@ def test_summary_figures_match_hand_computed_values():
     assert a["corruptions"]["gaussian_blur"] == {
         "group": "seen",
         "severities": {"1": 50.0, "3": 25.0},
-        "ci95": {"1": a["conditions"]["gaussian_blur@1"]["ci95"], "3": a["conditions"]["gaussian_blur@3"]["ci95"]},
+        "ci95": {
+            "1": a["conditions"]["gaussian_blur@1"]["ci95"],
+            "3": a["conditions"]["gaussian_blur@3"]["ci95"],
+        },
         "mean": 37.5,
     }
     assert "worst_case" not in a
@@ -191,7 +194,9 @@ def test_compare_gives_a_paired_interval_that_matches_the_hand_computed_one(tmp_
     # 1000 samples, one seen condition: the baseline solves the first 500; the other run 40 more and 10 fewer.
     baseline = [1.0] * 500 + [0.0] * 500
     other = [0.0] * 10 + [1.0] * 530 + [0.0] * 460
-    a = _write_run(tmp_path / "a", _records("p", "clean", baseline) + _records("p", "gaussian_blur@1", baseline))
+    a = _write_run(
+        tmp_path / "a", _records("p", "clean", baseline) + _records("p", "gaussian_blur@1", baseline)
+    )
     b = _write_run(tmp_path / "b", _records("p", "clean", baseline) + _records("p", "gaussian_blur@1", other))
     assert compare_main([str(a), str(b), "--out", str(tmp_path / "cmp")]) == 0
     row = json.loads((tmp_path / "cmp" / "compare.json").read_text())["rows"][0]["runs"]["b"]
@@ -200,8 +205,47 @@ def test_compare_gives_a_paired_interval_that_matches_the_hand_computed_one(tmp_
     # sd = sqrt((40 * 0.97² + 10 * 1.03² + 950 * 0.03²) / 999) = 0.22170, half-width 1.96 * sd / sqrt(1000) = 1.374 pts.
     low, high = row["delta_ci95"]["seen"]
     assert low == pytest.approx(3.0 - 1.374, abs=0.25) and high == pytest.approx(3.0 + 1.374, abs=0.25)
-    assert row["delta_ci95"]["clean"] == [0.0, 0.0]  # identical clean outcomes: no uncertainty in the difference
+    assert row["delta_ci95"]["clean"] == [
+        0.0,
+        0.0,
+    ]  # identical clean outcomes: no uncertainty in the difference
     assert "+3.0 [+" in capsys.readouterr().out
+
+
+def test_compare_by_method_pools_seeds_with_an_interval_over_samples_and_seeds(tmp_path, capsys):
+    # Two seeds per method on 400 samples, one seen condition. grpo seeds solve the first 200 and 220 samples;
+    # roma seeds 260 and 240: means 52.5 and 62.5, Δseen +10.0.
+    def outcomes(solved):
+        return [1.0] * solved + [0.0] * (400 - solved)
+
+    runs = []
+    for name, solved in (("grpo-seed0", 200), ("grpo-seed1", 220), ("roma-seed0", 260), ("roma-seed1", 240)):
+        records = _records("p", "clean", outcomes(300)) + _records("p", "gaussian_blur@1", outcomes(solved))
+        runs.append(str(_write_run(tmp_path / name, records)))
+    assert compare_main([*runs, "--group-by", "method", "--out", str(tmp_path / "cmp")]) == 0
+    grouped = json.loads((tmp_path / "cmp" / "compare_methods.json").read_text())
+    assert (tmp_path / "cmp" / "compare_methods.png").is_file()  # bars with error bars
+    assert grouped["methods"] == {"grpo": ["grpo-seed0", "grpo-seed1"], "roma": ["roma-seed0", "roma-seed1"]}
+    roma = grouped["rows"][0]["methods"]["roma"]
+    assert roma["seen"] == pytest.approx(62.5) and roma["seen_per_run"] == pytest.approx([65.0, 60.0])
+    assert roma["delta"]["seen"] == pytest.approx(10.0)
+    low, high = roma["delta_ci95"]["seen"]
+    assert 0 < low < 10.0 < high  # resolved; wider than one run pair's paired interval because seeds vary
+    assert roma["delta"]["clean"] == 0.0 and roma["delta_ci95"]["clean"] == [0.0, 0.0]
+    assert "| p | roma | 2 |" in capsys.readouterr().out
+    # Without per-sample records the runs cannot be paired: a clear error.
+    (tmp_path / "grpo-seed0" / "records.jsonl").rename(tmp_path / "grpo-seed0" / "moved.jsonl")
+    (tmp_path / "grpo-seed0" / "results.json").write_text(json.dumps({"benchmarks": {}, "average": {}}))
+    assert compare_main([*runs, "--group-by", "method"]) == 2
+    assert "needs each run's records.jsonl" in capsys.readouterr().err
+
+
+def test_method_of_strips_only_a_trailing_seed():
+    from roma.evaluation.compare import method_of
+
+    assert method_of("roma-seed3") == "roma" and method_of("grpo_seed12") == "grpo"
+    assert method_of("roma-no-gate-seed0") == "roma-no-gate" and method_of("warm-start") == "warm-start"
+    assert method_of("seed0") == "seed0"
 
 
 def test_report_only_rebuilds_the_reports_from_records(tmp_path, capsys):

@@ -7,9 +7,11 @@ import math
 import numpy as np
 import pytest
 
+from roma.evaluation.reports import mean_of_conditions
 from roma.evaluation.stats import (
     bootstrap_interval,
     paired_difference_interval,
+    seeds_and_samples_interval,
     wilson_interval,
 )
 
@@ -76,4 +78,46 @@ def test_bootstrap_is_seeded_and_agrees_with_the_normal_approximation():
 def test_bootstrap_of_a_paired_difference_keeps_rows_together():
     a = np.array([1, 1, 0, 0] * 50, dtype=float)
     b = a.copy()  # identical runs: every resample gives a difference of exactly zero
-    assert bootstrap_interval(np.stack([a, b], axis=1), lambda t: t[:, 1].mean() - t[:, 0].mean()) == (0, 0, 0)
+    assert bootstrap_interval(np.stack([a, b], axis=1), lambda t: t[:, 1].mean() - t[:, 0].mean()) == (
+        0,
+        0,
+        0,
+    )
+
+
+def test_seeds_and_samples_interval_over_seeds_matches_a_hand_computed_case():
+    # Every sample alike within a run, so resampling samples changes nothing and only the seeds vary: baseline
+    # runs both at 0.5, the other method's two runs at 0.6 and 0.8. A resampled mean of two draws from
+    # {0.6, 0.8} is 0.6 (1/4), 0.7 (1/2) or 0.8 (1/4): the difference is +0.1 / +0.2 / +0.3, so the 2.5th and
+    # 97.5th percentiles are +0.1 and +0.3, and the point estimate is 0.7 - 0.5.
+    flat = np.full((10, 2), 0.5)
+    value, low, high = seeds_and_samples_interval(
+        [flat, flat], [np.full((10, 2), 0.6), np.full((10, 2), 0.8)]
+    )
+    assert value == pytest.approx(0.2)
+    assert low == pytest.approx(0.1) and high == pytest.approx(0.3)
+
+
+def test_seeds_and_samples_interval_with_one_run_each_is_the_paired_sample_bootstrap():
+    rng = np.random.default_rng(1)
+    a = (rng.random((200, 3)) < 0.6).astype(float)
+    b = (rng.random((200, 3)) < 0.7).astype(float)
+    paired = bootstrap_interval(
+        np.hstack([a, b]), lambda t: mean_of_conditions(t[:, 3:]) - mean_of_conditions(t[:, :3])
+    )
+    assert seeds_and_samples_interval([a], [b]) == pytest.approx(paired)
+    assert seeds_and_samples_interval([a]) == pytest.approx(bootstrap_interval(a, mean_of_conditions))
+
+
+def test_seeds_and_samples_interval_widens_with_the_seed_spread_and_checks_shapes():
+    rng = np.random.default_rng(2)
+    base = [(rng.random((500, 2)) < 0.5).astype(float) for _ in range(3)]
+    close = [(rng.random((500, 2)) < 0.55).astype(float) for _ in range(3)]
+    spread = [(rng.random((500, 2)) < p).astype(float) for p in (0.35, 0.55, 0.75)]
+    _, low_close, high_close = seeds_and_samples_interval(base, close)
+    _, low_spread, high_spread = seeds_and_samples_interval(base, spread)
+    assert high_spread - low_spread > 2 * (high_close - low_close)
+    with pytest.raises(ValueError, match="same 500 samples"):
+        seeds_and_samples_interval(base, [np.zeros((400, 2))])
+    with pytest.raises(ValueError, match="at least one run"):
+        seeds_and_samples_interval([])

@@ -22,7 +22,13 @@ def test_quick_study_runs_every_stage_writes_the_report_and_resumes(tmp_path, ca
         "roma-no-aux",
     ):
         assert f"| {method} | 1 |" in text, method
-    assert "Selected on the validation split" in text and "select-K2-l0.1-m0.1" in text
+    assert "Selection of K, λ, μ (validation split only)" in text and "select-K2-l0.1-m0.1" in text
+    # Each claim is stated with its interval and a verdict, whichever way it falls.
+    for figure in ("clean", "seen", "unseen"):
+        if figure != "unseen":  # --quick scores clean and seen only
+            assert f"- ROMA − GRPO, {figure}: **" in text and "established" in text
+    assert "What each corruption costs the warm-started model" in text and "| gaussian_blur@3 | seen |" in text
+    assert (tmp_path / "study" / "compare" / "compare_methods.json").is_file()
     # The exact commands are in the report.
     assert "roma.cli train --config" in text and "roma.cli eval" in text
     assert (tmp_path / "synthetic_study.png").is_file()  # the plot travels with the report

@@ -258,9 +258,8 @@ def test_the_sweep_scores_a_model_that_always_answers_a_exactly(warm_started, tm
     from roma.evaluation.sweep import SweepConfig, run_sweep
 
     rows = make_synthetic_dataset("validation", 40, seed=0)
-    answers_a = sum(answer == "A" for answer in rows["answer"])  # taller_bar rows whose left bar is taller
-    bar_rows = rows["family"].count("taller_bar")
-    assert 0 < answers_a < bar_rows  # the check tells "A" apart from "any letter" and from "anything boxed"
+    answers_a = sum(answer == "A" for answer in rows["answer"])  # every family answers with a letter
+    assert 0 < answers_a < len(rows)  # the check tells "A" apart from "any letter" and from "anything boxed"
     results = run_sweep(
         SweepConfig(
             model=str(warm_started),

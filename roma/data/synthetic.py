@@ -1,15 +1,22 @@
 """The bundled synthetic visual reasoning task: procedurally generated, deterministic, fast.
 
-Two task families whose answers live in image detail that blur and low resolution destroy, at sizes a
-~1.7 M-parameter Qwen3-VL learns on a CPU in minutes (calibration: ``docs/method.md``, "The embedded default on
-a CPU"):
+Three task families, all multiple choice (a letter, ``answer_type`` ``"multiple_choice"``), whose answers live in
+fine detail on a textured background (a random pale colour, a smooth colour field and pixel noise, so JPEG's
+blocks and quantisation have something to mangle). Every patch of the image carries the cue, which is what a
+~1.7 M-parameter Qwen3-VL can learn on a CPU in minutes (shapes at a few fixed places, bar heights or counts were
+not learned in that budget: ``docs/method.md``, "The synthetic task"):
 
-* ``count_shapes``: "How many red shapes are there?" 0-5 red circles / squares / triangles (4-6 px
-  half-size at 64×64) among 0-3 shapes of other colours (at least one shape per image). Answer: a digit (``answer_type`` ``"integer"``).
-  Measured: 0.83-0.87 clean after ~12 CPU minutes (chance 0.17); blur σ3 costs ~23 points, 4× down/up ~14.
-* ``taller_bar``: "Which bar is taller? A: left, B: right." Two bars at fixed positions whose heights differ
-  by 3-10 px. Answer: a letter (``answer_type`` ``"multiple_choice"``). Expected ~0.85-0.90 clean; a 4×
-  down/up resample makes the smallest gaps sub-pixel.
+* ``grating_orientation``: "Which way do the fine stripes run? A: horizontal, B: vertical, C: rising diagonal,
+  D: falling diagonal." A sine grating (period 3-5 px, amplitude 4-30 grey levels) over the whole image.
+* ``pattern_kind``: "Is the fine pattern stripes or a checkerboard? A: stripes, B: checks." The same grating, or
+  the product of two crossed ones (a checkerboard of the same period and energy).
+* ``stripe_color``: "What colour are the thin stripes? A: red, B: green, C: blue." Anti-aliased stripes 1.25-2 px
+  wide every 4-6 px, 20-80 % opaque, over the whole image; blurred or downsampled they leave only a tint, which the
+  random background colour confounds.
+
+Blur (σ 3 px) and 4× downsampling erase a 3-6 px period; JPEG at quality 15 quantises it coarsely (and colour
+detail more coarsely still); additive noise hides the faint gratings; lost contrast weakens them. What each
+corruption costs the warm-started model is measured in ``docs/method.md``.
 
 Every row holds the scene description (JSON) from which both the image (`render_scene`) and the answer
 (`answer_for_scene`) are derived. Generation uses its own ``numpy`` generator per (seed, split), never the
@@ -34,36 +41,51 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from roma._paths import OutputFolderError, check_output_folder
 
 if TYPE_CHECKING:  # pragma: no cover
     from datasets import Dataset, DatasetDict
 
-# Named colours: saturated, pairwise far apart, and never equal to the background, so every pixel of a
-# shape has exactly its colour (PIL draws without anti-aliasing).
-COLORS: dict[str, tuple[int, int, int]] = {
-    "red": (220, 30, 30),
-    "green": (30, 160, 50),
-    "blue": (40, 70, 220),
-    "yellow": (230, 190, 20),
-    "purple": (140, 50, 170),
-}
-BACKGROUND: tuple[int, int, int] = (255, 255, 255)
-SHAPE_KINDS: tuple[str, ...] = ("circle", "square", "triangle")
+# Textured background (why: flat white let JPEG through untouched): a pale base colour per image, a smooth random
+# colour field over TEXTURE_FIELD_CELLS² control points, and per-pixel Gaussian noise, all seeded by the scene.
+BACKGROUND_RANGE = (150, 230)
+TEXTURE_FIELD_CELLS = 4
+TEXTURE_FIELD_STD = 14.0
+TEXTURE_NOISE_STD = 8.0
 
-# Difficulty knobs, in pixels of a 64×64 image (scaled with the image size).
-COUNT_TARGET_COLORS: tuple[str, ...] = ("red",)
-COUNT_MAX_TARGETS = 5
-COUNT_MAX_DISTRACTORS = 3
-COUNT_HALF_SIZE_RANGE = (4, 6)
-COUNT_MIN_GAP = 2  # background pixels between shapes' bounding boxes, so they never touch
-BAR_GAP_RANGE = (3, 10)  # height difference between the bars
-BAR_HEIGHT_RANGE = (12, 48)
-BAR_WIDTH_RANGE = (8, 12)
-BAR_CENTERS = (20, 44)  # fixed positions: random ones are not learnable at this model size
-BAR_BASELINE = 56
+# A fine sine grating over the image: its orientation is the answer. Every patch carries the cue (learnable at
+# this model size), and at a period of a few pixels blur, downsampling, JPEG's coarse quantisation of high
+# frequencies, noise and lost contrast all erase it.
+GRATING_PERIOD_RANGE = (3.0, 5.0)  # pixels per cycle
+GRATING_AMPLITUDE_RANGE = (4.0, 30.0)  # grey levels added to the background; the faintest hide in its noise
+# pattern_kind: the same fine grating, or a checkerboard of the same period and energy (two crossed gratings
+# multiplied), over the whole image.
+PATTERN_KINDS = {"A": "stripes", "B": "checks"}
+GRATING_ORIENTATIONS = {"A": "horizontal", "B": "vertical", "C": "rising diagonal", "D": "falling diagonal"}
+# Direction (in image coordinates, y down) across which the grating varies: horizontal stripes vary along y.
+GRATING_NORMALS = {
+    "horizontal": (0.0, 1.0),
+    "vertical": (1.0, 0.0),
+    "rising diagonal": (0.7071067811865476, 0.7071067811865476),  # stripes like "/"
+    "falling diagonal": (0.7071067811865476, -0.7071067811865476),  # stripes like "\\"
+}
+# Thin coloured stripes over the whole image: their colour is the answer. Blurred or downsampled they merge into a
+# tint that the random background tint confounds; JPEG subsamples and coarsely quantises colour detail.
+STRIPE_PERIOD_RANGE = (4.0, 6.0)
+STRIPE_WIDTH_RANGE = (1.25, 2.0)
+STRIPE_OPACITY_RANGE = (0.2, 0.8)
+STRIPE_COLORS: dict[str, tuple[int, int, int]] = {
+    "red": (210, 40, 40),
+    "green": (40, 160, 60),
+    "blue": (50, 80, 210),
+}
+STRIPE_CHOICES = {"A": "red", "B": "green", "C": "blue"}
+
+# Bump whenever the same arguments generate different rows (families, knobs, rendering): cached warm starts
+# trained on the old task stop matching (`roma.scripts.warm_start.warm_start_key`).
+SYNTHETIC_TASK_VERSION = 2
 
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
 # A scene goes to the split owning ``hash(scene) % NUM_BUCKETS``.
@@ -75,12 +97,10 @@ SPLIT_BUCKETS: dict[str, frozenset[int]] = {
 }
 # 2,048 test images put the 95 % interval of an accuracy near ±2 points (a paired before/after change: tighter),
 # so a 3-point change is resolved; a longer split is a prefix-extension of a shorter one (same first rows).
-DEFAULT_NUM_SAMPLES: dict[str, int] = {"train": 4096, "validation": 256, "test": 2048}
+DEFAULT_NUM_SAMPLES: dict[str, int] = {"train": 4096, "validation": 1024, "test": 2048}
 _SPLIT_STREAMS = {"train": 0, "validation": 1, "test": 2}
 _REFERENCE_SIZE = 64
 _MAX_TRIES = 1000
-
-BAR_CHOICES = {"A": "left", "B": "right"}
 
 
 def _scaled(value: float, image_size: int) -> int:
@@ -91,71 +111,43 @@ def _scaled(value: float, image_size: int) -> int:
 # Scene sampling: random parameters only. Rendering and answers are pure functions of the scene.
 
 
-def _boxes_apart(a: tuple[int, int, int, int], b: tuple[int, int, int, int], gap: int) -> bool:
-    """Whether boxes (x0, y0, x1, y1), inclusive, have at least ``gap`` background pixels between them."""
-    return a[2] + gap < b[0] or b[2] + gap < a[0] or a[3] + gap < b[1] or b[3] + gap < a[1]
-
-
-def _sample_count_scene(rng: np.random.Generator, image_size: int) -> dict[str, Any] | None:
-    """A ``count_shapes`` scene, or ``None`` when the shapes did not fit (the caller draws again)."""
-    target = str(rng.choice(COUNT_TARGET_COLORS))
-    others = [name for name in COLORS if name != target]
-    num_targets = int(rng.integers(0, COUNT_MAX_TARGETS + 1))
-    # At least one shape in every image: the blank image is a single scene, which the hash split would put in
-    # one split only, skewing the answer "0" in the others.
-    num_distractors = int(rng.integers(int(num_targets == 0), COUNT_MAX_DISTRACTORS + 1))
-    colors = [target] * num_targets + [str(rng.choice(others)) for _ in range(num_distractors)]
-    low, high = (_scaled(v, image_size) for v in COUNT_HALF_SIZE_RANGE)
-    gap = _scaled(COUNT_MIN_GAP, image_size)
-    shapes: list[dict[str, Any]] = []
-    boxes: list[tuple[int, int, int, int]] = []
-    for color in colors:
-        half = int(rng.integers(low, high + 1))
-        kind = str(rng.choice(SHAPE_KINDS))
-        for _ in range(100):
-            cx, cy = (int(v) for v in rng.integers(half + 1, image_size - half - 1, size=2))
-            box = (cx - half, cy - half, cx + half, cy + half)
-            if all(_boxes_apart(box, other, gap) for other in boxes):
-                break
-        else:
-            return None
-        boxes.append(box)
-        shapes.append({"kind": kind, "color": color, "cx": cx, "cy": cy, "half_size": half})
-    # Shuffle draw order so targets are not always drawn first.
-    order = rng.permutation(len(shapes))
+def _sample_background(rng: np.random.Generator) -> dict[str, Any]:
+    """A textured background: a random pale base colour, a smooth colour field and per-pixel noise (seeded)."""
     return {
-        "family": "count_shapes",
-        "image_size": image_size,
-        "target_color": target,
-        "shapes": [shapes[i] for i in order],
+        "background": [int(v) for v in rng.integers(BACKGROUND_RANGE[0], BACKGROUND_RANGE[1] + 1, size=3)],
+        "texture_seed": int(rng.integers(2**31)),
     }
 
 
-def _sample_bar_scene(rng: np.random.Generator, image_size: int) -> dict[str, Any]:
-    gap = int(rng.integers(BAR_GAP_RANGE[0], BAR_GAP_RANGE[1] + 1))
-    shorter = int(rng.integers(BAR_HEIGHT_RANGE[0], BAR_HEIGHT_RANGE[1] - gap + 1))
-    heights = [shorter, shorter + gap]
-    if rng.random() < 0.5:
-        heights.reverse()
-    bars = []
-    for center, height in zip(BAR_CENTERS, heights):
-        width = int(rng.integers(BAR_WIDTH_RANGE[0], BAR_WIDTH_RANGE[1] + 1))
-        x0 = _scaled(center, image_size) - _scaled(width, image_size) // 2
-        bars.append(
-            {
-                "x0": x0,
-                "x1": x0 + _scaled(width, image_size) - 1,
-                "height": _scaled(height, image_size),
-                "color": str(rng.choice(list(COLORS))),
-            }
-        )
-    if bars[0]["height"] == bars[1]["height"]:  # only possible after scaling to a tiny image
-        bars[int(heights[1] > heights[0])]["height"] += 1
+def _sample_grating_scene(rng: np.random.Generator, image_size: int) -> dict[str, Any]:
     return {
-        "family": "taller_bar",
+        "family": "grating_orientation",
         "image_size": image_size,
-        "baseline": _scaled(BAR_BASELINE, image_size),
-        "bars": bars,
+        "orientation": str(rng.choice(list(GRATING_ORIENTATIONS.values()))),
+        "period": round(float(rng.uniform(*GRATING_PERIOD_RANGE)) * image_size / _REFERENCE_SIZE, 3),
+        "amplitude": round(float(rng.uniform(*GRATING_AMPLITUDE_RANGE)), 2),
+        "phase": round(float(rng.uniform(0, 2 * np.pi)), 4),
+        **_sample_background(rng),
+    }
+
+
+def _sample_pattern_scene(rng: np.random.Generator, image_size: int) -> dict[str, Any]:
+    scene = _sample_grating_scene(rng, image_size)
+    return scene | {"family": "pattern_kind", "kind": str(rng.choice(list(PATTERN_KINDS.values())))}
+
+
+def _sample_stripe_scene(rng: np.random.Generator, image_size: int) -> dict[str, Any]:
+    scale = image_size / _REFERENCE_SIZE
+    return {
+        "family": "stripe_color",
+        "image_size": image_size,
+        "color": str(rng.choice(list(STRIPE_CHOICES.values()))),
+        "vertical": bool(rng.random() < 0.5),
+        "period": round(float(rng.uniform(*STRIPE_PERIOD_RANGE)) * scale, 3),
+        "width": round(float(rng.uniform(*STRIPE_WIDTH_RANGE)) * scale, 3),
+        "offset": round(float(rng.uniform(0, 1)), 4),
+        "opacity": round(float(rng.uniform(*STRIPE_OPACITY_RANGE)), 3),
+        **_sample_background(rng),
     }
 
 
@@ -175,58 +167,87 @@ def _as_scene(scene: dict[str, Any] | str) -> dict[str, Any]:
     return scene
 
 
-def _draw_count(draw: ImageDraw.ImageDraw, scene: dict[str, Any]) -> None:
-    for shape in scene["shapes"]:
-        cx, cy, half = shape["cx"], shape["cy"], shape["half_size"]
-        fill = COLORS[shape["color"]]
-        if shape["kind"] == "circle":
-            draw.ellipse((cx - half, cy - half, cx + half, cy + half), fill=fill)
-        elif shape["kind"] == "square":
-            draw.rectangle((cx - half, cy - half, cx + half, cy + half), fill=fill)
-        elif shape["kind"] == "triangle":
-            draw.polygon([(cx, cy - half), (cx - half, cy + half), (cx + half, cy + half)], fill=fill)
-        else:
-            raise ValueError(
-                f"Unknown shape kind {shape['kind']!r}; expected one of {', '.join(SHAPE_KINDS)}."
-            )
+def _render_background(scene: dict[str, Any]) -> np.ndarray:
+    """The textured background as float RGB in [0, 255]: base colour + smooth colour field + pixel noise."""
+    size = scene["image_size"]
+    rng = np.random.default_rng(scene["texture_seed"])
+    coarse = rng.normal(0.0, TEXTURE_FIELD_STD, size=(TEXTURE_FIELD_CELLS, TEXTURE_FIELD_CELLS, 3))
+    # Bilinear upsampling of the coarse field (separable, exact and cheap in numpy).
+    grid = np.linspace(0, TEXTURE_FIELD_CELLS - 1, size)
+    low, frac = np.floor(grid).astype(int).clip(0, TEXTURE_FIELD_CELLS - 2), None
+    frac = grid - low
+    rows = coarse[low] * (1 - frac)[:, None, None] + coarse[low + 1] * frac[:, None, None]
+    field = rows[:, low] * (1 - frac)[None, :, None] + rows[:, low + 1] * frac[None, :, None]
+    noise = rng.normal(0.0, TEXTURE_NOISE_STD, size=(size, size, 3))
+    return np.asarray(scene["background"], dtype=np.float64) + field + noise
 
 
-def _draw_bars(draw: ImageDraw.ImageDraw, scene: dict[str, Any]) -> None:
-    baseline = scene["baseline"]
-    for bar in scene["bars"]:
-        # Rows baseline-height+1 .. baseline inclusive: exactly `height` pixels tall.
-        draw.rectangle(
-            (bar["x0"], baseline - bar["height"] + 1, bar["x1"], baseline), fill=COLORS[bar["color"]]
-        )
+def _paint(canvas: np.ndarray, coverage: np.ndarray, color: tuple[int, int, int]) -> None:
+    """Composite ``color`` over ``canvas`` with per-pixel opacity ``coverage`` (in place)."""
+    canvas *= 1.0 - coverage[..., None]
+    canvas += coverage[..., None] * np.asarray(color, dtype=np.float64)
+
+
+def _draw_grating(canvas: np.ndarray, scene: dict[str, Any]) -> None:
+    size = scene["image_size"]
+    y, x = np.mgrid[0:size, 0:size] + 0.5  # pixel centres
+    nx, ny = GRATING_NORMALS[scene["orientation"]]
+    wave = np.sin(2 * np.pi * (x * nx + y * ny) / scene["period"] + scene["phase"])
+    if scene.get("kind") == "checks":  # pattern_kind: times the crossed grating; √2 keeps the stripes' energy
+        wave = np.sqrt(2) * wave * np.sin(2 * np.pi * (x * ny - y * nx) / scene["period"] + scene["phase"])
+    canvas += scene["amplitude"] * wave[..., None]
+
+
+def _draw_stripes(canvas: np.ndarray, scene: dict[str, Any]) -> None:
+    size, period, width = scene["image_size"], scene["period"], scene["width"]
+    # Exact area coverage of each pixel column (or row) by stripes [k·period + offset·period, ... + width): the
+    # stripes are anti-aliased without supersampling.
+    edges = np.arange(size + 1, dtype=np.float64)
+
+    def covered_up_to(t: np.ndarray) -> np.ndarray:  # stripe length in [0, t)
+        shifted = t - scene["offset"] * period
+        whole = np.floor(shifted / period)
+        return whole * width + np.clip(shifted - whole * period, 0.0, width)
+
+    line = np.diff(covered_up_to(edges))  # coverage of pixel i, in [0, 1]
+    coverage = np.broadcast_to(line[None, :] if scene["vertical"] else line[:, None], (size, size))
+    _paint(canvas, scene["opacity"] * coverage, STRIPE_COLORS[scene["color"]])
 
 
 def render_scene(scene: dict[str, Any] | str) -> Image.Image:
     """Draw a scene (a dict or its JSON) as an RGB image of ``scene["image_size"]`` pixels a side."""
     scene = _as_scene(scene)
-    size = scene["image_size"]
-    image = Image.new("RGB", (size, size), BACKGROUND)
-    _RENDERERS[scene["family"]](ImageDraw.Draw(image), scene)
-    return image
+    canvas = _render_background(scene)
+    _RENDERERS[scene["family"]](canvas, scene)
+    return Image.fromarray(np.clip(np.rint(canvas), 0, 255).astype(np.uint8), mode="RGB")
+
+
+def _options(choices: dict[str, str]) -> str:
+    return ", ".join(f"{letter}: {name}" for letter, name in choices.items())
 
 
 def question_for_scene(scene: dict[str, Any] | str) -> str:
-    """The question asked about a scene."""
+    """The question asked about a scene (every family is multiple choice, answered with a letter)."""
     scene = _as_scene(scene)
-    if scene["family"] == "count_shapes":
-        return f"How many {scene['target_color']} shapes are there?"
-    options = ", ".join(f"{letter}: {side}" for letter, side in BAR_CHOICES.items())
-    return f"Which bar is taller? {options}."
+    if scene["family"] == "grating_orientation":
+        return f"Which way do the fine stripes run? {_options(GRATING_ORIENTATIONS)}."
+    if scene["family"] == "pattern_kind":
+        return f"Is the fine pattern stripes or a checkerboard? {_options(PATTERN_KINDS)}."
+    return f"What colour are the thin stripes? {_options(STRIPE_CHOICES)}."
+
+
+def _letter(choices: dict[str, str], value: str) -> str:
+    return next(letter for letter, name in choices.items() if name == value)
 
 
 def answer_for_scene(scene: dict[str, Any] | str) -> str:
-    """The reference answer of a scene: a digit for ``count_shapes``, a letter for ``taller_bar``."""
+    """The reference answer of a scene: the letter of the right option."""
     scene = _as_scene(scene)
-    if scene["family"] == "count_shapes":
-        return str(sum(shape["color"] == scene["target_color"] for shape in scene["shapes"]))
-    left, right = (bar["height"] for bar in scene["bars"])
-    if left == right:
-        raise ValueError("Bar scene has two bars of equal height: the question has no answer.")
-    return "A" if left > right else "B"
+    if scene["family"] == "grating_orientation":
+        return _letter(GRATING_ORIENTATIONS, scene["orientation"])
+    if scene["family"] == "pattern_kind":
+        return _letter(PATTERN_KINDS, scene["kind"])
+    return _letter(STRIPE_CHOICES, scene["color"])
 
 
 def scene_to_json(scene: dict[str, Any]) -> str:
@@ -241,13 +262,15 @@ def scene_bucket(scene_json: str) -> int:
 
 
 FAMILIES: dict[str, Callable[[np.random.Generator, int], dict[str, Any] | None]] = {
-    "count_shapes": _sample_count_scene,
-    "taller_bar": _sample_bar_scene,
+    "pattern_kind": _sample_pattern_scene,
+    "grating_orientation": _sample_grating_scene,
+    "stripe_color": _sample_stripe_scene,
 }
-ANSWER_TYPES: dict[str, str] = {"count_shapes": "integer", "taller_bar": "multiple_choice"}
-_RENDERERS: dict[str, Callable[[ImageDraw.ImageDraw, dict[str, Any]], None]] = {
-    "count_shapes": _draw_count,
-    "taller_bar": _draw_bars,
+ANSWER_TYPES: dict[str, str] = dict.fromkeys(FAMILIES, "multiple_choice")
+_RENDERERS: dict[str, Callable[[np.ndarray, dict[str, Any]], None]] = {
+    "pattern_kind": _draw_grating,
+    "grating_orientation": _draw_grating,
+    "stripe_color": _draw_stripes,
 }
 
 

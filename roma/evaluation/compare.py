@@ -6,6 +6,11 @@ runs score the same samples under the same conditions, so the difference is boot
 resampled sample carrying its outcomes in both runs and every condition of the group. With ``--out`` it also
 writes ``compare.md``, ``compare.csv``, ``compare.json`` and ``compare.png``. Each run is read from its records
 (so a sweep still running compares as far as it got), or from its ``results.json`` (then without intervals).
+
+With several runs per method (seeds), ``roma compare grpo-seed*/ roma-seed*/ --group-by method`` groups the runs
+by method (the folder name without its ``-seed<N>`` suffix), reports each method's mean over its runs, and the
+difference of each method to the first with an interval over both the test samples and the seeds
+(`roma.evaluation.stats.seeds_and_samples_interval`).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -30,12 +36,20 @@ from roma.evaluation.reports import (
     outcome_table,
     plot_group_bars,
 )
-from roma.evaluation.stats import bootstrap_interval, paired_difference_interval
+from roma.evaluation.stats import (
+    bootstrap_interval,
+    paired_difference_interval,
+    seeds_and_samples_interval,
+)
 
 __all__ = [
     "COMPARED_FIGURES",
     "compare_runs",
     "compare_markdown",
+    "compare_methods",
+    "method_of",
+    "methods_markdown",
+    "plot_methods",
     "condition_changes",
     "main",
     "paired_delta_interval",
@@ -234,6 +248,132 @@ def _write_csv(path: Path, comparison: dict[str, Any]) -> None:
                 writer.writerow([row["benchmark"], name, *("" if v is None else round(v, 4) for v in values)])
 
 
+# A run folder named after its method and seed: grpo-seed0, roma_seed12, roma.seed3.
+_SEED_SUFFIX = re.compile(r"[-_.]?seed[-_]?\d+$")
+
+
+def method_of(run_name: str) -> str:
+    """The method a run belongs to: its name without a trailing seed suffix (``roma-seed3`` → ``roma``)."""
+    return _SEED_SUFFIX.sub("", run_name) or run_name
+
+
+def compare_methods(records: dict[str, list[SweepRecord] | None]) -> dict[str, Any]:
+    """Runs grouped by method (`method_of` their names): per benchmark and figure, each method's mean over its
+    runs with a 95 % interval, and its difference to the first method with a 95 % interval over both the samples
+    (shared by every run) and the seeds (`seeds_and_samples_interval`). Conditions and samples are those every
+    run scored. Every run needs its records (``records.jsonl``)."""
+    missing = [name for name, rows in records.items() if not rows]
+    if missing:
+        raise EvaluationError(
+            f"--group-by method needs each run's records.jsonl (per-sample outcomes); missing for: "
+            f"{', '.join(missing)}"
+        )
+    methods: dict[str, list[str]] = {}
+    for name in records:
+        methods.setdefault(method_of(name), []).append(name)
+    baseline = next(iter(methods))
+    by_run = {
+        name: {b: _by_condition(rows, b) for b in {r.benchmark for r in rows}}  # type: ignore[union-attr]
+        for name, rows in records.items()
+    }
+    benchmarks = [b for b in dict.fromkeys(r.benchmark for rows in records.values() for r in rows)]  # type: ignore[union-attr]
+    rows_out: list[dict[str, Any]] = []
+    for benchmark in benchmarks:
+        if any(benchmark not in tables for tables in by_run.values()):
+            continue  # not scored by every run: nothing to pair
+        cells = [by_run[name][benchmark] for name in records]
+        conditions = sorted(set.intersection(*(set(cell) for cell in cells)))
+        shared = sorted(
+            set.intersection(*({r.sample_id for c in conditions for r in cell[c]} for cell in cells))
+        )
+        row: dict[str, Any] = {"benchmark": benchmark, "samples": len(shared), "methods": {}}
+        for figure in COMPARED_FIGURES:
+            group = [c for c in conditions if (cells[0][c][0].group or "other") == figure]
+            if not group or len(shared) < 2:
+                continue
+            tables = {name: outcome_table(by_run[name][benchmark], group, shared) for name in records}
+            for method, names in methods.items():
+                entry = row["methods"].setdefault(method, {"runs": names, "delta": {}, "delta_ci95": {}})
+                value, low, high = seeds_and_samples_interval([tables[n] for n in names])
+                entry[figure] = 100.0 * value
+                entry[f"{figure}_ci95"] = [100.0 * low, 100.0 * high]
+                entry[f"{figure}_per_run"] = [100.0 * mean_of_conditions(tables[n]) for n in names]
+                if method != baseline:
+                    change, low, high = seeds_and_samples_interval(
+                        [tables[n] for n in methods[baseline]], [tables[n] for n in names]
+                    )
+                    entry["delta"][figure] = 100.0 * change
+                    entry["delta_ci95"][figure] = [100.0 * low, 100.0 * high]
+        if row["methods"]:
+            rows_out.append(row)
+    if not rows_out:
+        raise EvaluationError("the runs share no benchmark, condition and samples to compare")
+    return {"baseline": baseline, "methods": methods, "rows": rows_out}
+
+
+def methods_markdown(comparison: dict[str, Any]) -> str:
+    """One table: per benchmark and method, the number of runs, each figure (mean over runs) and its Δ."""
+    baseline = comparison["baseline"]
+    header = ["benchmark", "method", "runs", *COMPARED_FIGURES, *(f"Δ{f}" for f in COMPARED_FIGURES)]
+    body = []
+    for row in comparison["rows"]:
+        for method, entry in row["methods"].items():
+            cells = [row["benchmark"], method, str(len(entry["runs"]))]
+            cells += [format_points_interval(entry.get(f), entry.get(f"{f}_ci95")) for f in COMPARED_FIGURES]
+            cells += [
+                "–"
+                if method == baseline
+                else format_points_interval(entry["delta"].get(f), entry["delta_ci95"].get(f), signed=True)
+                for f in COMPARED_FIGURES
+            ]
+            body.append(cells)
+    intro = (
+        f"# Comparison by method (baseline: {baseline})\n\nAccuracy in %: the mean over a method's runs (seeds), "
+        "95 % intervals in brackets; Δ = method − baseline in points. Intervals are a two-level bootstrap: the "
+        "test samples (shared by every run, so differences are paired) and each method's runs (the seed-to-seed "
+        "spread). A Δ whose interval excludes 0 is resolved at that level; with 3-5 seeds the seed level is "
+        "estimated from few values.\n\n"
+        + "; ".join(f"{m}: {', '.join(names)}" for m, names in comparison["methods"].items())
+        + "\n\n"
+    )
+    return intro + markdown_table(header, body) + "\n"
+
+
+def plot_methods(grouped: dict[str, Any], path: Path) -> Path:
+    """Grouped bars: clean / seen / unseen accuracy per method (mean over its runs) with 95 % interval error
+    bars, for the first benchmark of a `compare_methods` result."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    entries = grouped["rows"][0]["methods"]
+    methods = list(entries)
+    groups = [g for g in ("clean", "seen", "unseen") if any(e.get(g) is not None for e in entries.values())]
+    width = 0.8 / len(groups)
+    figure, axis = plt.subplots(figsize=(max(6.0, 1.1 * len(methods) + 2), 4.2), dpi=120)
+    for offset, group in enumerate(groups):
+        means = [entries[m].get(group) or 0.0 for m in methods]
+        intervals = [entries[m].get(f"{group}_ci95") or [v, v] for m, v in zip(methods, means)]
+        errors = [[v - i[0] for v, i in zip(means, intervals)], [i[1] - v for v, i in zip(means, intervals)]]
+        positions = [i + (offset - (len(groups) - 1) / 2) * width for i in range(len(methods))]
+        axis.bar(positions, means, width, yerr=errors, capsize=3, label=group)
+    axis.set_xticks(range(len(methods)))
+    axis.set_xticklabels([f"{m} ({len(entries[m]['runs'])})" for m in methods], rotation=25, ha="right")
+    axis.set_ylabel("accuracy (%)")
+    lowest = min((entries[m][g] for m in methods for g in groups if entries[m].get(g) is not None), default=0)
+    axis.set_ylim(max(0.0, lowest - 10), None)
+    axis.set_title(
+        f"{grouped['rows'][0]['benchmark']}: mean over seeds, 95 % intervals over samples and seeds"
+    )
+    axis.legend(ncol=len(groups))
+    axis.grid(axis="y", alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="roma compare",
@@ -246,16 +386,38 @@ def main(argv: list[str] | None = None) -> int:
         "--names", default=None, help="Comma-separated display names, one per run (default: folder names)"
     )
     parser.add_argument("--out", type=Path, default=None, help="Write compare.md / .csv / .json / .png here")
+    parser.add_argument(
+        "--group-by",
+        "--group_by",
+        dest="group_by",
+        choices=["run", "method"],
+        default="run",
+        help="run: every run on its own (default); method: runs named <method>-seed<N> grouped, each method's "
+        "mean over its seeds compared to the first method's, intervals over samples and seeds",
+    )
     args = parser.parse_args(argv)
     try:
         names = _unique_names(args.runs, args.names.split(",") if args.names else None)
         # Each run's records are read once: for its figures and for the paired intervals.
         loaded = {name: load_run(path) for name, path in zip(names, args.runs)}
         runs = {name: results for name, (results, _) in loaded.items()}
-        comparison = compare_runs(runs, {name: records for name, (_, records) in loaded.items()})
+        if args.group_by == "method":
+            grouped = compare_methods({name: records for name, (_, records) in loaded.items()})
+        else:
+            comparison = compare_runs(runs, {name: records for name, (_, records) in loaded.items()})
     except EvaluationError as error:
         print(f"roma compare: error: {error}", file=sys.stderr)
         return 2
+    if args.group_by == "method":
+        text = methods_markdown(grouped)
+        if args.out is not None:
+            args.out.mkdir(parents=True, exist_ok=True)
+            (args.out / "compare_methods.json").write_text(json.dumps(grouped, indent=2) + "\n")
+            plot_methods(grouped, args.out / "compare_methods.png")
+            text += "\n![comparison by method](compare_methods.png)\n"
+            (args.out / "compare_methods.md").write_text(text)
+        print(text)
+        return 0
     text = compare_markdown(comparison)
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)

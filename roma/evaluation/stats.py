@@ -9,6 +9,9 @@ much narrower than the two separate intervals suggest (the same hard images are 
   differences; exact enough from a few dozen samples, and computable by hand).
 - `bootstrap_interval`: any statistic of a (samples × columns) outcome table, resampling samples (rows) jointly
   so correlations between conditions, and pairing between runs, are kept (percentile bootstrap, seeded).
+- `seeds_and_samples_interval`: method B − method A when each ran with several seeds (a two-level bootstrap: the
+  samples, shared by every run, and each method's runs are resampled), so the interval covers both the test
+  sample and the seed-to-seed spread of training.
 
 All return fractions in [0, 1] (or [−1, 1] for differences); `roma.evaluation.reports` prints percentages.
 """
@@ -57,7 +60,9 @@ def paired_difference_interval(
     """
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.shape != b.shape or a.ndim != 1:
-        raise ValueError(f"paired outcomes must be two 1-D arrays of one length, got {a.shape} and {b.shape}.")
+        raise ValueError(
+            f"paired outcomes must be two 1-D arrays of one length, got {a.shape} and {b.shape}."
+        )
     differences = b - a
     n = differences.size
     if n == 0:
@@ -99,6 +104,74 @@ def bootstrap_interval(
         warnings.simplefilter("ignore", RuntimeWarning)
         point = float(statistic(table))
         values = np.array([statistic(table[index]) for index in rows], dtype=np.float64)
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.nanpercentile(values, [tail, 100 - tail])
+    return point, float(low), float(high)
+
+
+def _resampled_group_figures(tables: list[np.ndarray], rows: np.ndarray) -> np.ndarray:
+    """Runs × resamples matrix of each run's group figure (mean over conditions of each condition's accuracy,
+    NaN cells skipped) on each resample of the samples; ``rows`` is resamples × n row indices."""
+    n = tables[0].shape[0]
+    counts = np.stack([np.bincount(index, minlength=n) for index in rows]).astype(np.float64)
+    figures = []
+    for table in tables:
+        scored = ~np.isnan(table)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            columns = (counts @ np.where(scored, table, 0.0)) / (counts @ scored)
+        with warnings.catch_warnings():  # a resample may leave a condition with no scored sample
+            warnings.simplefilter("ignore", RuntimeWarning)
+            figures.append(np.nanmean(columns, axis=1))
+    return np.stack(figures)
+
+
+def seeds_and_samples_interval(
+    baseline: list[np.ndarray],
+    other: list[np.ndarray] | None = None,
+    *,
+    confidence: float = CONFIDENCE,
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> tuple[float, float, float]:
+    """(value, low, high) of a method's mean group figure over its runs, or of other − baseline between methods.
+
+    Each table is one run's samples × conditions outcomes, rows aligned across every run (the same test samples,
+    NaN where a sample was not scored). The value is the mean over a method's runs of each run's group figure
+    (`bootstrap_interval`'s mean over conditions of each condition's accuracy). The interval is a two-level
+    percentile bootstrap: each resample draws the samples once for all runs (keeping the pairing: the same hard
+    images are hard for every model) and, independently per method, as many runs as the method has, with
+    replacement (the seed-to-seed spread of training). With one run per method it is the paired sample bootstrap
+    of `bootstrap_interval` (same seed, same draws). With few seeds (3-5) the seed level is resampled from few
+    values and the interval is somewhat narrow; report the seeds next to it.
+    """
+    methods = [list(baseline)] + ([list(other)] if other is not None else [])
+    tables = [np.asarray(t, dtype=np.float64) for runs in methods for t in runs]
+    if any(not runs for runs in methods):
+        raise ValueError("seeds_and_samples_interval needs at least one run per method.")
+    n = tables[0].shape[0]
+    if any(t.ndim != 2 or t.shape[0] != n for t in tables):
+        raise ValueError(
+            f"every run's table must be samples x conditions over the same {n} samples, got "
+            f"{[t.shape for t in tables]}."
+        )
+    if n == 0:
+        return math.nan, math.nan, math.nan
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, n, size=(resamples, n))  # first, as in bootstrap_interval: same seed, same draws
+    figures = _resampled_group_figures(tables, rows)
+    full = _resampled_group_figures(tables, np.arange(n)[None, :])[:, 0]
+    values = np.zeros(resamples)
+    point = 0.0
+    start = 0
+    for sign, runs in zip((1.0, -1.0) if other is None else (-1.0, 1.0), methods):
+        count = len(runs)
+        block = figures[start : start + count]
+        picks = (
+            rng.integers(0, count, size=(resamples, count)) if count > 1 else np.zeros((resamples, 1), int)
+        )
+        values += sign * block[picks, np.arange(resamples)[:, None]].mean(axis=1)
+        point += sign * float(full[start : start + count].mean())
+        start += count
     tail = (1 - confidence) / 2 * 100
     low, high = np.nanpercentile(values, [tail, 100 - tail])
     return point, float(low), float(high)

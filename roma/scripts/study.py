@@ -1,19 +1,23 @@
 """A reproducible small-scale study on the bundled synthetic task: ROMA against GRPO, NoisyRollout and augmentation.
 
 The study is a sequence of ordinary roma commands (``roma train``, ``roma eval``, ``roma compare``), run one after
-the other as subprocesses and printed as they run, so the exact commands land in the report:
+the other (or ``--jobs`` at a time) as subprocesses and printed as they run, so the exact commands land in the
+report:
 
 1. warm start: supervised fine-tuning (TRL ``SFTTrainer``) of a small Qwen3-VL on the synthetic training split;
 2. selection: a few ROMA settings (K, λ, μ) from that checkpoint, scored on the **validation** split only;
-3. runs from the same checkpoint, same steps, data and seeds: GRPO and the selected ROMA on every seed,
-   NoisyRollout-style, augmentation and the ROMA ablations (no correctness gate, mean instead of worst case,
-   no auxiliary PG) on the first seed;
-4. evaluation of every run on the synthetic **test** split: clean, seen and unseen corruptions;
-5. ``docs/results/synthetic_study.md``: the table (mean ± std over seeds), ablations, plots, commands, wall time.
+3. runs from the same checkpoint, same steps and data: GRPO and the selected ROMA on every seed (5 by default),
+   NoisyRollout-style and augmentation on the first ``baseline_seeds`` (3), the ROMA ablations (no correctness
+   gate, mean instead of worst case over views, no auxiliary PG) on the first ``ablation_seeds`` (1);
+4. evaluation of every run, and of the warm start, on 1,024 images of the synthetic **test** split per condition:
+   clean, seen and unseen corruptions;
+5. ``roma compare`` per run and ``--group-by method`` (means over seeds, differences with 95 % intervals over
+   test images and seeds), and ``docs/results/synthetic_study.md``: each claim with its interval and whether it is
+   established, what each corruption costs the warm start, per-condition and per-seed tables, commands, wall time.
 
 Resumable by stage: a run whose ``run_summary.json`` exists, or an evaluation whose ``results.json`` exists, is
 reused, so an interrupted study continues from its last finished stage. ``--quick`` checks the pipeline end to end
-in a few minutes (tiny model, a handful of steps); its numbers mean nothing.
+in under a minute (tiny model, a handful of steps, one seed); its numbers mean nothing.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,7 +53,23 @@ class StudyConfig:
         metadata={"help": "The Markdown report written at the end."},
     )
     seeds: str = field(
-        default="0,1,2", metadata={"help": "Seeds of GRPO and ROMA (the others use the first)."}
+        default="0,1,2,3,4",
+        metadata={
+            "help": "Seeds of GRPO and ROMA (comma list); the baselines and ablations use the first ones."
+        },
+    )
+    baseline_seeds: int = field(
+        default=3, metadata={"help": "How many of the seeds NoisyRollout-style and augmentation run on."}
+    )
+    ablation_seeds: int = field(
+        default=1, metadata={"help": "How many of the seeds each ROMA ablation runs on."}
+    )
+    jobs: int = field(
+        default=1,
+        metadata={
+            "help": "Runs trained and scored at once (each a process with cpu_count / jobs threads); the "
+            "selection stage and the report stay sequential."
+        },
     )
     model: str = field(
         default="roma-tiny/qwen3_vl-small", metadata={"help": "Model warm-started then trained."}
@@ -60,9 +81,11 @@ class StudyConfig:
             "path); the study overrides the rest."
         },
     )
-    warm_start_steps: int = field(
-        default=800,
-        metadata={"help": "Supervised warm-start steps (batch and lr: from base_config)."},
+    warm_start_steps: int | None = field(
+        default=None,
+        metadata={
+            "help": "Supervised warm-start steps (default: base_config's; batch and lr: base_config's)."
+        },
     )
     warm_start_cache_dir: str = field(
         default="runs/warm_start",
@@ -70,15 +93,21 @@ class StudyConfig:
     )
     rl_steps: int = field(default=300, metadata={"help": "RL steps of every run (the same for all methods)."})
     selection: str = field(
-        default="2:0.1:0.1,2:0.5:0.1,2:0.1:0.5",
+        default="2:0.1:0.1,4:0.1:0.1,2:0.5:0.1,2:0.1:0.5",
         metadata={"help": "ROMA settings tried on the validation split, as K:lambda:mu comma list."},
     )
     selection_steps: int | None = field(
         default=None, metadata={"help": "RL steps of a selection run (rl_steps)."}
     )
     eval_conditions: str = field(default="clean,seen,unseen", metadata={"help": "Test conditions."})
-    eval_severities: str = field(default="2,4", metadata={"help": "Test severities."})
-    eval_samples: int = field(default=256, metadata={"help": "Test (and validation) samples per condition."})
+    eval_severities: str = field(default="3", metadata={"help": "Test severities."})
+    eval_samples: int = field(
+        default=1024,
+        metadata={"help": "Test samples per condition (1,024: a 2-point paired difference is resolved)."},
+    )
+    validation_samples: int = field(
+        default=1024, metadata={"help": "Validation samples per condition (the selection stage)."}
+    )
     quick: bool = field(
         default=False, metadata={"help": "A few-minute end-to-end check; numbers are meaningless."}
     )
@@ -97,6 +126,10 @@ class StudyConfig:
             self.eval_conditions = "clean,seen"
             self.eval_severities = "3"
             self.eval_samples = 8
+            self.validation_samples = 8
+            self.jobs = 1
+        if self.jobs < 1 or self.baseline_seeds < 1 or self.ablation_seeds < 1:
+            raise ValueError("study: jobs, baseline_seeds and ablation_seeds must be at least 1.")
 
     @property
     def seed_list(self) -> list[int]:
@@ -128,16 +161,17 @@ class Study:
         self.out.mkdir(parents=True, exist_ok=True)
         self.commands: list[str] = []
         self.log_path = self.out / "study.log"
+        self._parallel = 1  # runs in flight (train_and_evaluate sets it)
 
     # ------------------------------------------------------------------ running commands
-    def _record(self, argv: list[str]) -> str:
+    def _record(self, argv: list[str], commands: list[str] | None = None) -> str:
         """Keep a stage's command for the report (also when its result is reused: the report lists them all)."""
         command = " ".join(shlex.quote(a) for a in argv)
-        self.commands.append(command.replace(sys.executable, "python"))
+        (self.commands if commands is None else commands).append(command.replace(sys.executable, "python"))
         return command
 
-    def _run(self, argv: list[str], log_name: str) -> None:
-        print(f"$ {self._record(argv)}", flush=True)
+    def _run(self, argv: list[str], log_name: str, commands: list[str] | None = None) -> None:
+        print(f"$ {self._record(argv, commands)}", flush=True)
         if self.config.quick:
             # --quick runs each stage in this process: the stages are the same calls, without paying ~12 s of
             # imports per stage (the full study runs them as subprocesses, each with its own log).
@@ -148,6 +182,8 @@ class Study:
             "HF_HUB_OFFLINE": "1",
             "TOKENIZERS_PARALLELISM": "false",
         }
+        if self._parallel > 1:  # share the cores between the runs in flight instead of oversubscribing them
+            env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // self._parallel))
         with open(self.out / f"{log_name}.log", "w") as log:
             result = subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
         if result.returncode != 0:
@@ -165,7 +201,7 @@ class Study:
         config = self.config
         overrides: dict[str, Any] = {
             "model_name_or_path": config.model,
-            "warm_start_sft_steps": config.warm_start_steps,
+            **({"warm_start_sft_steps": config.warm_start_steps} if config.warm_start_steps else {}),
             "warm_start_cache_dir": config.warm_start_cache_dir
             if not config.quick
             else str(self.out / "warm_start"),
@@ -196,92 +232,121 @@ class Study:
             )
         return runs
 
-    def train(self, run: RunSpec, seed: int) -> Path:
+    def train(self, run: RunSpec, seed: int, commands: list[str] | None = None) -> Path:
         path = self.out / "runs" / run.name
         argv = self._train_args({**self.common_overrides(seed), **run.overrides, "output_dir": str(path)})
         if (path / "run_summary.json").is_file():
             print(f"[reuse] {run.name}", flush=True)
-            self._record(argv)
+            self._record(argv, commands)
         else:
-            self._run(argv, f"train-{run.name}")
+            self._run(argv, f"train-{run.name}", commands)
         return path
 
-    def evaluate(self, run: RunSpec, checkpoint: Path) -> dict[str, Any]:
+    def evaluate(self, run: RunSpec, checkpoint: Path, commands: list[str] | None = None) -> dict[str, Any]:
         config = self.config
         path = self.out / f"eval-{run.split}" / run.name
         results_file = path / "results.json"
         benchmark = "synthetic" if run.split == "test" else "synthetic_validation"
+        samples = config.eval_samples if run.split == "test" else config.validation_samples
         argv = [
             *ROMA_COMMAND, "eval", "--model", str(checkpoint), "--benchmarks", benchmark,
             "--conditions", config.eval_conditions, "--severities", config.eval_severities,
-            "--max_samples", str(config.eval_samples), "--batch_size", "64", "--max_new_tokens", "24",
+            "--max_samples", str(samples), "--batch_size", "64", "--max_new_tokens", "24",
             "--out", str(path), "--progress", "false",
         ]  # fmt: skip
         if results_file.is_file():
-            self._record(argv)
+            self._record(argv, commands)
         else:
-            self._run(argv, f"eval-{run.split}-{run.name}")
+            self._run(argv, f"eval-{run.split}-{run.name}", commands)
         return json.loads(results_file.read_text())
+
+    def train_and_evaluate(self, runs: list[tuple[RunSpec, int]]) -> dict[str, dict[str, Any]]:
+        """Each run trained then scored, ``jobs`` runs at a time; commands land in the report in run order."""
+        commands: dict[str, list[str]] = {run.name: [] for run, _ in runs}
+
+        def one(item: tuple[RunSpec, int]) -> dict[str, Any]:
+            run, seed = item
+            return self.evaluate(run, self.train(run, seed, commands[run.name]), commands[run.name])
+
+        self._parallel = min(self.config.jobs, len(runs))
+        try:
+            with ThreadPoolExecutor(max_workers=self._parallel) as pool:
+                results = list(pool.map(one, runs))
+        finally:
+            self._parallel = 1
+        for run, _ in runs:
+            self.commands += commands[run.name]
+        return {run.name: figures for (run, _), figures in zip(runs, results)}
 
     def run(self) -> Path:
         config = self.config
         started = time.perf_counter()
         seeds = config.seed_list
-        first = seeds[0]
 
         # 2. Selection of K, λ, μ on the validation split (the warm start, stage 1, runs inside the first recipe
-        # call and is cached for every later one).
-        scores = {}
-        for run in self.selection_runs():
-            results = self.evaluate(run, self.train(run, first))
-            figures = results["benchmarks"]["synthetic_validation"]
-            scores[run.name] = _robust_score(figures)
+        # call and is cached for every later one: the first selection run goes alone so the others reuse it).
+        selection = [(run, seeds[0]) for run in self.selection_runs()]
+        validation = self.train_and_evaluate(selection[:1])
+        validation |= self.train_and_evaluate(selection[1:]) if len(selection) > 1 else {}
+        scores = {
+            run.name: _robust_score(validation[run.name]["benchmarks"]["synthetic_validation"])
+            for run, _ in selection
+        }
         best = max(scores, key=scores.get)
-        k, lam, mu = self.config.selection_grid[[r.name for r in self.selection_runs()].index(best)]
+        k, lam, mu = self.config.selection_grid[[r.name for r, _ in selection].index(best)]
         selected = self.roma_overrides(k, lam, mu)
 
-        # 3. Runs from the same warm-started checkpoint: same steps, data and seeds.
-        runs: list[tuple[RunSpec, int]] = []
-        for seed in seeds:
-            runs.append((RunSpec(f"grpo-seed{seed}", {"trainer": "grpo"}, group="grpo"), seed))
-            runs.append((RunSpec(f"roma-seed{seed}", selected, group="roma"), seed))
-        baselines = {
+        # 3. Runs from the same warm-started checkpoint: same steps, data and seeds. GRPO first: the baseline of
+        # every comparison.
+        runs = [(RunSpec(f"grpo-seed{seed}", {"trainer": "grpo"}, group="grpo"), seed) for seed in seeds]
+        runs += [(RunSpec(f"roma-seed{seed}", selected, group="roma"), seed) for seed in seeds]
+        rollout_baselines = {
             "noisy_rollout": {"trainer": "roma", "roma_rollout_degradation": "noisy_rollout", "roma_kl_coef": 0,
                               "roma_aux_coef": 0},
             "augmentation": {"trainer": "roma", "roma_rollout_degradation": "augmentation", "roma_kl_coef": 0,
                              "roma_aux_coef": 0},
+        }  # fmt: skip
+        ablations = {
             "roma-no-gate": {**selected, "roma_correctness_gate": "false"},
             "roma-mean-views": {**selected, "roma_kl_reduction": "mean"},
             "roma-no-aux": {**selected, "roma_aux_coef": 0},
-        }  # fmt: skip
-        for name, overrides in baselines.items():
-            runs.append((RunSpec(f"{name}-seed{first}", overrides, group=name), first))
+        }
+        for variants, count in (
+            (rollout_baselines, config.baseline_seeds),
+            (ablations, config.ablation_seeds),
+        ):
+            for name, overrides in variants.items():
+                runs += [
+                    (RunSpec(f"{name}-seed{seed}", overrides, group=name), seed) for seed in seeds[:count]
+                ]
 
-        # 4. Evaluation of every run on the test split, and of the shared warm-started checkpoint as the reference.
-        results = {}
-        for run, seed in runs:
-            results[run.name] = (run, self.evaluate(run, self.train(run, seed)))
+        # 4. Every run scored on the test split, and the shared warm-started checkpoint as the reference.
+        results = self.train_and_evaluate(runs)
         summary = json.loads((self.out / "runs" / runs[0][0].name / "run_summary.json").read_text())
         reference = RunSpec("warm-start", {}, group="warm start (no RL)")
-        results = {
-            reference.name: (reference, self.evaluate(reference, Path(summary["start_checkpoint"]))),
-            **results,
-        }
+        results[reference.name] = self.evaluate(reference, Path(summary["start_checkpoint"]))
+        names = [run.name for run, _ in runs] + [reference.name]
 
-        # 5. Comparison plots and the report.
-        names = [name for name in results]
+        # 5. Comparisons (per run, and by method over seeds) and the report.
         compare_dir = self.out / "compare"
+        test_dirs = [str(self.out / "eval-test" / n) for n in names]
         self._run(
-            [*ROMA_COMMAND, "compare", *[str(self.out / "eval-test" / n) for n in names],
-             "--names", ",".join(names), "--out", str(compare_dir)],
+            [*ROMA_COMMAND, "compare", *test_dirs, "--names", ",".join(names), "--out", str(compare_dir)],
             "compare",
+        )
+        self._run(
+            [*ROMA_COMMAND, "compare", *test_dirs, "--names", ",".join(names), "--group-by", "method",
+             "--out", str(compare_dir)],
+            "compare-methods",
         )  # fmt: skip
         report = write_report(
             Path(config.report),
             config=config,
             selection=scores,
             selected={"roma_num_views": k, "roma_kl_coef": lam, "roma_aux_coef": mu},
-            results={name: (run.group, figures) for name, (run, figures) in results.items()},
+            grouped=json.loads((compare_dir / "compare_methods.json").read_text()),
+            warm_start_costs=corruption_costs(self.out / "eval-test" / reference.name),
+            per_condition={name: results[name]["benchmarks"]["synthetic"] for name in names},
             commands=self.commands,
             wall_time_s=time.perf_counter() - started,
             compare_dir=compare_dir,
@@ -302,49 +367,55 @@ def _robust_score(figures: dict[str, Any]) -> float:
     return statistics.mean(values) if values else figures["clean"]
 
 
-def _mean_std(values: list[float]) -> str:
-    if not values:
-        return "–"
-    if len(values) == 1:
-        return f"{values[0]:.1f}"
-    return f"{statistics.mean(values):.1f} ± {statistics.stdev(values):.1f}"
+def corruption_costs(eval_dir: Path) -> list[dict[str, Any]]:
+    """Per corrupted condition of one evaluation: clean and corrupted accuracy and the paired cost clean −
+    corrupted with its 95 % interval (same samples), percent; in the order the sweep scored them."""
+    from roma.evaluation.reports import load_run
+    from roma.evaluation.stats import paired_difference_interval
+
+    _, records = load_run(eval_dir)
+    by_condition: dict[str, dict[str, float]] = {}
+    groups: dict[str, str] = {}
+    for record in records or []:
+        by_condition.setdefault(record.condition, {})[record.sample_id] = record.correct
+        groups[record.condition] = record.group or "other"
+    clean = by_condition.get("clean", {})
+    rows = []
+    for condition, outcomes in by_condition.items():
+        shared = [sample for sample in clean if sample in outcomes]
+        if condition == "clean" or not shared:
+            continue
+        cost, low, high = paired_difference_interval(
+            [outcomes[s] for s in shared], [clean[s] for s in shared]
+        )
+        rows.append(
+            {
+                "condition": condition,
+                "group": groups[condition],
+                "n": len(shared),
+                "clean": 100.0 * statistics.mean(clean[s] for s in shared),
+                "corrupted": 100.0 * statistics.mean(outcomes[s] for s in shared),
+                "cost": 100.0 * cost,
+                "cost_ci95": [100.0 * low, 100.0 * high],
+            }
+        )
+    return rows
 
 
-def plot_methods(by_group: dict[str, list[dict[str, Any]]], path: Path) -> Path:
-    """Grouped bars: clean / seen / unseen accuracy per method, mean over seeds with ±1 std error bars."""
-    import matplotlib
+def _interval(value: float | None, interval: list[float] | None, signed: bool = False) -> str:
+    from roma.evaluation.reports import format_points_interval
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    return format_points_interval(value, interval, signed=signed)
 
-    groups = [
-        g
-        for g in ("clean", "seen", "unseen")
-        if any(r.get(g) is not None for rows in by_group.values() for r in rows)
-    ]
-    methods = list(by_group)
-    width = 0.8 / len(groups)
-    figure, axis = plt.subplots(figsize=(max(6.0, 1.1 * len(methods) + 2), 4.2), dpi=120)
-    for offset, group in enumerate(groups):
-        values = [[r[group] for r in by_group[m] if r.get(group) is not None] for m in methods]
-        means = [statistics.mean(v) if v else 0.0 for v in values]
-        errors = [statistics.stdev(v) if len(v) > 1 else 0.0 for v in values]
-        positions = [i + (offset - (len(groups) - 1) / 2) * width for i in range(len(methods))]
-        axis.bar(positions, means, width, yerr=errors, capsize=3, label=group)
-    axis.set_xticks(range(len(methods)))
-    axis.set_xticklabels(methods, rotation=25, ha="right")
-    axis.set_ylabel("accuracy (%)")
-    lowest = min(
-        (r[g] for rows in by_group.values() for r in rows for g in groups if r.get(g) is not None), default=0
-    )
-    axis.set_ylim(max(0.0, lowest - 10), None)
-    axis.set_title("synthetic test split: mean over seeds (±1 std where several)")
-    axis.legend(ncol=len(groups))
-    axis.grid(axis="y", alpha=0.3)
-    figure.tight_layout()
-    figure.savefig(path)
-    plt.close(figure)
-    return path
+
+def _verdict(interval: list[float] | None) -> str:
+    if interval is None:
+        return "not measured"
+    if interval[0] > 0:
+        return "**established** (the interval excludes 0, ROMA ahead)"
+    if interval[1] < 0:
+        return "**established against ROMA** (the interval excludes 0, GRPO ahead)"
+    return "**not established** (the interval includes 0)"
 
 
 def write_report(
@@ -353,54 +424,118 @@ def write_report(
     config: StudyConfig,
     selection: dict[str, float],
     selected: dict[str, Any],
-    results: dict[str, tuple[str, dict[str, Any]]],
+    grouped: dict[str, Any],
+    warm_start_costs: list[dict[str, Any]],
+    per_condition: dict[str, dict[str, Any]],
     commands: list[str],
     wall_time_s: float,
     compare_dir: Path,
 ) -> Path:
-    """The Markdown report: mean ± std over seeds per method, single-seed rows, selection, commands, machine."""
-    columns = ("clean", "seen", "unseen", "seen_drop", "unseen_drop")
+    """The Markdown report: the claims with their intervals, the table by method, the warm start's corruption
+    costs, per-condition and per-seed figures, the selection, commands and machine."""
+    from roma.evaluation.compare import method_of, plot_methods
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    plot = path.with_name(
-        path.stem + ".png"
-    )  # travels with the report (run folders are not in the repository)
-    by_group: dict[str, list[dict[str, Any]]] = {}
-    for group, figures in results.values():
-        by_group.setdefault(group, []).append(figures["benchmarks"]["synthetic"])
-    plot_methods(by_group, plot)
+    plot = plot_methods(grouped, path.with_name(path.stem + ".png"))  # travels with the report
+    entries = grouped["rows"][0]["methods"]
+    samples = grouped["rows"][0]["samples"]
+    roma = entries.get("roma", {})
+    figures = ("clean", "seen", "unseen")
     lines = [
         "# Does ROMA work? A small-scale study on the synthetic task"
         + (" (--quick: numbers are meaningless)" if config.quick else ""),
         "",
-        "Accuracy (%) on the synthetic test split; *seen* = mean over the training corruptions (Gaussian blur, JPEG, "
-        f"low resolution), *unseen* = mean over the evaluation-only corruptions, severities {config.eval_severities}; "
-        "drops are clean − corrupted in points. Mean ± std over seeds where a method ran on several.",
+        f"Generated by `python recipes/study_synthetic.py` (`roma.scripts.study`); every number below is from the "
+        f"runs listed under Commands. Accuracy (%) on {samples} images of the synthetic test split per condition; "
+        "*seen* = mean over the training corruptions (Gaussian blur, JPEG, low resolution), *unseen* = mean over "
+        f"the evaluation-only corruptions; severities {config.eval_severities}. 95 % intervals in brackets: for a "
+        "method, a two-level bootstrap over the test images (shared by every run, so differences are paired) and "
+        "the method's seeds (`roma compare --group-by method`).",
         "",
-        "| method | seeds | " + " | ".join(columns) + " |",
-        "| --- | --- | " + " | ".join("---" for _ in columns) + " |",
+        "## The claims",
+        "",
     ]
-    for group, rows in by_group.items():
-        cells = [_mean_std([r[c] for r in rows if r.get(c) is not None]) for c in columns]
-        lines.append(f"| {group} | {len(rows)} | " + " | ".join(cells) + " |")
+    grpo_runs = len(entries.get("grpo", {}).get("runs", []))
+    roma_runs = len(roma.get("runs", []))
+    for figure in figures:
+        change, interval = roma.get("delta", {}).get(figure), roma.get("delta_ci95", {}).get(figure)
+        if change is None:
+            continue
+        lines.append(
+            f"- ROMA − GRPO, {figure}: **{_interval(change, interval, signed=True)} points** "
+            f"({roma_runs} vs {grpo_runs} seeds): {_verdict(interval)}."
+        )
+    header = ["method", "seeds", *figures, *(f"Δ{f} vs grpo" for f in figures)]
+    lines += ["", "## By method", "", "| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    for method, entry in entries.items():
+        cells = [method, str(len(entry["runs"]))]
+        cells += [_interval(entry.get(f), entry.get(f"{f}_ci95")) for f in figures]
+        cells += [
+            "–" if method == grouped["baseline"] else _interval(
+                entry["delta"].get(f), entry["delta_ci95"].get(f), signed=True
+            )
+            for f in figures
+        ]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", f"![clean / seen / unseen accuracy per method]({plot.name})", ""]
+    lines += [
+        "## What each corruption costs the warm-started model (no RL)",
+        "",
+        "Cost = clean − corrupted accuracy on the same images, in points, with a paired 95 % interval.",
+        "",
+        "| condition | group | clean | corrupted | cost |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for row in warm_start_costs:
+        lines.append(
+            f"| {row['condition']} | {row['group']} | {row['clean']:.1f} | {row['corrupted']:.1f} | "
+            f"{_interval(row['cost'], row['cost_ci95'], signed=True)} |"
+        )
+    conditions = list(next(iter(per_condition.values()))["conditions"])
     lines += [
         "",
-        f"Selected on the validation split: {selected} (score = mean of seen and unseen validation accuracy):",
+        "## Per condition (mean over each method's seeds)",
+        "",
+        "| method | " + " | ".join(conditions) + " |",
+        "|" + " --- |" * (len(conditions) + 1),
+    ]
+    by_method: dict[str, list[dict[str, Any]]] = {}
+    for name, figures_of_run in per_condition.items():
+        by_method.setdefault(method_of(name), []).append(figures_of_run["conditions"])
+    for method, runs in by_method.items():
+        cells = [f"{statistics.mean(r[c]['accuracy'] for r in runs):.1f}" for c in conditions]
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "## Per seed",
+        "",
+        "| method | " + " | ".join(f"{f} per seed" for f in figures) + " |",
+        "| --- |" + " --- |" * len(figures),
+    ]
+    for method, entry in entries.items():
+        cells = [", ".join(f"{v:.1f}" for v in entry.get(f"{f}_per_run", [])) for f in figures]
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "## Selection of K, λ, μ (validation split only)",
+        "",
+        f"Selected: {selected} (score = mean of seen and unseen validation accuracy, "
+        f"{config.validation_samples} validation images per condition, seed {config.seed_list[0]}).",
         "",
         "| setting | validation score |",
         "| --- | --- |",
         *[f"| {name} | {score:.1f} |" for name, score in selection.items()],
         "",
-        f"![clean / seen / unseen accuracy per method]({plot.name})",
-        "",
-        f"Per-run tables and plots: `roma compare` output in `{compare_dir}` and each run's `summary.md`.",
+        f"Per-run tables and plots: `roma compare` output in `{compare_dir}`.",
         "",
         "## Setup",
         "",
-        f"- Model: `{config.model}` warm-started for {config.warm_start_steps} supervised steps, then "
-        f"{config.rl_steps} RL steps per run (recipe defaults: `roma/configs/tiny_cpu.yaml`).",
+        f"- Model: `{config.model}`, warm-started by the recipe's supervised fine-tuning "
+        f"({config.warm_start_steps or 'recipe default'} steps), then {config.rl_steps} RL steps per run "
+        "(recipe defaults: `roma/configs/tiny_cpu.yaml`). Every run starts from the same warm-started checkpoint.",
         f"- Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, "
-        f"Python {platform.python_version()}; wall time of this study invocation: {wall_time_s / 60:.1f} min "
-        "(stages reused from an earlier invocation are not counted).",
+        f"Python {platform.python_version()}, {config.jobs} run(s) at a time; wall time of this study invocation: "
+        f"{wall_time_s / 60:.1f} min (stages reused from an earlier invocation are not counted).",
         "",
         "## Commands",
         "",
@@ -416,7 +551,6 @@ def write_report(
         "</details>",
         "",
     ]
-    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines))
     return path
 

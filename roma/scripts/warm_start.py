@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from roma._publish import move_into_place
 from roma.data.prompts import build_conversation
-from roma.data.synthetic import make_synthetic_dataset
+from roma.data.synthetic import SYNTHETIC_TASK_VERSION, make_synthetic_dataset
 from roma.models.tiny import FAMILIES, build_tiny_model, get_spec
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -90,7 +90,7 @@ class WarmStartConfig:
     learning_rate: float = field(
         default=1e-3,
         metadata={
-            "help": "AdamW peak learning rate (linear warm-up over 5 % of the steps, linear decay to 0)."
+            "help": "AdamW peak learning rate (linear warm-up over the first 5 percent of the steps, linear decay to 0)."
         },
     )
     seed: int = field(
@@ -207,7 +207,8 @@ def warm_start_key(base_model: str | Path | None, config: WarmStartConfig) -> di
         "seed": config.seed,
         "num_train_samples": config.train_samples,
         "image_size": config.image_size,
-        "data": "roma.data.synthetic train split, all families",
+        # The task's own version: a changed generator is a new key even with every argument equal.
+        "data": {"task": "roma.data.synthetic train split, all families", "version": SYNTHETIC_TASK_VERSION},
     }
 
 
