@@ -10,6 +10,7 @@ from PIL import Image
 from safetensors.torch import load_file
 from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor
 
+from roma.cli import SUBCOMMANDS
 from roma.cli import main as roma_main
 from roma.models import build_config, build_processor, build_tiny_model, build_tokenizer
 from roma.models.tiny import CHAT_TEMPLATE, SPECIAL_TOKENS
@@ -278,3 +279,19 @@ def test_cli_dispatcher_lists_commands_and_suggests_the_closest(capsys):
     assert "tiny-model" in capsys.readouterr().out
     assert roma_main(["evl"]) == 2
     assert "Did you mean 'eval'?" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "module",
+    ["roma.scripts.warm_start", "roma.scripts.study", *(module for module, _ in SUBCOMMANDS.values())],
+)
+def test_every_command_line_prints_its_help(module, capsys):
+    # argparse %-formats each option's help: a literal "%" in a dataclass field's help text (e.g. "5 % of the
+    # steps") made `--help` crash with a TypeError instead of printing.
+    import importlib
+
+    main = importlib.import_module(module).main
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    assert "usage:" in capsys.readouterr().out

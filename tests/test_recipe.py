@@ -166,9 +166,9 @@ def test_warm_start_settings_come_from_the_script_arguments_in_one_config(tmp_pa
     script_args, _, _ = _parse(
         ["--config", str(REPO / "recipes" / "configs" / "tiny_cpu.yaml"), "--output_dir", str(tmp_path)]
     )
-    # tiny_cpu.yaml: 800 steps of 16 rows at 1e-3; the seed is the fixed default.
+    # tiny_cpu.yaml: 1500 steps of 16 rows at 1e-3; the seed is the fixed default.
     assert script_args.warm_start_config() == WarmStartConfig(
-        steps=800, batch_size=16, learning_rate=1e-3, seed=0
+        steps=1500, batch_size=16, learning_rate=1e-3, seed=0
     )
     assert RomaScriptArguments(warm_start_sft_steps=0).warm_start_config() is None
     with pytest.raises(ValueError, match="batch_size"):
