@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from roma.data.synthetic import SYNTHETIC_TASK_VERSION
 from roma.scripts.warm_start import (
     INFO_FILE,
     MARKER_FILE,
@@ -122,8 +123,11 @@ def test_num_train_samples_none_means_steps_times_batch(tiny_qwen3_vl_path):
     )
 
 
-def test_the_key_is_unchanged_by_the_config_dataclass(tiny_qwen3_vl_path):
-    """Checkpoints cached before `WarmStartConfig` existed are still found: the key has the same fields."""
+def test_the_key_names_every_input_and_the_task_version(tiny_qwen3_vl_path, monkeypatch):
+    """The key holds every argument that changes the weights, and the synthetic task's version: a changed task
+    generator (same arguments, other rows) must not reuse a checkpoint trained on the old one."""
+    import roma.scripts.warm_start as module
+
     key = warm_start_key(None, WarmStartConfig(steps=800, batch_size=16))
     assert {name: value for name, value in key.items() if name != "base_model"} == {
         "version": 1,
@@ -135,8 +139,10 @@ def test_the_key_is_unchanged_by_the_config_dataclass(tiny_qwen3_vl_path):
         "seed": 0,
         "num_train_samples": 800 * 16,
         "image_size": 64,
-        "data": "roma.data.synthetic train split, all families",
+        "data": {"task": "roma.data.synthetic train split, all families", "version": SYNTHETIC_TASK_VERSION},
     }
+    monkeypatch.setattr(module, "SYNTHETIC_TASK_VERSION", SYNTHETIC_TASK_VERSION + 1)
+    assert key_hash(warm_start_key(None, WarmStartConfig(steps=800, batch_size=16))) != key_hash(key)
 
 
 @pytest.mark.parametrize(
@@ -216,7 +222,7 @@ def test_force_retrains(tiny_qwen3_vl_path, tmp_path):
         ({"learning_rate": float("nan")}, "learning_rate"),
         ({"num_train_samples": 0}, "num_train_samples"),
         ({"image_size": 16}, "image_size"),
-        ({"family": "llava"}, "family"),
+        ({"family": "mllama"}, "family"),
     ],
 )
 def test_bad_arguments_are_named(change, message):
