@@ -27,7 +27,9 @@ def test_quick_study_runs_every_stage_writes_the_report_and_resumes(tmp_path, ca
     for figure in ("clean", "seen", "unseen"):
         if figure != "unseen":  # --quick scores clean and seen only
             assert f"- ROMA − GRPO, {figure}: **" in text and "established" in text
-    assert "What each corruption costs the warm-started model" in text and "| gaussian_blur@3 | seen |" in text
+    assert (
+        "What each corruption costs the warm-started model" in text and "| gaussian_blur@3 | seen |" in text
+    )
     assert (tmp_path / "study" / "compare" / "compare_methods.json").is_file()
     # The exact commands are in the report.
     assert "roma.cli train --config" in text and "roma.cli eval" in text
