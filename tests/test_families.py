@@ -6,6 +6,7 @@ import math
 import re
 
 import pytest
+import torch
 from test_trainer import _logged, config, image_dataset
 from transformers import AutoModelForImageTextToText, AutoProcessor
 
@@ -129,3 +130,33 @@ def test_a_text_only_model_is_refused_at_construction(tmp_path):
             args=config(tmp_path),
             train_dataset=image_dataset(),
         )
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_full_vocabulary_kl_in_micro_batches_on_each_family(family, tmp_path):
+    """The full-vocabulary estimator (hidden states of both sides, the clean one built by the layout) and views
+    forwarded in chunks of one row (each chunk sliced by TRL with its own image, tile or patch counts)."""
+    trainer = _trainer(family, tmp_path, roma_kl_estimator="full", roma_views_micro_batch=1, max_steps=1)
+    trainer.train()
+    (kl,) = _logged(trainer, "roma/kl_worst")
+    assert math.isfinite(kl) and kl > 0, kl
+
+
+def test_tile_layouts_slice_each_prompts_tiles():
+    """Tile-indexed pixel values (InternVL, LFM2-VL): a prompt's rows are its TRL ``num_tiles``; a batch of one tile
+    per image carries no ``num_tiles`` (TRL leaves it out), and the image counts stand in."""
+    from roma.trainer.layouts import TILE, TILE_PATCHES
+
+    inputs = {
+        "pixel_values": torch.arange(7.0).view(7, 1),
+        "pixel_attention_mask": torch.ones(7, 1),
+        "spatial_shapes": torch.arange(14).view(7, 2),
+        "num_images": [1, 2],
+        "num_tiles": [5, 2],
+    }
+    assert TILE.clean_rows(inputs, 1)["pixel_values"].flatten().tolist() == [5.0, 6.0]
+    assert TILE_PATCHES.clean_rows(inputs, 0)["spatial_shapes"].shape == (5, 2)
+    batched = TILE_PATCHES.batch(inputs, [1, 0])
+    assert batched["pixel_values"].flatten().tolist() == [5.0, 6.0, 0.0, 1.0, 2.0, 3.0, 4.0]
+    single = {"pixel_values": torch.arange(3.0).view(3, 1), "num_images": [1, 2], "num_tiles": None}
+    assert TILE.clean_rows(single, 1)["pixel_values"].flatten().tolist() == [1.0, 2.0]

@@ -1,6 +1,6 @@
 """Tiny, randomly initialised vision-language checkpoints with a real processor, built offline: Qwen3-VL /
-Qwen2.5-VL / Qwen2-VL (``QWEN_FAMILIES``, at two sizes) and LLaVA / LLaVA-NeXT / Gemma 3 / Idefics3 / SmolVLM
-(``OTHER_FAMILIES``, ``tiny`` only: the families ROMA supports besides Qwen-VL, see `roma.trainer.layouts`).
+Qwen2.5-VL / Qwen2-VL (``QWEN_FAMILIES``, at two sizes) and LLaVA / LLaVA-NeXT / Gemma 3 / Idefics3 / SmolVLM /
+Gemma 4 / LFM2-VL / InternVL (``OTHER_FAMILIES``, ``tiny`` only: the families ROMA supports besides Qwen-VL, see `roma.trainer.layouts`).
 
 The checkpoints are the stock transformers architectures at toy sizes, saved with ``save_pretrained``, so
 ``AutoModelForImageTextToText.from_pretrained(path)`` and ``AutoProcessor.from_pretrained(path)`` load them
@@ -15,7 +15,7 @@ exactly like a hub checkpoint. Nothing is downloaded and nothing needs training:
 Qwen2.5-VL's sizes (patch 14) with its plain vision transformer. The other families use the same byte-level
 tokenizer with their own image tokens (``FAMILY_TOKENS``) and the same Qwen-style chat template with their image
 placeholder (``chat_template_for``); text models 64 wide with 2 layers, vision towers of one layer on 32×32 tiles
-of 16-pixel patches (~135k-150k parameters).
+of 16-pixel patches (~135k-150k parameters; Gemma 4, LFM2-VL and InternVL: 8-pixel patches, ~120k-135k).
 
 Sizes (see ``MODEL_SPECS``):
 
@@ -53,7 +53,16 @@ if TYPE_CHECKING:  # pragma: no cover
 # The Qwen-VL families: a patch grid per image (``image_grid_thw``); built at both sizes.
 QWEN_FAMILIES: tuple[str, ...] = ("qwen3_vl", "qwen2_5_vl", "qwen2_vl")
 # The other families TRL's GRPOTrainer trains and ROMA supports (see roma.trainer.layouts); ``tiny`` size only.
-OTHER_FAMILIES: tuple[str, ...] = ("llava", "llava_next", "gemma3", "idefics3", "smolvlm")
+OTHER_FAMILIES: tuple[str, ...] = (
+    "llava",
+    "llava_next",
+    "gemma3",
+    "idefics3",
+    "smolvlm",
+    "gemma4",
+    "lfm2_vl",
+    "internvl",
+)
 FAMILIES: tuple[str, ...] = QWEN_FAMILIES + OTHER_FAMILIES
 SIZES: tuple[str, ...] = ("tiny", "small")
 
@@ -263,6 +272,10 @@ class FamilyTokens:
     )
 
 
+# LFM2-VL's tile tokens, for grids of at most 4 tiles (the tiny image processor's max_tiles).
+_LFM2_VL_TILE_TOKENS = tuple(
+    f"<|img_row_{row}_col_{col}|>" for row in range(1, 5) for col in range(1, 5) if row * col <= 4
+)
 # Every non-Qwen family keeps the Qwen-style turn tokens (and the same chat template), plus its own image tokens.
 _TURN_TOKENS = (PAD_TOKEN, "<|im_start|>", EOS_TOKEN)
 FAMILY_TOKENS: dict[str, FamilyTokens] = {
@@ -304,6 +317,64 @@ FAMILY_TOKENS: dict[str, FamilyTokens] = {
             "<image>",
             ("<fake_token_around_image>", "<image>", "<global-img>"),
             (("image_token", "<image>"),),
+        ),
+    ),
+    # Gemma 4: the chat template writes <|image|>; the processor expands it to <|image> + one <|image|> per soft
+    # token (the image's real patches, at most max_soft_tokens) + <image|>. Its processor reads the audio tokens too
+    # (and refuses a tokenizer without them) and adds <|video|>.
+    "gemma4": FamilyTokens(
+        (
+            *_TURN_TOKENS,
+            "<|image>",
+            "<image|>",
+            "<|image|>",
+            "<|video|>",
+            "<|audio>",
+            "<audio|>",
+            "<|audio|>",
+        ),
+        "<|image|>",
+        ("<|image>", "<image|>", "<|image|>", "<|video|>", "<|audio>", "<audio|>", "<|audio|>"),
+        (
+            ("boi_token", "<|image>"),
+            ("eoi_token", "<image|>"),
+            ("image_token", "<|image|>"),
+            ("boa_token", "<|audio>"),
+            ("eoa_token", "<audio|>"),
+            ("audio_token", "<|audio|>"),
+        ),
+    ),
+    # LFM2-VL: "<image>" becomes <|image_start|>, per tile <|img_row_R_col_C|> + its tokens, then <|img_thumbnail|>
+    # + the thumbnail's tokens (a small image: its tokens only), <|image_end|>; at most 4 tiles.
+    "lfm2_vl": FamilyTokens(
+        (
+            *_TURN_TOKENS,
+            "<image>",
+            "<|image_start|>",
+            "<|image_end|>",
+            "<|img_thumbnail|>",
+            *_LFM2_VL_TILE_TOKENS,
+        ),
+        "<image>",
+        ("<image>", "<|image_start|>", "<|image_end|>", "<|img_thumbnail|>", *_LFM2_VL_TILE_TOKENS),
+        (
+            ("image_token", "<image>"),
+            ("image_start_token", "<|image_start|>"),
+            ("image_end_token", "<|image_end|>"),
+            ("image_thumbnail_token", "<|img_thumbnail|>"),
+        ),
+    ),
+    # InternVL: the chat template writes <IMG_CONTEXT>; the processor expands it to <img> + image_seq_length ×
+    # <IMG_CONTEXT> per tile + </img>.
+    "internvl": FamilyTokens(
+        (*_TURN_TOKENS, "<img>", "</img>", "<IMG_CONTEXT>", "<video>"),
+        "<IMG_CONTEXT>",
+        ("<img>", "</img>", "<IMG_CONTEXT>", "<video>"),
+        (
+            ("start_image_token", "<img>"),
+            ("end_image_token", "</img>"),
+            ("context_image_token", "<IMG_CONTEXT>"),
+            ("video_token", "<video>"),
         ),
     ),
 }
@@ -552,7 +623,8 @@ def build_tiny_model(
 
 
 # --- the other families TRL's GRPOTrainer trains: tiny size only, text models of the same toy width --------------
-# Each is the stock transformers architecture and processor; the vision towers see 32×32 tiles of 16-pixel patches.
+# Each is the stock transformers architecture and processor; the vision towers see 32×32 tiles of 16-pixel patches
+# (Gemma 4, LFM2-VL, InternVL: 8-pixel patches).
 _TINY_TEXT = dict(
     hidden_size=64,
     intermediate_size=128,
@@ -569,6 +641,9 @@ _TINY_VISION = dict(
     image_size=32,
     patch_size=16,
 )
+# Gemma 4, LFM2-VL and InternVL: 8-pixel patches (image_size, where the tower has one, is given apart).
+_TINY_VISION_PATCH8 = {key: value for key, value in _TINY_VISION.items() if key != "image_size"}
+_TINY_VISION_PATCH8["patch_size"] = 8
 # LLaVA-NeXT tiles an image at the best of these resolutions (plus a 32×32 overview): 64×64 gives 4 + 1 tiles.
 _LLAVA_NEXT_PINPOINTS = [[32, 32], [32, 64], [64, 32], [64, 64]]
 
@@ -713,6 +788,133 @@ def _idefics3_config(tokenizer, family: str = "idefics3"):
     )
 
 
+def _gemma4_processor():
+    """Gemma 4: images resized (aspect kept) to at most 280 patches of 8 pixels, pooled 2 × 2 into at most 70 soft
+    tokens; pixel_values and image_position_ids are padded to 280 patches per image (position -1). (A pooling kernel
+    of 1 is broken in transformers 5.24: the vision tower then keeps the padding patches instead of the real ones.)"""
+    from transformers import (
+        Gemma4AudioFeatureExtractor,
+        Gemma4ImageProcessor,
+        Gemma4Processor,
+        Gemma4VideoProcessor,
+    )
+
+    # 70 soft tokens: the fewest Gemma 4's processors allow.
+    vision = {"max_soft_tokens": 70, "pooling_kernel_size": 2, "patch_size": 8}
+    return Gemma4Processor(
+        feature_extractor=Gemma4AudioFeatureExtractor(),
+        image_processor=Gemma4ImageProcessor(**vision),
+        tokenizer=build_tokenizer("gemma4"),
+        video_processor=Gemma4VideoProcessor(**vision),
+        image_seq_length=70,
+        chat_template=chat_template_for("gemma4"),
+    )
+
+
+def _gemma4_config(tokenizer):
+    from transformers import Gemma4Config, Gemma4TextConfig, Gemma4VisionConfig
+
+    token_id = tokenizer.convert_tokens_to_ids
+    vocab_size = vocab_size_for(len(tokenizer))
+    return Gemma4Config(
+        text_config=Gemma4TextConfig(
+            vocab_size=vocab_size,
+            **_TINY_TEXT,
+            head_dim=16,
+            global_head_dim=16,
+            sliding_window=64,
+            layer_types=["sliding_attention", "full_attention"],  # Gemma 4 wants full attention last
+            vocab_size_per_layer_input=vocab_size,
+            hidden_size_per_layer_input=8,
+            **_token_ids(tokenizer),
+        ),
+        vision_config=Gemma4VisionConfig(
+            **_TINY_VISION_PATCH8,
+            num_key_value_heads=2,
+            head_dim=16,
+            pooling_kernel_size=2,
+            position_embedding_size=64,
+        ),
+        audio_config=None,
+        boi_token_id=token_id("<|image>"),
+        eoi_token_id=token_id("<image|>"),
+        image_token_id=token_id("<|image|>"),
+        video_token_id=token_id("<|video|>"),
+        boa_token_id=token_id("<|audio>"),
+        eoa_token_index=token_id("<audio|>"),
+        audio_token_id=token_id("<|audio|>"),
+    )
+
+
+def _lfm2_vl_processor():
+    """LFM2-VL: an image of at most 16 tokens (64 × 64 pixels: 8-pixel patches, 2 × 2 downsampled) is resized whole;
+    a larger one (96 × 64) is cut into 32-pixel tiles (2 to 4) plus a thumbnail. Tiles are patch sequences padded to
+    64 patches (pixel_attention_mask), with their patch grids in spatial_shapes."""
+    from transformers import Lfm2VlImageProcessor, Lfm2VlProcessor
+
+    return Lfm2VlProcessor(
+        image_processor=Lfm2VlImageProcessor(
+            encoder_patch_size=8,
+            downsample_factor=2,
+            tile_size=32,
+            min_tiles=2,
+            max_tiles=4,
+            min_image_tokens=4,
+            max_image_tokens=16,
+            max_pixels_tolerance=1.0,
+        ),
+        tokenizer=build_tokenizer("lfm2_vl"),
+        chat_template=chat_template_for("lfm2_vl"),
+    )
+
+
+def _lfm2_vl_config(tokenizer):
+    from transformers import Lfm2Config, Lfm2VlConfig, Siglip2VisionConfig
+
+    text = {key: value for key, value in _TINY_TEXT.items() if key != "max_position_embeddings"}
+    return Lfm2VlConfig(
+        vision_config=Siglip2VisionConfig(**_TINY_VISION_PATCH8, num_patches=64),
+        text_config=Lfm2Config(
+            vocab_size=vocab_size_for(len(tokenizer)),
+            **text,
+            max_position_embeddings=4096,
+            layer_types=["conv", "full_attention"],
+            block_auto_adjust_ff_dim=False,
+            **_token_ids(tokenizer),
+        ),
+        image_token_id=tokenizer.convert_tokens_to_ids("<image>"),
+        projector_hidden_size=64,
+        downsample_factor=2,
+    )
+
+
+def _internvl_processor():
+    """InternVL: an image is cut into 32-pixel tiles (1 to 4, at the grid closest to its aspect ratio) plus a 32-pixel
+    thumbnail when there are several (crop_to_patches); pixel_values has one entry per tile."""
+    from transformers import GotOcr2ImageProcessor, InternVLProcessor, InternVLVideoProcessor
+
+    sizes = {"size": {"height": 32, "width": 32}}
+    return InternVLProcessor(
+        image_processor=GotOcr2ImageProcessor(**sizes, crop_to_patches=True, min_patches=1, max_patches=4),
+        tokenizer=build_tokenizer("internvl"),
+        video_processor=InternVLVideoProcessor(**sizes),
+        image_seq_length=4,  # (32 / 8)² patches, pixel-shuffled by downsample_ratio 0.5: 4 tokens per tile
+        chat_template=chat_template_for("internvl"),
+    )
+
+
+def _internvl_config(tokenizer):
+    from transformers import InternVLConfig, InternVLVisionConfig
+
+    return InternVLConfig(
+        vision_config=InternVLVisionConfig(**_TINY_VISION_PATCH8, image_size=32),
+        text_config=_qwen2_text_config(tokenizer),
+        image_token_id=tokenizer.convert_tokens_to_ids("<IMG_CONTEXT>"),
+        image_seq_length=4,
+        downsample_ratio=0.5,
+    )
+
+
 _OTHER_BUILDERS = {
     "llava": (functools.partial(_llava_processor, "llava"), functools.partial(_llava_config, family="llava")),
     "llava_next": (
@@ -725,6 +927,9 @@ _OTHER_BUILDERS = {
         functools.partial(_idefics3_processor, "smolvlm"),
         functools.partial(_idefics3_config, family="smolvlm"),
     ),
+    "gemma4": (_gemma4_processor, _gemma4_config),
+    "lfm2_vl": (_lfm2_vl_processor, _lfm2_vl_config),
+    "internvl": (_internvl_processor, _internvl_config),
 }
 
 

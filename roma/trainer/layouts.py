@@ -7,16 +7,22 @@ tokens still match. Corruptions keep each image's width and height (`roma.degrad
 processor whose tiling depends on the image size tiles the view like the clean image; the layout check below is
 the guard for user corruptions that break that contract.
 
-Processors lay out image inputs in one of three ways, which are the ways TRL 1.16's
+Processors lay out image inputs in one of four ways, which are the ways TRL 1.16's
 ``GRPOTrainer._get_per_token_logps_and_entropies`` slices them (one `ViewLayout` each):
 
 - ``grid`` (Qwen2-VL, Qwen2.5-VL, Qwen3-VL): ``pixel_values`` holds ``prod(image_grid_thw)`` patch rows per
   image, flat over the batch; ``image_grid_thw`` must match;
-- ``image`` (LLaVA, Gemma 3; LLaVA-NeXT with ``image_sizes``): ``pixel_values`` has one entry per image (LLaVA-NeXT:
-  the image's tiles, zero-padded to the batch's most); ``image_sizes``, where present, must match;
+- ``image`` (LLaVA, Gemma 3; LLaVA-NeXT with ``image_sizes``; Gemma 4 with ``image_position_ids``): ``pixel_values``
+  has one entry per image (LLaVA-NeXT: the image's tiles, zero-padded to the batch's most; Gemma 4: its patches,
+  padded to the processor's fixed most, at position -1); ``image_sizes`` / ``image_position_ids`` must match;
 - ``sample`` (Idefics3, SmolVLM): ``pixel_values`` and ``pixel_attention_mask`` have one entry per prompt, its
   images' tiles zero-padded to the batch's most (the model drops all-zero tiles); ``pixel_attention_mask`` (which
-  tiles and pixels are real) must match.
+  tiles and pixels are real) must match;
+- ``tile`` (InternVL; LFM2-VL with ``pixel_attention_mask`` and ``spatial_shapes``): ``pixel_values`` has one entry per
+  tile, flat over the batch, ``num_tiles`` (TRL's, per prompt) counting each prompt's; a batch whose images are
+  all one tile carries no ``num_tiles`` (one tile per image). LFM2-VL's tiles are patch sequences padded to the
+  processor's fixed most; ``pixel_attention_mask`` (which patches are real) and ``spatial_shapes`` (each tile's
+  patch grid) must match.
 
 A view replaces only ``pixel_values``; the layout's other inputs come from the clean batch. Rows of several
 prompts (and K views) are batched for one teacher-forced forward by concatenation, zero-padding tile counts.
@@ -47,8 +53,10 @@ class ViewLayout:
     """
 
     name: str
-    unit: Literal["grid", "image", "sample"] = field(
-        metadata={"help": "What the first dimension of pixel_values counts: patch rows, images or prompts."}
+    unit: Literal["grid", "image", "sample", "tile"] = field(
+        metadata={
+            "help": "What the first dimension of pixel_values counts: patch rows, images, prompts or tiles."
+        }
     )
     check_keys: tuple[str, ...] = field(
         default=(),
@@ -76,6 +84,10 @@ class ViewLayout:
         if self.unit == "sample":  # one entry per prompt, padded with all-zero tiles to the batch's most
             real = int(inputs["pixel_attention_mask"][row].flatten(1).any(-1).sum())
             return {key: inputs[key][row : row + 1, :real] for key in self.keys}
+        if self.unit == "tile":
+            # TRL's num_tiles per prompt; absent when every image of the batch is one tile.
+            tiles = _offsets(inputs.get("num_tiles") or inputs["num_images"])
+            return {key: inputs[key][tiles[row] : tiles[row + 1]] for key in self.keys}
         images = _offsets(inputs["num_images"])
         start, end = images[row], images[row + 1]
         rows = {key: inputs[key][start:end] for key in self.check_keys}
@@ -114,6 +126,9 @@ GRID = ViewLayout("grid", "grid", ("image_grid_thw",))
 IMAGE = ViewLayout("image", "image")
 IMAGE_TILES = ViewLayout("image_tiles", "image", ("image_sizes",))
 SAMPLE = ViewLayout("sample", "sample", ("pixel_attention_mask",))
+IMAGE_POSITIONS = ViewLayout("image_positions", "image", ("image_position_ids",))
+TILE = ViewLayout("tile", "tile")
+TILE_PATCHES = ViewLayout("tile_patches", "tile", ("pixel_attention_mask", "spatial_shapes"))
 
 # model_type -> layout, for the families ROMA is tested on (tests/test_families.py, tiny checkpoints of each).
 FAMILY_LAYOUTS: dict[str, ViewLayout] = {
@@ -125,14 +140,14 @@ FAMILY_LAYOUTS: dict[str, ViewLayout] = {
     "llava_next": IMAGE_TILES,
     "idefics3": SAMPLE,
     "smolvlm": SAMPLE,
+    "gemma4": IMAGE_POSITIONS,
+    "lfm2_vl": TILE_PATCHES,
+    "internvl": TILE,
 }
 
-# Families TRL 1.16's GRPOTrainer has code paths for, refused here with the reason.
-REFUSED_FAMILIES: dict[str, str] = {
-    "gemma4": "its per-image position inputs (image_position_ids) have no tested view layout in roma yet",
-    "lfm2_vl": "its tiles (spatial_shapes, num_tiles) have no tested view layout in roma yet",
-    "internvl": "its tile-indexed pixel_values (num_tiles) have no tested view layout in roma yet",
-}
+# Families TRL 1.16's GRPOTrainer has code paths for, refused here with the reason: none at present (Gemma 4,
+# LFM2-VL and InternVL, refused until their layouts were written and tested, are in FAMILY_LAYOUTS).
+REFUSED_FAMILIES: dict[str, str] = {}
 
 
 def layout_for(model_type: str, image_processor) -> ViewLayout:

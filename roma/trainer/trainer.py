@@ -18,10 +18,11 @@ hooks and calls `super()` in each:
   gradient anyway).
 
 Models: every family in `roma.trainer.layouts.FAMILY_LAYOUTS` (Qwen2-VL, Qwen2.5-VL, Qwen3-VL, LLaVA, LLaVA-NeXT,
-Gemma 3, Idefics3, SmolVLM). Each family's image inputs follow one `ViewLayout` (per patch grid, per image, per prompt): it
-builds a view through the family's image processor, checks it against the clean inputs and batches the K views'
-rows for one teacher-forced forward with the model's own forward keys (``token_type_ids`` of Gemma 3,
-``mm_token_type_ids`` of Qwen-VL, ``image_sizes``, ``pixel_attention_mask``). Other families are refused at
+Gemma 3, Gemma 4, Idefics3, SmolVLM, LFM2-VL, InternVL). Each family's image inputs follow one `ViewLayout` (per
+patch grid, per image, per prompt, per tile): it builds a view through the family's image processor, checks it
+against the clean inputs and batches the K views' rows for one teacher-forced forward with the model's own forward
+keys (``token_type_ids`` of Gemma 3, ``mm_token_type_ids`` of Qwen-VL and Gemma 4, ``image_sizes``,
+``pixel_attention_mask``, ``image_position_ids``, ``spatial_shapes``; TRL's ``num_tiles``). Other families are refused at
 construction with the reason (`_check_views_supported`).
 
 With ``roma_kl_coef = roma_aux_coef = 0`` none of this runs: the trainer is exactly `GRPOTrainer`.
@@ -628,6 +629,9 @@ class RomaGRPOTrainer(GRPOTrainer):
         )
         forward_kwargs["pixel_values"] = forward_kwargs["pixel_values"].to(inputs["pixel_values"].dtype)
         forward_kwargs["num_images"] = [inputs["num_images"][row] for row in rows]
+        if inputs.get("num_tiles") is not None:
+            # Tile-indexed pixel values (InternVL, LFM2-VL): TRL slices them by each prompt's tile count.
+            forward_kwargs["num_tiles"] = [inputs["num_tiles"][row] for row in rows]
         for key in PER_TOKEN_KEYS:
             if inputs.get(key) is not None:
                 forward_kwargs[key] = inputs[key][rows]
@@ -723,7 +727,7 @@ class RomaGRPOTrainer(GRPOTrainer):
         unwrapped = self.accelerator.unwrap_model(model)
         if hasattr(unwrapped, "get_base_model"):  # PEFT: LoRA layers live inside the base model's modules
             unwrapped = unwrapped.get_base_model()
-        kwargs = {k: v for k, v in forward_kwargs.items() if k != "num_images"}
+        kwargs = {k: v for k, v in forward_kwargs.items() if k not in ("num_images", "num_tiles")}
         with self.accelerator.autocast():
             outputs = unwrapped.base_model(
                 input_ids=input_ids, attention_mask=attention_mask, use_cache=False, **kwargs
