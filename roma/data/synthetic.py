@@ -103,10 +103,6 @@ _REFERENCE_SIZE = 64
 _MAX_TRIES = 1000
 
 
-def _scaled(value: float, image_size: int) -> int:
-    return max(1, round(value * image_size / _REFERENCE_SIZE))
-
-
 # ---------------------------------------------------------------------------------------------------------
 # Scene sampling: random parameters only. Rendering and answers are pure functions of the scene.
 
@@ -174,7 +170,7 @@ def _render_background(scene: dict[str, Any]) -> np.ndarray:
     coarse = rng.normal(0.0, TEXTURE_FIELD_STD, size=(TEXTURE_FIELD_CELLS, TEXTURE_FIELD_CELLS, 3))
     # Bilinear upsampling of the coarse field (separable, exact and cheap in numpy).
     grid = np.linspace(0, TEXTURE_FIELD_CELLS - 1, size)
-    low, frac = np.floor(grid).astype(int).clip(0, TEXTURE_FIELD_CELLS - 2), None
+    low = np.floor(grid).astype(int).clip(0, TEXTURE_FIELD_CELLS - 2)
     frac = grid - low
     rows = coarse[low] * (1 - frac)[:, None, None] + coarse[low + 1] * frac[:, None, None]
     field = rows[:, low] * (1 - frac)[None, :, None] + rows[:, low + 1] * frac[None, :, None]

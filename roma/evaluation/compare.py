@@ -276,7 +276,7 @@ def compare_methods(records: dict[str, list[SweepRecord] | None]) -> dict[str, A
         name: {b: _by_condition(rows, b) for b in {r.benchmark for r in rows}}  # type: ignore[union-attr]
         for name, rows in records.items()
     }
-    benchmarks = [b for b in dict.fromkeys(r.benchmark for rows in records.values() for r in rows)]  # type: ignore[union-attr]
+    benchmarks = list(dict.fromkeys(r.benchmark for rows in records.values() for r in rows))  # type: ignore[union-attr]
     rows_out: list[dict[str, Any]] = []
     for benchmark in benchmarks:
         if any(benchmark not in tables for tables in by_run.values()):
