@@ -21,6 +21,17 @@ if roma_files="$(python -m pip show -f roma 2>/dev/null)"; then
     fi
 fi
 if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
+    # The pinned torch is a CUDA build: a fresh environment takes 6.9 GB (measured). Say so before pip runs out of
+    # room half-way with "OSError: [Errno 28] No space left on device".
+    if ! python -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('torch') is None)" 2>/dev/null; then
+        need_kib=$((7 * 1024 * 1024))
+        free_kib="$(df -Pk "$VIRTUAL_ENV" | awk 'NR == 2 {print $4}')"
+        if (( free_kib < need_kib )); then
+            echo "roma: not enough disk space for the install: $VIRTUAL_ENV is on a filesystem with" \
+                 "$((free_kib / 1024)) MiB free; a fresh environment needs about 7 GiB (torch's CUDA build)." >&2
+            exit 1
+        fi
+    fi
     echo "roma: installing trl-roma into $VIRTUAL_ENV (pinned by constraints.txt)"
     python -m pip install -q -c constraints.txt -e ".[dev]"
     echo "$want" > "$stamp"
