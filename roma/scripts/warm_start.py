@@ -169,9 +169,10 @@ def base_model_identity(base_model: str | Path | None, *, family: str, seed: int
     """What identifies the starting weights, for the cache key.
 
     ``None``: the ``small`` tiny checkpoint that `roma.models.tiny.build_tiny_model` builds for ``family`` and
-    ``seed`` (its architecture spec is part of the identity, so a changed spec is a new key). A local folder: its
-    resolved path and the SHA-256 of every file directly inside it (config, weights, processor files). Anything
-    else is taken as a hub id and identified by the string.
+    ``seed`` (its architecture spec is part of the identity, so a changed spec is a new key). A local folder: the
+    SHA-256 of every file directly inside it (config, weights, processor files), not its path, so the same
+    checkpoint copied or built under another ``ROMA_CACHE`` reuses the cached warm start. Anything else is taken
+    as a hub id and identified by the string.
     """
     if base_model is None:
         return {
@@ -188,7 +189,7 @@ def base_model_identity(base_model: str | Path | None, *, family: str, seed: int
             raise FileNotFoundError(
                 f"Base model folder {str(path)!r} has no config.json: it is not a saved checkpoint."
             )
-        return {"path": str(path.resolve()), "files": {item.name: _file_sha256(item) for item in files}}
+        return {"files": {item.name: _file_sha256(item) for item in files}}
     if path.exists():
         raise ValueError(f"Base model {str(path)!r} is a file; expected a checkpoint folder or a hub id.")
     return {"hub_id": str(base_model)}
