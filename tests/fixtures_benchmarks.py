@@ -412,7 +412,11 @@ MALFORMED_ROWS: dict[str, tuple[dict[str, Any], str]] = {
     "mathverse": ({"sample_index": "99", "answer": ""}, "field 'answer' = '' is empty"),
     "mathvision": ({"id": "99", "image": "images/99.jpg"}, "image file 'images/99.jpg' not found"),
     "wemath": ({"ID": "99", "key": "1steps", "option": "no options here"}, "has no 'A. ...; B. ...' options"),
-    "logicvista": ({"id": "v1_20", "answer": "3"}, "field 'answer' = '3' is not an option letter"),
+    # As the release's v1_382: no question and no answer (v1_20's numbered gold "3" is graded, not skipped).
+    "logicvista": (
+        {"id": "v1_382", "question": "", "answer": ""},
+        "field 'answer' = '' is not an option letter",
+    ),
     "dynamath": (
         {"id": "99", "answer_type": "float", "ground_truth": "about two"},
         "field 'ground_truth' = 'about two' is not a number",
@@ -429,7 +433,7 @@ MALFORMED_IDS = {
     "mathverse": "99",
     "mathvision": "99",
     "wemath": "99/1steps",
-    "logicvista": "v1_20",
+    "logicvista": "v1_382",
     "dynamath": "99",
     "mmmu_pro": "pro_99",
     "mmmu": "validation_Art_99",
@@ -492,14 +496,24 @@ def find_benchmark_file(root: Path, name: str) -> Path:
 # ------------------------------------------------------------------------------------ other published layouts
 def write_logicvista_release(root: Path) -> Path:
     """LogicVista's GitHub release: ``dataset.json``, an ``{id: row}`` mapping naming the image ``imagename``
-    (a file in ``images/``), with the two malformed golds of the published file (v1_20: "3", v1_382: "")."""
+    (a file in ``images/``), with the two non-letter golds of the published file: v1_20's "3" (options numbered
+    1-5 in the image) and v1_382, whose question and answer are both empty."""
     folder = root / "LogicVista"
     rows = {}
-    for i, (key, answer) in enumerate([("v1_1", "B"), ("v1_2", "A, D"), ("v1_20", "3"), ("v1_382", "")]):
+    lettered = "Which one? Select all that apply.\nA. 1\nB. 2\nC. 3\nD. 4"
+    # v1_20 as published: its five options are numbered in the image, the gold is the option's number.
+    numbered = "Which is the correct answer according to the image? Select from 1-5"
+    published = [
+        ("v1_1", lettered, "B"),
+        ("v1_2", lettered, "A, D"),
+        ("v1_20", numbered, "3"),
+        ("v1_382", "", ""),
+    ]
+    for i, (key, question, answer) in enumerate(published):
         _save_image(make_image(520 + i), folder, f"images/{i}.jpg")
         rows[key] = {
             "imagename": f"{i}.jpg",
-            "question": "Which one? Select all that apply.\nA. 1\nB. 2\nC. 3\nD. 4",
+            "question": question,
             "answer": answer,
             "reasoning": "...",
             "skill": "deductive",  # one skill as a plain string

@@ -44,20 +44,27 @@ def test_one_malformed_row_is_skipped_and_listed_the_rest_is_scored(tmp_path, na
     assert MALFORMED_ROWS[name][1] in skipped.reason and f"{name} sample" in skipped.reason
 
 
-def test_logicvista_release_loads_despite_its_non_letter_golds(tmp_path):
-    """The reproduction of item 5: gold "3" (v1_20) and "" (v1_382) no longer abort the benchmark."""
+def test_logicvista_release_grades_its_numbered_option_gold_and_skips_only_the_empty_row(tmp_path):
+    """Issue 22 item 5: v1_20 ("Select from 1-5", gold "3") is graded as the option number it names; only
+    v1_382 (empty question and answer: truly unscorable) is skipped, with the reason."""
     write_logicvista_release(tmp_path)
     data = get_benchmark("logicvista", data_dir=tmp_path).load()
-    assert [s.sample_id for s in data] == ["v1_1", "v1_2"]
-    assert [(s.sample_id, "is not an option letter" in s.reason) for s in data.skipped] == [
-        ("v1_20", True),
-        ("v1_382", True),
-    ]
-    assert "field 'answer' = '3'" in data.skipped[0].reason
+    assert [s.sample_id for s in data] == ["v1_1", "v1_2", "v1_20"]
+    assert [s.sample_id for s in data.skipped] == ["v1_382"]
+    assert "field 'answer' = ''" in data.skipped[0].reason
     # `imagename` is a file in images/: found and decoded.
     assert data.load_images(data[1])[0].size == (48, 40)
     assert grade(boxed("D, A"), data[1].gold, **data[1].grade_kwargs()).correct
     assert data[0].tags == {"skill": ["deductive"]}
+    numbered = data[2]
+    assert (numbered.gold, numbered.answer_type, numbered.rule) == ("3", "integer", "logicvista")
+    for response, correct in [
+        (boxed("3"), True),
+        ("The answer is 3.", True),
+        (boxed("2"), False),
+        (boxed("C"), False),  # the options are numbered: a letter names none of them
+    ]:
+        assert grade(response, numbered.gold, **numbered.grade_kwargs()).correct is correct, response
 
 
 # ------------------------------------------------------------------------------ item 6: published layouts
@@ -228,18 +235,18 @@ def test_summary_reports_official_figures_under_every_condition_and_the_skipped_
     (tmp_path / "records.jsonl").write_text("".join(json.dumps(r.to_json()) + "\n" for r in records))
     write_skipped_rows(
         tmp_path,
-        {"b": [{"sample_id": "v1_20", "split": "test", "row": 3, "source": "f", "reason": "bad gold"}]},
+        {"b": [{"sample_id": "v1_382", "split": "test", "row": 3, "source": "f", "reason": "empty gold"}]},
     )
     results = write_reports(tmp_path, plots=False)
     assert results["skipped"]["b"]["count"] == 1
     saved = json.loads((tmp_path / "results.json").read_text())
-    assert saved["skipped"]["b"]["rows"][0]["sample_id"] == "v1_20"
+    assert saved["skipped"]["b"]["rows"][0]["sample_id"] == "v1_382"
     assert "problem_version: Text Lite" in saved["benchmarks"]["b"]["official"]["figures"]
     summary = (tmp_path / "summary.md").read_text()
     assert (
         "## b: official metric" in summary and "| problem_version: Text Lite | 1 | 100.0 | 50.0 |" in summary
     )
-    assert "## Rows not scored (1)" in summary and "`v1_20`: bad gold" in summary
+    assert "## Rows not scored (1)" in summary and "`v1_382`: empty gold" in summary
 
 
 # --------------------------------------------------- done when: a sweep over every benchmark, one bad row each
@@ -291,5 +298,5 @@ def test_sweep_over_every_benchmark_with_one_malformed_row_each(tiny_qwen3_vl_pa
     assert "subject: algebra" in results["benchmarks"]["dynamath"]["official"]["figures"]
     assert "setting: standard (10 options)" in results["benchmarks"]["mmmu_pro"]["official"]["figures"]
     assert "worst_case" in results["benchmarks"]["dynamath"]
-    assert json.loads((out / "skipped.json").read_text())["logicvista"][0]["sample_id"] == "v1_20"
+    assert json.loads((out / "skipped.json").read_text())["logicvista"][0]["sample_id"] == "v1_382"
     assert Path(out / "results.json").is_file()

@@ -100,11 +100,14 @@ BENCHMARK_RULES: dict[str, GradingRule] = {
         ),
         GradingRule(
             name="logicvista",
-            answer_types=("multi_letter",),
-            official_metric="GPT extracts the chosen letters; correct when the set equals the gold set",
+            answer_types=("multi_letter", "integer"),
+            official_metric=(
+                "GPT extracts the chosen letters; correct when the set equals the gold set (a question whose "
+                "options are numbered in the image, v1_20, by the chosen number)"
+            ),
             deviations=(
                 "rule-based extraction of the letter set (boxed, answer line, 'I choose ...'); lower-case "
-                "letters accepted; options are read from the question"
+                "letters accepted; options are read from the question; a numbered option is graded as its number"
             ),
         ),
         GradingRule(

@@ -8,8 +8,8 @@ instruction to answer in ``\\boxed{}``) and how its gold answer is written (-> t
 
 Rows come from ``--data_dir`` when a local copy in the published format is there, else from the hub
 (`roma.evaluation.benchmarks.sources`). Every row is checked when the benchmark loads (gold answer, options,
-image present). A malformed row is skipped, not fatal: published copies hold a few (LogicVista's gold ``"3"``),
-and one of them must not stop a sweep. `BenchmarkData.skipped` lists each with the benchmark, sample, field
+image present). A malformed row is skipped, not fatal: published copies hold a few (LogicVista's v1_382 has
+neither question nor answer), and one of them must not stop a sweep. `BenchmarkData.skipped` lists each with the benchmark, sample, field
 and file at fault; the sweep writes them to ``skipped.json`` and the reports. Images themselves are decoded
 only when a sample is evaluated.
 """

@@ -9,6 +9,9 @@ from roma.evaluation.benchmarks.registry import register_benchmark
 
 __all__ = ["ChartQA", "HallusionBench", "LogicVista", "MMStar"]
 
+# A LogicVista gold naming an option by its number (options numbered 1-5 in the image).
+_NUMBERED_OPTION_RE = re.compile(r"^\d{1,2}$")
+
 
 @register_benchmark
 class LogicVista(Benchmark):
@@ -26,19 +29,31 @@ class LogicVista(Benchmark):
 
     def to_sample(self, row, split, index):
         answer = str(row.get("answer") or "").strip()
-        letters = re.findall(r"[A-Za-z]+", answer)
-        if not letters or any(len(token) != 1 for token in letters):
-            raise self.error(row, split, index, "answer", "is not an option letter or a list of letters")
-        gold = ", ".join(sorted({t.upper() for t in letters}))
+        question = str(row.get("question") or "").strip()
+        if _NUMBERED_OPTION_RE.match(answer) and question:
+            # The release's v1_20 ("Select from 1-5", gold "3"): the options are numbered in the image, so the
+            # gold is the chosen option's number and a response must name that number.
+            gold, answer_type = answer, "integer"
+        else:
+            letters = re.findall(r"[A-Za-z]+", answer)
+            if not letters or any(len(token) != 1 for token in letters):
+                raise self.error(
+                    row,
+                    split,
+                    index,
+                    "answer",
+                    "is not an option letter, a list of letters or an option number",
+                )
+            gold, answer_type = ", ".join(sorted({t.upper() for t in letters})), "multi_letter"
         # The paper's breakdown: by reasoning skill (a question may have several).
         skills = parse_tag_list(row.get("skill"))
         return self.make_sample(
             row,
             split,
             index,
-            question=str(row["question"]).strip(),
+            question=question,
             gold=gold,
-            answer_type="multi_letter",
+            answer_type=answer_type,
             tags={"skill": skills} if skills else {},
         )
 
