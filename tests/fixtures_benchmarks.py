@@ -619,3 +619,95 @@ def write_chartqa_lmms_eval(root: Path) -> Path:
         )
     ]
     return _write_parquet(rows, root / "ChartQA" / "test-00000-of-00001.parquet", ("image",))
+
+
+# --------------------------------------------------------------------------------------------- MathReal
+# Four rows of MathReal's testmini as released (github.com/junfeng0288/MathReal, json/testmini.json), with
+# the answers a perfect model would box (MATHREAL_GOLD_TEXTS).
+_MATHREAL_ROWS = [
+    # idx, type, category, AnswerEN, AnswerCN, image-quality ratings, rotation, has a clean rendition
+    (
+        1,
+        "ConstructedResponse",
+        "Solid Geometry",
+        "The volume of the cuboid is 60 cm³.",
+        "60cm^3",
+        (0, 0, 0, 0),
+        "Upright",
+        True,
+    ),
+    (
+        2,
+        "FillInTheBlank",
+        "Plane Geometry",
+        "6 cm²; 6 cm²; 7 cm²",
+        "6cm^2;6cm^2;7cm^2",
+        (2, 0, 1, 0),
+        "Upright",
+        True,
+    ),
+    (3, "MultipleChoice", "Logical Reasoning", "C", "C", (1, 0, 0, 1), "Clockwise90°", False),
+    (
+        4,
+        "ConstructedResponse",
+        "Function Graphs",
+        "(1) \\( a = 4 \\); (2) \\( Q(-4, 1) \\)",
+        "(1)a=4;(2)Q(−4,1)",
+        (1, 3, 3, 0),
+        "Upright",
+        False,
+    ),
+]
+MATHREAL_GOLD_TEXTS = {"1": "60", "2": "6; 6; 7", "3": "C", "4": "a=4; Q(-4,1)"}
+
+
+def write_mathreal(root: Path) -> Path:
+    """MathReal's GitHub release: ``json/testmini.json`` (a list of rows) and the photos under ``img/``
+    (``ImgReal`` = ``real/0001.jpg``; ``ImgClean``, where the row has a clean rendition, ``clean/0001.png``)."""
+    folder = root / "MathReal"
+    rows = []
+    for idx, kind, category, answer_en, answer_cn, quality, rotation, clean in _MATHREAL_ROWS:
+        question = "As shown in the figure, find the value asked for."
+        if kind == "MultipleChoice":
+            question = "Which finger is 2019 counted on? (    )\nA. Thumb\nB. Index finger\nC. Middle finger\nD. Ring finger"
+        rows.append(
+            {
+                "idx": idx,
+                "ImgReal": _save_image(make_image(600 + idx), folder / "img", f"real/{idx:04d}.jpg"),
+                "ImgClean": _save_image(make_image(700 + idx), folder / "img", f"clean/{idx:04d}.png")
+                if clean
+                else None,
+                "QuestionCN": "如图,求值.",
+                "QuestionEN": question,
+                "DescriptionCN": "1.一个图形;",
+                "DescriptionEN": "1. A figure;",
+                "AnswerCN": answer_cn,
+                "AnswerEN": answer_en,
+                "Table": 0,
+                "EducationalStage": "Middle",
+                "QuestionType": kind,
+                "Category": category,
+                "Difficulty": "Medium",
+                "ImageQualityDegradation": dict(
+                    zip(("blur", "underexposure/overexposure", "shadow coverage", "glare"), quality)
+                ),
+                "ImagePerspectiveVariation": {
+                    "rotation": rotation,
+                    "in-plane tilt": 1,
+                    "non-planar capture": 0,
+                    "background distortion": 0,
+                },
+                "ContentInterference": {
+                    "handwritten questions": 0,
+                    "reverse side content": 1 if idx % 2 else 0,
+                    "question marking": 0,
+                    "figure marking": 0,
+                    "handwritten answer for multiple-choice questions": 0,
+                    "handwritten process for constructed-response questions": 0,
+                },
+            }
+        )
+    path = folder / "json" / "testmini.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(rows, ensure_ascii=False, indent=2))
+    return path

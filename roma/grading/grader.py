@@ -24,6 +24,7 @@ from roma.grading.extraction import (
     parse_option_letter,
 )
 from roma.grading.math_equivalence import math_equivalent, math_value
+from roma.grading.multipart import part_values, response_parts, split_parts
 from roma.grading.numbers import numbers_equal, parse_number
 from roma.grading.options import normalize_options, options_from_question
 from roma.grading.rules import GradingRule, get_grading_rule
@@ -40,6 +41,7 @@ ANSWER_TYPES = (
     "yes_no",
     "text",
     "math",
+    "multi_part",
 )
 """The answer types ``grade`` understands (benchmark spellings are mapped by ``normalize_answer_type``)."""
 
@@ -223,6 +225,8 @@ def _grade_one(
         return _grade_yes_no(extraction, response, gold)
     if answer_type == "multi_letter":
         return _grade_multi_letter(extraction, response, gold)
+    if answer_type == "multi_part":
+        return _grade_multi_part(response, gold, numbers)
     if answer_type == "multiple_choice":
         return _grade_multiple_choice(extraction.answer, gold, options or _usable(question_options, gold))
     if answer_type in ("integer", "float"):
@@ -361,6 +365,31 @@ def _equivalent_option_index(text: str, options: list[str]) -> tuple[int | None,
     if len(symbolic) == 1:
         return symbolic[0], f"{text!r} math-verify equivalent to"
     return None, ""
+
+
+# --- several parts (MathReal) ----------------------------------------------------------------------------
+
+
+def _grade_multi_part(response: str, gold: str, numbers: _NumberRule) -> Grade:
+    """Strict credit: the response gives as many sub-answers as the gold, each equal to the gold's in order
+    (as a whole, or by the value a sentence or equation states: ``137 m`` for "the height is 137 m")."""
+    gold_parts = split_parts(gold)
+    if not gold_parts:
+        raise ValueError(f"answer_type 'multi_part' needs a gold with at least one sub-answer, got {gold!r}")
+    parts = response_parts(response)
+    if not parts:
+        return Grade(False, None, gold, "no answer found")
+    predicted = "; ".join(parts)
+    if len(parts) != len(gold_parts):
+        return Grade(False, predicted, gold, f"{len(parts)} sub-answers != gold {len(gold_parts)}")
+    for position, (part, gold_part) in enumerate(zip(parts, gold_parts), start=1):
+        if not any(
+            _grade_math(clean_answer(value), gold_value, numbers).correct
+            for gold_value in part_values(gold_part)
+            for value in part_values(part)
+        ):
+            return Grade(False, predicted, gold, f"sub-answer {position}: {part!r} != gold {gold_part!r}")
+    return Grade(True, predicted, gold, f"all {len(gold_parts)} sub-answers equal, in order")
 
 
 # --- multiple letters, yes/no ----------------------------------------------------------------------------

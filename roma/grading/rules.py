@@ -137,6 +137,21 @@ BENCHMARK_RULES: dict[str, GradingRule] = {
             percent_as_fraction=True,
         ),
         GradingRule(
+            name="mathreal",
+            answer_types=("multiple_choice", "multi_part"),
+            official_metric=(
+                "LLM judge (gpt-4.1-nano): extraction of every \\boxed{} (else by the judge), then a 0-1 score "
+                "over the reference's sub-answers; strict accuracy (Acc_str) counts a score of 1.0, loose "
+                "accuracy (Acc) averages the partial credit; per knowledge category (PG, SG, LR, FG, SC)"
+            ),
+            deviations=(
+                "no LLM judge: sub-answers split by rule (';', newlines, (1) and ① markers) and compared in "
+                "order by roma's math equivalence, a sentence by the value after its last 'is' / '=' / ':'; a "
+                "gold in English or in Chinese is accepted; units are dropped (a wrong unit is not caught); "
+                "strict accuracy only (no partial credit); proofs are not credited by default"
+            ),
+        ),
+        GradingRule(
             name="synthetic",
             answer_types=("integer", "multiple_choice"),
             official_metric="roma's own task: the digit (count) or the option letter (taller bar) must match",

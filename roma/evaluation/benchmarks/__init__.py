@@ -7,7 +7,7 @@
 - `~roma.evaluation.benchmarks.sources`: local files (through the `datasets` builders), the hub, image cells;
 - one module per family: `math_reasoning` (MathVista, MathVerse, MATH-Vision, We-Math, DynaMath),
   `multi_discipline` (MMMU, MMMU-Pro), `visual_reasoning` (LogicVista, MMStar, HallusionBench, ChartQA),
-  `synthetic` (the bundled task).
+  `mathreal` (MathReal's real photos and its clean renditions), `synthetic` (the bundled task).
 
 Registering a new benchmark (see ``docs/extending.md`` for doing it from your own package)::
 
@@ -26,7 +26,13 @@ Registering a new benchmark (see ``docs/extending.md`` for doing it from your ow
 from __future__ import annotations
 
 # The built-in adapters register themselves on import.
-from roma.evaluation.benchmarks import math_reasoning, multi_discipline, synthetic, visual_reasoning  # noqa: F401
+from roma.evaluation.benchmarks import (  # noqa: F401
+    math_reasoning,
+    mathreal,
+    multi_discipline,
+    synthetic,
+    visual_reasoning,
+)
 from roma.evaluation.benchmarks.base import (
     LETTERS,
     Benchmark,
