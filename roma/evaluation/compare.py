@@ -26,9 +26,11 @@ from typing import Any
 import numpy as np
 
 from roma.evaluation.errors import EvaluationError
+from roma.evaluation.real_photos import real_photo_drops
 from roma.evaluation.records import SweepRecord
 from roma.evaluation.reports import (
     condition_interval,
+    format_points,
     format_points_interval,
     load_run,
     markdown_table,
@@ -182,7 +184,11 @@ def compare_runs(
                 {n: runs[n]["benchmarks"].get(benchmark, {}).get("worst_case") for n in names},
             )
     add("average", {n: runs[n].get("average") for n in names})
-    return {"baseline": baseline, "runs": {n: runs[n].get("run", {}) for n in names}, "rows": rows}
+    comparison = {"baseline": baseline, "runs": {n: runs[n].get("run", {}) for n in names}, "rows": rows}
+    real_photos = {n: real_photo_drops(runs[n]) for n in names}
+    if any(real_photos.values()):
+        comparison["real_photos"] = real_photos
+    return comparison
 
 
 def compare_markdown(comparison: dict[str, Any]) -> str:
@@ -216,6 +222,27 @@ def compare_markdown(comparison: dict[str, Any]) -> str:
         "in points, with a paired interval (bootstrap over the samples both runs scored; a Δ whose interval "
         "excludes 0 is resolved at that level). seen / unseen: mean over the group's corruption × severity "
         f"conditions.\n\n{models}\n\n"
+    )
+    return intro + markdown_table(header, body) + "\n" + _real_photos_markdown(comparison.get("real_photos"))
+
+
+def _real_photos_markdown(real_photos: dict[str, dict[str, Any] | None] | None) -> str:
+    """The real-photo drop beside the synthetic drops per run (`roma.evaluation.real_photos`); "" without."""
+    if not real_photos:
+        return ""
+    header = ["run", "questions", "clean image", "real photo", "real-photo drop", "seen drop", "unseen drop"]
+    body = [
+        [name, str(entry.get("n") or "–")]
+        + [format_points(entry.get(k)) for k in ("clean_image", "real_photo")]
+        + [format_points(entry.get(k), signed=True) for k in ("real_drop", "seen_drop", "unseen_drop")]
+        for name, entry in real_photos.items()
+        if entry
+    ]
+    intro = (
+        "\n## Real photos against synthetic corruptions (MathReal)\n\nThe same questions as a clean image "
+        "(`mathreal_clean`) and as a real phone photo (`mathreal`), under the clean condition; drops in points "
+        "from the clean image: to the real photo, and to the mean over the seen / unseen corruption conditions "
+        "of the clean image.\n\n"
     )
     return intro + markdown_table(header, body) + "\n"
 
