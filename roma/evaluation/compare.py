@@ -4,7 +4,9 @@ Typical use: ``roma compare results/grpo results/roma`` prints, per benchmark, c
 of each run and the difference to the first run (the baseline) in points, with a *paired* 95 % interval: the
 runs score the same samples under the same conditions, so the difference is bootstrapped over samples, each
 resampled sample carrying its outcomes in both runs and every condition of the group. With ``--out`` it also
-writes ``compare.md``, ``compare.csv``, ``compare.json`` and ``compare.png``. Each run is read from its records
+writes ``compare.md``, ``compare.csv``, ``compare.json`` and ``compare.png``. Runs that scored MathReal's real
+photos and clean renditions (``mathreal``, ``mathreal_clean``) also get the real-photo drop next to the synthetic
+drops (`roma.evaluation.real_photos`). Each run is read from its records
 (so a sweep still running compares as far as it got), or from its ``results.json`` (then without intervals).
 
 With several runs per method (seeds), ``roma compare grpo-seed*/ roma-seed*/ --group-by method`` groups the runs

@@ -6,8 +6,9 @@ What the benchmarks' own papers report besides overall accuracy:
   MathVista per ``task`` and per ``skill``; MathVerse per ``problem_version`` (``mathverse_all`` evaluates
   all five); MATH-Vision per ``subject`` and ``level``; DynaMath per ``subject`` and ``knowledge_level``;
   We-Math per number of ``steps``; LogicVista per ``skill``; MMStar per ``category`` and ``l2_category``;
-  ChartQA per ``source`` (human / augmented); MMMU-Pro per ``setting`` and, like MMMU, per ``subject``. A list-valued tag (MathVista's
-  skills) counts the record under each of its values.
+  ChartQA per ``source`` (human / augmented); MMMU-Pro per ``setting`` and, like MMMU, per ``subject``; MathReal
+  per ``category`` and per photo degradation (``image_quality``, ``image_quality_level``, ``perspective``,
+  ``interference``). A list-valued tag (MathVista's skills) counts the record under each of its values.
 - We-Math's **four-dimensional metric** (:func:`wemath_four_dimensional`), from the ``problem`` and ``step``
   tags that place a row in its multi-step problem.
 - DynaMath's **worst-case accuracy** over variants is computed by `roma.evaluation.reports` from the records'
