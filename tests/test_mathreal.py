@@ -170,6 +170,10 @@ def test_mathreal_accuracy_per_photo_degradation_and_the_real_photo_drop_in_comp
 
 def test_roma_eval_mathreal_end_to_end_scores_per_category(tiny_qwen3_vl_path, data_dir, tmp_path, capsys):
     torch.set_num_threads(1)
+    # One row without an answer in either language: skipped, and counted per benchmark in every report.
+    path = data_dir / "MathReal" / "json" / "testmini.json"
+    rows = json.loads(path.read_text())
+    path.write_text(json.dumps([*rows, {**rows[3], "idx": 9, "AnswerEN": "", "AnswerCN": None}]))
     out = tmp_path / "run"
     args = [
         "eval",
@@ -199,13 +203,16 @@ def test_roma_eval_mathreal_end_to_end_scores_per_category(tiny_qwen3_vl_path, d
         "false",
     ]
     assert roma_main(args) == 0
+    assert "rows not scored (listed in summary.md and results.json): mathreal 1" in capsys.readouterr().out
     results = json.loads((out / "results.json").read_text())
+    assert results["skipped"]["mathreal"]["count"] == 1 and "mathreal_clean" not in results["skipped"]
+    assert results["skipped"]["mathreal"]["rows"][0]["sample_id"] == "9"
     assert results["benchmarks"]["mathreal"]["n"] == 4 and results["benchmarks"]["mathreal_clean"]["n"] == 2
     figures = results["benchmarks"]["mathreal"]["official"]["conditions"]["clean"]
     assert figures["image_quality: blur"]["n"] == 3 and figures["image_quality_level: 0"]["n"] == 1
     assert figures["clean_rendition: yes"]["n"] == 2 and figures["category: Plane Geometry"]["n"] == 1
-    assert "## mathreal: official metric" in (out / "summary.md").read_text()
-    capsys.readouterr()
+    summary = (out / "summary.md").read_text()
+    assert "## mathreal: official metric" in summary and "## Rows not scored (1)" in summary
     assert roma_main(["compare", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "## Real photos against synthetic corruptions (MathReal)" in printed
