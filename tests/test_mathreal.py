@@ -175,33 +175,21 @@ def test_roma_eval_mathreal_end_to_end_scores_per_category(tiny_qwen3_vl_path, d
     rows = json.loads(path.read_text())
     path.write_text(json.dumps([*rows, {**rows[3], "idx": 9, "AnswerEN": "", "AnswerCN": None}]))
     out = tmp_path / "run"
-    args = [
-        "eval",
-        "--model",
-        str(tiny_qwen3_vl_path),
-        "--out",
-        str(out),
-        "--benchmarks",
-        "mathreal,mathreal_clean",
-        "--conditions",
-        "clean,gaussian_blur,motion_blur",
-        "--severities",
-        "3",
-        "--data_dir",
-        str(data_dir),
-        "--batch_size",
-        "4",
-        "--max_new_tokens",
-        "4",
-        "--cache_dir",
-        str(tmp_path / "cache"),
-        "--device",
-        "cpu",
-        "--dtype",
-        "float32",
-        "--progress",
-        "false",
-    ]
+    options = {
+        "model": tiny_qwen3_vl_path,
+        "out": out,
+        "benchmarks": "mathreal,mathreal_clean",
+        "conditions": "clean,gaussian_blur,motion_blur",
+        "severities": 3,
+        "data_dir": data_dir,
+        "batch_size": 4,
+        "max_new_tokens": 4,
+        "cache_dir": tmp_path / "cache",
+        "device": "cpu",
+        "dtype": "float32",
+        "progress": "false",
+    }
+    args = ["eval", *(item for key, value in options.items() for item in (f"--{key}", str(value)))]
     assert roma_main(args) == 0
     assert "rows not scored (listed in summary.md and results.json): mathreal 1" in capsys.readouterr().out
     results = json.loads((out / "results.json").read_text())
