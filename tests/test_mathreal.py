@@ -150,7 +150,30 @@ def test_mathreal_accuracy_per_photo_degradation_and_the_real_photo_drop_in_comp
         "clean_image": 100.0,
         "real_photo": 50.0,
         "n": 2,
+        "real_drop_ci95": None,
         "real_drop": 50.0,
+        "seen_drop": 50.0,
+        "unseen_drop": 100.0,
+    }
+    # With the records: the same figures, paired sample by sample, with an interval.
+    records = _records(data_dir, outcomes)
+    paired = real_photo_drops(results, records)
+    assert (paired["clean_image"], paired["real_photo"], paired["n"], paired["real_drop"]) == (
+        100.0,
+        50.0,
+        2,
+        50.0,
+    )
+    low, high = paired["real_drop_ci95"]
+    assert low < 50.0 < high
+    # A cut that kept other questions of each benchmark (--max_samples): only the questions both scored count.
+    cut = [r for r in records if not (r.benchmark == "mathreal" and r.sample_id == "1")]
+    assert real_photo_drops(summarize(cut), cut) | {"real_drop_ci95": None} == {
+        "clean_image": 100.0,
+        "real_photo": 0.0,
+        "n": 1,
+        "real_drop_ci95": None,
+        "real_drop": 100.0,
         "seen_drop": 50.0,
         "unseen_drop": 100.0,
     }
@@ -162,6 +185,12 @@ def test_mathreal_accuracy_per_photo_degradation_and_the_real_photo_drop_in_comp
     assert "## Real photos against synthetic corruptions (MathReal)" in text
     assert "| grpo | 2 | 100.0 | 50.0 | +50.0 | +50.0 | +100.0 |" in text
     assert "| roma | 2 | 100.0 | 100.0 | +0.0 | +50.0 | +100.0 |" in text
+    with_records = compare_runs(
+        {"grpo": results, "roma": summarize(_records(data_dir, better))},
+        {"grpo": records, "roma": _records(data_dir, better)},
+    )
+    assert with_records["real_photos"]["grpo"]["real_drop_ci95"] == paired["real_drop_ci95"]
+    assert "| grpo | 2 | 100.0 | 50.0 | +50.0 [" in compare_markdown(with_records)
     # Without both benchmarks there is nothing to pair: no section.
     only_real = summarize([r for r in _records(data_dir, outcomes) if r.benchmark == "mathreal"])
     assert real_photo_drops(only_real) is None

@@ -187,7 +187,7 @@ def compare_runs(
             )
     add("average", {n: runs[n].get("average") for n in names})
     comparison = {"baseline": baseline, "runs": {n: runs[n].get("run", {}) for n in names}, "rows": rows}
-    real_photos = {n: real_photo_drops(runs[n]) for n in names}
+    real_photos = {n: real_photo_drops(runs[n], records.get(n)) for n in names}
     if any(real_photos.values()):
         comparison["real_photos"] = real_photos
     return comparison
@@ -236,15 +236,16 @@ def _real_photos_markdown(real_photos: dict[str, dict[str, Any] | None] | None) 
     body = [
         [name, str(entry.get("n") or "–")]
         + [format_points(entry.get(k)) for k in ("clean_image", "real_photo")]
-        + [format_points(entry.get(k), signed=True) for k in ("real_drop", "seen_drop", "unseen_drop")]
+        + [format_points_interval(entry.get("real_drop"), entry.get("real_drop_ci95"), signed=True)]
+        + [format_points(entry.get(k), signed=True) for k in ("seen_drop", "unseen_drop")]
         for name, entry in real_photos.items()
         if entry
     ]
     intro = (
         "\n## Real photos against synthetic corruptions (MathReal)\n\nThe same questions as a clean image "
         "(`mathreal_clean`) and as a real phone photo (`mathreal`), under the clean condition; drops in points "
-        "from the clean image: to the real photo, and to the mean over the seen / unseen corruption conditions "
-        "of the clean image.\n\n"
+        "from the clean image: to the real photo (with a paired 95 % interval where the records are there), and "
+        "to the mean over the seen / unseen corruption conditions of the clean image.\n\n"
     )
     return intro + markdown_table(header, body) + "\n"
 
