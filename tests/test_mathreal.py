@@ -69,13 +69,16 @@ def test_mathreal_rows_in_every_published_answer_form_are_graded_not_dropped(dat
     dropped; only a row with no answer in either language is skipped, and named."""
     path = data_dir / "MathReal" / "json" / "testmini.json"
     rows = json.loads(path.read_text())
-    extra = [(5, "A. 1 meter"), (6, "ABD"), (7, "")]
+    extra = [(5, "A. 1 meter"), (6, "ABD"), (7, ""), (8, "E")]
     for idx, answer in extra:
         rows.append({**rows[2], "idx": idx, "AnswerEN": answer, "AnswerCN": answer})
     path.write_text(json.dumps(rows, ensure_ascii=False))
     data = get_benchmark("mathreal", data_dir=data_dir).load()
     by_id = {s.sample_id: s for s in data}
-    assert sorted(by_id) == ["1", "2", "3", "4", "5", "6"]
+    assert sorted(by_id) == ["1", "2", "3", "4", "5", "6", "8"]
+    # A gold letter beyond the options read from the question (a misread layout): graded by letter alone.
+    assert (by_id["8"].gold, by_id["8"].options) == ("E", None)
+    assert grade(boxed("E"), by_id["8"].gold, **by_id["8"].grade_kwargs()).correct
     assert [s.sample_id for s in data.skipped] == ["7"] and "'AnswerEN' = ''" in data.skipped[0].reason
     assert (by_id["5"].gold, by_id["5"].answer_type) == ("A", "multiple_choice")
     assert (by_id["6"].gold, by_id["6"].answer_type) == ("A, B, D", "multi_letter")

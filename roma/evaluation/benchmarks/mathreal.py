@@ -114,6 +114,8 @@ class MathReal(Benchmark):
             golds = [", ".join(sorted(letters))]
             answer_type = "multiple_choice" if len(letters) == 1 else "multi_letter"
             options = options_from_question(str(row.get("QuestionEN") or "")) or None
+            if options and max(ord(letter) - ord("A") for letter in letters) >= len(options):
+                options = None  # the options were misread from the question: grade the letters alone
         # The paper's breakdowns: knowledge category (its headline table), question type, difficulty, stage.
         tags = {
             tag: str(row[column]).strip()
