@@ -61,6 +61,9 @@ def test_logicvista_release_grades_its_numbered_option_gold_and_skips_only_the_e
     for response, correct in [
         (boxed("3"), True),
         ("The answer is 3.", True),
+        (boxed("Option 3"), True),
+        (boxed("Statement (3)"), True),
+        (boxed("Option 4"), False),
         (boxed("2"), False),
         (boxed("C"), False),  # the options are numbered: a letter names none of them
     ]:

@@ -71,6 +71,9 @@ _YES_NO_WORD_RE = re.compile(r"\b(yes|no)\b", re.IGNORECASE)
 _LETTER_LIST_GOLD_RE = re.compile(r"^[A-Z](?:\s*[,;]\s*[A-Z])+$")
 _WORDS_RE = re.compile(r"^[A-Za-z][A-Za-z\s'.-]*$")
 _LOWERCASE_LETTER_RE = re.compile(r"^[(\[]?[a-z][)\]]?\.?$")
+_NAMED_NUMBER_RE = re.compile(
+    r"^(?:option|choice|statement|answer|number|no\.)\s*\(?(\d+)\)?$", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -461,6 +464,8 @@ def _numeric_gold(gold: str, answer_type: str) -> float:
 def _grade_number(predicted: str, gold: str, answer_type: str, numbers: _NumberRule) -> Grade:
     gold_value = _numeric_gold(gold, answer_type)
     predicted_value = parse_number(predicted)
+    if predicted_value is None and answer_type == "integer" and (named := _NAMED_NUMBER_RE.match(predicted)):
+        predicted_value = float(named.group(1))  # "Option 3": options numbered 1-5 (LogicVista's v1_20)
     if predicted_value is None and answer_type == "float" and numbers.exact:
         # No rounding or tolerance asked for: exact symbolic equality (\frac{1}{\sqrt{2}} vs 0.5\sqrt{2}).
         return _grade_math(predicted, gold, numbers)
