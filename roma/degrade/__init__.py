@@ -16,6 +16,7 @@ from roma.degrade import corruptions as _builtin_corruptions  # noqa: F401  (reg
 from roma.degrade.core import corrupt
 from roma.degrade.errors import (
     CorruptionContractError,
+    CorruptionResourceError,
     DegradationError,
     InvalidImageError,
     NotAnImageError,
@@ -51,6 +52,7 @@ __all__ = [
     "UNSEEN",
     "WEATHER",
     "CorruptionContractError",
+    "CorruptionResourceError",
     "DegradationError",
     "DegradationRecord",
     "DegradationSampler",

@@ -548,9 +548,11 @@ FROST_TEXTURES = ("frost1.png", "frost2.png", "frost3.png", "frost4.jpg", "frost
 
 def frost_texture_folder():
     """The ``frost/`` folder of the installed ``imagecorruptions`` package (found without importing it, which
-    would load numba), or raise :class:`FileNotFoundError` saying how to get it."""
+    would load numba), or raise :class:`~roma.degrade.errors.CorruptionResourceError` saying how to get it."""
     import importlib.util
     from pathlib import Path
+
+    from roma.degrade.errors import CorruptionResourceError
 
     spec = importlib.util.find_spec("imagecorruptions")
     folders = [Path(p) / "frost" for p in (spec.submodule_search_locations or [])] if spec else []
@@ -562,7 +564,7 @@ def frost_texture_folder():
         if folders
         else "the package is not installed"
     )
-    raise FileNotFoundError(
+    raise CorruptionResourceError(
         "the frost corruption overlays the six ImageNet-C frost photos shipped inside the imagecorruptions "
         f"package, and {where}: install it with `pip install imagecorruptions-imaug` (roma's [dev] extra has it)"
     )
@@ -573,7 +575,11 @@ def _frost_photo(index: int) -> np.ndarray:
     path = frost_texture_folder() / FROST_TEXTURES[index]
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)  # as the reference reads it: alpha dropped
     if bgr is None:
-        raise FileNotFoundError(f"the frost texture {path} could not be decoded")
+        from roma.degrade.errors import CorruptionResourceError
+
+        raise CorruptionResourceError(
+            f"the frost photo {path} could not be decoded; reinstall imagecorruptions-imaug"
+        )
     bgr.flags.writeable = False
     return bgr
 
