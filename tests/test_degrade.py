@@ -749,3 +749,15 @@ def test_contact_sheet_cli_reports_bad_input(tmp_path, capsys):
     Image.new("RGB", (20, 20)).save(image)
     assert main([str(image), "--out", str(tmp_path / "x.png"), "--group", "blurr"]) == 2
     assert "unknown corruption or group 'blurr'" in capsys.readouterr().err
+
+
+def test_pixelate_upsamples_exactly_as_pil_nearest():
+    rng = np.random.default_rng(0)
+    for height in range(1, 60, 3):
+        for width in range(1, 80, 7):
+            image = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+            for scale in D.get_corruption("pixelate").severities:
+                small = (max(1, int(width * scale)), max(1, int(height * scale)))
+                pil = Image.fromarray(image).resize(small, Image.Resampling.BOX)
+                expected = np.asarray(pil.resize((width, height), Image.Resampling.NEAREST))
+                np.testing.assert_array_equal(F.pixelate(image, scale), expected, err_msg=f"{height}x{width}")

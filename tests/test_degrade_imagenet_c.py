@@ -363,3 +363,14 @@ def test_resampling_aliases_where_low_resolution_averages():
     flat = np.full((33, 47, 3), (10, 200, 90), np.uint8)
     for factor in D.get_corruption("resampling").severities:
         np.testing.assert_array_equal(F.resampling(flat, factor), flat)
+
+
+def test_glass_blur_offset_draws_are_uniform_over_the_offset_square():
+    from roma.degrade.corruptions import uniform_bytes_below
+
+    rng = np.random.default_rng(0)
+    for bound in (4, 16, 36, 64):  # max_delta 1, 2, 3, 4: 36 goes through rejection
+        draws = uniform_bytes_below(rng, bound, (6, 100, 100 * bound // 4))
+        assert draws.dtype == np.uint8 and draws.shape == (6, 100, 100 * bound // 4)
+        counts = np.bincount(draws.ravel(), minlength=bound)
+        assert len(counts) == bound and np.abs(counts / counts.mean() - 1).max() < 0.06, bound

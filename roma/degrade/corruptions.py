@@ -201,8 +201,22 @@ def glass_blur(image: np.ndarray, row: tuple[float, float, float], rng: np.rando
     span = 2 * max_delta
     shape = (iterations, max(0, height - span), max(0, width - span))
     # One draw per visited pixel and pass: the offset pair (dy, dx), uniform over [-max_delta, max_delta)².
-    codes = rng.integers(0, span * span, size=shape, dtype=np.uint8)
-    return F.glass_blur(image, sigma, max_delta, codes)
+    return F.glass_blur(image, sigma, max_delta, uniform_bytes_below(rng, span * span, shape))
+
+
+def uniform_bytes_below(rng: np.random.Generator, bound: int, shape: tuple[int, ...]) -> np.ndarray:
+    """``uint8`` draws uniform over ``0..bound - 1`` (``bound`` <= 256) from raw random bytes: masked when
+    ``bound`` is a power of two, else by rejection of the bytes >= the largest multiple of ``bound``
+    (several times faster than ``Generator.integers`` for ``uint8``)."""
+    count = int(np.prod(shape))
+    if bound & (bound - 1) == 0:
+        return (np.frombuffer(rng.bytes(count), np.uint8) & np.uint8(bound - 1)).reshape(shape)
+    limit = 256 - 256 % bound
+    kept = np.empty(0, np.uint8)
+    while kept.size < count:  # each byte is kept with probability limit / 256 >= 1/2
+        fresh = np.frombuffer(rng.bytes(2 * (count - kept.size) + 64), np.uint8)
+        kept = np.concatenate([kept, fresh[fresh < limit]])
+    return (kept[:count] % np.uint8(bound)).reshape(shape)
 
 
 # (mean, std, zoom, threshold, motion-blur radius, motion-blur sigma, image weight)

@@ -249,7 +249,9 @@ def pixelate(image: np.ndarray, scale: float) -> np.ndarray:
     height, width = image.shape[:2]
     small = (max(1, int(width * scale)), max(1, int(height * scale)))
     pil = Image.fromarray(image, "RGB").resize(small, Image.Resampling.BOX)
-    return np.asarray(pil.resize((width, height), Image.Resampling.NEAREST)).copy()
+    # OpenCV's INTER_NEAREST_EXACT samples where PIL's NEAREST does (pixel centres), into a fresh array
+    # without PIL's copy out; tests/test_degrade.py checks the two agree on every size and scale it tries.
+    return cv2.resize(np.asarray(pil), (width, height), interpolation=cv2.INTER_NEAREST_EXACT)
 
 
 # ------------------------------------------------------------------------------------------- noise
@@ -425,9 +427,14 @@ def glass_shuffle_sources(height: int, width: int, max_delta: int, offset_codes:
         return sources
     dy_of, dx_of, visited_step, image_step, before_of, pixels = _glass_layout(height, width, max_delta)
     visited = np.arange(rows * cols, dtype=np.int32)
+    window = sources.reshape(height, width)[
+        max_delta + 1 : max_delta + 1 + rows, max_delta + 1 : max_delta + 1 + cols
+    ]
+    identity = True  # sources still maps every pixel to itself (before the first pass)
     edges = (np.s_[rows - max_delta :, :], np.s_[:, :max_delta], np.s_[:, cols - max_delta :])
     for codes in offset_codes.reshape(-1, rows, cols):
-        codes = codes.astype(np.uint8) if span * span <= 256 else codes.astype(np.intp)
+        if codes.dtype != np.uint8:
+            codes = codes.astype(np.uint8) if span * span <= 256 else codes.astype(np.intp)
         takes_new = np.take(before_of, codes)
         # Only a neighbour that is visited at all was overwritten: near the bottom, left and right edges of
         # the visited window an offset pointing "before" can leave it.
@@ -447,7 +454,10 @@ def glass_shuffle_sources(height: int, width: int, max_delta: int, offset_codes:
             chasing = chasing[np.take(takes_new, link).view(bool)]
         # The pixel at the end of a chain copied its neighbour's value from before the pass.
         chain_end_sources = np.take(pixels, node) + np.take(image_step, np.take(flat_codes, node))
-        sources[pixels] = np.take(sources, chain_end_sources)
+        if not identity:
+            chain_end_sources = np.take(sources, chain_end_sources)
+        window[...] = chain_end_sources.reshape(rows, cols)
+        identity = False
     return sources
 
 
