@@ -384,21 +384,44 @@ def elastic_transform(
 # ------------------------------------------------------------------------------- the rest of ImageNet-C
 @lru_cache(maxsize=32)
 def _glass_layout(height: int, width: int, max_delta: int) -> tuple[np.ndarray, ...]:
-    """Per-size tables of :func:`glass_shuffle_sources` (cached, read-only). Per offset code
-    ``(dy + d) · 2d + (dx + d)``: ``dy``, ``dx``, the step to the neighbour among the visited pixels and in
-    the image, and whether the neighbour comes before in the visiting order (a later row, or the same row
-    further right; ``uint8``). Per visited pixel: its flat index in the image."""
+    """Per-size tables of :func:`glass_shuffle_sources` (cached, read-only).
+
+    Per offset code ``(dy + d) · 2d + (dx + d)``: the step to the neighbour among the visited pixels and in
+    the image. Per visited pixel: its flat index in the image, and ``row · 4d²`` into ``takes_new``, which says
+    per (row, code) whether the neighbour is visited before this pixel (a later row, or the same row further
+    right) and visited at all (inside the window). A row of ``takes_new`` is one of the at most (d + 1)³ ways a
+    pixel can sit near the window's bottom, left and right edges (the only edges an earlier pixel lies past).
+    """
     span = 2 * max_delta
     rows, cols = height - span, width - span
     dy, dx = np.divmod(np.arange(span * span, dtype=np.int32), span)
     dy, dx = dy - max_delta, dx - max_delta
-    before = ((dy > 0) | ((dy == 0) & (dx > 0))).astype(np.uint8)
-    visited_step, image_step = dy * cols + dx, dy * width + dx
+    before = (dy > 0) | ((dy == 0) & (dx > 0))
+    # Distance to the bottom, left and right edges, capped at max_delta (at or beyond it nothing is cut off).
+    to_bottom = np.minimum(np.arange(rows)[::-1], max_delta)[:, None]
+    to_left = np.minimum(np.arange(cols), max_delta)[None, :]
+    to_right = np.minimum(np.arange(cols)[::-1], max_delta)[None, :]
+    situation = ((to_bottom * (max_delta + 1) + to_left) * (max_delta + 1) + to_right).astype(np.int32)
+    bottom, rest = np.divmod(np.arange((max_delta + 1) ** 3), (max_delta + 1) ** 2)
+    left, right = np.divmod(rest, max_delta + 1)
+    takes_new = (
+        before[None, :]
+        & (dy[None, :] <= bottom[:, None])
+        & (dx[None, :] >= -left[:, None])
+        & (dx[None, :] <= right[:, None])
+    ).astype(np.uint8)
+    row_start = (situation * (span * span)).ravel()
     pixels = (
         np.arange(max_delta + 1, max_delta + 1 + rows, dtype=np.int32)[:, None] * width
         + np.arange(max_delta + 1, max_delta + 1 + cols, dtype=np.int32)[None, :]
     ).ravel()
-    tables = (dy, dx, visited_step, image_step, before, pixels)
+    tables = (
+        (dy * cols + dx).astype(np.int32),
+        (dy * width + dx).astype(np.int32),
+        takes_new.ravel(),
+        row_start,
+        pixels,
+    )
     for table in tables:
         table.flags.writeable = False
     return tables
@@ -425,35 +448,27 @@ def glass_shuffle_sources(height: int, width: int, max_delta: int, offset_codes:
     rows, cols = height - span, width - span
     if rows <= 0 or cols <= 0:
         return sources
-    dy_of, dx_of, visited_step, image_step, before_of, pixels = _glass_layout(height, width, max_delta)
+    visited_step, image_step, takes_new_table, row_start, pixels = _glass_layout(height, width, max_delta)
     visited = np.arange(rows * cols, dtype=np.int32)
     window = sources.reshape(height, width)[
         max_delta + 1 : max_delta + 1 + rows, max_delta + 1 : max_delta + 1 + cols
     ]
     identity = True  # sources still maps every pixel to itself (before the first pass)
-    edges = (np.s_[rows - max_delta :, :], np.s_[:, :max_delta], np.s_[:, cols - max_delta :])
-    for codes in offset_codes.reshape(-1, rows, cols):
+    for codes in offset_codes.reshape(-1, rows * cols):
         if codes.dtype != np.uint8:
             codes = codes.astype(np.uint8) if span * span <= 256 else codes.astype(np.intp)
-        takes_new = np.take(before_of, codes)
-        # Only a neighbour that is visited at all was overwritten: near the bottom, left and right edges of
-        # the visited window an offset pointing "before" can leave it.
-        for edge in edges:
-            edge_codes = codes[edge]
-            row = np.arange(rows)[edge[0], None] + np.take(dy_of, edge_codes)
-            col = np.arange(cols)[None, edge[1]] + np.take(dx_of, edge_codes)
-            takes_new[edge] &= (row < rows) & (col >= 0) & (col < cols)
-        flat_codes = codes.ravel()
-        neighbour = visited + np.take(visited_step, flat_codes)
-        takes_new = takes_new.ravel()
+        # uint8 tables taken, then viewed as bool: NumPy's nonzero and compress are several times faster on
+        # bool than on uint8 or with boolean indexing
+        takes_new = np.take(takes_new_table, row_start + codes)
+        neighbour = visited + np.take(visited_step, codes)  # meaningful where takes_new
         node = visited.copy()
-        chasing = np.flatnonzero(takes_new)
+        chasing = np.flatnonzero(takes_new.view(bool))
         while chasing.size:  # each step follows the link to the pixel the neighbour copied from
             link = np.take(neighbour, np.take(node, chasing))
             node[chasing] = link
-            chasing = chasing[np.take(takes_new, link).view(bool)]
+            chasing = np.compress(np.take(takes_new, link).view(bool), chasing)
         # The pixel at the end of a chain copied its neighbour's value from before the pass.
-        chain_end_sources = np.take(pixels, node) + np.take(image_step, np.take(flat_codes, node))
+        chain_end_sources = np.take(pixels + np.take(image_step, codes), node)
         if not identity:
             chain_end_sources = np.take(sources, chain_end_sources)
         window[...] = chain_end_sources.reshape(rows, cols)
@@ -471,9 +486,11 @@ def glass_blur(image: np.ndarray, sigma: float, max_delta: int, offset_codes: np
     height, width = image.shape[:2]
     blurred = gaussian_blur(image, sigma)
     sources = glass_shuffle_sources(height, width, int(max_delta), offset_codes)
-    # One 3-byte item per pixel gathers several times faster than rows of a (H·W) × 3 array.
-    pixel_items = np.ascontiguousarray(blurred).reshape(-1).view(np.dtype((np.void, image.shape[2])))
-    shuffled = pixel_items[sources].view(np.uint8).reshape(image.shape)
+    # Gathered as one uint32 per RGBA pixel: several times faster than rows of an (H·W) × 3 array.
+    packed = cv2.cvtColor(blurred, cv2.COLOR_RGB2RGBA).view(np.uint32).reshape(-1)
+    shuffled = cv2.cvtColor(
+        np.take(packed, sources).view(np.uint8).reshape(height, width, 4), cv2.COLOR_RGBA2RGB
+    )
     return gaussian_blur(shuffled, sigma)
 
 
