@@ -619,7 +619,7 @@ def frost_texture_shape(index: int, height: int, width: int) -> tuple[int, int]:
     return math.ceil(photo_height * scale), math.ceil(photo_width * scale)
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=8)  # a photo scaled past 1.1x (an image larger than it) can hold tens of MB
 def frost_texture(index: int, rows: int, columns: int) -> np.ndarray:
     """Frost photo ``index`` resized (bicubic) to ``rows × columns``, as RGB ``uint8`` (cached)."""
     resized = cv2.resize(_frost_photo(index), (columns, rows), interpolation=cv2.INTER_CUBIC)
