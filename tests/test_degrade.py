@@ -67,19 +67,7 @@ def test_groups_are_the_documented_sets_and_disjoint():
     assert unseen >= REQUIRED_UNSEEN
     assert not unseen & set(D.list_corruptions(D.SEEN))
     # unseen is pinned exactly: every documented unseen figure averages over these 11
-    assert D.list_corruptions(D.UNSEEN) == [
-        "gaussian_noise",
-        "shot_noise",
-        "impulse_noise",
-        "speckle_noise",
-        "defocus_blur",
-        "motion_blur",
-        "zoom_blur",
-        "pixelate",
-        "contrast",
-        "brightness",
-        "elastic_transform",
-    ]
+    assert set(D.list_corruptions(D.UNSEEN)) == REQUIRED_UNSEEN | {"speckle_noise"} and len(unseen) == 11
     listed = set(D.list_corruptions(D.IMAGENET_C)) | set(D.list_corruptions(D.CAPTURE))
     assert set(D.list_corruptions("all")) == unseen | set(D.list_corruptions(D.SEEN)) | listed
 
