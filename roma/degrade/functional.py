@@ -387,10 +387,10 @@ def _glass_layout(height: int, width: int, max_delta: int) -> tuple[np.ndarray, 
     """Per-size tables of :func:`glass_shuffle_sources` (cached, read-only).
 
     Per offset code ``(dy + d) · 2d + (dx + d)``: the step to the neighbour among the visited pixels and in
-    the image. Per visited pixel: its flat index in the image, and ``row · 4d²`` into ``takes_new``, which says
-    per (row, code) whether the neighbour is visited before this pixel (a later row, or the same row further
-    right) and visited at all (inside the window). A row of ``takes_new`` is one of the at most (d + 1)³ ways a
-    pixel can sit near the window's bottom, left and right edges (the only edges an earlier pixel lies past).
+    the image. Per visited pixel: its flat index in the image, and where its row of ``takes_new`` starts;
+    ``takes_new`` says per (row, code) whether the neighbour is visited before this pixel (a later row, or the
+    same row further right) and visited at all (inside the window). A row is one of the (d + 1)³ ways a pixel
+    can sit near the window's bottom, left and right edges (the only edges an earlier neighbour can lie past).
     """
     span = 2 * max_delta
     rows, cols = height - span, width - span
