@@ -4,10 +4,9 @@
     python bench/degrade_throughput.py --sizes 224x224 --corruptions imagenet_c   # the ImageNet-C suite
 
 For every corruption and image size: median (``--statistic min``: fastest) milliseconds per image over
-severities 1..5 × N repeats for
-roma, its albumentations equivalent (seen corruptions only) and ``imagecorruptions`` (from
-``imagecorruptions-imaug``, where it has the corruption), all measured in the same run, interleaved call by
-call so machine load hits every implementation alike. Ratios are roma / other (below 1 = roma faster).
+severities 1..5 × N repeats for roma, its albumentations equivalent (seen corruptions only) and
+``imagecorruptions`` (from ``imagecorruptions-imaug``, where it has the corruption), all measured in the same
+run, interleaved call by call so machine load hits every implementation alike. Ratios are roma / other (below 1 = roma faster).
 ``imagecorruptions-imaug`` compiles glass blur's pixel loop with numba; the "py loop" column times the same
 function run as the plain Python loop of ImageNet-C and the original ``imagecorruptions`` (its ``py_func``).
 A summary names the slowest ratio against imagecorruptions. Then the time to draw K=2 seen views for a batch
