@@ -3,10 +3,10 @@
     python bench/degrade_throughput.py [--json PATH] [--repeats N] [--sizes 448x448,768x1024]
     python bench/degrade_throughput.py --sizes 224x224 --corruptions imagenet_c   # the ImageNet-C suite
 
-For every corruption and image size: median (``--statistic min``: fastest) milliseconds per image over
-severities 1..5 × N repeats for roma, its albumentations equivalent (seen corruptions only) and
-``imagecorruptions`` (from ``imagecorruptions-imaug``, where it has the corruption), all measured in the same
-run, interleaved call by call so machine load hits every implementation alike. Ratios are roma / other (below 1 = roma faster).
+For every corruption and image size: median milliseconds per image over severities 1..5 × N repeats for
+roma, its albumentations equivalent (seen corruptions only) and ``imagecorruptions`` (from
+``imagecorruptions-imaug``, where it has the corruption), all measured in the same run, interleaved call by
+call so machine load hits every implementation alike. Ratios are roma / other (below 1 = roma faster).
 ``imagecorruptions-imaug`` compiles glass blur's pixel loop with numba; the "py loop" column times the same
 function run as the plain Python loop of ImageNet-C and the original ``imagecorruptions`` (its ``py_func``).
 A summary names the slowest ratio against imagecorruptions. Then the time to draw K=2 seen views for a batch
@@ -122,10 +122,8 @@ def timed(fn: Callable, image: np.ndarray, calls: int = 1) -> float:
     return (time.perf_counter() - start) * 1000.0 / calls
 
 
-def bench_corruption(
-    name: str, images: list[np.ndarray], repeats: int, statistic: Callable = statistics.median
-) -> dict[str, Any]:
-    """Median (or ``statistic``) ms/image per implementation over severities × images × repeats, interleaved.
+def bench_corruption(name: str, images: list[np.ndarray], repeats: int) -> dict[str, Any]:
+    """Median ms/image per implementation over severities × images × repeats, calls interleaved.
 
     Each sample averages enough back-to-back calls to last about 10 ms, so sub-millisecond kernels are
     not dominated by timer and scheduler noise; a reference call of more than 250 ms is timed once per
@@ -158,10 +156,10 @@ def bench_corruption(
                 for key, fn in impls.items():
                     if key not in slow:
                         local[key].append(timed(fn, image, calls[key]))
-        per_severity[severity] = {k: statistic(v) for k, v in local.items()}
+        per_severity[severity] = {k: statistics.median(v) for k, v in local.items()}
         for key, values in local.items():
             samples[key].extend(values)
-    result = {c: statistic(v) for c, v in samples.items() if v}
+    result = {c: statistics.median(v) for c, v in samples.items() if v}
     result["per_severity"] = per_severity
     return result
 
@@ -201,13 +199,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--sizes", default="448x448,768x1024", help="comma-separated HxW sizes")
     parser.add_argument("--corruptions", default="all", help="group or names to benchmark (default all)")
-    parser.add_argument(
-        "--statistic",
-        choices=("median", "min"),
-        default="median",
-        help="per-call time reported: the median, or the fastest call (less sensitive to other processes on a "
-        "shared machine; default median)",
-    )
     args = parser.parse_args(argv)
 
     sizes = [tuple(int(v) for v in size.split("x")) for size in args.sizes.split(",")]
@@ -222,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     for height, width in sizes:
         images = photos(height, width)
         for name in names:
-            row = bench_corruption(name, images, args.repeats, getattr(statistics, args.statistic, min))
+            row = bench_corruption(name, images, args.repeats)
             results["corruptions"].setdefault(name, {})[f"{height}x{width}"] = row
             roma, alb, alb_k, ic, loop = (
                 row.get(k) for k in ("roma", "alb", "alb same kernel", "imagecorruptions", "py loop")
