@@ -1,12 +1,16 @@
 """Throughput of :mod:`roma.degrade` against albumentations and ``imagecorruptions`` on one thread.
 
     python bench/degrade_throughput.py [--json PATH] [--repeats N] [--sizes 448x448,768x1024]
+    python bench/degrade_throughput.py --sizes 224x224 --corruptions imagenet_c   # the ImageNet-C suite
 
 For every corruption and image size: median milliseconds per image over severities 1..5 × N repeats for
 roma, its albumentations equivalent (seen corruptions only) and ``imagecorruptions`` (from
 ``imagecorruptions-imaug``, where it has the corruption), all measured in the same run, interleaved call by
 call so machine load hits every implementation alike. Ratios are roma / other (below 1 = roma faster).
-Then the time to draw K=2 seen views for a batch of 64 images of 448×448 (target: under one second).
+``imagecorruptions-imaug`` compiles glass blur's pixel loop with numba; the "py loop" column times the same
+function run as the plain Python loop of ImageNet-C and the original ``imagecorruptions`` (its ``py_func``).
+A summary names the slowest ratio against imagecorruptions. Then the time to draw K=2 seen views for a batch
+of 64 images of 448×448 (target: under one second).
 
 albumentations equivalents: ``GaussianBlur(sigma_limit=σ)`` (its default kernel covers ±3.5σ, ImageNet-C's
 ±4σ; the "alb same kernel" column gives it roma's kernel size), ``ImageCompression(quality_range=q)``,
@@ -91,6 +95,25 @@ def imagecorruptions_equivalent(name: str, severity: int) -> Callable | None:
     return run
 
 
+def python_loop_glass_blur(severity: int) -> Callable | None:
+    """imagecorruptions' glass blur with its numba-compiled shuffle swapped for the plain Python loop it compiles
+    (the loop of ImageNet-C's ``make_imagenet_c.py`` and of the original imagecorruptions)."""
+    try:
+        from imagecorruptions import corruptions
+    except ImportError:  # pragma: no cover - optional comparison
+        return None
+    compiled = corruptions._shuffle_pixels_njit_glass_blur
+
+    def run(image: np.ndarray) -> np.ndarray:
+        corruptions._shuffle_pixels_njit_glass_blur = compiled.py_func
+        try:
+            return corruptions.glass_blur(Image.fromarray(image), severity, seed=severity)
+        finally:
+            corruptions._shuffle_pixels_njit_glass_blur = compiled
+
+    return run
+
+
 def timed(fn: Callable, image: np.ndarray, calls: int = 1) -> float:
     """Mean milliseconds per call over ``calls`` back-to-back calls."""
     start = time.perf_counter()
@@ -106,7 +129,7 @@ def bench_corruption(name: str, images: list[np.ndarray], repeats: int) -> dict[
     not dominated by timer and scheduler noise; a reference call of more than 250 ms is timed once per
     severity.
     """
-    columns = ("roma", "alb", "alb same kernel", "imagecorruptions")
+    columns = ("roma", "alb", "alb same kernel", "imagecorruptions", "py loop")
     samples: dict[str, list[float]] = {c: [] for c in columns}
     per_severity: dict[int, dict[str, float]] = {}
     for severity in SEVERITIES:
@@ -115,6 +138,7 @@ def bench_corruption(name: str, images: list[np.ndarray], repeats: int) -> dict[
             "alb": albumentations_equivalent(name, severity),
             "alb same kernel": albumentations_equivalent(name, severity, same_kernel=True),
             "imagecorruptions": imagecorruptions_equivalent(name, severity),
+            "py loop": python_loop_glass_blur(severity) if name == "glass_blur" else None,
         }
         impls = {k: v for k, v in impls.items() if v is not None}
         calls: dict[str, int] = {}
@@ -182,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {"repeats": args.repeats, "corruptions": {}}
     header = (
         f"{'corruption':18s} {'size':>9s} {'roma ms':>8s} {'alb ms':>8s} {'ratio':>6s} {'alb=k ms':>8s} {'ratio':>6s} "
-        f"{'ic ms':>8s} {'ratio':>6s}"
+        f"{'ic ms':>8s} {'ratio':>6s} {'pyloop ms':>9s} {'ratio':>7s}"
     )
     print(header)
     print("-" * len(header))
@@ -191,14 +215,34 @@ def main(argv: list[str] | None = None) -> int:
         for name in names:
             row = bench_corruption(name, images, args.repeats)
             results["corruptions"].setdefault(name, {})[f"{height}x{width}"] = row
-            roma, alb, alb_k, ic = (
-                row.get(k) for k in ("roma", "alb", "alb same kernel", "imagecorruptions")
+            roma, alb, alb_k, ic, loop = (
+                row.get(k) for k in ("roma", "alb", "alb same kernel", "imagecorruptions", "py loop")
             )
             print(
                 f"{name:18s} {height:4d}x{width:<4d} {_fmt(roma)} {_fmt(alb)} {_ratio(roma, alb):>6s} "
-                f"{_fmt(alb_k)} {_ratio(roma, alb_k):>6s} {_fmt(ic)} {_ratio(roma, ic):>6s}",
+                f"{_fmt(alb_k)} {_ratio(roma, alb_k):>6s} {_fmt(ic)} {_ratio(roma, ic):>6s} "
+                f"{_fmt(loop):>9s} {_ratio(roma, loop):>7s}",
                 flush=True,
             )
+    for size in (f"{h}x{w}" for h, w in sizes):
+        against = {
+            name: rows[size]["roma"] / rows[size]["imagecorruptions"]
+            for name, rows in results["corruptions"].items()
+            if "imagecorruptions" in rows[size]
+        }
+        if against:
+            slowest = max(against, key=against.get)
+            verdict = "none slower" if against[slowest] < 1 else "SLOWER"
+            print(
+                f"\n{size}: {len(against)} corruptions against imagecorruptions; slowest ratio "
+                f"{against[slowest]:.2f}× ({slowest}; below 1× = roma faster): {verdict}"
+            )
+        glass = results["corruptions"].get("glass_blur", {}).get(size, {})
+        if "imagecorruptions" in glass:
+            line = f"{size}: glass_blur {glass['imagecorruptions'] / glass['roma']:.1f}× faster than imagecorruptions"
+            if "py loop" in glass:
+                line += f" (numba), {glass['py loop'] / glass['roma']:.0f}× faster than its Python loop"
+            print(line)
     print("\nseen corruptions per severity (roma / albumentations):")
     for name in degrade.list_corruptions(degrade.SEEN):
         if name not in names:

@@ -66,7 +66,10 @@ def test_groups_are_the_documented_sets_and_disjoint():
     unseen = set(D.list_corruptions(D.UNSEEN))
     assert unseen >= REQUIRED_UNSEEN
     assert not unseen & set(D.list_corruptions(D.SEEN))
-    assert set(D.list_corruptions("all")) == unseen | set(D.list_corruptions(D.SEEN))
+    # unseen is pinned exactly: every documented unseen figure averages over these 11
+    assert set(D.list_corruptions(D.UNSEEN)) == REQUIRED_UNSEEN | {"speckle_noise"} and len(unseen) == 11
+    listed = set(D.list_corruptions(D.IMAGENET_C)) | set(D.list_corruptions(D.CAPTURE))
+    assert set(D.list_corruptions("all")) == unseen | set(D.list_corruptions(D.SEEN)) | listed
 
 
 def test_resolve_corruptions_mixes_groups_and_names_deduplicated_in_order():
@@ -287,7 +290,9 @@ def test_noise_strength_matches_the_reference_statistics(photos):
         for severity in (1, 5):
             np.random.seed(0)
             seeded = {"seed": 0} if name == "impulse_noise" else {}
-            reference = np.asarray(getattr(imagecorruptions, name)(Image.fromarray(image), severity, **seeded))
+            reference = np.asarray(
+                getattr(imagecorruptions, name)(Image.fromarray(image), severity, **seeded)
+            )
             ours = D.corrupt(image, name, severity, D.rng_for("noise", name, severity))
             mse_ref = np.mean((np.rint(reference) - image) ** 2)
             mse_ours = np.mean((ours.astype(np.float64) - image) ** 2)
@@ -352,7 +357,17 @@ def test_severity_is_monotone_in_mean_psnr_on_real_photos(name, photos):
         )
         for severity in (1, 2, 3, 4, 5)
     ]
+    if name in PSNR_NOT_MONOTONE_BY_TABLE:
+        assert mean_psnr[4] < min(mean_psnr[:2]) and mean_psnr[0] > max(mean_psnr[3:]), (name, mean_psnr)
+        return
     assert all(later <= earlier + 1e-9 for earlier, later in zip(mean_psnr, mean_psnr[1:])), (name, mean_psnr)
+
+
+# ImageNet-C tables whose levels are not ordered by PSNR (kept: they are the reference's), checked only for
+# severities 4-5 lying below 1-2: glass blur's level 2 runs one shuffle pass where 1 runs two (and 4 two where
+# 3 runs three); saturate's levels 1-2 wash colours out and 3-5 oversaturate; frost and fog lower the image
+# weight or the haze's detail from 3 to 4, which clips less and scores a slightly higher PSNR on these photos.
+PSNR_NOT_MONOTONE_BY_TABLE = {"glass_blur", "saturate", "frost", "fog"}
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (7, 7), (1, 500), (500, 1), (2, 3)])
@@ -722,3 +737,15 @@ def test_contact_sheet_cli_reports_bad_input(tmp_path, capsys):
     Image.new("RGB", (20, 20)).save(image)
     assert main([str(image), "--out", str(tmp_path / "x.png"), "--group", "blurr"]) == 2
     assert "unknown corruption or group 'blurr'" in capsys.readouterr().err
+
+
+def test_pixelate_upsamples_exactly_as_pil_nearest():
+    rng = np.random.default_rng(0)
+    for height in range(1, 60, 3):
+        for width in range(1, 80, 7):
+            image = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+            for scale in D.get_corruption("pixelate").severities:
+                small = (max(1, int(width * scale)), max(1, int(height * scale)))
+                pil = Image.fromarray(image).resize(small, Image.Resampling.BOX)
+                expected = np.asarray(pil.resize((width, height), Image.Resampling.NEAREST))
+                np.testing.assert_array_equal(F.pixelate(image, scale), expected, err_msg=f"{height}x{width}")

@@ -2,7 +2,8 @@
 
 A corruption is a pure function of (image, severity, ``numpy.random.Generator``) that keeps the image size.
 Severities 1..5 follow the ImageNet-C tables; the ``seen`` group (Gaussian blur, JPEG, low resolution)
-degrades training views, the disjoint ``unseen`` group is for evaluation only, ``all`` is everything.
+degrades training views, the disjoint ``unseen`` group is for evaluation only, ``all`` is everything;
+``imagenet_c`` (its 19 corruptions), ``weather`` and ``capture`` (photos of pages and screens) are named sets.
 
     >>> from roma.degrade import corrupt, DegradationSampler
     >>> blurred = corrupt(image, "gaussian_blur", 3)
@@ -15,6 +16,7 @@ from roma.degrade import corruptions as _builtin_corruptions  # noqa: F401  (reg
 from roma.degrade.core import corrupt
 from roma.degrade.errors import (
     CorruptionContractError,
+    CorruptionResourceError,
     DegradationError,
     InvalidImageError,
     NotAnImageError,
@@ -24,10 +26,13 @@ from roma.degrade.errors import (
 )
 from roma.degrade.registry import (
     ALL,
+    CAPTURE,
+    IMAGENET_C,
     MAX_SEVERITY,
     MIN_SEVERITY,
     SEEN,
     UNSEEN,
+    WEATHER,
     get_corruption,
     list_corruptions,
     list_groups,
@@ -39,11 +44,15 @@ from roma.degrade.sampling import DegradationRecord, DegradationSampler, rng_for
 
 __all__ = [
     "ALL",
+    "CAPTURE",
+    "IMAGENET_C",
     "MAX_SEVERITY",
     "MIN_SEVERITY",
     "SEEN",
     "UNSEEN",
+    "WEATHER",
     "CorruptionContractError",
+    "CorruptionResourceError",
     "DegradationError",
     "DegradationRecord",
     "DegradationSampler",

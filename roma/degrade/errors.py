@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "CorruptionContractError",
+    "CorruptionResourceError",
     "DegradationError",
     "InvalidImageError",
     "NotAnImageError",
@@ -43,3 +44,7 @@ class NotAnImageError(DegradationError, TypeError):
 
 class CorruptionContractError(DegradationError):
     """A corruption function that broke its contract (changed the shape or dtype, returned a non-array)."""
+
+
+class CorruptionResourceError(DegradationError):
+    """A file a corruption needs is missing (the frost photos shipped with the ``imagecorruptions`` package)."""

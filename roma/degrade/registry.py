@@ -6,7 +6,10 @@ keeps the shape and dtype. A corruption registered with a five-row severity tabl
 written once, in the decorator. Built-in groups: :data:`SEEN` (the training corruptions), :data:`UNSEEN`
 (evaluation only) and :data:`ALL` (every registered corruption, user ones included). Seen and unseen are
 disjoint because a corruption joins at most one group when it is registered; user groups made with
-:func:`register_group` are free subsets of any registered corruptions.
+:func:`register_group` are free subsets of any registered corruptions. The built-in named sets
+:data:`IMAGENET_C` (the 19 ImageNet-C corruptions), :data:`WEATHER` and :data:`CAPTURE` are fixed lists that
+overlap the others (defined in :mod:`roma.degrade.corruptions`); like seen, unseen and all, they cannot be
+redefined.
 """
 
 from __future__ import annotations
@@ -24,10 +27,13 @@ from roma.degrade.errors import RegistryError, SeverityError, UnknownCorruptionE
 
 __all__ = [
     "ALL",
+    "CAPTURE",
+    "IMAGENET_C",
     "MAX_SEVERITY",
     "MIN_SEVERITY",
     "SEEN",
     "UNSEEN",
+    "WEATHER",
     "Corruption",
     "CorruptionFn",
     "get_corruption",
@@ -43,7 +49,12 @@ __all__ = [
 SEEN = "seen"
 UNSEEN = "unseen"
 ALL = "all"
-BUILTIN_GROUPS = (SEEN, UNSEEN, ALL)
+IMAGENET_C = "imagenet_c"
+WEATHER = "weather"
+CAPTURE = "capture"
+# Named sets with fixed members, across seen / unseen (their members: roma.degrade.corruptions).
+LISTED_GROUPS = (IMAGENET_C, WEATHER, CAPTURE)
+BUILTIN_GROUPS = (SEEN, UNSEEN, ALL, *LISTED_GROUPS)
 MIN_SEVERITY, MAX_SEVERITY = 1, 5
 
 CorruptionFn = Callable[[np.ndarray, float, np.random.Generator], np.ndarray]
@@ -113,6 +124,17 @@ def _check_table(name: str, severities: object) -> tuple[SeverityRow, ...]:
 
 _CORRUPTIONS: dict[str, Corruption] = {}
 _USER_GROUPS: dict[str, tuple[str, ...]] = {}
+_LISTED_MEMBERS: dict[str, tuple[str, ...]] = {}
+
+
+def define_listed_group(group: str, names: Sequence[str]) -> None:
+    """Set the members of a built-in listed group (:data:`LISTED_GROUPS`); every name must be registered."""
+    if group not in LISTED_GROUPS:
+        raise RegistryError(f"{group!r} is not one of the built-in listed groups {LISTED_GROUPS}")
+    missing = [name for name in names if name not in _CORRUPTIONS]
+    if missing:
+        raise RegistryError(f"group {group!r} lists unregistered corruptions {missing}")
+    _LISTED_MEMBERS[group] = tuple(names)
 
 
 def _check_name(name: object, what: str) -> str:
@@ -152,6 +174,11 @@ def register_corruption(
         _check_name(group, "group")
         if group == ALL:
             raise RegistryError(f"every corruption is in {ALL!r} already; pass group=None for {name!r}")
+        if group in LISTED_GROUPS:
+            raise RegistryError(
+                f"group {group!r} is a built-in fixed list; register {name!r} with group=None, 'seen', 'unseen' "
+                f"or a group of your own (register_group can name a group containing {group!r} and {name!r})"
+            )
         if group in _CORRUPTIONS:
             raise RegistryError(
                 f"group {group!r} for corruption {name!r} clashes with a corruption of that name"
@@ -208,6 +235,8 @@ def _group_members(group: str) -> list[str]:
         return list(_CORRUPTIONS)
     if group in (SEEN, UNSEEN):
         return [name for name, c in _CORRUPTIONS.items() if c.group == group]
+    if group in LISTED_GROUPS:
+        return [name for name in _LISTED_MEMBERS.get(group, ()) if name in _CORRUPTIONS]
     return [name for name in _USER_GROUPS[group] if name in _CORRUPTIONS]
 
 

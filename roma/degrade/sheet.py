@@ -19,7 +19,16 @@ from roma.degrade.convert import to_rgb_uint8
 from roma.degrade.core import corrupt
 from roma.degrade.corruptions import parameter_label
 from roma.degrade.errors import DegradationError
-from roma.degrade.registry import ALL, get_corruption, resolve_corruptions, validate_severity
+from roma.degrade.registry import (
+    ALL,
+    CAPTURE,
+    IMAGENET_C,
+    WEATHER,
+    get_corruption,
+    list_corruptions,
+    resolve_corruptions,
+    validate_severity,
+)
 from roma.degrade.sampling import rng_for
 
 __all__ = ["contact_sheet", "main"]
@@ -100,7 +109,10 @@ def contact_sheet(
         draw.text((x, header_height // 2), text, fill=_INK, font=header_font, anchor="mm")
     for row, name in enumerate(names):
         y = header_height + row * (height + caption_height + gap)
-        group = get_corruption(name).group
+        # seen / unseen / a user group, else the narrowest built-in list naming it (weather, capture, imagenet_c)
+        group = get_corruption(name).group or next(
+            (g for g in (WEATHER, CAPTURE, IMAGENET_C) if name in list_corruptions(g)), None
+        )
         line = int(label_font.size * 1.3) if hasattr(label_font, "size") else 16
         draw.text((12, y + height // 2 - line // 2), name, fill=_INK, font=label_font, anchor="lm")
         if group:
@@ -139,7 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--group",
         default=ALL,
-        help="group (seen, unseen, all, or a user group), corruption name, or comma-separated mix (default: all)",
+        help="group (seen, unseen, imagenet_c, weather, capture, all, or a user group), corruption name, or "
+        "comma-separated mix (default: all)",
     )
     parser.add_argument(
         "--severities",

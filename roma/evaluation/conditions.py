@@ -97,7 +97,8 @@ def parse_severities(value: str | Sequence[int | float]) -> list[int | float]:
 
 
 def resolve_conditions(spec: str | Sequence[str], severities: Sequence[int | float]) -> list[Condition]:
-    """Expand ``clean``, group names (``seen``, ``unseen``, ``all``) and corruption names into conditions.
+    """Expand ``clean``, group names (``seen``, ``unseen``, ``imagenet_c``, ``weather``, ``capture``, ``all``) and
+    corruption names into conditions (a corruption in neither seen nor unseen reports in the group ``other``).
 
     Order: as given, each corruption at every severity in order; duplicates dropped. Unknown names raise
     `roma.degrade`'s error, which lists the known ones.

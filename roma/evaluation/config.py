@@ -28,7 +28,8 @@ class BenchmarkRunConfig:
     conditions: str = field(
         default="clean,seen,unseen",
         metadata={
-            "help": "Comma-separated conditions: clean, a group (seen, unseen, all) or corruption names."
+            "help": "Comma-separated conditions: clean, a group (seen, unseen, imagenet_c, weather, capture, all) or "
+            "corruption names."
         },
     )
     severities: str = field(default="1,3,5", metadata={"help": "Comma-separated severities in [1, 5]."})

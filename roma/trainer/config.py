@@ -119,7 +119,8 @@ class RomaConfig(GRPOConfig):
     roma_corruptions: list[str] = field(
         default_factory=lambda: ["seen"],
         metadata={
-            "help": "Training corruptions: group names ('seen', 'unseen', 'all') and/or corruption names, checked "
+            "help": "Training corruptions: group names ('seen', 'unseen', 'imagenet_c', 'weather', 'capture', 'all') "
+            "and/or corruption names, checked "
             "when the config is built (register user corruptions before that)."
         },
     )
