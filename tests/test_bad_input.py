@@ -224,6 +224,82 @@ def _mixed_numbers_csv(ctx: Context) -> Path:
     return path
 
 
+# Golds as a user writes them: each must come back as exactly this text, whatever the container (issue 21, item 1).
+GOLDS = ["7", "3.10", "12345678901234567", "1e3", "-0", "007"]
+JSON_GOLDS = GOLDS[:-1]  # 007 is not a JSON number
+
+
+def _csv_text(sep: str = ",") -> str:
+    return "".join(sep.join(cells) + "\n" for cells in [["question", "image", "answer"], *(["q", "a.png", g] for g in GOLDS)])
+
+
+def _json_lines(golds: list[str], image: str = "a.png", image_key: str = "image") -> str:
+    # Numbers written as they are (json.dumps would rewrite 3.10 and 1e3).
+    return "".join(f'{{"question": "q", "{image_key}": "{image}", "answer": {g}}}\n' for g in golds)
+
+
+def _folder_with_train_jsonl(ctx: Context) -> Path:
+    folder = ctx.tmp_path / "data"
+    folder.mkdir()
+    ctx.image("data/a.png")
+    (folder / "train.jsonl").write_text(_json_lines(JSON_GOLDS))
+    return folder
+
+
+def _image_folder(ctx: Context, metadata: str) -> Path:
+    folder = ctx.tmp_path / "images"
+    folder.mkdir()
+    golds = GOLDS if metadata == "metadata.csv" else JSON_GOLDS
+    for index in range(len(golds)):
+        ctx.image(f"images/{index}.png")
+    if metadata == "metadata.csv":
+        text = "file_name,question,answer\n" + "".join(f"{i}.png,q,{g}\n" for i, g in enumerate(golds))
+    else:
+        text = "".join(f'{{"file_name": "{i}.png", "question": "q", "answer": {g}}}\n' for i, g in enumerate(golds))
+    (folder / metadata).write_text(text)
+    return folder
+
+
+def _saved_to_disk(ctx: Context) -> Path:
+    from datasets import Dataset
+
+    ctx.image()
+    rows = [{"question": "q", "image": str(ctx.tmp_path / "a.png"), "answer": g} for g in GOLDS]
+    Dataset.from_list(rows).save_to_disk(str(ctx.tmp_path / "saved"))
+    return ctx.tmp_path / "saved"
+
+
+def _single_file(ctx: Context, name: str) -> Path:
+    ctx.image()
+    path = ctx.tmp_path / name
+    if name.endswith((".csv", ".tsv")):
+        path.write_text(_csv_text("\t" if name.endswith(".tsv") else ","))
+    elif name.endswith(".jsonl"):
+        path.write_text(_json_lines(JSON_GOLDS))
+    else:
+        path.write_text("[" + ",".join(_json_lines(JSON_GOLDS).splitlines()) + "]")
+    return path
+
+
+GOLD_LAYOUTS = [
+    pytest.param(_folder_with_train_jsonl, JSON_GOLDS, id="folder-train-jsonl"),
+    pytest.param(lambda c: _image_folder(c, "metadata.csv"), GOLDS, id="imagefolder-metadata-csv"),
+    pytest.param(lambda c: _image_folder(c, "metadata.jsonl"), JSON_GOLDS, id="imagefolder-metadata-jsonl"),
+    pytest.param(_saved_to_disk, GOLDS, id="saved-to-disk"),
+    *(pytest.param(lambda c, n=name: _single_file(c, n), golds, id=name) for name, golds in [("data.csv", GOLDS), ("data.tsv", GOLDS), ("data.jsonl", JSON_GOLDS), ("data.json", JSON_GOLDS)]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("make_source, golds", GOLD_LAYOUTS)
+def test_golds_load_as_written_in_every_layout(make_source, golds, tmp_path, request):
+    """Item 21.1: training and ``roma eval --benchmarks PATH`` read the golds as written, whatever the container."""
+    from roma.evaluation.benchmarks.local import LocalDataset
+
+    source = str(make_source(Context(tmp_path, request)))
+    assert load_training_dataset(source)["answer"] == golds
+    assert [sample.gold for sample in LocalDataset(source).load()] == golds
+
+
 def _null_second_image_column(ctx: Context) -> Path:
     return ctx.jsonl([{**row(), "image_2": None}] * 2)
 

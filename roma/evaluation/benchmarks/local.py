@@ -47,7 +47,7 @@ class LocalDataset(Benchmark):
         from roma.data.loading import read_dataset
 
         (split,) = self.splits
-        dataset, base_dir = read_dataset(self.path, split)
+        dataset, base_dir = read_dataset(self.path, split, answer_column=self.answer_column)
         missing = [
             f"{column!r} (set {flag})"
             for flag, columns in (
