@@ -111,6 +111,12 @@ def _resume_with(ctx: Context, **changes: Any) -> None:
     run_sweep(ctx.sweep(**changes))
 
 
+def _resume_after_run_file_cut_short(ctx: Context, content: str) -> None:
+    run_sweep(ctx.sweep())
+    (ctx.tmp_path / "run" / "run.json").write_text(content)  # what a kill during a non-atomic write left
+    run_sweep(ctx.sweep(dtype="bfloat16"))
+
+
 def _second_sweep_while_one_runs(ctx: Context) -> None:
     config = ctx.sweep()
     with run_lock(config.out):  # what a running sweep holds
@@ -162,6 +168,9 @@ CASES = [
     # item 4: a resumed sweep whose settings change the records
     pytest.param(lambda c: _resume_with(c, dtype="bfloat16"), RunConfigMismatchError, "dtype='float32'", id="4-dtype"),
     pytest.param(lambda c: _resume_with(c, batch_size=4), RunConfigMismatchError, "batch_size=8", id="4-batch_size"),
+    # issue 21 item 2: a state file cut short is an error naming it, never "no previous settings"
+    pytest.param(lambda c: _resume_after_run_file_cut_short(c, ""), RunConfigMismatchError, "run.json is empty", id="21.2-empty-run-json"),
+    pytest.param(lambda c: _resume_after_run_file_cut_short(c, '{"model": "x", "dt'), RunConfigMismatchError, "run.json is not valid JSON", id="21.2-truncated-run-json"),
     # item 5: an image deleted after a successful (cached) load
     pytest.param(_load_after_image_deleted, DatasetLoadingError, "b.png' does not exist", id="5-deleted-image"),
     # item 7: gold answers the grader cannot use
@@ -360,6 +369,29 @@ def test_synthetic_replaces_its_own_earlier_output(tmp_path, capsys):
     assert roma_main(["synthetic", "--out", str(out), "--num_samples", "3"]) == 0
     loaded = load_from_disk(str(out))
     assert isinstance(loaded, Dataset) and len(loaded) == 3
+
+
+def test_a_state_file_write_that_fails_leaves_the_old_file_whole(tmp_path, monkeypatch):
+    """Item 21.2: state files are replaced in one step (temp file in the same folder, fsync, os.replace)."""
+    import os
+
+    from roma._state_files import write_json_atomic
+
+    path = tmp_path / "run.json"
+    write_json_atomic(path, {"dtype": "float32"})
+    mode = path.stat().st_mode
+
+    def killed(*args):
+        raise KeyboardInterrupt  # the process stopped between the write and the rename
+
+    monkeypatch.setattr(os, "replace", killed)
+    with pytest.raises(KeyboardInterrupt):
+        write_json_atomic(path, {"dtype": "bfloat16"})
+    assert json.loads(path.read_text()) == {"dtype": "float32"}
+    assert [p.name for p in tmp_path.iterdir()] == ["run.json"]  # no temporary file left behind
+    monkeypatch.undo()
+    write_json_atomic(path, {"dtype": "bfloat16"})
+    assert json.loads(path.read_text()) == {"dtype": "bfloat16"} and path.stat().st_mode == mode
 
 
 def test_the_lock_is_released_when_the_sweep_ends(tmp_path, request):

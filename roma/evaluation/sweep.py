@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from roma._paths import OutputFolderError, check_output_folder
+from roma._state_files import read_json_file, write_json_atomic
 from roma._version import package_version
 from roma.degrade import rng_for
 from roma.evaluation.backends import GenerationBackend, GenerationRequest, check_sampling, make_backend
@@ -175,10 +176,16 @@ def _check_run_file(out: Path, config: SweepConfig, overwrite: bool) -> None:
     path = out / RUN_FILE
     settings = {name: getattr(config, name) for name in _RECORD_SETTINGS}
     if path.exists() and not overwrite:
-        try:
-            previous = json.loads(path.read_text())
-        except json.JSONDecodeError:
-            previous = {}
+        previous = read_json_file(
+            path,
+            error=RunConfigMismatchError,
+            remedy=f"it holds the settings the records in {out} were made with, so the resume cannot be checked: "
+            "pass --overwrite to discard the records, or choose another --out",
+        )
+        if not isinstance(previous, dict):
+            raise RunConfigMismatchError(
+                f"{path} is not a JSON object of settings; pass --overwrite or choose another --out"
+            )
         for name, value in settings.items():
             if name in previous and previous[name] != value:
                 raise RunConfigMismatchError(
@@ -187,7 +194,7 @@ def _check_run_file(out: Path, config: SweepConfig, overwrite: bool) -> None:
                 )
     payload = dataclasses.asdict(config) | {"roma_version": package_version()}
     out.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(payload, indent=2) + "\n")
+    write_json_atomic(path, payload)
 
 
 @dataclass

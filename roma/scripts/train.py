@@ -11,7 +11,6 @@ command-line overrides) and calls :func:`run`; both are importable, so the study
 
 from __future__ import annotations
 
-import json
 import logging
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from accelerate import PartialState
 from transformers import AutoProcessor
 from trl import GRPOTrainer, ModelConfig, TrlParser, get_peft_config
 
+from roma._state_files import write_json_atomic
 from roma.configs import accelerate_config_path, recipe_path
 from roma.data.loading import load_training_dataset
 from roma.evaluation.compare import condition_changes
@@ -282,7 +282,7 @@ def run(script_args: RomaScriptArguments, training_args: RomaConfig, model_args)
         else None,
     }
     if state.is_main_process:
-        (output_dir / "run_summary.json").write_text(json.dumps(summary, indent=2))
+        write_json_atomic(output_dir / "run_summary.json", summary)  # study.py resumes on its presence
         print(format_summary(summary))
     trainer.accelerator.end_training()
     return summary
