@@ -111,6 +111,18 @@ def _resume_with(ctx: Context, **changes: Any) -> None:
     run_sweep(ctx.sweep(**changes))
 
 
+def _resume_local_with(ctx: Context, **changes: Any) -> None:
+    """A sweep of a local dataset resumed with another data-defining flag (issue 21, item 3)."""
+    data = ctx.jsonl([{**row("1"), "gold": "2", "prompt_text": "How many?", "picture": "a.png"}] * 2)
+    other = ctx.tmp_path / "other" / "data.jsonl"
+    other.parent.mkdir()
+    other.write_text(data.read_text())
+    ctx.image("other/a.png")
+    changes = {"benchmarks": str(other)} if changes.get("benchmarks") == "same name elsewhere" else changes
+    run_sweep(ctx.sweep(benchmarks=str(data)))
+    run_sweep(ctx.sweep(benchmarks=str(data)) if not changes else ctx.sweep(**{"benchmarks": str(data), **changes}))
+
+
 def _resume_after_run_file_cut_short(ctx: Context, content: str) -> None:
     run_sweep(ctx.sweep())
     (ctx.tmp_path / "run" / "run.json").write_text(content)  # what a kill during a non-atomic write left
@@ -171,6 +183,12 @@ CASES = [
     # issue 21 item 2: a state file cut short is an error naming it, never "no previous settings"
     pytest.param(lambda c: _resume_after_run_file_cut_short(c, ""), RunConfigMismatchError, "run.json is empty", id="21.2-empty-run-json"),
     pytest.param(lambda c: _resume_after_run_file_cut_short(c, '{"model": "x", "dt'), RunConfigMismatchError, "run.json is not valid JSON", id="21.2-truncated-run-json"),
+    # issue 21 item 3: every data-defining flag is part of the run's identity
+    pytest.param(lambda c: _resume_local_with(c, answer_column="gold"), RunConfigMismatchError, "answer_column='answer', this one has answer_column='gold'", id="21.3-answer-column"),
+    pytest.param(lambda c: _resume_local_with(c, question_column="prompt_text"), RunConfigMismatchError, "question_column='question'", id="21.3-question-column"),
+    pytest.param(lambda c: _resume_local_with(c, image_column="picture"), RunConfigMismatchError, "image_column='image'", id="21.3-image-column"),
+    pytest.param(lambda c: _resume_local_with(c, data_dir=str(c.tmp_path)), RunConfigMismatchError, "data_dir=None", id="21.3-data-dir"),
+    pytest.param(lambda c: _resume_local_with(c, benchmarks="same name elsewhere"), RunConfigMismatchError, "datasets['data']=", id="21.3-dataset-location"),
     # item 5: an image deleted after a successful (cached) load
     pytest.param(_load_after_image_deleted, DatasetLoadingError, "b.png' does not exist", id="5-deleted-image"),
     # item 7: gold answers the grader cannot use

@@ -69,8 +69,9 @@ __all__ = ["RECORDS_FILE", "RUN_FILE", "SweepConfig", "prompt_hash", "run_sweep"
 logger = logging.getLogger(__name__)
 
 RUN_FILE = "run.json"
-# Settings that change what a record holds: resuming under different values would mix two experiments.
-_RECORD_SETTINGS = (
+# A run's identity: the settings that decide which samples and golds are scored and what a record holds.
+# Resuming under different values would mix two experiments in one records.jsonl (`SweepConfig.identity`).
+_IDENTITY_SETTINGS = (
     "model",
     "seed",
     "num_samples_per_prompt",
@@ -85,6 +86,9 @@ _RECORD_SETTINGS = (
     "system_prompt",
     "min_pixels",
     "max_pixels",
+    "question_column",  # the column flags choose the questions, images and golds of a local dataset
+    "image_column",
+    "answer_column",
 )
 
 
@@ -155,6 +159,28 @@ class SweepConfig(BenchmarkRunConfig):
         except OutputFolderError as error:
             raise EvaluationError(str(error)) from None
 
+    def identity(self) -> dict[str, Any]:
+        """Everything that decides which samples and golds are scored and what a record holds, in one place:
+        `run.json` keeps it and every resume into ``--out`` is checked against it.
+
+        ``data_dir`` and ``datasets`` (each local ``--benchmarks`` path) are kept resolved, so the same folder
+        named another way is the same run. Settings that only choose *which* records to add (``benchmarks``,
+        ``conditions``, ``severities``, ``max_samples``) or where things run (``device``, ``cache_dir``) are not
+        part of it.
+        """
+        from roma.evaluation.benchmarks.local import is_local_dataset, local_dataset_name
+
+        identity = {name: getattr(self, name) for name in _IDENTITY_SETTINGS}
+        identity["data_dir"] = (
+            None if self.data_dir is None else str(Path(self.data_dir).expanduser().resolve())
+        )
+        identity["datasets"] = {
+            local_dataset_name(name): str(Path(name).expanduser().resolve())
+            for name in self.benchmark_names
+            if is_local_dataset(name)
+        }
+        return identity
+
 
 def _is_run_folder(path: Path) -> bool:
     """A folder a sweep wrote into (resumable): it holds one of the sweep's own files."""
@@ -173,8 +199,10 @@ def batch_seed(seed: int, benchmark: str, condition: str, batch_index: int) -> i
 
 
 def _check_run_file(out: Path, config: SweepConfig, overwrite: bool) -> None:
+    """Refuse a resume whose identity (`SweepConfig.identity`) differs from the one in ``out/run.json``, naming
+    the field; then write this run's settings and identity there."""
     path = out / RUN_FILE
-    settings = {name: getattr(config, name) for name in _RECORD_SETTINGS}
+    identity = config.identity()
     if path.exists() and not overwrite:
         previous = read_json_file(
             path,
@@ -186,13 +214,28 @@ def _check_run_file(out: Path, config: SweepConfig, overwrite: bool) -> None:
             raise RunConfigMismatchError(
                 f"{path} is not a JSON object of settings; pass --overwrite or choose another --out"
             )
-        for name, value in settings.items():
-            if name in previous and previous[name] != value:
+        # Files written before the identity was kept hold the settings at the top level.
+        recorded = previous.get("identity", previous)
+        for name, value in identity.items():
+            if name not in recorded or (recorded is previous and name in ("data_dir", "datasets")):
+                continue  # an older file: its data_dir was kept as given
+            before = recorded[name]
+            if name == "datasets":  # benchmarks may be added: compare the ones both runs name
+                shared = sorted(set(before) & set(value))
+                name, before, value = next(
+                    (
+                        (f"datasets[{key!r}]", before[key], value[key])
+                        for key in shared
+                        if before[key] != value[key]
+                    ),
+                    (name, None, None),
+                )
+            if before != value:
                 raise RunConfigMismatchError(
-                    f"{out} holds records of a run with {name}={previous[name]!r}, this one has {name}={value!r}; "
+                    f"{out} holds records of a run with {name}={before!r}, this one has {name}={value!r}; "
                     "pass --overwrite to discard them or choose another --out"
                 )
-    payload = dataclasses.asdict(config) | {"roma_version": package_version()}
+    payload = dataclasses.asdict(config) | {"identity": identity, "roma_version": package_version()}
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(path, payload)
 
