@@ -120,7 +120,7 @@ def _resume_local_with(ctx: Context, **changes: Any) -> None:
     ctx.image("other/a.png")
     changes = {"benchmarks": str(other)} if changes.get("benchmarks") == "same name elsewhere" else changes
     run_sweep(ctx.sweep(benchmarks=str(data)))
-    run_sweep(ctx.sweep(benchmarks=str(data)) if not changes else ctx.sweep(**{"benchmarks": str(data), **changes}))
+    run_sweep(ctx.sweep(**{"benchmarks": str(data), **changes}))
 
 
 def _resume_after_run_file_cut_short(ctx: Context, content: str) -> None:
@@ -257,7 +257,10 @@ JSON_GOLDS = GOLDS[:-1]  # 007 is not a JSON number
 
 
 def _csv_text(sep: str = ",") -> str:
-    return "".join(sep.join(cells) + "\n" for cells in [["question", "image", "answer"], *(["q", "a.png", g] for g in GOLDS)])
+    return "".join(
+        sep.join(cells) + "\n"
+        for cells in [["question", "image", "answer"], *(["q", "a.png", g] for g in GOLDS)]
+    )
 
 
 def _json_lines(golds: list[str], image: str = "a.png", image_key: str = "image") -> str:
@@ -282,7 +285,9 @@ def _image_folder(ctx: Context, metadata: str) -> Path:
     if metadata == "metadata.csv":
         text = "file_name,question,answer\n" + "".join(f"{i}.png,q,{g}\n" for i, g in enumerate(golds))
     else:
-        text = "".join(f'{{"file_name": "{i}.png", "question": "q", "answer": {g}}}\n' for i, g in enumerate(golds))
+        text = "".join(
+            f'{{"file_name": "{i}.png", "question": "q", "answer": {g}}}\n' for i, g in enumerate(golds)
+        )
     (folder / metadata).write_text(text)
     return folder
 
@@ -410,6 +415,34 @@ def test_a_state_file_write_that_fails_leaves_the_old_file_whole(tmp_path, monke
     monkeypatch.undo()
     write_json_atomic(path, {"dtype": "bfloat16"})
     assert json.loads(path.read_text()) == {"dtype": "bfloat16"} and path.stat().st_mode == mode
+
+
+def test_grading_is_bounded_off_the_main_thread():
+    """Item 21.4: math-verify runs in a worker process killed past its time limit, on every thread (math-verify's
+    own timeout is a signal, armed only on the main thread: this took minutes in a thread)."""
+    import threading
+    import time
+
+    from roma.grading import grade
+    from roma.grading.math_equivalence import MATH_VERIFY_TIMEOUT_SECONDS
+
+    grade(r"\boxed{2\sqrt{2}}", r"\sqrt{8}", answer_type="math")  # a worker started (its start is paid once)
+    outcome: list = []
+
+    def pathological() -> None:
+        start = time.monotonic()
+        outcome.append(
+            (grade(r"\boxed{(x+1)^{9999}}", "x^{9999}+1", answer_type="math"), time.monotonic() - start)
+        )
+
+    thread = threading.Thread(target=pathological, daemon=True)
+    thread.start()
+    thread.join(timeout=60)  # a backstop so a regression fails instead of hanging the run
+    assert outcome, "grading from a worker thread was still running after 60 s"
+    verdict, seconds = outcome[0]
+    assert not verdict.correct and "stopped after" in verdict.reason
+    assert seconds < MATH_VERIFY_TIMEOUT_SECONDS + 10  # one call's bound, plus a replacement worker's start
+    assert grade(r"\boxed{2\sqrt{3}}", r"\sqrt{12}", answer_type="math").correct  # the next call is served
 
 
 def test_the_lock_is_released_when_the_sweep_ends(tmp_path, request):
