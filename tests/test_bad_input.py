@@ -176,6 +176,24 @@ def _no_gpu_device(ctx: Context) -> list[str]:
 
 ONE_ROW_PROBE = ["probe", "--model", "m", "--out", "o"]
 
+
+def _train_config(ctx: Context, text: str) -> list[str]:
+    """``roma train --config FILE`` with ``text`` after the output settings (parsing fails before anything is
+    loaded); a ``text`` starting with ``-`` is the whole file."""
+    path = ctx.tmp_path / "c.yaml"
+    settings = (
+        "" if text.startswith("-") else f"output_dir: {ctx.tmp_path / 'o'}\nuse_cpu: true\nbf16: false\n"
+    )
+    path.write_text(settings + text)
+    return ["train", "--config", str(path)]
+
+
+def _eval_config(ctx: Context, text: str) -> list[str]:
+    path = ctx.tmp_path / "e.yaml"
+    path.write_text(text)
+    return ["eval", "--config", str(path), "--model", "m", "--out", str(ctx.tmp_path / "run")]
+
+
 CASES = [
     # item 4: a resumed sweep whose settings change the records
     pytest.param(lambda c: _resume_with(c, dtype="bfloat16"), RunConfigMismatchError, "dtype='float32'", id="4-dtype"),
@@ -189,6 +207,15 @@ CASES = [
     pytest.param(lambda c: _resume_local_with(c, image_column="picture"), RunConfigMismatchError, "image_column='image'", id="21.3-image-column"),
     pytest.param(lambda c: _resume_local_with(c, data_dir=str(c.tmp_path)), RunConfigMismatchError, "data_dir=None", id="21.3-data-dir"),
     pytest.param(lambda c: _resume_local_with(c, benchmarks="same name elsewhere"), RunConfigMismatchError, "datasets['data']=", id="21.3-dataset-location"),
+    # issue 21 item 5: `roma train --config` / `roma eval --config`: one line naming the problem, status 2
+    pytest.param(lambda c: _train_config(c, "roma_num_veiws: 4\n"), CLI, "'roma_num_veiws' (did you mean 'roma_num_views'?)", id="21.5-train-config-misspelt-key"),
+    pytest.param(lambda c: _train_config(c, "roma_num_views: 0\n"), CLI, "roma_num_views must be >= 1, got 0", id="21.5-train-config-zero-views"),
+    pytest.param(lambda c: _train_config(c, "roma_kl_coef: .nan\n"), CLI, "roma_kl_coef must be a finite number", id="21.5-train-config-nan"),
+    pytest.param(lambda c: _train_config(c, "- a\n"), CLI, "must contain a YAML mapping", id="21.5-train-config-list"),
+    pytest.param(lambda c: [*_train_config(c, ""), "--roma_num_veiws", "4"], CLI, "'roma_num_veiws' (did you mean 'roma_num_views'?)", id="21.5-train-cli-misspelt-option"),
+    pytest.param(lambda c: _eval_config(c, "severites: 3\n"), CLI, "'severites' (did you mean 'severities'?)", id="21.5-eval-config-misspelt-key"),
+    pytest.param(lambda c: _eval_config(c, "batch_size: 0\n"), CLI, "batch_size must be >= 1, got 0", id="21.5-eval-config-bad-value"),
+    pytest.param(lambda c: _eval_config(c, "- a\n"), CLI, "expected a mapping", id="21.5-eval-config-list"),
     # item 5: an image deleted after a successful (cached) load
     pytest.param(_load_after_image_deleted, DatasetLoadingError, "b.png' does not exist", id="5-deleted-image"),
     # item 7: gold answers the grader cannot use

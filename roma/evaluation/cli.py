@@ -22,6 +22,7 @@ from pathlib import Path
 
 import yaml
 
+from roma._suggest import with_suggestions
 from roma.degrade import DegradationError
 from roma.evaluation.benchmarks import (
     BENCHMARK_REGISTRY,
@@ -79,9 +80,12 @@ def read_config_file(path: str) -> dict:
         raise EvaluationError(f"--config {path}: not valid YAML ({error})") from None
     if not isinstance(values, dict):
         raise EvaluationError(f"--config {path}: expected a mapping of option names to values")
-    unknown = sorted(set(values) - {f.name for f in dataclasses.fields(SweepConfig)})
+    known = [f.name for f in dataclasses.fields(SweepConfig)]
+    unknown = sorted(set(values) - set(known))
     if unknown:
-        raise EvaluationError(f"--config {path}: unknown options {unknown} (see roma eval --help)")
+        raise EvaluationError(
+            f"--config {path}: unknown option(s) {with_suggestions(unknown, known)} (see roma eval --help)"
+        )
     # A YAML list (benchmarks: [a, b]) means the same as the comma-separated option.
     return {key: ",".join(map(str, v)) if isinstance(v, list) else v for key, v in values.items()}
 
