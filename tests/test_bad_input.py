@@ -129,6 +129,39 @@ def _resume_after_run_file_cut_short(ctx: Context, content: str) -> None:
     run_sweep(ctx.sweep(dtype="bfloat16"))
 
 
+def _truncated_jpeg(ctx: Context, name: str) -> None:
+    """A JPEG cut short (a copy interrupted): PIL opens it, only decoding fails."""
+    path = ctx.tmp_path / name
+    Image.new("RGB", (64, 64), (200, 30, 30)).save(path, format="JPEG")
+    path.write_bytes(path.read_bytes()[:300])
+
+
+def _png_with_bad_pixel_data(ctx: Context, name: str) -> None:
+    """A PNG whose chunks and checksums are whole but whose compressed pixels are not: the check at load
+    (which reads the chunks, not the pixels) lets it through, the decode while the sweep runs fails."""
+    buffer = ctx.tmp_path / "whole.png"
+    Image.new("RGB", (64, 64), (200, 30, 30)).save(buffer)
+    data = buffer.read_bytes()
+    start = data.index(b"IDAT") + 4
+    length = struct.unpack(">I", data[start - 8 : start - 4])[0]
+    pixels = bytes(b ^ 0x5A for b in data[start : start + length])
+    crc = struct.pack(">I", zlib.crc32(b"IDAT" + pixels))
+    (ctx.tmp_path / name).write_bytes(data[:start] + pixels + crc + data[start + length + 4 :])
+
+
+def _sweep_with_undecodable_image(ctx: Context, make_bad: Any, **changes: Any) -> Path:
+    ctx.image("good.png")
+    make_bad(ctx, "bad.img")
+    rows = [
+        row("1", image="good.png", id="g1"),
+        row("1", image="bad.img", id="bad"),
+        row("1", image="good.png", id="g2"),
+    ]
+    data = ctx.jsonl(rows)
+    run_sweep(ctx.sweep(benchmarks=str(data), max_samples=None, batch_size=2, **changes))
+    return ctx.tmp_path / "run"
+
+
 def _second_sweep_while_one_runs(ctx: Context) -> None:
     config = ctx.sweep()
     with run_lock(config.out):  # what a running sweep holds
@@ -216,6 +249,9 @@ CASES = [
     pytest.param(lambda c: _eval_config(c, "severites: 3\n"), CLI, "'severites' (did you mean 'severities'?)", id="21.5-eval-config-misspelt-key"),
     pytest.param(lambda c: _eval_config(c, "batch_size: 0\n"), CLI, "batch_size must be >= 1, got 0", id="21.5-eval-config-bad-value"),
     pytest.param(lambda c: _eval_config(c, "- a\n"), CLI, "expected a mapping", id="21.5-eval-config-list"),
+    # issue 21 item 6: --strict stops at an undecodable image, at load where the check finds it, naming the row
+    pytest.param(lambda c: _sweep_with_undecodable_image(c, _truncated_jpeg, strict=True), EvaluationError, "data: 1 row(s) cannot be evaluated (--strict stops here", id="21.6-strict-truncated-jpeg"),
+    pytest.param(lambda c: _sweep_with_undecodable_image(c, _png_with_bad_pixel_data, strict=True), EvaluationError, "cannot decode image", id="21.6-strict-bad-png-pixels"),
     # item 5: an image deleted after a successful (cached) load
     pytest.param(_load_after_image_deleted, DatasetLoadingError, "b.png' does not exist", id="5-deleted-image"),
     # item 7: gold answers the grader cannot use
@@ -442,6 +478,20 @@ def test_a_state_file_write_that_fails_leaves_the_old_file_whole(tmp_path, monke
     monkeypatch.undo()
     write_json_atomic(path, {"dtype": "bfloat16"})
     assert json.loads(path.read_text()) == {"dtype": "bfloat16"} and path.stat().st_mode == mode
+
+
+@pytest.mark.parametrize(
+    "make_bad", [_truncated_jpeg, _png_with_bad_pixel_data], ids=["at-load", "while-running"]
+)
+def test_an_undecodable_image_is_skipped_like_a_missing_one(make_bad, tmp_path, request):
+    """Item 21.6: a present but undecodable image is skipped, counted and listed in skipped.json; the other
+    samples are scored. A truncated JPEG is found at load (before any generation), bad PNG pixels when its
+    batch is prepared."""
+    out = _sweep_with_undecodable_image(Context(tmp_path, request), make_bad)
+    records = [json.loads(line) for line in (out / "records.jsonl").read_text().splitlines()]
+    assert sorted(record["sample_id"] for record in records) == ["g1", "g2"]
+    (listed,) = json.loads((out / "skipped.json").read_text())["data"]
+    assert listed["sample_id"] == "bad" and listed["row"] == 1 and "cannot decode image" in listed["reason"]
 
 
 def test_grading_is_bounded_off_the_main_thread():

@@ -39,6 +39,7 @@ from roma.evaluation.benchmarks import (
     DEFAULT_BENCHMARKS,
     BenchmarkData,
     EvalSample,
+    SkippedRow,
     import_benchmark_modules,
 )
 from roma.evaluation.conditions import (
@@ -48,7 +49,12 @@ from roma.evaluation.conditions import (
     resolve_conditions,
 )
 from roma.evaluation.config import BenchmarkRunConfig
-from roma.evaluation.errors import EvaluationError, MalformedSampleError, RunConfigMismatchError
+from roma.evaluation.errors import (
+    EvaluationError,
+    MalformedSampleError,
+    MissingImageError,
+    RunConfigMismatchError,
+)
 from roma.evaluation.records import RecordKey, SweepRecord
 from roma.evaluation.reports import SKIPPED_FILE, write_reports, write_skipped_rows
 from roma.evaluation.run_lock import LOCK_FILE, run_lock
@@ -133,6 +139,13 @@ class SweepConfig(BenchmarkRunConfig):
         metadata={
             "help": "vllm backend: GPUs per engine. Under a launcher, process LOCAL_RANK uses GPUs "
             "LOCAL_RANK*T .. LOCAL_RANK*T+T-1 (one engine per data-parallel group)."
+        },
+    )
+    strict: bool = field(
+        default=False,
+        metadata={
+            "help": "Stop at the first row that cannot be evaluated (a missing or undecodable image, a gold that "
+            "cannot be graded), naming it; by default such rows are skipped, counted and listed in skipped.json."
         },
     )
     report: bool = field(
@@ -244,9 +257,10 @@ def _check_run_file(out: Path, config: SweepConfig, overwrite: bool) -> None:
 class _PreparedBatch:
     condition: Condition
     index: int
-    samples: list[EvalSample]
+    samples: list[EvalSample]  # those with readable images, one per request
     requests: list[GenerationRequest]
-    inputs: Any  # the backend's prepare_inputs(requests)
+    inputs: Any  # the backend's prepare_inputs(requests); None for a batch left without samples
+    skipped: list[SkippedRow] = field(default_factory=list)  # images that did not decode
 
 
 # (condition, batch index, samples): one batch still to generate.
@@ -292,6 +306,8 @@ class SweepRunner:
         self.shard = Shard.from_env()
         self._subsets: dict[str, list[EvalSample]] = {}
         self._written = 0
+        # {benchmark: {sample id: row}}: samples whose image did not decode when their batch was prepared.
+        self._skipped_while_running: dict[str, dict[str, SkippedRow]] = {}
 
     @property
     def backend(self) -> GenerationBackend:
@@ -340,17 +356,30 @@ class SweepRunner:
     def prepare(
         self, data: BenchmarkData, condition: Condition, index: int, samples: list[EvalSample]
     ) -> _PreparedBatch:
-        """One batch ready to generate: its images under ``condition`` and the backend's inputs."""
-        requests = []
+        """One batch ready to generate: its images under ``condition`` and the backend's inputs.
+
+        A sample whose image does not decode (one the check at load let through) is left out of the batch and
+        listed, as at load; with ``--strict`` it stops the sweep."""
+        requests, kept, skipped = [], [], []
         for sample in samples:
             # Undecoded sources: a cache hit is found from the encoded bytes, the clean image never decoded;
             # a miss or the clean condition decodes it once.
-            images = [
-                self.cache.get(source, data.benchmark, sample.sample_id, image_index, condition)
-                for image_index, source in enumerate(data.image_sources(sample))
-            ]
+            try:
+                images = [
+                    self.cache.get(source, data.benchmark, sample.sample_id, image_index, condition)
+                    for image_index, source in enumerate(data.image_sources(sample))
+                ]
+            except MissingImageError as error:
+                if self.config.strict:
+                    raise EvaluationError(f"{error} (--strict: without it the row is skipped)") from None
+                skipped.append(
+                    SkippedRow(sample.sample_id, sample.split, sample.row, sample.source, str(error))
+                )
+                continue
+            kept.append(sample)
             requests.append(GenerationRequest(self.conversation(sample), images))
-        return _PreparedBatch(condition, index, samples, requests, self.backend.prepare_inputs(requests))
+        inputs = self.backend.prepare_inputs(requests) if requests else None
+        return _PreparedBatch(condition, index, kept, requests, inputs, skipped)
 
     def _prepared(self, data: BenchmarkData, work: Sequence[_BatchWork]) -> Iterator[_PreparedBatch]:
         """Prepared batches in order, the next one computed in a thread while the caller generates."""
@@ -454,6 +483,10 @@ class SweepRunner:
             for _ in pending:
                 prepared = next(prepared_batches)
                 assert prepared.condition == condition, "the prepared batches are out of order"
+                for row in prepared.skipped:
+                    self._skipped_while_running.setdefault(data.benchmark, {}).setdefault(row.sample_id, row)
+                if not prepared.requests:
+                    continue
                 responses = self.backend.generate(
                     prepared.requests,
                     num_samples=self.config.num_samples_per_prompt,
@@ -490,6 +523,11 @@ class SweepRunner:
         skipped: dict[str, list[dict[str, Any]]] = {}
         for benchmark in self.benchmarks:
             data = benchmark.load(self.config.max_samples)
+            if data.skipped and self.config.strict:
+                raise EvaluationError(
+                    f"{benchmark.name}: {len(data.skipped)} row(s) cannot be evaluated (--strict stops here; without "
+                    f"it they are skipped and listed in {SKIPPED_FILE}); first: {data.skipped[0].reason}"
+                )
             if data.skipped:
                 skipped[benchmark.name] = [row.to_json() for row in data.skipped]
                 logger.warning(
@@ -522,6 +560,16 @@ class SweepRunner:
                     self.run_condition(data, condition, store, pending[condition.name], prepared_batches)
             finally:
                 prepared_batches.close()  # an error stops the thread after its current batch
+            late = self._skipped_while_running.get(benchmark.name, {})
+            if late:
+                skipped.setdefault(benchmark.name, []).extend(row.to_json() for row in late.values())
+                logger.warning(
+                    "%s: %d sample(s) skipped: an image did not decode (listed in %s): %s",
+                    benchmark.name,
+                    len(late),
+                    SKIPPED_FILE,
+                    next(iter(late.values())).reason,
+                )
         barrier.wait("records")  # every shard's records are on disk
         if not self.shard.is_main:
             return {}
