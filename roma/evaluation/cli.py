@@ -34,7 +34,7 @@ from roma.evaluation.config import describe_negated_flags
 from roma.evaluation.errors import EvaluationError
 from roma.evaluation.plan import format_plan, run_plan
 from roma.evaluation.reports import write_reports
-from roma.evaluation.sharding import Shard
+from roma.evaluation.sharding import Shard, finished_keys
 from roma.evaluation.sweep import SweepConfig, run_sweep
 
 __all__ = ["build_parser", "main"]
@@ -169,6 +169,13 @@ def main(argv: list[str] | None = None) -> int:
             print(format_plan(run_plan(config)))
             return 0
         results = run_sweep(config)
+    except KeyboardInterrupt:
+        kept = len(finished_keys(config.out))
+        print(
+            f"interrupted: {kept} records kept in {config.out}; rerun the same command to resume",
+            file=sys.stderr,
+        )
+        return 130  # roma.cli.INTERRUPTED: 128 + SIGINT, as a shell reports a process Ctrl-C ended
     except (EvaluationError, DegradationError) as error:
         print(f"roma eval: error: {error}", file=sys.stderr)
         return 2

@@ -23,6 +23,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -253,6 +254,10 @@ def _check_run_file(out: Path, config: SweepConfig, overwrite: bool) -> None:
     write_json_atomic(path, payload)
 
 
+class _Stopped(Exception):
+    """A batch's preparation abandoned because the sweep is ending."""
+
+
 @dataclass
 class _PreparedBatch:
     condition: Condition
@@ -306,6 +311,7 @@ class SweepRunner:
         self.shard = Shard.from_env()
         self._subsets: dict[str, list[EvalSample]] = {}
         self._written = 0
+        self._stopping = threading.Event()
         # {benchmark: {sample id: row}}: samples whose image did not decode when their batch was prepared.
         self._skipped_while_running: dict[str, dict[str, SkippedRow]] = {}
 
@@ -362,6 +368,8 @@ class SweepRunner:
         listed, as at load; with ``--strict`` it stops the sweep."""
         requests, kept, skipped = [], [], []
         for sample in samples:
+            if self._stopping.is_set():  # the sweep is ending (Ctrl-C, an error): this batch is not wanted
+                raise _Stopped
             # Undecoded sources: a cache hit is found from the encoded bytes, the clean image never decoded;
             # a miss or the clean condition decodes it once.
             try:
@@ -382,10 +390,14 @@ class SweepRunner:
         return _PreparedBatch(condition, index, kept, requests, inputs, skipped)
 
     def _prepared(self, data: BenchmarkData, work: Sequence[_BatchWork]) -> Iterator[_PreparedBatch]:
-        """Prepared batches in order, the next one computed in a thread while the caller generates."""
+        """Prepared batches in order, the next one computed in a thread while the caller generates.
+
+        Closed early (an error, Ctrl-C), the thread stops after the image it is on, not after its batch: the
+        process ends within moments of the interruption."""
         if not work:
             return
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="roma-eval-prepare") as pool:
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="roma-eval-prepare")
+        try:
             pending = iter(work)
             # One batch ahead: its preparation overlaps the generation of the batch just handed out.
             futures = deque([pool.submit(self.prepare, data, *next(pending))])
@@ -395,6 +407,10 @@ class SweepRunner:
                 if upcoming is not None:
                     futures.append(pool.submit(self.prepare, data, *upcoming))
                 yield prepared
+        finally:
+            self._stopping.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            self._stopping.clear()
 
     def grade_batch(
         self, prepared: _PreparedBatch, condition: Condition, responses: list[list[str]]
