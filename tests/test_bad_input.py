@@ -252,6 +252,13 @@ CASES = [
     # issue 21 item 6: --strict stops at an undecodable image, at load where the check finds it, naming the row
     pytest.param(lambda c: _sweep_with_undecodable_image(c, _truncated_jpeg, strict=True), EvaluationError, "data: 1 row(s) cannot be evaluated (--strict stops here", id="21.6-strict-truncated-jpeg"),
     pytest.param(lambda c: _sweep_with_undecodable_image(c, _png_with_bad_pixel_data, strict=True), EvaluationError, "cannot decode image", id="21.6-strict-bad-png-pixels"),
+    # issue 21 item 8: residuals
+    pytest.param(lambda c: load_training_dataset(str(c.jsonl([row(None), row(None)])), skip_bad_samples=True), DatasetLoadingError, "Check the answer column ('answer', --answer_column)", id="21.8-all-answers-empty"),
+    pytest.param(lambda c: ["degrade", str(c.image()), "--out", str(c.tmp_path / "sheet.png"), "--tile", "20000"], CLI, "over the limit of 89,478,485", id="21.8-degrade-huge-tile"),
+    pytest.param(lambda c: c.eval_args("--severities", "9" * 500), CLI, "9" * 76 + "... is outside [1, 5]", id="21.8-over-long-severity"),
+    pytest.param(lambda c: c.eval_args("--cache_max_gb", "nan"), CLI, "cache_max_gb must be a finite number of GB >= 0", id="21.8-cache-max-gb-nan"),
+    pytest.param(lambda c: c.eval_args("--cache_max_gb", "inf"), CLI, "cache_max_gb must be a finite number of GB >= 0", id="21.8-cache-max-gb-inf"),
+    pytest.param(lambda c: ["cache", "prune", "--max_gb", "nan"], CLI, "--max_gb must be a finite number of GB >= 0, got nan", id="21.8-cache-prune-nan"),
     # item 5: an image deleted after a successful (cached) load
     pytest.param(_load_after_image_deleted, DatasetLoadingError, "b.png' does not exist", id="5-deleted-image"),
     # item 7: gold answers the grader cannot use
@@ -399,10 +406,19 @@ def _null_second_image_column(ctx: Context) -> Path:
     return ctx.jsonl([{**row(), "image_2": None}] * 2)
 
 
+def _csv_answers_that_look_missing(ctx: Context) -> Path:
+    ctx.image()
+    path = ctx.tmp_path / "data.csv"
+    path.write_text("question,image,answer\nq,a.png,None\nq,a.png,NA\nq,a.png,null\nq,a.png,n/a\n")
+    return path
+
+
 AS_WRITTEN = [
     # item 3: answers read as the text written, not widened to float by Arrow / pandas
     pytest.param(_mixed_numbers_jsonl, {}, ["3", "2.5", "12345678901234567", "1.5"], id="3-mixed-numbers-jsonl"),
     pytest.param(_mixed_numbers_csv, {}, ["3", "2.5", "12345678901234567"], id="3-mixed-numbers-csv"),
+    # issue 21 item 8: words pandas reads as missing are answers in a CSV file
+    pytest.param(_csv_answers_that_look_missing, {}, ["None", "NA", "null", "n/a"], id="21.8-csv-none-na-null"),
     # item 7: skip_bad_samples skips a gold the grader cannot use
     pytest.param(lambda c: c.jsonl([row("4"), row("three", answer_type="float")]), {"skip_bad_samples": True, "extra_columns": ["answer_type"]}, ["4"], id="7-skip-ungradable-gold"),
     # item 19: several image columns, one empty in every row
@@ -433,6 +449,20 @@ def test_report_only_keeps_a_crafted_benchmark_name_inside_out(tmp_path, capsys)
     plots = sorted(p.name for p in (out / "plots").iterdir())
     assert len(plots) == 2 and any(name.startswith("severity_") and "escaped-" in name for name in plots)
     assert "../../escaped" in write_reports(out)["benchmarks"]  # the report still names it as written
+
+
+def test_report_only_plots_a_group_it_does_not_know(tmp_path, capsys):
+    """Item 21.8: records with a group roma does not know (a newer version's, or edited) get their own panel, not
+    a matplotlib crash."""
+    records = [
+        {"benchmark": "b", "sample_id": "1", "condition": name, "correct": 1.0, "group": group,
+         "corruption": corruption, "severity": severity}
+        for name, group, corruption, severity in [("clean", "clean", None, None), ("fog@1", "weather", "fog", 1)]
+    ]  # fmt: skip
+    (tmp_path / "records.jsonl").write_text("".join(json.dumps(record) + "\n" for record in records))
+    assert roma_main(["eval", "--report_only", "--out", str(tmp_path)]) == 0
+    assert "| fog | weather | 100.0 |" in (tmp_path / "summary.md").read_text()
+    assert (tmp_path / "plots" / "severity_b.png").is_file()
 
 
 def test_eval_accepts_a_roma_tiny_model_name(tmp_path, monkeypatch, capsys):

@@ -67,6 +67,13 @@ CASES: list[tuple[str, Callable[[], object], type[BaseException], str]] = [
     ("config-unknown-corruption", lambda: _config(roma_corruptions=["gausian_blur"]), D.UnknownCorruptionError, "Did you mean 'gaussian_blur'?"),
     ("config-unknown-in-comma-list", lambda: _config(roma_corruptions="seen,motion_blurr"), D.UnknownCorruptionError, "unknown corruption or group 'motion_blurr'"),
     ("train-cli-unknown-corruption", lambda: _train_args("--roma_corruptions", "seen,jpeg"), D.UnknownCorruptionError, "unknown corruption or group 'jpeg'"),
+    # issue 21 item 8: residuals
+    ("config-numpy-float32-nan", lambda: _config(roma_kl_coef=np.float32("nan")), ValueError, "roma_kl_coef must be a finite number"),
+    ("config-numpy-float64-inf", lambda: _config(roma_aux_coef=np.float64("inf")), ValueError, "roma_aux_coef must be a finite number"),
+    ("config-fractional-views", lambda: _config(roma_num_views=2.5), ValueError, "roma_num_views must be an integer, got float 2.5"),
+    ("config-bool-views", lambda: _config(roma_num_views=True), ValueError, "roma_num_views must be an integer, got bool True"),
+    ("over-long-severity-cut-short", lambda: D.corrupt(BLACK, "gaussian_blur", "9" * 1000), D.SeverityError, "got str: '" + "9" * 76 + "..."),
+    ("sheet-over-the-pixel-limit", lambda: D.contact_sheet(np.zeros((64, 64, 3), np.uint8), "all", tile=20000), D.DegradationError, "over the limit of 89,478,485"),
 ]
 # fmt: on
 
@@ -109,6 +116,32 @@ def test_shot_noise_peak_memory_is_bounded_by_the_band_not_the_image(monkeypatch
     finally:
         tracemalloc.stop()
     # The output (1×) plus one band's working set; the untiled kernel needed ~32× the image.
+    assert peak < 3 * image.nbytes
+
+
+# ------------------------------------------------------------------------- issue 21 item 8: gaussian_noise
+def test_gaussian_noise_in_bands_is_bit_identical_to_one_whole_image_draw(monkeypatch):
+    image = np.random.default_rng(0).integers(0, 256, (97, 61, 3), dtype=np.uint8)
+    whole = F.gaussian_noise(
+        image, np.random.default_rng(3).standard_normal(image.shape, dtype=np.float32), 0.38
+    )
+    # 500 values: 2 rows per band, and a ragged last band.
+    monkeypatch.setattr(builtin_corruptions, "GAUSSIAN_NOISE_BAND_VALUES", 500)
+    assert np.array_equal(D.corrupt(image, "gaussian_noise", 5, rng=3), whole)
+
+
+def test_gaussian_noise_peak_memory_is_bounded_by_the_band_not_the_image(monkeypatch):
+    import tracemalloc
+
+    image = np.random.default_rng(0).integers(0, 256, (600, 800, 3), dtype=np.uint8)
+    monkeypatch.setattr(builtin_corruptions, "GAUSSIAN_NOISE_BAND_VALUES", 1 << 15, raising=False)
+    tracemalloc.start()
+    try:
+        D.corrupt(image, "gaussian_noise", 5, rng=0)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # The output (1×) plus one band's working set; the unbanded kernel needed ~16× the image.
     assert peak < 3 * image.nbytes
 
 

@@ -204,10 +204,21 @@ def load_training_dataset(
         rows = rows.remove_columns(_ERROR_COLUMN)
         if len(rows) == 0:
             raise DatasetLoadingError(
-                f"No usable samples left in {source!r} (split {split!r}): all {len(bad)} rows were skipped as "
-                "unreadable. Check the image column and image_root."
+                f"No usable samples left in {source!r} (split {split!r}): all {len(bad)} rows were skipped "
+                f"(first: {errors[bad[0]]}). {_what_to_check([errors[i] for i in bad], question_column, answer_column)}"
             )
     return rows
+
+
+def _what_to_check(reasons: list[str], question_column: str, answer_column: str) -> str:
+    """The flag to look at when every row was skipped, from what was wrong with them (`_prepare_row`'s words)."""
+    if all(f"answer column {answer_column!r}" in r or "gold answer" in r for r in reasons):
+        return f"Check the answer column ({answer_column!r}, --answer_column)."
+    if all(f"question column {question_column!r}" in r for r in reasons):
+        return f"Check the question column ({question_column!r}, --question_column)."
+    if all("image" in r for r in reasons):
+        return "Check the image column (--image_column) and image_root."
+    return "Check the column flags (--question_column, --image_column, --answer_column) and image_root."
 
 
 def read_dataset(

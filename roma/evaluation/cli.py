@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from roma._suggest import with_suggestions
+from roma._messages import with_suggestions
 from roma.degrade import DegradationError
 from roma.evaluation.benchmarks import (
     BENCHMARK_REGISTRY,

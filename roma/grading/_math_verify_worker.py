@@ -1,7 +1,7 @@
 """The math-verify calls themselves, and the loop of the worker process that runs them.
 
-`roma.grading.math_equivalence` runs these functions in worker processes it can kill (run as a script, this file
-imports nothing of roma, so a worker starts with math-verify's import only). In the worker they run on the main
+`roma.grading.math_equivalence` runs these functions in worker processes it can kill (``python -m
+roma.grading._math_verify_worker``; this module imports nothing of roma itself). In the worker they run on the main
 thread, where math-verify's own signal timeout works; the parent bounds each call by a clock on every thread and
 kills a worker that overruns it (sympy can sit in one C-level big-number operation that no signal interrupts).
 

@@ -157,18 +157,16 @@ class _TimedOut(Exception):
     pass
 
 
-_RUN_WORKER = "import runpy, sys; runpy.run_path(sys.argv[1], run_name='__main__')"
-
-
 class _Worker:
     """One worker process running `_math_verify_worker.serve`, its answers read by a thread into a queue."""
 
     def __init__(self) -> None:
-        # The worker runs the file by path, not as roma.grading's module (no roma import, a fast start), and not
-        # as a script either: that would put roma/grading/ first on sys.path, where numbers.py hides the
-        # standard library's. math-verify comes from this interpreter's packages.
+        # `python -m` with this roma first on the path: the worker imports the same code, wherever roma is.
+        roma_root = str(Path(__file__).resolve().parents[2])
+        path = os.pathsep.join(filter(None, [roma_root, os.environ.get("PYTHONPATH")]))
         self.process = subprocess.Popen(
-            [sys.executable, "-u", "-c", _RUN_WORKER, str(Path(_math_verify_worker.__file__))],
+            [sys.executable, "-u", "-m", _math_verify_worker.__name__],
+            env={**os.environ, "PYTHONPATH": path},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,

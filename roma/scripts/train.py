@@ -24,8 +24,8 @@ from accelerate import PartialState
 from transformers import AutoProcessor
 from trl import GRPOTrainer, ModelConfig, TrlParser, get_peft_config
 
+from roma._messages import with_suggestions
 from roma._state_files import write_json_atomic
-from roma._suggest import with_suggestions
 from roma.configs import accelerate_config_path, recipe_path
 from roma.data.loading import load_training_dataset
 from roma.evaluation.compare import condition_changes
