@@ -433,16 +433,22 @@ def test_training_data_loads_as_written(make_source, options, answers, tmp_path,
 
 
 # ------------------------------------------------------------------------------------------------ the others
+def _write_records(out: Path, benchmark: str, corrupted: tuple[str, str]) -> None:
+    """A records.jsonl of one sample, clean and under one ``(corruption, group)`` at severity 1."""
+    corruption, group = corrupted
+    records = [
+        {"benchmark": benchmark, "sample_id": "1", "condition": name, "correct": 1.0, "group": group,
+         "corruption": corruption, "severity": severity}
+        for name, group, corruption, severity in [("clean", "clean", None, None), (f"{corruption}@1", group, corruption, 1)]
+    ]  # fmt: skip
+    (out / "records.jsonl").write_text("".join(json.dumps(record) + "\n" for record in records))
+
+
 def test_report_only_keeps_a_crafted_benchmark_name_inside_out(tmp_path, capsys):
     """Item 20: a benchmark name from records.jsonl never becomes a path outside --out."""
     out = tmp_path / "deep" / "run"
     out.mkdir(parents=True)
-    records = [
-        {"benchmark": "../../escaped", "sample_id": "1", "condition": name, "correct": 1.0, "group": group,
-         "corruption": corruption, "severity": severity}
-        for name, group, corruption, severity in [("clean", "clean", None, None), ("gaussian_blur@1", "seen", "gaussian_blur", 1)]
-    ]  # fmt: skip
-    (out / "records.jsonl").write_text("".join(json.dumps(record) + "\n" for record in records))
+    _write_records(out, "../../escaped", ("gaussian_blur", "seen"))
     assert roma_main(["eval", "--report_only", "--out", str(out)]) == 0
     outside = [p for p in tmp_path.rglob("*.png") if out not in p.parents]
     assert outside == []
@@ -454,12 +460,7 @@ def test_report_only_keeps_a_crafted_benchmark_name_inside_out(tmp_path, capsys)
 def test_report_only_plots_a_group_it_does_not_know(tmp_path, capsys):
     """Item 21.8: records with a group roma does not know (a newer version's, or edited) get their own panel, not
     a matplotlib crash."""
-    records = [
-        {"benchmark": "b", "sample_id": "1", "condition": name, "correct": 1.0, "group": group,
-         "corruption": corruption, "severity": severity}
-        for name, group, corruption, severity in [("clean", "clean", None, None), ("fog@1", "weather", "fog", 1)]
-    ]  # fmt: skip
-    (tmp_path / "records.jsonl").write_text("".join(json.dumps(record) + "\n" for record in records))
+    _write_records(tmp_path, "b", ("fog", "weather"))
     assert roma_main(["eval", "--report_only", "--out", str(tmp_path)]) == 0
     assert "| fog | weather | 100.0 |" in (tmp_path / "summary.md").read_text()
     assert (tmp_path / "plots" / "severity_b.png").is_file()
