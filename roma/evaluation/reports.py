@@ -499,7 +499,9 @@ def plot_severity_curves(benchmark: str, entry: dict[str, Any], path: Path) -> P
 
     present = {c["group"] for c in entry["corruptions"].values()}
     # A group roma does not know (records written by a newer version, or by hand) gets a panel of its own.
-    groups = [g for g in _CORRUPTED_GROUPS if g in present] + sorted(present - set(_CORRUPTED_GROUPS), key=str)
+    groups = [g for g in _CORRUPTED_GROUPS if g in present] + sorted(
+        present - set(_CORRUPTED_GROUPS), key=str
+    )
     figure = _figure(5.2 * len(groups) + 1.0, 5.0)
     axes_list = figure.subplots(1, len(groups), sharey=True, squeeze=False)[0]
     clean = entry.get("clean")
