@@ -15,6 +15,7 @@ Everything roma caches lives under one root, ``$ROMA_CACHE`` (default ``~/.cache
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import shutil
 import sys
@@ -146,8 +147,8 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(root / part, ignore_errors=True)
             print(f"removed {root / part}: {count} files, {_human(size)}")
     else:
-        if args.max_gb < 0:
-            parser.error(f"--max_gb must be >= 0, got {args.max_gb}")
+        if not math.isfinite(args.max_gb) or args.max_gb < 0:
+            parser.error(f"--max_gb must be a finite number of GB >= 0, got {args.max_gb}")
         deleted, freed = prune(root / "eval_images", int(args.max_gb * _GB))
         print(f"pruned {root / 'eval_images'}: {deleted} files, {_human(freed)}")
     return 0

@@ -67,6 +67,13 @@ CASES: list[tuple[str, Callable[[], object], type[BaseException], str]] = [
     ("config-unknown-corruption", lambda: _config(roma_corruptions=["gausian_blur"]), D.UnknownCorruptionError, "Did you mean 'gaussian_blur'?"),
     ("config-unknown-in-comma-list", lambda: _config(roma_corruptions="seen,motion_blurr"), D.UnknownCorruptionError, "unknown corruption or group 'motion_blurr'"),
     ("train-cli-unknown-corruption", lambda: _train_args("--roma_corruptions", "seen,jpeg"), D.UnknownCorruptionError, "unknown corruption or group 'jpeg'"),
+    # issue 21 item 8: residuals
+    ("config-numpy-float32-nan", lambda: _config(roma_kl_coef=np.float32("nan")), ValueError, "roma_kl_coef must be a finite number"),
+    ("config-numpy-float64-inf", lambda: _config(roma_aux_coef=np.float64("inf")), ValueError, "roma_aux_coef must be a finite number"),
+    ("config-fractional-views", lambda: _config(roma_num_views=2.5), ValueError, "roma_num_views must be an integer, got float 2.5"),
+    ("config-bool-views", lambda: _config(roma_num_views=True), ValueError, "roma_num_views must be an integer, got bool True"),
+    ("over-long-severity-cut-short", lambda: D.corrupt(BLACK, "gaussian_blur", "9" * 1000), D.SeverityError, "got str: '" + "9" * 76 + "..."),
+    ("sheet-over-the-pixel-limit", lambda: D.contact_sheet(np.zeros((64, 64, 3), np.uint8), "all", tile=20000), D.DegradationError, "over the limit of 89,478,485"),
 ]
 # fmt: on
 
@@ -88,27 +95,40 @@ def test_contact_sheet_stays_the_function_after_its_module_is_imported():
     assert D.contact_sheet is contact_sheet
 
 
-# ------------------------------------------------------------------------- item 23: shot_noise on large images
-def test_shot_noise_in_bands_is_bit_identical_to_one_whole_image_draw(monkeypatch):
+# ---------------------------------------------- item 23 (shot_noise), issue 21 item 8 (gaussian_noise): noise in bands
+# (corruption, its band constant, severity, the whole-image kernel for a seed: what the banded result must equal)
+NOISE_IN_BANDS = [
+    ("shot_noise", "SHOT_NOISE_BAND_VALUES", 3, lambda image, seed: F.shot_noise(image, np.random.default_rng(seed).random(image.shape), 12.0)),
+    ("gaussian_noise", "GAUSSIAN_NOISE_BAND_VALUES", 5, lambda image, seed: F.gaussian_noise(image, np.random.default_rng(seed).standard_normal(image.shape, dtype=np.float32), 0.38)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "band_constant", "severity", "whole_image"), NOISE_IN_BANDS, ids=[c[0] for c in NOISE_IN_BANDS]
+)
+def test_noise_in_bands_is_bit_identical_to_one_whole_image_draw(name, band_constant, severity, whole_image, monkeypatch):  # fmt: skip
     image = np.random.default_rng(0).integers(0, 256, (97, 61, 3), dtype=np.uint8)
-    whole = F.shot_noise(image, np.random.default_rng(3).random(image.shape), 12.0)
+    whole = whole_image(image, 3)
     # 500 values: 2 rows per band, and a ragged last band.
-    monkeypatch.setattr(builtin_corruptions, "SHOT_NOISE_BAND_VALUES", 500)
-    assert np.array_equal(D.corrupt(image, "shot_noise", 3, rng=3), whole)
+    monkeypatch.setattr(builtin_corruptions, band_constant, 500)
+    assert np.array_equal(D.corrupt(image, name, severity, rng=3), whole)
 
 
-def test_shot_noise_peak_memory_is_bounded_by_the_band_not_the_image(monkeypatch):
+@pytest.mark.parametrize(
+    ("name", "band_constant", "severity", "whole_image"), NOISE_IN_BANDS, ids=[c[0] for c in NOISE_IN_BANDS]
+)
+def test_noise_peak_memory_is_bounded_by_the_band_not_the_image(name, band_constant, severity, whole_image, monkeypatch):  # fmt: skip
     import tracemalloc
 
     image = np.random.default_rng(0).integers(0, 256, (600, 800, 3), dtype=np.uint8)
-    monkeypatch.setattr(builtin_corruptions, "SHOT_NOISE_BAND_VALUES", 1 << 15, raising=False)
+    monkeypatch.setattr(builtin_corruptions, band_constant, 1 << 15, raising=False)
     tracemalloc.start()
     try:
-        D.corrupt(image, "shot_noise", 3, rng=0)
+        D.corrupt(image, name, severity, rng=0)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    # The output (1×) plus one band's working set; the untiled kernel needed ~32× the image.
+    # The output (1×) plus one band's working set; unbanded, shot noise needed ~32× the image, gaussian ~16×.
     assert peak < 3 * image.nbytes
 
 

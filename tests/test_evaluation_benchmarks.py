@@ -19,7 +19,6 @@ from roma.evaluation.benchmarks import (
 )
 from roma.evaluation.errors import (
     BenchmarkLoadError,
-    MissingImageError,
     UnknownBenchmarkError,
 )
 from roma.grading import grade
@@ -221,23 +220,29 @@ def test_registering_a_new_benchmark_is_one_small_class(tmp_path):
         register_benchmark(type("Clash", (Benchmark,), {"name": "mathvista"}))
 
 
-def test_undecodable_image_bytes_fail_when_the_sample_is_evaluated_naming_it(tmp_path):
-    import datasets
+def test_undecodable_image_bytes_are_skipped_at_load_naming_them(tmp_path):
+    import io
 
+    import datasets
+    from PIL import Image
+
+    good = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(good, format="PNG")
     rows = {
-        "index": ["4"],
-        "question": ["What?"],
-        "answer": ["A"],
-        "image": [{"bytes": b"not an image", "path": None}],
+        "index": ["4", "5"],
+        "question": ["What?", "What?"],
+        "answer": ["A", "A"],
+        "image": [{"bytes": b"not an image", "path": None}, {"bytes": good.getvalue(), "path": None}],
     }
     dataset = datasets.Dataset.from_dict(rows).cast_column("image", datasets.Image())
     (tmp_path / "MMStar").mkdir()
     dataset.to_parquet(str(tmp_path / "MMStar" / "val.parquet"))
-    data = get_benchmark("mmstar", data_dir=tmp_path).load()  # images are decoded lazily, not at load
-    with pytest.raises(
-        MissingImageError, match=r"mmstar sample '4' \(column 'image', .*val.parquet\): cannot decode image"
-    ):
-        data.load_images(data[0])
+    data = get_benchmark("mmstar", data_dir=tmp_path).load()  # checked at load, as a missing image is
+    assert [sample.sample_id for sample in data] == ["5"]
+    (skipped,) = data.skipped
+    assert re.search(
+        r"mmstar sample '4' \(column 'image', .*val.parquet\): cannot decode image", skipped.reason
+    )
 
 
 def test_hub_id_overrides_parse_and_reach_the_adapter():

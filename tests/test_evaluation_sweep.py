@@ -272,7 +272,10 @@ def test_a_bad_config_file_is_named(tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text("benchmarks: [mathvista]\nseverity: 3\n")
     assert roma_main(["eval", "--config", str(bad), "--model", "m", "--out", str(tmp_path / "o")]) == 2
-    assert f"--config {bad}: unknown options ['severity']" in capsys.readouterr().err
+    assert (
+        f"--config {bad}: unknown option(s) 'severity' (did you mean 'severities'?)"
+        in capsys.readouterr().err
+    )
     assert roma_main(["eval", "--config", str(tmp_path / "missing.yaml"), "--model", "m", "--out", "o"]) == 2
     assert "missing.yaml: cannot read it" in capsys.readouterr().err
 

@@ -204,16 +204,31 @@ def load_training_dataset(
         rows = rows.remove_columns(_ERROR_COLUMN)
         if len(rows) == 0:
             raise DatasetLoadingError(
-                f"No usable samples left in {source!r} (split {split!r}): all {len(bad)} rows were skipped as "
-                "unreadable. Check the image column and image_root."
+                f"No usable samples left in {source!r} (split {split!r}): all {len(bad)} rows were skipped "
+                f"(first: {errors[bad[0]]}). {_what_to_check([errors[i] for i in bad], question_column, answer_column)}"
             )
     return rows
 
 
-def read_dataset(source: str, split: str = "train") -> tuple[Dataset, Path | None]:
+def _what_to_check(reasons: list[str], question_column: str, answer_column: str) -> str:
+    """The flag to look at when every row was skipped, from what was wrong with them (`_prepare_row`'s words)."""
+    if all(f"answer column {answer_column!r}" in r or "gold answer" in r for r in reasons):
+        return f"Check the answer column ({answer_column!r}, --answer_column)."
+    if all(f"question column {question_column!r}" in r for r in reasons):
+        return f"Check the question column ({question_column!r}, --question_column)."
+    if all("image" in r for r in reasons):
+        return "Check the image column (--image_column) and image_root."
+    return "Check the column flags (--question_column, --image_column, --answer_column) and image_root."
+
+
+def read_dataset(
+    source: str, split: str = "train", answer_column: str | None = None
+) -> tuple[Dataset, Path | None]:
     """``source`` (a local file or folder, a hub id, or ``synthetic``) as read, before any column is mapped,
-    and the folder relative image paths resolve against (``roma eval --benchmarks PATH`` reads through it)."""
-    return _load_source(source, split, None)
+    and the folder relative image paths resolve against (``roma eval --benchmarks PATH`` reads through it).
+
+    ``answer_column``: read as the text written in the data files (`_answers_as_written`)."""
+    return _load_source(source, split, None, answer_column)
 
 
 def _load_source(
@@ -225,7 +240,8 @@ def _load_source(
 ) -> tuple[Dataset, Path | None]:
     """Read ``source`` as a `Dataset`; also return the folder that relative image paths resolve against.
 
-    With ``answer_column``, the answers of a single data file come as written (`_answers_as_written`).
+    With ``answer_column``, the answers of a data file, a folder of data files or an image folder's metadata
+    come as written (`_answers_as_written`).
     """
     if source == SYNTHETIC_SOURCE:
         from roma.data.synthetic import make_synthetic_dataset
@@ -250,9 +266,7 @@ def _load_source(
                 "Pass a folder with per-split files or a separate file for this split."
             )
         loaded = load_data_files([path], source=source, split=split)
-        if answer_column is not None:
-            loaded = _answers_as_written(loaded, path, answer_column)
-        return loaded, path.parent.resolve()
+        return _answers_as_written(loaded, [path], answer_column), path.parent.resolve()
 
     if path.is_dir():
         if (path / "dataset_dict.json").is_file() or (path / "state.json").is_file():
@@ -264,9 +278,10 @@ def _load_source(
                         f"{source!r} has no split {split!r}; available splits: {', '.join(loaded)}."
                     )
                 loaded = loaded[split]
-            return loaded, path.resolve()
+            return loaded, path.resolve()  # stored types: typed by whoever saved it
         # imagefolder (with metadata.jsonl / metadata.csv) or a folder of parquet/json files.
-        return _load_dataset(source, split, str(path), split=split), path.resolve()
+        loaded = _load_dataset(source, split, str(path), split=split)
+        return _answers_as_written(loaded, _row_files(path, split), answer_column), path.resolve()
 
     if _looks_like_local_path(source):
         raise FileNotFoundError(f"Dataset path {source!r} does not exist.")
@@ -345,44 +360,74 @@ def _check_saved_rows(path: Path, source: str, split: str) -> None:
         raise DatasetLoadingError(f"Dataset {source!r} (split {split!r}) has no rows.")
 
 
-def _answers_as_written(dataset: Dataset, path: Path, answer_column: str) -> Dataset:
-    """``dataset`` with a numeric ``answer_column`` replaced by the text written in the JSON / CSV file.
+def _row_files(folder: Path, split: str) -> list[Path]:
+    """The files ``datasets`` reads the rows of ``split`` of ``folder`` from, in its order: the metadata files of
+    an image folder, else the data files of the split (``[]`` if it cannot tell)."""
+    from datasets.packaged_modules.folder_based_builder.folder_based_builder import FolderBasedBuilder
 
-    Arrow (JSON) and pandas (CSV) read a column holding ``3`` and ``2.5`` as float64, so ``3`` would become
-    ``"3.0"`` and ``12345678901234567`` ``"1.2345678901234568e+16"``; the file is read again with the
-    answers kept as text. Cells the builder read as missing stay missing. Parquet keeps its own types.
+    try:
+        builder = datasets.load_dataset_builder(str(folder))
+        files = [Path(file) for file in (builder.config.data_files or {}).get(split, [])]
+    except Exception:  # noqa: BLE001 - the load itself succeeded; without the file list answers stay as read
+        return []
+    if isinstance(builder, FolderBasedBuilder):
+        names = builder.config.metadata_filenames or builder.METADATA_FILENAMES
+        return [file for file in files if file.name in names]
+    return files
+
+
+def _answers_as_written(dataset: Dataset, files: Sequence[Path], answer_column: str | None) -> Dataset:
+    """``dataset`` with ``answer_column`` replaced by the text written in its JSON / CSV / TSV ``files``.
+
+    Arrow (JSON) and pandas (CSV) type a column holding ``3`` and ``2.5`` as float64, so ``3`` would become
+    ``"3.0"``, ``007`` ``"7"`` and ``12345678901234567`` ``"1.2345678901234568e+16"``; pandas also reads the
+    text ``NA`` / ``None`` / ``null`` as missing. The files (concatenated in the order the builder read them)
+    are read again with the answers kept as text: a JSON ``null`` and an empty CSV cell stay missing. Parquet
+    keeps its own types, and so does a dataset whose files do not give one value per row.
     """
-    feature = dataset.features.get(answer_column)
-    if not isinstance(feature, Value) or feature.dtype in ("string", "large_string"):
+    feature = dataset.features.get(answer_column) if answer_column is not None else None
+    if not isinstance(feature, Value) or not files:
         return dataset
+    written: list[Any] = []
+    for path in files:
+        values = _written_column(Path(path), answer_column)
+        if values is None:
+            return dataset
+        written += values
+    if len(written) != len(dataset):  # not the rows the builder read: keep its values
+        return dataset
+    answers = [None if text is None else str(text) for text in written]
+    if answers == dataset[answer_column]:
+        return dataset
+    return dataset.remove_columns(answer_column).add_column(answer_column, answers, feature=Value("string"))
+
+
+def _written_column(path: Path, column: str) -> list[Any] | None:
+    """The cells of ``column`` in one JSON / JSON lines / CSV / TSV file, numbers as their text (an empty CSV
+    cell: None); None for another format or shape."""
     suffix = path.suffix.lower()
     if suffix in (".csv", ".tsv"):
         import csv
 
         with open(path, newline="", encoding="utf-8") as stream:
-            rows: Any = list(csv.DictReader(stream, **({"delimiter": "\t"} if suffix == ".tsv" else {})))
-    elif suffix in (".json", ".jsonl"):
+            reader = csv.DictReader(stream, **({"delimiter": "\t"} if suffix == ".tsv" else {}))
+            return [row.get(column) or None for row in reader]  # an empty cell is a missing value
+    if suffix in (".json", ".jsonl"):
         text = path.read_text(encoding="utf-8")
         parse = {"parse_float": str, "parse_int": str}
-        if suffix == ".jsonl":
-            rows = [json.loads(line, **parse) for line in text.splitlines() if line.strip()]
-        else:
+        try:
             rows = json.loads(text, **parse)
+        except json.JSONDecodeError:  # JSON lines
+            rows = [json.loads(line, **parse) for line in text.splitlines() if line.strip()]
     else:
-        return dataset
-    if isinstance(rows, dict) and isinstance(rows.get(answer_column), list):
-        written = rows[answer_column]  # a JSON object of columns
-    elif isinstance(rows, list) and all(isinstance(row, dict) for row in rows):
-        written = [row.get(answer_column) for row in rows]
-    else:
-        return dataset
-    if len(written) != len(dataset):  # not the shape the builder read: keep its values
-        return dataset
-    answers = [
-        None if read is None or text is None else str(text)
-        for read, text in zip(dataset[answer_column], written)
-    ]
-    return dataset.remove_columns(answer_column).add_column(answer_column, answers)
+        return None
+    if isinstance(rows, dict) and isinstance(rows.get(column), list):
+        return rows[column]  # a JSON object of columns
+    if isinstance(rows, dict):
+        rows = [rows]  # JSON lines holding one row
+    if isinstance(rows, list) and all(isinstance(row, dict) for row in rows):
+        return [row.get(column) for row in rows]
+    return None
 
 
 def _looks_like_local_path(source: str) -> bool:

@@ -95,14 +95,36 @@ def low_resolution(image: np.ndarray, factor: float, rng: np.random.Generator) -
 # ------------------------------------------------------------------------------------------ unseen
 @register_corruption("gaussian_noise", UNSEEN, severities=(0.08, 0.12, 0.18, 0.26, 0.38))
 def gaussian_noise(image: np.ndarray, std: float, rng: np.random.Generator) -> np.ndarray:
-    """Additive Gaussian noise; standard deviation as a fraction of the range."""
-    noise = rng.standard_normal(image.shape, dtype=np.float32)
-    return F.gaussian_noise(image, noise, float(std))
+    """Additive Gaussian noise; standard deviation as a fraction of the range.
 
+    In bands of rows, bit-identical to one whole-image draw (see `_in_row_bands`)."""
+    return _in_row_bands(
+        image,
+        GAUSSIAN_NOISE_BAND_VALUES,
+        lambda band: F.gaussian_noise(band, rng.standard_normal(band.shape, dtype=np.float32), float(std)),
+    )
+
+
+# Values per band of rows that gaussian_noise processes at once: ~20 bytes per value (the float32 draw, the
+# float32 image, the sum and its rounding), so a band costs ~80 MiB whatever the image size, not 20× the image.
+GAUSSIAN_NOISE_BAND_VALUES = 1 << 22
 
 # Values per band of rows that shot_noise processes at once: its kernel holds ~32 bytes per value (a float64
 # draw plus int32 indices and counts), so a band costs ~64 MiB whatever the image size, not 32× the image.
 SHOT_NOISE_BAND_VALUES = 1 << 21
+
+
+def _in_row_bands(image: np.ndarray, band_values: int, corrupt_band) -> np.ndarray:
+    """``corrupt_band`` applied to bands of about ``band_values`` values (whole rows), into one output.
+
+    A band draws its noise from the generator when it is processed; the generators fill an array in the same
+    order as they fill its parts one after another, so the result is bit-identical to one whole-image draw.
+    """
+    out = np.empty_like(image)
+    rows = max(1, band_values // max(1, image[0].size))
+    for start in range(0, image.shape[0], rows):
+        out[start : start + rows] = corrupt_band(image[start : start + rows])
+    return out
 
 
 @register_corruption("shot_noise", UNSEEN, severities=(60, 25, 12, 5, 3))
@@ -113,12 +135,11 @@ def shot_noise(image: np.ndarray, photons: float, rng: np.random.Generator) -> n
     ``Generator.random`` fills in the same order as one whole-image draw, so the result is bit-identical to
     the untiled computation for the same generator state.
     """
-    out = np.empty_like(image)
-    rows = max(1, SHOT_NOISE_BAND_VALUES // max(1, image[0].size))
-    for start in range(0, image.shape[0], rows):
-        band = image[start : start + rows]
-        out[start : start + rows] = F.shot_noise(band, rng.random(band.shape), float(photons))
-    return out
+    return _in_row_bands(
+        image,
+        SHOT_NOISE_BAND_VALUES,
+        lambda band: F.shot_noise(band, rng.random(band.shape), float(photons)),
+    )
 
 
 @register_corruption("impulse_noise", UNSEEN, severities=(0.03, 0.06, 0.09, 0.17, 0.27))

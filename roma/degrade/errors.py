@@ -18,6 +18,19 @@ __all__ = [
 ]
 
 
+MAX_SHOWN_CHARS = 80
+
+
+def shown(value: object) -> str:
+    """``repr(value)`` cut to ``MAX_SHOWN_CHARS`` with ``...``: an error echoes what it refuses, not a page of it.
+    (`roma.degrade` imports nothing of roma; `roma._messages.shown` is the same for the rest of the package.)"""
+    try:
+        text = repr(value)
+    except ValueError:  # an int past Python's digit limit for str()
+        text = f"<{type(value).__name__} too long to show>"
+    return text if len(text) <= MAX_SHOWN_CHARS else text[: MAX_SHOWN_CHARS - 3] + "..."
+
+
 class DegradationError(ValueError):
     """Base class of every error raised by :mod:`roma.degrade`."""
 

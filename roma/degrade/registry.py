@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from roma.degrade.errors import RegistryError, SeverityError, UnknownCorruptionError
+from roma.degrade.errors import RegistryError, SeverityError, UnknownCorruptionError, shown
 
 __all__ = [
     "ALL",
@@ -312,18 +312,18 @@ def validate_severity(severity: object, corruption: Corruption) -> float | int:
     if isinstance(severity, bool) or not isinstance(severity, numbers.Real):
         raise SeverityError(
             f"severity for {corruption.name!r} must be a number in [{MIN_SEVERITY}, {MAX_SEVERITY}], "
-            f"got {type(severity).__name__}: {severity!r}"
+            f"got {type(severity).__name__}: {shown(severity)}"
         )
     value = float(severity)
     if not math.isfinite(value) or not MIN_SEVERITY <= value <= MAX_SEVERITY:
         raise SeverityError(
-            f"severity for {corruption.name!r} must be in [{MIN_SEVERITY}, {MAX_SEVERITY}], got {severity!r}"
+            f"severity for {corruption.name!r} must be in [{MIN_SEVERITY}, {MAX_SEVERITY}], got {shown(severity)}"
         )
     if value.is_integer():
         return int(value)
     if not corruption.continuous:
         raise SeverityError(
             f"corruption {corruption.name!r} only has integer severities {MIN_SEVERITY}..{MAX_SEVERITY}, "
-            f"got {severity!r} (register it with continuous=True to interpolate)"
+            f"got {shown(severity)} (register it with continuous=True to interpolate)"
         )
     return value

@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 from roma.degrade.convert import to_rgb_uint8
 from roma.degrade.core import corrupt
 from roma.degrade.corruptions import parameter_label
-from roma.degrade.errors import DegradationError
+from roma.degrade.errors import DegradationError, shown
 from roma.degrade.registry import (
     ALL,
     CAPTURE,
@@ -32,6 +32,10 @@ from roma.degrade.registry import (
 from roma.degrade.sampling import rng_for
 
 __all__ = ["contact_sheet", "main"]
+
+# The largest sheet written: PIL's decompression-bomb warning size, the largest image it reads back without a
+# warning (89.5 M pixels, ~270 MB as RGB). The default sheet (224-pixel tiles, every corruption) is far below.
+MAX_SHEET_PIXELS = 89_478_485
 
 _BACKGROUND = (255, 255, 255)
 _INK = (20, 20, 20)
@@ -95,14 +99,16 @@ def contact_sheet(
     )
     gap = 6
     columns = ["clean", *(f"severity {_format_severity(s)}" for s in severities)]
-    sheet = Image.new(
-        "RGB",
-        (
-            label_width + len(columns) * (tile + gap),
-            header_height + len(names) * (height + caption_height + gap),
-        ),
-        _BACKGROUND,
+    size = (
+        label_width + len(columns) * (tile + gap),
+        header_height + len(names) * (height + caption_height + gap),
     )
+    if size[0] * size[1] > MAX_SHEET_PIXELS:
+        raise DegradationError(
+            f"the sheet would be {size[0]:,}×{size[1]:,} pixels, over the limit of {MAX_SHEET_PIXELS:,} "
+            f"(MAX_SHEET_PIXELS): use a smaller tile (now {tile}) or fewer corruptions or severities"
+        )
+    sheet = Image.new("RGB", size, _BACKGROUND)
     draw = ImageDraw.Draw(sheet)
     for column, text in enumerate(columns):
         x = label_width + column * (tile + gap) + tile // 2
@@ -134,7 +140,7 @@ def _parse_severities(text: str) -> list[float]:
         values = [float(part) for part in text.split(",") if part.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"severities must be comma-separated numbers, got {text!r}"
+            f"severities must be comma-separated numbers, got {shown(text)}"
         ) from None
     if not values:
         raise argparse.ArgumentTypeError("give at least one severity")

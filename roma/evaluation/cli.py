@@ -22,6 +22,7 @@ from pathlib import Path
 
 import yaml
 
+from roma._messages import with_suggestions
 from roma.degrade import DegradationError
 from roma.evaluation.benchmarks import (
     BENCHMARK_REGISTRY,
@@ -33,7 +34,7 @@ from roma.evaluation.config import describe_negated_flags
 from roma.evaluation.errors import EvaluationError
 from roma.evaluation.plan import format_plan, run_plan
 from roma.evaluation.reports import write_reports
-from roma.evaluation.sharding import Shard
+from roma.evaluation.sharding import Shard, finished_keys
 from roma.evaluation.sweep import SweepConfig, run_sweep
 
 __all__ = ["build_parser", "main"]
@@ -79,9 +80,12 @@ def read_config_file(path: str) -> dict:
         raise EvaluationError(f"--config {path}: not valid YAML ({error})") from None
     if not isinstance(values, dict):
         raise EvaluationError(f"--config {path}: expected a mapping of option names to values")
-    unknown = sorted(set(values) - {f.name for f in dataclasses.fields(SweepConfig)})
+    known = [f.name for f in dataclasses.fields(SweepConfig)]
+    unknown = sorted(set(values) - set(known))
     if unknown:
-        raise EvaluationError(f"--config {path}: unknown options {unknown} (see roma eval --help)")
+        raise EvaluationError(
+            f"--config {path}: unknown option(s) {with_suggestions(unknown, known)} (see roma eval --help)"
+        )
     # A YAML list (benchmarks: [a, b]) means the same as the comma-separated option.
     return {key: ",".join(map(str, v)) if isinstance(v, list) else v for key, v in values.items()}
 
@@ -165,6 +169,13 @@ def main(argv: list[str] | None = None) -> int:
             print(format_plan(run_plan(config)))
             return 0
         results = run_sweep(config)
+    except KeyboardInterrupt:
+        kept = len(finished_keys(config.out))
+        print(
+            f"interrupted: {kept} records kept in {config.out}; rerun the same command to resume",
+            file=sys.stderr,
+        )
+        return 130  # roma.cli.INTERRUPTED: 128 + SIGINT, as a shell reports a process Ctrl-C ended
     except (EvaluationError, DegradationError) as error:
         print(f"roma eval: error: {error}", file=sys.stderr)
         return 2

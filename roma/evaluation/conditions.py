@@ -27,6 +27,7 @@ from typing import TypeVar
 import numpy as np
 from PIL import Image
 
+from roma._messages import shown
 from roma._paths import safe_path_component
 from roma.cache import cache_root, prune
 from roma.degrade import SEEN, UNSEEN, corrupt, list_corruptions, resolve_corruptions, rng_for
@@ -84,10 +85,10 @@ def parse_severities(value: str | Sequence[int | float]) -> list[int | float]:
             number = float(str(item).strip())
         except ValueError:
             raise EvaluationError(
-                f"severity {item!r} is not a number (expected e.g. --severities 1,3,5)"
+                f"severity {shown(item)} is not a number (expected e.g. --severities 1,3,5)"
             ) from None
         if not 1 <= number <= 5:
-            raise EvaluationError(f"severity {item!r} is outside [1, 5] (ImageNet-C levels)")
+            raise EvaluationError(f"severity {shown(item)} is outside [1, 5] (ImageNet-C levels)")
         severity = int(number) if number.is_integer() else number
         if severity not in severities:
             severities.append(severity)

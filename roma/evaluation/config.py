@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,6 +115,13 @@ class BenchmarkRunConfig:
             raise EvaluationError(f"max_samples must be >= 1, got {self.max_samples}")
         if self.max_new_tokens < 1:
             raise EvaluationError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
+        if self.cache_max_gb is not None and not (
+            math.isfinite(self.cache_max_gb) and self.cache_max_gb >= 0
+        ):
+            raise EvaluationError(
+                f"cache_max_gb must be a finite number of GB >= 0 (leave it unset, None, for no cap), "
+                f"got {self.cache_max_gb}"
+            )
 
     @property
     def benchmark_names(self) -> list[str]:

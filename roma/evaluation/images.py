@@ -7,6 +7,7 @@ corrupted views), so neither imports the other for it.
 from __future__ import annotations
 
 import hashlib
+import io
 
 from PIL import Image
 
@@ -40,6 +41,27 @@ class ImageSource:
         digest = hashlib.sha1(f"{image.mode}:{image.size}".encode())
         digest.update(image.tobytes())
         return digest.hexdigest()
+
+    def check(self) -> None:
+        """Raise `MissingImageError` (naming the sample) if the encoded bytes do not decode, at a fraction of a
+        full decode: a JPEG is decoded at its smallest scale (``draft``: 1/8, every entropy-coded byte read, so a
+        truncated file fails), a PNG's chunks are read to their end with their checksums (``verify``), any other
+        format is decoded whole. An in-memory image has nothing to check."""
+        if self._data is None:
+            return
+        try:
+            with Image.open(io.BytesIO(self._data)) as opened:
+                if opened.format == "JPEG":
+                    opened.draft("RGB", (1, 1))
+                    opened.load()
+                elif opened.format == "PNG":
+                    opened.verify()
+                else:
+                    opened.load()
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+            raise MissingImageError(
+                f"{self.what}: cannot decode image: {type(error).__name__}: {error}"
+            ) from None
 
     def load(self) -> Image.Image:
         """The decoded RGB image; `MissingImageError` (naming the sample) if the bytes are not an image."""

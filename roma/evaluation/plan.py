@@ -18,7 +18,6 @@ the plan itself is saved as ``plan.json`` in ``--out``.
 from __future__ import annotations
 
 import io
-import json
 import tempfile
 import time
 from collections.abc import Sequence
@@ -29,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from roma._state_files import write_json_atomic
 from roma.evaluation.backends import GenerationBackend
 from roma.evaluation.benchmarks import BenchmarkData, ImageSource
 from roma.evaluation.conditions import CorruptedImageCache
@@ -312,5 +312,5 @@ def run_plan(config: SweepConfig, backend: GenerationBackend | None = None) -> S
     plan = make_plan(config, backend)
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / PLAN_FILE).write_text(json.dumps(plan.to_dict(), indent=2) + "\n")
+    write_json_atomic(out / PLAN_FILE, plan.to_dict())
     return plan

@@ -23,7 +23,6 @@ rebuilt at any time, also from a sweep still running. Accuracies are in percent.
 from __future__ import annotations
 
 import csv
-import json
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -33,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from roma._paths import safe_path_component
+from roma._state_files import read_json_file, write_json_atomic
 from roma.degrade.registry import SEEN, UNSEEN
 from roma.evaluation.conditions import CLEAN
 from roma.evaluation.errors import EvaluationError
@@ -497,7 +497,11 @@ def plot_severity_curves(benchmark: str, entry: dict[str, Any], path: Path) -> P
     accuracy fall as the corruption gets stronger".
     """
 
-    groups = [g for g in _CORRUPTED_GROUPS if any(c["group"] == g for c in entry["corruptions"].values())]
+    present = {c["group"] for c in entry["corruptions"].values()}
+    # A group roma does not know (records written by a newer version, or by hand) gets a panel of its own.
+    groups = [g for g in _CORRUPTED_GROUPS if g in present] + sorted(
+        present - set(_CORRUPTED_GROUPS), key=str
+    )
     figure = _figure(5.2 * len(groups) + 1.0, 5.0)
     axes_list = figure.subplots(1, len(groups), sharey=True, squeeze=False)[0]
     clean = entry.get("clean")
@@ -622,7 +626,7 @@ def _write_csv(path: Path, header: Sequence[str], rows: Iterable[dict[str, Any]]
 
 def write_skipped_rows(out: str | Path, skipped: dict[str, list[dict[str, Any]]]) -> None:
     """Write the rows each benchmark skipped (``{benchmark: [row, ...]}``) to ``out/skipped.json``."""
-    (Path(out) / SKIPPED_FILE).write_text(json.dumps(skipped, indent=2, ensure_ascii=False) + "\n")
+    write_json_atomic(Path(out) / SKIPPED_FILE, skipped)
 
 
 def _read_skipped_rows(out: Path) -> dict[str, Any]:
@@ -630,11 +634,18 @@ def _read_skipped_rows(out: Path) -> dict[str, Any]:
     path = out / SKIPPED_FILE
     if not path.is_file():
         return {}
-    try:
-        skipped = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise EvaluationError(f"{path} is not valid JSON ({error}): delete it and rerun the sweep") from None
+    skipped = read_json_file(path, error=EvaluationError, remedy="delete it and rerun the sweep (it resumes)")
     return {name: {"count": len(rows), "rows": rows} for name, rows in sorted(skipped.items()) if rows}
+
+
+def _read_run_file(out: Path) -> dict[str, Any]:
+    """The settings in ``out/run.json`` ({} for records written without one)."""
+    path = out / "run.json"
+    if not path.is_file():
+        return {}
+    return read_json_file(
+        path, error=EvaluationError, remedy="rerun the sweep with --overwrite to rebuild it"
+    )
 
 
 def write_reports(out: str | Path, *, plots: bool = True) -> dict[str, Any]:
@@ -644,10 +655,9 @@ def write_reports(out: str | Path, *, plots: bool = True) -> dict[str, Any]:
     if not records_path.is_file():
         raise EvaluationError(f"{out} holds no records.jsonl: is it the --out folder of a `roma eval` run?")
     records = read_records(records_path)
-    run_path = out / "run.json"
-    run = json.loads(run_path.read_text()) if run_path.is_file() else {}
+    run = _read_run_file(out)
     results = round_floats({"run": run, **summarize(records), "skipped": _read_skipped_rows(out)})
-    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    write_json_atomic(out / "results.json", results)
     summary_rows = [
         {
             **row,
@@ -708,12 +718,14 @@ def load_run(run_dir: str | Path) -> tuple[dict[str, Any], list[SweepRecord] | N
     current), else read from results.json (then without records)."""
     run_dir = Path(run_dir)
     if (run_dir / "records.jsonl").is_file():
-        run_path = run_dir / "run.json"
-        run = json.loads(run_path.read_text()) if run_path.is_file() else {}
+        run = _read_run_file(run_dir)
         records = read_records(run_dir / "records.jsonl")
         return {"run": run, **summarize(records), "skipped": _read_skipped_rows(run_dir)}, records
     if (run_dir / "results.json").is_file():
-        return json.loads((run_dir / "results.json").read_text()), None
+        results = read_json_file(
+            run_dir / "results.json", error=EvaluationError, remedy="rerun `roma eval` with the same options"
+        )
+        return results, None
     raise EvaluationError(
         f"{run_dir}: neither records.jsonl nor results.json found (not a `roma eval` --out folder)"
     )

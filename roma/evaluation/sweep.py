@@ -23,6 +23,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from roma._paths import OutputFolderError, check_output_folder
+from roma._state_files import read_json_file, write_json_atomic
 from roma._version import package_version
 from roma.degrade import rng_for
 from roma.evaluation.backends import GenerationBackend, GenerationRequest, check_sampling, make_backend
@@ -38,6 +40,7 @@ from roma.evaluation.benchmarks import (
     DEFAULT_BENCHMARKS,
     BenchmarkData,
     EvalSample,
+    SkippedRow,
     import_benchmark_modules,
 )
 from roma.evaluation.conditions import (
@@ -47,7 +50,12 @@ from roma.evaluation.conditions import (
     resolve_conditions,
 )
 from roma.evaluation.config import BenchmarkRunConfig
-from roma.evaluation.errors import EvaluationError, MalformedSampleError, RunConfigMismatchError
+from roma.evaluation.errors import (
+    EvaluationError,
+    MalformedSampleError,
+    MissingImageError,
+    RunConfigMismatchError,
+)
 from roma.evaluation.records import RecordKey, SweepRecord
 from roma.evaluation.reports import SKIPPED_FILE, write_reports, write_skipped_rows
 from roma.evaluation.run_lock import LOCK_FILE, run_lock
@@ -68,8 +76,9 @@ __all__ = ["RECORDS_FILE", "RUN_FILE", "SweepConfig", "prompt_hash", "run_sweep"
 logger = logging.getLogger(__name__)
 
 RUN_FILE = "run.json"
-# Settings that change what a record holds: resuming under different values would mix two experiments.
-_RECORD_SETTINGS = (
+# A run's identity: the settings that decide which samples and golds are scored and what a record holds.
+# Resuming under different values would mix two experiments in one records.jsonl (`SweepConfig.identity`).
+_IDENTITY_SETTINGS = (
     "model",
     "seed",
     "num_samples_per_prompt",
@@ -84,6 +93,9 @@ _RECORD_SETTINGS = (
     "system_prompt",
     "min_pixels",
     "max_pixels",
+    "question_column",  # the column flags choose the questions, images and golds of a local dataset
+    "image_column",
+    "answer_column",
 )
 
 
@@ -130,6 +142,13 @@ class SweepConfig(BenchmarkRunConfig):
             "LOCAL_RANK*T .. LOCAL_RANK*T+T-1 (one engine per data-parallel group)."
         },
     )
+    strict: bool = field(
+        default=False,
+        metadata={
+            "help": "Stop at the first row that cannot be evaluated (a missing or undecodable image, a gold that "
+            "cannot be graded), naming it; by default such rows are skipped, counted and listed in skipped.json."
+        },
+    )
     report: bool = field(
         default=True,
         metadata={
@@ -154,6 +173,28 @@ class SweepConfig(BenchmarkRunConfig):
         except OutputFolderError as error:
             raise EvaluationError(str(error)) from None
 
+    def identity(self) -> dict[str, Any]:
+        """Everything that decides which samples and golds are scored and what a record holds, in one place:
+        `run.json` keeps it and every resume into ``--out`` is checked against it.
+
+        ``data_dir`` and ``datasets`` (each local ``--benchmarks`` path) are kept resolved, so the same folder
+        named another way is the same run. Settings that only choose *which* records to add (``benchmarks``,
+        ``conditions``, ``severities``, ``max_samples``) or where things run (``device``, ``cache_dir``) are not
+        part of it.
+        """
+        from roma.evaluation.benchmarks.local import is_local_dataset, local_dataset_name
+
+        identity = {name: getattr(self, name) for name in _IDENTITY_SETTINGS}
+        identity["data_dir"] = (
+            None if self.data_dir is None else str(Path(self.data_dir).expanduser().resolve())
+        )
+        identity["datasets"] = {
+            local_dataset_name(name): str(Path(name).expanduser().resolve())
+            for name in self.benchmark_names
+            if is_local_dataset(name)
+        }
+        return identity
+
 
 def _is_run_folder(path: Path) -> bool:
     """A folder a sweep wrote into (resumable): it holds one of the sweep's own files."""
@@ -172,31 +213,59 @@ def batch_seed(seed: int, benchmark: str, condition: str, batch_index: int) -> i
 
 
 def _check_run_file(out: Path, config: SweepConfig, overwrite: bool) -> None:
+    """Refuse a resume whose identity (`SweepConfig.identity`) differs from the one in ``out/run.json``, naming
+    the field; then write this run's settings and identity there."""
     path = out / RUN_FILE
-    settings = {name: getattr(config, name) for name in _RECORD_SETTINGS}
+    identity = config.identity()
     if path.exists() and not overwrite:
-        try:
-            previous = json.loads(path.read_text())
-        except json.JSONDecodeError:
-            previous = {}
-        for name, value in settings.items():
-            if name in previous and previous[name] != value:
+        previous = read_json_file(
+            path,
+            error=RunConfigMismatchError,
+            remedy=f"it holds the settings the records in {out} were made with, so the resume cannot be checked: "
+            "pass --overwrite to discard the records, or choose another --out",
+        )
+        if not isinstance(previous, dict):
+            raise RunConfigMismatchError(
+                f"{path} is not a JSON object of settings; pass --overwrite or choose another --out"
+            )
+        # Files written before the identity was kept hold the settings at the top level.
+        recorded = previous.get("identity", previous)
+        for name, value in identity.items():
+            if name not in recorded or (recorded is previous and name in ("data_dir", "datasets")):
+                continue  # an older file: its data_dir was kept as given
+            before = recorded[name]
+            if name == "datasets":  # benchmarks may be added: compare the ones both runs name
+                shared = sorted(set(before) & set(value))
+                name, before, value = next(
+                    (
+                        (f"datasets[{key!r}]", before[key], value[key])
+                        for key in shared
+                        if before[key] != value[key]
+                    ),
+                    (name, None, None),
+                )
+            if before != value:
                 raise RunConfigMismatchError(
-                    f"{out} holds records of a run with {name}={previous[name]!r}, this one has {name}={value!r}; "
+                    f"{out} holds records of a run with {name}={before!r}, this one has {name}={value!r}; "
                     "pass --overwrite to discard them or choose another --out"
                 )
-    payload = dataclasses.asdict(config) | {"roma_version": package_version()}
+    payload = dataclasses.asdict(config) | {"identity": identity, "roma_version": package_version()}
     out.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(payload, indent=2) + "\n")
+    write_json_atomic(path, payload)
+
+
+class _Stopped(Exception):
+    """A batch's preparation abandoned because the sweep is ending."""
 
 
 @dataclass
 class _PreparedBatch:
     condition: Condition
     index: int
-    samples: list[EvalSample]
+    samples: list[EvalSample]  # those with readable images, one per request
     requests: list[GenerationRequest]
-    inputs: Any  # the backend's prepare_inputs(requests)
+    inputs: Any  # the backend's prepare_inputs(requests); None for a batch left without samples
+    skipped: list[SkippedRow] = field(default_factory=list)  # images that did not decode
 
 
 # (condition, batch index, samples): one batch still to generate.
@@ -242,6 +311,9 @@ class SweepRunner:
         self.shard = Shard.from_env()
         self._subsets: dict[str, list[EvalSample]] = {}
         self._written = 0
+        self._stopping = threading.Event()
+        # {benchmark: {sample id: row}}: samples whose image did not decode when their batch was prepared.
+        self._skipped_while_running: dict[str, dict[str, SkippedRow]] = {}
 
     @property
     def backend(self) -> GenerationBackend:
@@ -290,23 +362,42 @@ class SweepRunner:
     def prepare(
         self, data: BenchmarkData, condition: Condition, index: int, samples: list[EvalSample]
     ) -> _PreparedBatch:
-        """One batch ready to generate: its images under ``condition`` and the backend's inputs."""
-        requests = []
+        """One batch ready to generate: its images under ``condition`` and the backend's inputs.
+
+        A sample whose image does not decode (one the check at load let through) is left out of the batch and
+        listed, as at load; with ``--strict`` it stops the sweep."""
+        requests, kept, skipped = [], [], []
         for sample in samples:
+            if self._stopping.is_set():  # the sweep is ending (Ctrl-C, an error): this batch is not wanted
+                raise _Stopped
             # Undecoded sources: a cache hit is found from the encoded bytes, the clean image never decoded;
             # a miss or the clean condition decodes it once.
-            images = [
-                self.cache.get(source, data.benchmark, sample.sample_id, image_index, condition)
-                for image_index, source in enumerate(data.image_sources(sample))
-            ]
+            try:
+                images = [
+                    self.cache.get(source, data.benchmark, sample.sample_id, image_index, condition)
+                    for image_index, source in enumerate(data.image_sources(sample))
+                ]
+            except MissingImageError as error:
+                if self.config.strict:
+                    raise EvaluationError(f"{error} (--strict: without it the row is skipped)") from None
+                skipped.append(
+                    SkippedRow(sample.sample_id, sample.split, sample.row, sample.source, str(error))
+                )
+                continue
+            kept.append(sample)
             requests.append(GenerationRequest(self.conversation(sample), images))
-        return _PreparedBatch(condition, index, samples, requests, self.backend.prepare_inputs(requests))
+        inputs = self.backend.prepare_inputs(requests) if requests else None
+        return _PreparedBatch(condition, index, kept, requests, inputs, skipped)
 
     def _prepared(self, data: BenchmarkData, work: Sequence[_BatchWork]) -> Iterator[_PreparedBatch]:
-        """Prepared batches in order, the next one computed in a thread while the caller generates."""
+        """Prepared batches in order, the next one computed in a thread while the caller generates.
+
+        Closed early (an error, Ctrl-C), the thread stops after the image it is on, not after its batch: the
+        process ends within moments of the interruption."""
         if not work:
             return
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="roma-eval-prepare") as pool:
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="roma-eval-prepare")
+        try:
             pending = iter(work)
             # One batch ahead: its preparation overlaps the generation of the batch just handed out.
             futures = deque([pool.submit(self.prepare, data, *next(pending))])
@@ -316,6 +407,10 @@ class SweepRunner:
                 if upcoming is not None:
                     futures.append(pool.submit(self.prepare, data, *upcoming))
                 yield prepared
+        finally:
+            self._stopping.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            self._stopping.clear()
 
     def grade_batch(
         self, prepared: _PreparedBatch, condition: Condition, responses: list[list[str]]
@@ -404,6 +499,10 @@ class SweepRunner:
             for _ in pending:
                 prepared = next(prepared_batches)
                 assert prepared.condition == condition, "the prepared batches are out of order"
+                for row in prepared.skipped:
+                    self._skipped_while_running.setdefault(data.benchmark, {}).setdefault(row.sample_id, row)
+                if not prepared.requests:
+                    continue
                 responses = self.backend.generate(
                     prepared.requests,
                     num_samples=self.config.num_samples_per_prompt,
@@ -440,6 +539,11 @@ class SweepRunner:
         skipped: dict[str, list[dict[str, Any]]] = {}
         for benchmark in self.benchmarks:
             data = benchmark.load(self.config.max_samples)
+            if data.skipped and self.config.strict:
+                raise EvaluationError(
+                    f"{benchmark.name}: {len(data.skipped)} row(s) cannot be evaluated (--strict stops here; without "
+                    f"it they are skipped and listed in {SKIPPED_FILE}); first: {data.skipped[0].reason}"
+                )
             if data.skipped:
                 skipped[benchmark.name] = [row.to_json() for row in data.skipped]
                 logger.warning(
@@ -472,6 +576,16 @@ class SweepRunner:
                     self.run_condition(data, condition, store, pending[condition.name], prepared_batches)
             finally:
                 prepared_batches.close()  # an error stops the thread after its current batch
+            late = self._skipped_while_running.get(benchmark.name, {})
+            if late:
+                skipped.setdefault(benchmark.name, []).extend(row.to_json() for row in late.values())
+                logger.warning(
+                    "%s: %d sample(s) skipped: an image did not decode (listed in %s): %s",
+                    benchmark.name,
+                    len(late),
+                    SKIPPED_FILE,
+                    next(iter(late.values())).reason,
+                )
         barrier.wait("records")  # every shard's records are on disk
         if not self.shard.is_main:
             return {}

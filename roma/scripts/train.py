@@ -11,7 +11,6 @@ command-line overrides) and calls :func:`run`; both are importable, so the study
 
 from __future__ import annotations
 
-import json
 import logging
 import subprocess
 import sys
@@ -20,10 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
 from accelerate import PartialState
 from transformers import AutoProcessor
 from trl import GRPOTrainer, ModelConfig, TrlParser, get_peft_config
 
+from roma._messages import with_suggestions
+from roma._state_files import write_json_atomic
 from roma.configs import accelerate_config_path, recipe_path
 from roma.data.loading import load_training_dataset
 from roma.evaluation.compare import condition_changes
@@ -282,7 +284,7 @@ def run(script_args: RomaScriptArguments, training_args: RomaConfig, model_args)
         else None,
     }
     if state.is_main_process:
-        (output_dir / "run_summary.json").write_text(json.dumps(summary, indent=2))
+        write_json_atomic(output_dir / "run_summary.json", summary)  # study.py resumes on its presence
         print(format_summary(summary))
     trainer.accelerator.end_training()
     return summary
@@ -372,10 +374,24 @@ def accelerate_command(argv: list[str]) -> list[str] | None:
 
 def parse_args(argv: list[str] | None = None) -> tuple[RomaScriptArguments, RomaConfig, ModelConfig]:
     """The three dataclasses from ``--config NAME_OR_YAML`` and command-line overrides (``argv``; default
-    sys.argv)."""
+    sys.argv).
+
+    Raises:
+        ValueError: an option the dataclasses do not have, in the YAML file or on the command line (named, with
+            the closest known option), a YAML file that is not a mapping, or a value the dataclasses refuse
+            (their own message).
+    """
     argv = resolve_config_argument(list(sys.argv[1:] if argv is None else argv))
     parser = TrlParser((RomaScriptArguments, RomaConfig, ModelConfig), prog="roma train")
-    return parser.parse_args_and_config(args=argv)
+    *parsed, from_file, from_command_line = parser.parse_args_and_config(
+        args=argv, return_remaining_strings=True, separate_remaining_strings=True
+    )
+    known = [action.dest for action in parser._actions if action.option_strings]
+    for where, leftover in (("the --config file", from_file), ("the command line", from_command_line)):
+        unknown = [item[2:] for item in leftover if item.startswith("--")] or leftover
+        if unknown:
+            raise ValueError(f"unknown option(s) in {where}: {with_suggestions(unknown, known)}")
+    return tuple(parsed)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -383,12 +399,22 @@ def main(argv: list[str] | None = None) -> int:
 
     With ``--accelerate_config NAME_OR_PATH`` (``cpu``, ``multi_gpu``, ``deepspeed_zero2`` ...) the same script
     runs under ``accelerate launch`` with that packaged or given config instead of in this process.
+    A bad option or value (in the YAML file or on the command line) is one line on stderr and status 2.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     command = accelerate_command(argv)
     if command is not None:
         return subprocess.run(command, check=False).returncode
-    run(*parse_args(argv))
+    try:
+        parsed = parse_args(argv)
+    except (
+        ValueError,
+        OSError,
+        yaml.YAMLError,
+    ) as error:  # RomaConfig's checks, TrlParser's, the YAML file's
+        print(f"roma train: error: {error}", file=sys.stderr)
+        return 2
+    run(*parsed)
     return 0
 
 

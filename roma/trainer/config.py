@@ -9,8 +9,11 @@ granularity or the correctness threshold; each is a switch here with the default
 from __future__ import annotations
 
 import math
+import numbers
+import typing
 from dataclasses import dataclass, field, fields
 
+import numpy as np
 from trl import GRPOConfig
 
 from roma.degrade import resolve_corruptions
@@ -170,6 +173,7 @@ class RomaConfig(GRPOConfig):
 
     def __post_init__(self):
         _check_finite_floats(self)  # before GRPOConfig's own checks, which compare NaN as if it were a number
+        _check_roma_integers(self)
         super().__post_init__()
         # A YAML scalar, or comma lists (the command line gives ["seen,motion_blur"] for "seen,motion_blur").
         items = [self.roma_corruptions] if isinstance(self.roma_corruptions, str) else self.roma_corruptions
@@ -228,13 +232,30 @@ def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
 
 
 def _check_finite_floats(config: RomaConfig) -> None:
-    """Refuse NaN / ±inf in any float field (or list of floats) whose default is finite: one NaN weight turns
-    every parameter NaN at the first step, and the run only dies a step later in sampling."""
+    """Refuse NaN / ±inf in any real-valued field (or list of them) whose default is finite: one NaN weight turns
+    every parameter NaN at the first step, and the run only dies a step later in sampling. Any real counts
+    (``numbers.Real``, NumPy's float32 included), not only Python's ``float``."""
     for config_field in fields(config):
         value = getattr(config, config_field.name)
         values = value if isinstance(value, (list, tuple)) else [value]
         if isinstance(config_field.default, float) and not math.isfinite(config_field.default):
             continue  # a field whose default is itself infinite ("no limit") may be set to inf
         for item in values:
-            if isinstance(item, float) and not math.isfinite(item):
+            if isinstance(item, (numbers.Real, np.floating)) and not math.isfinite(item):
                 raise ValueError(f"{config_field.name} must be a finite number, got {value!r}.")
+
+
+def _check_roma_integers(config: RomaConfig) -> None:
+    """ROMA's integer fields hold integers: from Python, ``roma_num_views=2.5`` or ``True`` would otherwise pass
+    the range checks (``True >= 1``) and fail, or silently mean 1, deep in training."""
+    hints = typing.get_type_hints(RomaConfig)  # not Field.type: HfArgumentParser rewrites it in place
+    for config_field in fields(RomaConfig):
+        hint = hints.get(config_field.name)
+        optional = hint == int | None
+        if not config_field.name.startswith("roma_") or (hint is not int and not optional):
+            continue
+        value = getattr(config, config_field.name)
+        if value is None and optional:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
+            raise ValueError(f"{config_field.name} must be an integer, got {type(value).__name__} {value!r}.")

@@ -10,8 +10,9 @@ Rows come from ``--data_dir`` when a local copy in the published format is there
 (`roma.evaluation.benchmarks.sources`). Every row is checked when the benchmark loads (gold answer, options,
 image present). A malformed row is skipped, not fatal: published copies hold a few (LogicVista's v1_382 has
 neither question nor answer), and one of them must not stop a sweep. `BenchmarkData.skipped` lists each with the benchmark, sample, field
-and file at fault; the sweep writes them to ``skipped.json`` and the reports. Images themselves are decoded
-only when a sample is evaluated.
+and file at fault; the sweep writes them to ``skipped.json`` and the reports. Each image is checked at load at
+a fraction of a full decode (`ImageSource.check`: a truncated JPEG is a skipped row then, not a stop minutes
+into the sweep); the pixels are decoded only when a sample is evaluated.
 """
 
 from __future__ import annotations
@@ -81,6 +82,8 @@ class EvalSample:
     relative_tolerance: float | None = None
     group_id: str | None = None
     source: str = ""
+    split: str = ""
+    row: int = -1
     rule: str | None = None
     tags: dict[str, Any] = field(default_factory=dict)
 
@@ -298,7 +301,7 @@ class Benchmark:
     ) -> EvalSample:
         """The row's sample with its image sources resolved and its gold checked; raises for a bad row."""
         sample = self.to_sample(row, split, index)
-        sample.source = part.source
+        sample.source, sample.split, sample.row = part.source, split, index
         sample.images = [
             resolve_image_source(
                 value,
@@ -308,10 +311,13 @@ class Benchmark:
             for value, column in zip(sample.images, sample.image_columns)
         ]
         for value, column in zip(sample.images, sample.image_columns):
+            what = f"{self.name} sample '{sample.sample_id}' (column '{column}', {part.source})"
             if value is None:
                 raise MissingImageError(
                     f"{self.name} sample '{sample.sample_id}' ({part.source}): no image in column '{column}'"
                 )
+            view = part.dataset.data.column(value.column) if isinstance(value, ImageRef) else None
+            image_source(value, view, what=what).check()  # undecodable = missing: a skipped row, now
         self._check_gold(sample)
         if sample.sample_id in seen_ids:
             raise MalformedSampleError(

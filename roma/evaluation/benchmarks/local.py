@@ -11,7 +11,7 @@ from roma.evaluation.benchmarks.base import Benchmark, EvalSample
 from roma.evaluation.benchmarks.sources import LoadedSplit
 from roma.evaluation.errors import BenchmarkLoadError
 
-__all__ = ["LocalDataset", "is_local_dataset"]
+__all__ = ["LocalDataset", "is_local_dataset", "local_dataset_name"]
 
 DATA_SUFFIXES = (".jsonl", ".json", ".parquet", ".csv", ".tsv")
 
@@ -20,6 +20,12 @@ def is_local_dataset(name: str) -> bool:
     """A ``--benchmarks`` entry naming a data file or folder rather than a registered benchmark."""
     path = Path(name).expanduser()
     return path.exists() or path.suffix.lower() in DATA_SUFFIXES
+
+
+def local_dataset_name(path: str) -> str:
+    """The benchmark name of a local dataset in records and reports: its file name without the suffix, or
+    its folder's name."""
+    return Path(path).expanduser().name.removesuffix(Path(path).suffix) or str(path)
 
 
 class LocalDataset(Benchmark):
@@ -38,7 +44,7 @@ class LocalDataset(Benchmark):
     ):
         super().__init__(splits=(split,))
         self.path = str(path)
-        self.name = Path(path).expanduser().name.removesuffix(Path(path).suffix) or str(path)
+        self.name = local_dataset_name(self.path)
         self.question_column, self.answer_column = question_column, answer_column
         self.image_columns = tuple(column.strip() for column in image_column.split(",") if column.strip())
         self.id_column = "id"
@@ -47,7 +53,7 @@ class LocalDataset(Benchmark):
         from roma.data.loading import read_dataset
 
         (split,) = self.splits
-        dataset, base_dir = read_dataset(self.path, split)
+        dataset, base_dir = read_dataset(self.path, split, answer_column=self.answer_column)
         missing = [
             f"{column!r} (set {flag})"
             for flag, columns in (
