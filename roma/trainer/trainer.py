@@ -33,7 +33,6 @@ from __future__ import annotations
 import inspect
 import logging
 import textwrap
-from collections import defaultdict
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -43,23 +42,41 @@ from trl import GRPOTrainer
 
 from roma.data.prompts import (
     check_image_placeholders,
-    images_digest,
     message_images,
     prompt_key,
     replace_message_images,
     row_images,
 )
-from roma.degrade import DegradationRecord, DegradationSampler, corrupt, rng_for
+from roma.degrade import DegradationSampler, corrupt, rng_for
 from roma.models.tiny import resolve_model
 from roma.trainer import losses
 from roma.trainer.config import RomaConfig
-from roma.trainer.layouts import PER_TOKEN_KEYS, ViewLayout, layout_for
+from roma.trainer.layouts import ViewLayout, layout_for
+from roma.trainer.metrics import KL_METRIC_DECAY, append_metrics, decay_kl_sums, local_metric_sums
+from roma.trainer.views import (
+    PreparedViews,
+    aux_view_indices,
+    clean_forward_kwargs,
+    degraded_pixel_values,
+    prepare_views,
+    prompts_with_images,
+    training_view_id,
+    view_cache_key,
+    views_forward_inputs,
+)
 
 logger = logging.getLogger(__name__)
 
-# roma/kl/<corruption> is a token-weighted mean with weights decaying by this factor per step (about the last
-# 10 steps), so every corruption is logged every step although each step draws only K views.
-KL_METRIC_DECAY = 0.9
+# Names moved to roma.trainer.views and roma.trainer.metrics, importable from here for one release.
+__all__ = [
+    "KL_METRIC_DECAY",
+    "TRL_HOOK_PARAMETERS",
+    "RomaGRPOTrainer",
+    "check_trl_hooks",
+    "decay_kl_sums",
+    "training_view_id",
+    "view_cache_key",
+]
 
 # The TRL hooks this subclass overrides, with the parameters it relies on. A TRL upgrade that moves one fails
 # loudly here instead of silently training without the ROMA terms (pinned: trl 1.16.x).
@@ -111,26 +128,6 @@ def check_trl_hooks(trainer_class: type = GRPOTrainer) -> None:
                 f"roma: the TRL hook GRPOTrainer.{name} moved: expected parameters {expected}, found {found}. "
                 "This roma release supports trl 1.16.x (see constraints.txt)."
             )
-
-
-def view_cache_key(example: dict[str, Any], key: str) -> str:
-    """The key a row's prepared views are shared under within a batch: its prompt key, plus a digest of its images
-    when the key is a user ``id``.
-
-    Rows that share an ``id`` but carry different images (a dataset with repeated ids) thus get views of their
-    own images, never one another's; the corruption drawn still depends only on the ``id`` (`training_view_id`).
-    """
-    return key if example.get("id") is None else f"{key}#{images_digest(example)}"
-
-
-def training_view_id(key: str, step: int) -> str:
-    """The sample id of a prompt's ROMA views at a training step.
-
-    With the trainer's sampler, ``DegradationSampler(roma_corruptions, (roma_severity_min, roma_severity_max),
-    roma_seed)``, ``sampler.sample(row_images(row), training_view_id(prompt_key(row), step), view)`` returns the
-    view the trainer used (before the image processor).
-    """
-    return f"{key}@step{step}"
 
 
 class RomaGRPOTrainer(GRPOTrainer):
@@ -306,8 +303,13 @@ class RomaGRPOTrainer(GRPOTrainer):
         )
         regularised = correct if self.args.roma_correctness_gate else torch.ones_like(correct)
 
-        views, names, has_image = self._degraded_pixel_values(
-            inputs, view_keys, output, pending_views.result()
+        views, names, has_image = degraded_pixel_values(
+            view_keys,
+            output,
+            pending_views.result(),
+            self._roma_layout,
+            self.args.roma_num_views,
+            self.accelerator.device,
         )
         output["roma_pixel_values"] = views
         output["roma_view_names"] = names
@@ -315,10 +317,7 @@ class RomaGRPOTrainer(GRPOTrainer):
 
         # One uniformly drawn view per completion for the auxiliary PG term, keyed like the views themselves.
         step = self.state.global_step
-        aux_view = [
-            int(rng_for(self.args.roma_seed, "aux", key, step, start + i).integers(self.args.roma_num_views))
-            for i, key in enumerate(keys)
-        ]
+        aux_view = aux_view_indices(self.args.roma_seed, keys, step, start, self.args.roma_num_views)
         output["roma_aux_view"] = torch.tensor(aux_view, device=device, dtype=torch.long)
         if self.args.roma_aux_form == "clipped" and output.get("old_per_token_logps") is not None:
             # TRL keeps the generating policy's log-probs when the policy moves before this batch is used up
@@ -432,83 +431,22 @@ class RomaGRPOTrainer(GRPOTrainer):
 
     # ------------------------------------------------------------------ ROMA terms
     def _start_views(self, inputs: list[dict[str, Any]], keys: list[str], view_keys: list[str]) -> Future:
-        """Prepare the K views of each prompt of ``inputs`` in the background (see `_prepare_views`)."""
+        """Prepare the K views of each prompt of ``inputs`` in the background (`roma.trainer.views.prepare_views`)."""
         image_processor = getattr(self.processing_class, "image_processor", None)
         per_prompt: dict[str, tuple[str, list]] = {}
         if image_processor is not None and self._roma_layout is not None:
-            for example, key, view_key in zip(inputs, keys, view_keys, strict=True):
-                images = row_images(example)
-                if images and view_key not in per_prompt:
-                    per_prompt[view_key] = (key, images)
+            per_prompt = prompts_with_images(inputs, keys, view_keys)
         return self._roma_view_worker.submit(
             self._prepare_views, per_prompt, self.state.global_step, image_processor
         )
 
     def _prepare_views(
         self, per_prompt: dict[str, tuple[str, list]], step: int, image_processor
-    ) -> dict[str, tuple[torch.Tensor, list[DegradationRecord], list[dict[str, torch.Tensor]]]]:
-        """Per view key (see `view_cache_key`): its K views as CPU pixel values [K, ...] (the prompt's pixel values
-        as the family's image processor lays them out), their records and image inputs (layout, to check), from
-        ``per_prompt[view_key] = (prompt key, images)``.
-
-        A pure function of (images, key, step): the same views whichever thread or process prepares them.
-        """
-        prepared = {}
-        for view_key, (key, images) in per_prompt.items():
-            pixel_values, records, processed_views = [], [], []
-            for view in range(self.args.roma_num_views):
-                # One corruption (type, severity) per view, applied to every image of the prompt.
-                degraded, record = self._roma_sampler.sample(images, training_view_id(key, step), view)
-                processed = self._roma_layout.process(image_processor, degraded)
-                pixel_values.append(processed["pixel_values"])
-                records.append(record)
-                processed_views.append(processed)
-            prepared[view_key] = (torch.stack(pixel_values), records, processed_views)
-        return prepared
-
-    def _degraded_pixel_values(self, inputs, keys, output, prepared) -> tuple[list, list, torch.Tensor]:
-        """The prepared views of each sample, layouts checked against the clean ones, on the device.
-
-        Returns (per-sample view pixel values [K, ...] or None, per-sample view names, has-image mask [B]).
-        """
-        layout = self._roma_layout
-        local = len(inputs)
-        none_names = [None] * self.args.roma_num_views
-        if not prepared:
-            # No image in this batch: no ROMA terms.
-            return [None] * local, [none_names] * local, torch.zeros(local, dtype=torch.bool)
-        missing = [key for key in ("num_images", *layout.keys) if output.get(key) is None]
-        if missing:
-            raise RuntimeError(
-                f"roma: the batch has images but TRL's inputs carry no {missing}; the degraded views cannot be scored "
-                "(the ROMA terms would be silently zero)."
-            )
-
-        on_device: dict[str, tuple[torch.Tensor, list[str]]] = {}
-        views: list[torch.Tensor | None] = []
-        names: list[list[str | None]] = []
-        for row, key in enumerate(keys):
-            if key not in prepared:
-                views.append(None)
-                names.append(none_names)
-                continue
-            if key not in on_device:
-                pixel_values, records, processed_views = prepared[key]
-                clean = layout.clean_rows(output, row)
-                for record, processed in zip(records, processed_views, strict=True):
-                    mismatch = layout.mismatch(processed, clean)
-                    if mismatch is not None:
-                        raise ValueError(
-                            f"roma: corruption '{record.name}' (severity {record.severity}) changed the image layout "
-                            f"of sample '{key}' ({mismatch}): a degraded view must keep each image's width and "
-                            "height, so that the prompt's image tokens are unchanged."
-                        )
-                on_device[key] = (pixel_values.to(self.accelerator.device), [r.name for r in records])
-            pixel_values, view_names = on_device[key]
-            views.append(pixel_values)
-            names.append(view_names)
-        has_image = torch.tensor([v is not None for v in views], dtype=torch.bool)
-        return views, names, has_image
+    ) -> PreparedViews:
+        """`roma.trainer.views.prepare_views` with this trainer's sampler, layout and number of views."""
+        return prepare_views(
+            per_prompt, step, image_processor, self._roma_sampler, self._roma_layout, self.args.roma_num_views
+        )
 
     def _roma_loss(
         self, model, inputs, clean_logps: torch.Tensor, clean_entropies: torch.Tensor | None = None
@@ -621,24 +559,6 @@ class RomaGRPOTrainer(GRPOTrainer):
                 old[rows] = self._views_forward(self.model, output, pairs, hidden=False).to(old.dtype)
         return old
 
-    def _views_forward_inputs(self, inputs, pairs: list[tuple[int, int]]):
-        """input ids, attention mask and forward kwargs scoring each (view, row) pair: row's completion on view k."""
-        rows = [row for _, row in pairs]
-        forward_kwargs: dict[str, Any] = self._roma_layout.batch(
-            inputs, rows, [inputs["roma_pixel_values"][row][k] for k, row in pairs]
-        )
-        forward_kwargs["pixel_values"] = forward_kwargs["pixel_values"].to(inputs["pixel_values"].dtype)
-        forward_kwargs["num_images"] = [inputs["num_images"][row] for row in rows]
-        if inputs.get("num_tiles") is not None:
-            # Tile-indexed pixel values (InternVL, LFM2-VL): TRL slices them by each prompt's tile count.
-            forward_kwargs["num_tiles"] = [inputs["num_tiles"][row] for row in rows]
-        for key in PER_TOKEN_KEYS:
-            if inputs.get(key) is not None:
-                forward_kwargs[key] = inputs[key][rows]
-        input_ids = torch.cat([inputs["prompt_ids"][rows], inputs["completion_ids"][rows]], dim=1)
-        attention_mask = torch.cat([inputs["prompt_mask"][rows], inputs["completion_mask"][rows]], dim=1)
-        return input_ids, attention_mask, forward_kwargs
-
     def _views_forward(self, model, inputs, pairs: list[tuple[int, int]], hidden: bool) -> torch.Tensor:
         """Teacher-forced pass over (view, row) pairs: sampled-token log-probs [N, T] or final hidden states [N, T, H].
 
@@ -648,7 +568,7 @@ class RomaGRPOTrainer(GRPOTrainer):
         logits_to_keep = inputs["completion_ids"].size(1)
 
         def forward(chunk):
-            input_ids, attention_mask, forward_kwargs = self._views_forward_inputs(inputs, chunk)
+            input_ids, attention_mask, forward_kwargs = views_forward_inputs(inputs, chunk, self._roma_layout)
             if hidden:
                 return self._final_hidden_states(
                     model, input_ids, attention_mask, logits_to_keep, forward_kwargs
@@ -694,10 +614,7 @@ class RomaGRPOTrainer(GRPOTrainer):
         input_ids = torch.cat([inputs["prompt_ids"][rows], completion_ids], dim=1)
         attention_mask = torch.cat([inputs["prompt_mask"][rows], inputs["completion_mask"][rows]], dim=1)
         hidden = self._views_forward(model, inputs, pairs, hidden=True)
-        clean_kwargs: dict[str, Any] = self._roma_layout.batch(inputs, rows)
-        for key in PER_TOKEN_KEYS:
-            if inputs.get(key) is not None:
-                clean_kwargs[key] = inputs[key][rows]
+        clean_kwargs = clean_forward_kwargs(inputs, rows, self._roma_layout)
         with torch.no_grad():  # the clean side is the stop-gradient target (enforced by RomaConfig)
             clean_hidden = self._final_hidden_states(
                 model, input_ids, attention_mask, logits_to_keep, clean_kwargs
@@ -736,52 +653,9 @@ class RomaGRPOTrainer(GRPOTrainer):
         return outputs.last_hidden_state[:, -logits_to_keep - 1 : -1]
 
     def _log_roma_metrics(self, mode: str, stats: dict[str, Any] | None) -> None:
-        """Log token-weighted over all processes: worst-case and mean KL, aux loss, log-prob gap, KL per corruption."""
-        # sums of: worst KL, mean-over-views KL, aux loss, clean − degraded log-prob gap; then the token count
-        local = torch.zeros(5, device=self.accelerator.device)
-        per_corruption: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
-        if stats is not None:
-            mask = stats["mask"].to(stats["worst_kl"].dtype)
-            num_views = stats["kl_per_view"].shape[0]
-            local = torch.stack(
-                [
-                    (stats["worst_kl"] * mask).sum(),
-                    (stats["kl_per_view"] * mask).sum() / num_views,
-                    (stats["aux_per_token"] * mask).sum(),
-                    (stats["logp_gap"] * mask).sum() / num_views,
-                    mask.sum(),
-                ]
-            ).float()
-            kl_per_sequence = (stats["kl_per_view"] * mask).sum(-1).tolist()  # [K][S]
-            tokens_per_sequence = mask.sum(-1).tolist()
-            for s, view_names in enumerate(stats["names"]):
-                for k, name in enumerate(view_names):
-                    per_corruption[name][0] += kl_per_sequence[k][s]
-                    per_corruption[name][1] += tokens_per_sequence[s]
+        """Log token-weighted over all processes: worst-case and mean KL, aux loss, log-prob gap, KL per corruption
+        (`roma.trainer.metrics`)."""
+        local, per_corruption = local_metric_sums(stats, self.accelerator.device)
         totals = self.accelerator.reduce(local, reduction="sum").tolist()
-        tokens = max(totals[4], 1.0)
-        metrics = self._metrics[mode]
-        for index, name in enumerate(("kl_worst", "kl_mean", "aux_loss", "logp_gap")):
-            metrics[f"roma/{name}"].append(totals[index] / tokens)
-        merged: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
-        for part in gather_object([dict(per_corruption)]):
-            for name, (kl_sum, count) in part.items():
-                merged[name][0] += kl_sum
-                merged[name][1] += count
-        # Every corruption every step (a step draws only K of them): its decayed token-weighted mean.
         running = self._roma_kl_running.setdefault(mode, {})
-        for name, mean in decay_kl_sums(running, merged, KL_METRIC_DECAY).items():
-            metrics[f"roma/kl/{name}"].append(mean)
-
-
-def decay_kl_sums(
-    running: dict[str, list[float]], step: dict[str, list[float]], decay: float
-) -> dict[str, float]:
-    """Fold one step's per-corruption ``[KL sum, tokens]`` into ``running`` (in place): both sums are multiplied
-    by ``decay``, then the step's are added. Returns the mean KL of every corruption seen so far (sum / tokens),
-    so a corruption not drawn this step still reports its recent value instead of leaving a gap."""
-    for name in set(running) | set(step):
-        kl_sum, tokens = running.get(name, [0.0, 0.0])
-        new_sum, new_tokens = step.get(name, [0.0, 0.0])
-        running[name] = [decay * kl_sum + new_sum, decay * tokens + new_tokens]
-    return {name: kl_sum / tokens for name, (kl_sum, tokens) in sorted(running.items()) if tokens > 0}
+        append_metrics(self._metrics[mode], totals, gather_object([per_corruption]), running)
