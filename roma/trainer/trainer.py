@@ -47,7 +47,7 @@ from roma.data.prompts import (
     replace_message_images,
     row_images,
 )
-from roma.degrade import DegradationSampler, corrupt, rng_for
+from roma.degrade import DegradationSampler
 from roma.models.tiny import resolve_model
 from roma.trainer import losses
 from roma.trainer.config import RomaConfig
@@ -60,9 +60,11 @@ from roma.trainer.views import (
     degraded_pixel_values,
     prepare_views,
     prompts_with_images,
+    rollout_view_id,
     training_view_id,
     view_cache_key,
     views_forward_inputs,
+    with_degraded_images,
 )
 
 logger = logging.getLogger(__name__)
@@ -370,23 +372,18 @@ class RomaGRPOTrainer(GRPOTrainer):
         return noisy_prompts
 
     def _with_degraded_images(self, example: dict[str, Any], purpose: str) -> dict[str, Any]:
-        """A copy of a dataset row whose image(s) carry one degraded view, drawn per prompt and step."""
-        images = row_images(example)
-        if not images:
-            return example
+        """A copy of a dataset row whose image(s) carry one degraded view, drawn per prompt and step by the
+        trainer's sampler (`roma.trainer.views.with_degraded_images`); the noisy rollout anneals its severity."""
         config: RomaConfig = self.args
-        sample_id = f"{purpose}/{prompt_key(example)}@step{self.state.global_step}"
-        record = self._roma_sampler.sample_params(sample_id, 0)
-        severity = record.severity
+        sample_id = rollout_view_id(purpose, prompt_key(example), self.state.global_step)
+        anneal = None
         if purpose == "noisy_rollout" and config.roma_noisy_rollout_anneal and self.state.max_steps > 0:
-            progress = min(self.state.global_step / self.state.max_steps, 1.0)
-            severity = config.roma_severity_min + (severity - config.roma_severity_min) * (1.0 - progress)
-        degraded = [
-            corrupt(image, record.name, severity, rng_for(config.roma_seed, sample_id, index))
-            for index, image in enumerate(images)
-        ]
-        key = "images" if "images" in example else "image"
-        return {**example, key: degraded if key == "images" else degraded[0]}
+            remaining = 1.0 - min(self.state.global_step / self.state.max_steps, 1.0)
+
+            def anneal(severity: float) -> float:
+                return config.roma_severity_min + (severity - config.roma_severity_min) * remaining
+
+        return with_degraded_images(example, self._roma_sampler, sample_id, anneal)
 
     def _get_per_token_logps_and_entropies(self, *args, **kwargs):
         # Parameters passed through unchanged; check_trl_hooks pins TRL's signature (and result[0] = log-probs).

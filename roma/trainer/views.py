@@ -10,11 +10,14 @@ without TRL (`tests/test_views.py`):
   processor (in the trainer's background thread while TRL generates);
 - `degraded_pixel_values`: the prepared views per sample, each layout checked against the clean one, on a device;
 - `views_forward_inputs`, `clean_forward_kwargs`: the teacher-forced forward inputs of (view, row) pairs and of
-  the clean rows.
+  the clean rows;
+- `rollout_view_id`, `with_degraded_images`: the rows the two rollout baselines (``roma_rollout_degradation``
+  ``noisy_rollout`` and ``augmentation``) roll out on, one view per prompt and step drawn by the same sampler.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -30,9 +33,11 @@ __all__ = [
     "degraded_pixel_values",
     "prepare_views",
     "prompts_with_images",
+    "rollout_view_id",
     "training_view_id",
     "view_cache_key",
     "views_forward_inputs",
+    "with_degraded_images",
 ]
 
 # view key -> (CPU pixel values [K, ...], the K records, the K processed image inputs)
@@ -57,6 +62,11 @@ def training_view_id(key: str, step: int) -> str:
     view the trainer used (before the image processor).
     """
     return f"{key}@step{step}"
+
+
+def rollout_view_id(purpose: str, key: str, step: int) -> str:
+    """The sample id of a prompt's degraded row for a rollout baseline (``purpose``: its mode) at a step."""
+    return f"{purpose}/{key}@step{step}"
 
 
 def aux_view_indices(seed: int, keys: list[str], step: int, start: int, num_views: int) -> list[int]:
@@ -183,3 +193,23 @@ def clean_forward_kwargs(inputs: dict[str, Any], rows: list[int], layout: ViewLa
         if inputs.get(key) is not None:
             clean_kwargs[key] = inputs[key][rows]
     return clean_kwargs
+
+
+def with_degraded_images(
+    example: dict[str, Any],
+    sampler: DegradationSampler,
+    sample_id: str,
+    severity: Callable[[float], float] | None = None,
+) -> dict[str, Any]:
+    """A copy of a dataset row whose image(s) carry one degraded view: view 0 of ``sample_id`` drawn by
+    ``sampler`` (`DegradationSampler.apply`), its severity passed through ``severity`` when given (the noisy
+    rollout's annealing). A row without images is returned as is."""
+    images = row_images(example)
+    if not images:
+        return example
+    record = sampler.sample_params(sample_id, 0)
+    if severity is not None:
+        record = DegradationRecord(record.name, severity(record.severity))
+    degraded = sampler.apply(images, sample_id, record)
+    key = "images" if "images" in example else "image"
+    return {**example, key: degraded if key == "images" else degraded[0]}
