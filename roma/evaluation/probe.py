@@ -32,7 +32,7 @@ from roma.evaluation.conditions import (
 )
 from roma.evaluation.config import BenchmarkRunConfig, describe_negated_flags
 from roma.evaluation.errors import EvaluationError
-from roma.evaluation.reports import markdown_table
+from roma.evaluation.formatting import markdown_table
 
 __all__ = ["ProbeConfig", "main", "run_probe", "token_kl_and_logprob_drop"]
 

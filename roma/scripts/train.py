@@ -27,11 +27,11 @@ from trl import GRPOTrainer, ModelConfig, TrlParser, get_peft_config
 from roma.configs import accelerate_config_path, recipe_path
 from roma.data.loading import load_training_dataset
 from roma.evaluation.compare import condition_changes
+from roma.evaluation.formatting import format_points_interval
 from roma.evaluation.records import read_records
-from roma.evaluation.reports import format_points_interval
 from roma.evaluation.sweep import RECORDS_FILE, SweepConfig, run_sweep
 from roma.models.processing import set_pixel_range
-from roma.models.tiny import resolve_model
+from roma.models.resolve import resolve_model
 from roma.rewards import get_reward_function
 from roma.scripts.warm_start import WarmStartConfig, warm_start
 from roma.trainer.config import RomaConfig
