@@ -4,26 +4,20 @@ Generation, rewards, advantages and the GRPO loss are TRL's, on the clean image.
 hooks and calls `super()` in each:
 
 - `_calculate_rewards`: keeps the per-function rewards (TRL only returns advantages) for the correctness gate;
-- `_generate_and_score_completions`: while TRL generates, a background thread draws K degraded views per prompt
-  with `DegradationSampler.sample` (one view shared by the prompt's G completions: view v of a prompt with key p
-  at step s is ``sampler.sample(images, training_view_id(p, s), v)``) and turns them into pixel values with the
-  processor's image processor; after TRL, checks each view's layout (patch grid, tiles, image sizes) equals the
-  clean one and stores the views per sample so TRL's shuffling and slicing keep them aligned;
+- `_generate_and_score_completions`: while TRL generates, a background thread prepares K degraded views per
+  prompt (`roma.trainer.views`: view v of a prompt with key p at step s is
+  ``sampler.sample(images, training_view_id(p, s), v)``, through the processor's image processor); after TRL,
+  checks each view's layout equals the clean one and stores the views per sample so TRL's shuffling and slicing
+  keep them aligned;
 - `_get_per_token_logps_and_entropies`: lets `_compute_loss` keep TRL's clean log-probs (no second clean pass);
 - `_generate`: hands TRL an empty image list for text-only prompts of a mixed batch (TRL 1.16 passes None to the
   processor, which raises) and, for the noisy-rollout baseline, rolls part of each group out on a degraded image;
-- `_compute_loss`: TRL's loss + λ · worst-case token KL + μ · auxiliary PG (by default clipped against the
-  generating policy on the same view, as TRL's GRPO term), the K views batched into one teacher-forced forward
-  (or chunks of ``roma_views_micro_batch`` rows) over the correct completions only (the others would get zero
-  gradient anyway).
+- `_compute_loss`: TRL's loss + λ · worst-case token KL + μ · auxiliary PG (`roma.trainer.losses`), the K views
+  batched into teacher-forced forwards over the correct completions only (the others would get zero gradient).
 
-Models: every family in `roma.trainer.layouts.FAMILY_LAYOUTS` (Qwen2-VL, Qwen2.5-VL, Qwen3-VL, LLaVA, LLaVA-NeXT,
-Gemma 3, Gemma 4, Idefics3, SmolVLM, LFM2-VL, InternVL). Each family's image inputs follow one `ViewLayout` (per
-patch grid, per image, per prompt, per tile): it builds a view through the family's image processor, checks it
-against the clean inputs and batches the K views' rows for one teacher-forced forward with the model's own forward
-keys (``token_type_ids`` of Gemma 3, ``mm_token_type_ids`` of Qwen-VL and Gemma 4, ``image_sizes``,
-``pixel_attention_mask``, ``image_position_ids``, ``spatial_shapes``; TRL's ``num_tiles``). Other families are refused at
-construction with the reason (`_check_views_supported`).
+Models: every model type registered in the one table of families, `roma.trainer.layouts.FAMILY_LAYOUTS`
+(`register_layout` adds one); its `ViewLayout` builds, checks and batches the views. Other model types are refused
+at construction with the reason (`_check_views_supported`). Metrics: `roma.trainer.metrics`.
 
 With ``roma_kl_coef = roma_aux_coef = 0`` none of this runs: the trainer is exactly `GRPOTrainer`.
 """
@@ -44,20 +38,26 @@ from roma.data.prompts import (
     check_image_placeholders,
     message_images,
     prompt_key,
-    replace_message_images,
     row_images,
 )
 from roma.degrade import DegradationSampler
-from roma.models.tiny import resolve_model
+from roma.models.resolve import resolve_model
 from roma.trainer import losses
 from roma.trainer.config import RomaConfig
 from roma.trainer.layouts import ViewLayout, layout_for
 from roma.trainer.metrics import KL_METRIC_DECAY, append_metrics, decay_kl_sums, local_metric_sums
+from roma.trainer.trl_compat import (
+    GENERATE_IMAGES_INDEX,
+    GENERATE_RESULT_LENGTH,
+    TRL_HOOK_PARAMETERS,
+    check_trl_hooks,
+)
 from roma.trainer.views import (
     PreparedViews,
     aux_view_indices,
     clean_forward_kwargs,
     degraded_pixel_values,
+    noisy_rollout_prompts,
     prepare_views,
     prompts_with_images,
     rollout_view_id,
@@ -69,7 +69,8 @@ from roma.trainer.views import (
 
 logger = logging.getLogger(__name__)
 
-# Names moved to roma.trainer.views and roma.trainer.metrics, importable from here for one release.
+# Names moved to roma.trainer.views, roma.trainer.metrics and roma.trainer.trl_compat, importable from here for
+# one release.
 __all__ = [
     "KL_METRIC_DECAY",
     "TRL_HOOK_PARAMETERS",
@@ -79,57 +80,6 @@ __all__ = [
     "training_view_id",
     "view_cache_key",
 ]
-
-# The TRL hooks this subclass overrides, with the parameters it relies on. A TRL upgrade that moves one fails
-# loudly here instead of silently training without the ROMA terms (pinned: trl 1.16.x).
-TRL_HOOK_PARAMETERS: dict[str, tuple[str, ...]] = {
-    "_generate_and_score_completions": ("self", "inputs"),
-    "_generate": ("self", "prompts"),
-    "_calculate_rewards": ("self", "inputs", "prompts", "completions", "completion_ids_list"),
-    "_compute_loss": ("self", "model", "inputs"),
-    "_get_per_token_logps_and_entropies": (
-        "self",
-        "model",
-        "input_ids",
-        "attention_mask",
-        "logits_to_keep",
-        "batch_size",
-        "compute_entropy",
-        "compute_aux_loss",
-        "pixel_values",
-        "image_grid_thw",
-        "num_images",
-        "pixel_attention_mask",
-        "spatial_shapes",
-        "num_tiles",
-        "image_sizes",
-        "token_type_ids",
-        "mm_token_type_ids",
-        "image_position_ids",
-    ),
-}
-
-# GRPOTrainer._generate returns (prompt_ids, completion_ids, tool_mask, completions, logprobs, extra_fields,
-# images, tool_images) in trl 1.16; the noisy-rollout baseline swaps the images back to the clean ones.
-_GENERATE_RESULT_LENGTH = 8
-_GENERATE_IMAGES_INDEX = 6
-
-
-def check_trl_hooks(trainer_class: type = GRPOTrainer) -> None:
-    """Raise if a TRL hook ROMA overrides has moved or changed its parameters."""
-    for name, expected in TRL_HOOK_PARAMETERS.items():
-        hook = getattr(trainer_class, name, None)
-        if hook is None:
-            raise RuntimeError(
-                f"roma: trl.GRPOTrainer has no hook '{name}' any more; RomaGRPOTrainer overrides it. "
-                "This roma release supports trl 1.16.x (see constraints.txt)."
-            )
-        found = tuple(inspect.signature(hook).parameters)
-        if found != expected:
-            raise RuntimeError(
-                f"roma: the TRL hook GRPOTrainer.{name} moved: expected parameters {expected}, found {found}. "
-                "This roma release supports trl 1.16.x (see constraints.txt)."
-            )
 
 
 class RomaGRPOTrainer(GRPOTrainer):
@@ -195,7 +145,8 @@ class RomaGRPOTrainer(GRPOTrainer):
         self._roma_capture_clean: tuple[torch.Tensor, torch.Tensor | None] | None = None
         self._roma_clean_logps: torch.Tensor | None = None
         self._roma_clean_entropies: torch.Tensor | None = None
-        self._roma_batch: list[dict[str, Any]] | None = None  # rows being rolled out (noisy_rollout only)
+        # The rows being rolled out, kept for `_generate` in the noisy_rollout baseline only (None otherwise).
+        self._roma_noisy_rollout_rows: list[dict[str, Any]] | None = None
         # Prepares the next batch's views (corrupt + image processor) while TRL generates, as the sweep does.
         self._roma_view_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="roma-views")
         # mode -> corruption -> [KL sum, tokens]: every corruption's KL is logged every step.
@@ -268,7 +219,7 @@ class RomaGRPOTrainer(GRPOTrainer):
         if training and self.args.roma_rollout_degradation == "augmentation":
             # RAD-style baseline: the rows themselves carry degraded images, for rollouts and update alike.
             inputs = [self._with_degraded_images(x, "augmentation") for x in inputs]
-        self._roma_batch = (
+        self._roma_noisy_rollout_rows = (
             inputs if training and self.args.roma_rollout_degradation == "noisy_rollout" else None
         )
         pending_views = None
@@ -284,31 +235,34 @@ class RomaGRPOTrainer(GRPOTrainer):
                 pending_views.cancel()
             raise
         finally:
-            self._roma_batch = None
+            self._roma_noisy_rollout_rows = None
         if self._roma_gather_logged_images:
             self._logs["images"].extend(gather_object([row_images(x) or None for x in inputs]))
         if pending_views is None:
             return output
+        self._add_roma_fields(output, inputs, keys, view_keys, pending_views.result())
+        return output
+
+    def _add_roma_fields(
+        self, output, inputs, keys: list[str], view_keys: list[str], prepared: PreparedViews
+    ):
+        """Add to TRL's batch ``output`` (in place) the ``roma_*`` fields `_compute_loss` reads: the views' pixel
+        values and names, the regularised mask, the aux view, and the global count of regularised tokens."""
         device = self.accelerator.device
         local = len(inputs)
         start = self.accelerator.process_index * local
         rewards = self._roma_rewards_per_func[start : start + local, self._roma_correctness_index]
-        correct = losses.correctness_mask(rewards.to(device), self.args.roma_correctness_threshold)
-        self._metrics["train" if self.model.training else "eval"]["roma/frac_correct"].append(
-            losses.correctness_mask(
-                self._roma_rewards_per_func[:, self._roma_correctness_index],
-                self.args.roma_correctness_threshold,
-            )
-            .float()
-            .mean()
-            .item()
-        )
+        threshold = self.args.roma_correctness_threshold
+        correct = losses.correctness_mask(rewards.to(device), threshold)
+        all_rewards = self._roma_rewards_per_func[:, self._roma_correctness_index]  # every process's
+        frac_correct = losses.correctness_mask(all_rewards, threshold).float().mean().item()
+        self._metrics["train" if self.model.training else "eval"]["roma/frac_correct"].append(frac_correct)
         regularised = correct if self.args.roma_correctness_gate else torch.ones_like(correct)
 
         views, names, has_image = degraded_pixel_values(
             view_keys,
             output,
-            pending_views.result(),
+            prepared,
             self._roma_layout,
             self.args.roma_num_views,
             self.accelerator.device,
@@ -332,44 +286,40 @@ class RomaGRPOTrainer(GRPOTrainer):
         if "tool_mask" in output:
             token_mask = token_mask * output["tool_mask"]
         output["roma_num_items"] = self.accelerator.gather(token_mask.sum()).sum()
-        return output
 
     def _generate(self, prompts):
-        noisy = self._roma_batch is not None
+        noisy = self._roma_noisy_rollout_rows is not None
         if noisy:
             # NoisyRollout-style baseline: the first fraction of each group is rolled out on a degraded image, but
             # TRL scores every completion (and updates the policy) on the images _generate returns: the clean ones.
             clean_images = [message_images(prompt) for prompt in prompts]
             prompts = self._noisy_rollout_prompts(prompts)
         result = list(super()._generate(prompts))
-        images = result[_GENERATE_IMAGES_INDEX] if len(result) == _GENERATE_RESULT_LENGTH else ()
+        images = result[GENERATE_IMAGES_INDEX] if len(result) == GENERATE_RESULT_LENGTH else ()
         if images is not None and (not isinstance(images, list) or len(images) != len(prompts)):
             raise RuntimeError(
-                f"roma: GRPOTrainer._generate returned {len(result)} items, item {_GENERATE_IMAGES_INDEX} "
-                f"{type(images).__name__}; RomaGRPOTrainer expects trl 1.16's {_GENERATE_RESULT_LENGTH} items with "
-                f"the per-prompt images at {_GENERATE_IMAGES_INDEX} (see constraints.txt)."
+                f"roma: GRPOTrainer._generate returned {len(result)} items, item {GENERATE_IMAGES_INDEX} "
+                f"{type(images).__name__}; RomaGRPOTrainer expects trl 1.16's {GENERATE_RESULT_LENGTH} items with "
+                f"the per-prompt images at {GENERATE_IMAGES_INDEX} (see constraints.txt)."
             )
         if images is not None and any(images):  # the images TRL builds the forward pass from
             if noisy:
                 images = clean_images
             # A batch mixing image and text-only prompts: TRL 1.16 hands None for a text-only prompt to the
             # processor, which raises; an empty list is what the processor takes for "no image here".
-            result[_GENERATE_IMAGES_INDEX] = [list(row_images) if row_images else [] for row_images in images]
+            result[GENERATE_IMAGES_INDEX] = [list(row_images) if row_images else [] for row_images in images]
         return tuple(result)
 
     def _noisy_rollout_prompts(self, prompts):
         """The prompts with a degraded image for the first ``roma_noisy_rollout_fraction`` of each group."""
-        group_size = self.num_generations
-        noisy_per_group = max(1, round(self.args.roma_noisy_rollout_fraction * group_size))
-        start = self.accelerator.process_index * len(prompts)
-        noisy_prompts = []
-        for i, (prompt, example) in enumerate(zip(prompts, self._roma_batch, strict=True)):
-            images = message_images(prompt)
-            if images and (start + i) % group_size < noisy_per_group:
-                degraded = self._with_degraded_images(example, "noisy_rollout")
-                prompt = replace_message_images(prompt, row_images(degraded))
-            noisy_prompts.append(prompt)
-        return noisy_prompts
+        return noisy_rollout_prompts(
+            prompts,
+            self._roma_noisy_rollout_rows,
+            self.num_generations,
+            self.args.roma_noisy_rollout_fraction,
+            self.accelerator.process_index * len(prompts),
+            lambda example: self._with_degraded_images(example, "noisy_rollout"),
+        )
 
     def _with_degraded_images(self, example: dict[str, Any], purpose: str) -> dict[str, Any]:
         """A copy of a dataset row whose image(s) carry one degraded view, drawn per prompt and step by the
@@ -455,30 +405,7 @@ class RomaGRPOTrainer(GRPOTrainer):
         regularised = inputs["roma_mask"] & (token_mask.sum(-1) > 0)
         rows = regularised.nonzero().flatten().tolist()
         if not rows:
-            # Nothing to regularise here (all wrong, no image, empty completions): the ROMA terms are an exact zero.
-            if inputs["roma_num_items"].item() > 0 and self.accelerator.num_processes > 1:
-                # Another process regularises this generation batch and runs the views pass: a DDP forward is a
-                # collective (it syncs buffers), so run it too, on one row, weighted zero, to keep them in step.
-                with_views = [i for i, views in enumerate(inputs["roma_pixel_values"]) if views is not None]
-                if with_views:
-                    row = with_views[:1]
-                    views_logps, _ = self._views_logps_and_kl(model, inputs, row, clean_logps[row].detach())
-                    self._log_roma_metrics(mode, None)
-                    return clean_logps.sum() * 0.0 + views_logps.sum() * 0.0
-                if config.roma_kl_estimator != losses.FULL_VOCABULARY:  # that views pass is a DDP forward
-                    # A text-only micro-batch has no view to score: a forward on one of its rows stands in.
-                    input_ids = torch.cat([inputs["prompt_ids"][:1], inputs["completion_ids"][:1]], dim=1)
-                    attention_mask = torch.cat(
-                        [inputs["prompt_mask"][:1], inputs["completion_mask"][:1]], dim=1
-                    )
-                    logps, _, _ = self._get_per_token_logps_and_entropies(
-                        model, input_ids, attention_mask, inputs["completion_ids"].size(1)
-                    )
-                    self._log_roma_metrics(mode, None)
-                    return clean_logps.sum() * 0.0 + logps.sum() * 0.0
-            self._log_roma_metrics(mode, None)
-            return clean_logps.sum() * 0.0
-
+            return self._zero_roma_loss(model, inputs, clean_logps, mode)
         mask = token_mask[rows]
         clean_target = clean_logps[rows].detach() if config.roma_stop_grad_clean else clean_logps[rows]
         views_logps, kl_per_view = self._views_logps_and_kl(model, inputs, rows, clean_target)
@@ -517,6 +444,29 @@ class RomaGRPOTrainer(GRPOTrainer):
             },
         )
         return total
+
+    def _zero_roma_loss(self, model, inputs, clean_logps: torch.Tensor, mode: str) -> torch.Tensor:
+        """Nothing to regularise here (all wrong, no image, empty completions): the ROMA terms are an exact zero."""
+        if inputs["roma_num_items"].item() > 0 and self.accelerator.num_processes > 1:
+            # Another process regularises this generation batch and runs the views pass: a DDP forward is a
+            # collective (it syncs buffers), so run it too, on one row, weighted zero, to keep them in step.
+            with_views = [i for i, views in enumerate(inputs["roma_pixel_values"]) if views is not None]
+            if with_views:
+                row = with_views[:1]
+                views_logps, _ = self._views_logps_and_kl(model, inputs, row, clean_logps[row].detach())
+                self._log_roma_metrics(mode, None)
+                return clean_logps.sum() * 0.0 + views_logps.sum() * 0.0
+            if self.args.roma_kl_estimator != losses.FULL_VOCABULARY:  # that views pass is a DDP forward
+                # A text-only micro-batch has no view to score: a forward on one of its rows stands in.
+                input_ids = torch.cat([inputs["prompt_ids"][:1], inputs["completion_ids"][:1]], dim=1)
+                attention_mask = torch.cat([inputs["prompt_mask"][:1], inputs["completion_mask"][:1]], dim=1)
+                logps, _, _ = self._get_per_token_logps_and_entropies(
+                    model, input_ids, attention_mask, inputs["completion_ids"].size(1)
+                )
+                self._log_roma_metrics(mode, None)
+                return clean_logps.sum() * 0.0 + logps.sum() * 0.0
+        self._log_roma_metrics(mode, None)
+        return clean_logps.sum() * 0.0
 
     def _clipped_aux_per_token(self, inputs, rows, aux_logps, token_mask, clean_entropies) -> torch.Tensor:
         """The aux term as TRL's GRPO term: clipped ratio to the old policy on the view, entropy mask, vLLM IS."""
@@ -617,24 +567,14 @@ class RomaGRPOTrainer(GRPOTrainer):
                 model, input_ids, attention_mask, logits_to_keep, clean_kwargs
             )
         lm_head = self.accelerator.unwrap_model(model).get_output_embeddings()
-        flat_hidden = hidden.reshape(-1, hidden.shape[-1])
-        # Sampled-token log-probs of each view from the same hidden states (aux term, log-prob gap), chunked too.
-        logps = losses.token_logps_from_hidden(
-            flat_hidden,
-            lm_head.weight,
-            lm_head.bias,
-            completion_ids.repeat(num_views, 1).reshape(-1),
+        return losses.views_full_vocabulary_kl(
+            hidden.reshape(num_views, len(rows), *hidden.shape[1:]),
+            clean_hidden,
+            completion_ids,
+            lm_head,
+            config.roma_kl_direction,
             self.temperature,
         )
-        kl = losses.full_vocabulary_kl(
-            flat_hidden,
-            clean_hidden.reshape(-1, clean_hidden.shape[-1]).repeat(num_views, 1),
-            lm_head.weight,
-            lm_head.bias,
-            direction=config.roma_kl_direction,
-            temperature=self.temperature,
-        )
-        return logps.view(num_views, len(rows), -1), kl.view(num_views, len(rows), -1)
 
     def _final_hidden_states(self, model, input_ids, attention_mask, logits_to_keep, forward_kwargs):
         """Final (normed) hidden states at the positions that predict the completion tokens: [N, T, H]."""

@@ -11,7 +11,7 @@ without TRL (`tests/test_views.py`):
 - `degraded_pixel_values`: the prepared views per sample, each layout checked against the clean one, on a device;
 - `views_forward_inputs`, `clean_forward_kwargs`: the teacher-forced forward inputs of (view, row) pairs and of
   the clean rows;
-- `rollout_view_id`, `with_degraded_images`: the rows the two rollout baselines (``roma_rollout_degradation``
+- `rollout_view_id`, `with_degraded_images`, `noisy_rollout_prompts`: the rows and prompts the two rollout baselines (``roma_rollout_degradation``
   ``noisy_rollout`` and ``augmentation``) roll out on, one view per prompt and step drawn by the same sampler.
 """
 
@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-from roma.data.prompts import images_digest, row_images
+from roma.data.prompts import images_digest, message_images, replace_message_images, row_images
 from roma.degrade import DegradationRecord, DegradationSampler, rng_for
 from roma.trainer.layouts import PER_TOKEN_KEYS, ViewLayout
 
@@ -31,6 +31,7 @@ __all__ = [
     "aux_view_indices",
     "clean_forward_kwargs",
     "degraded_pixel_values",
+    "noisy_rollout_prompts",
     "prepare_views",
     "prompts_with_images",
     "rollout_view_id",
@@ -213,3 +214,23 @@ def with_degraded_images(
     degraded = sampler.apply(images, sample_id, record)
     key = "images" if "images" in example else "image"
     return {**example, key: degraded if key == "images" else degraded[0]}
+
+
+def noisy_rollout_prompts(
+    prompts: list,
+    rows: list[dict[str, Any]],
+    group_size: int,
+    fraction: float,
+    start: int,
+    degrade: Callable[[dict[str, Any]], dict[str, Any]],
+) -> list:
+    """The NoisyRollout-style baseline's prompts: those of the first ``fraction`` of each group of ``group_size``
+    (at least one; ``start``: the global index of the first prompt) carry the images of ``degrade(row)``."""
+    noisy_per_group = max(1, round(fraction * group_size))
+    noisy_prompts = []
+    for i, (prompt, example) in enumerate(zip(prompts, rows, strict=True)):
+        images = message_images(prompt)
+        if images and (start + i) % group_size < noisy_per_group:
+            prompt = replace_message_images(prompt, row_images(degrade(example)))
+        noisy_prompts.append(prompt)
+    return noisy_prompts
