@@ -36,9 +36,9 @@ from typing import Any
 import datasets
 from datasets import Dataset, DatasetDict, Features, Image, List, Value
 
+from roma._lists import comma_list
 from roma.data.image_cells import BadSample, checked_image, image_files_stamp
-from roma.grading import grade
-from roma.rewards import GRADE_COLUMNS, grade_options
+from roma.grading import GRADE_COLUMNS, grade, grade_arguments
 
 logger = logging.getLogger(__name__)
 
@@ -409,8 +409,7 @@ def _looks_like_local_path(source: str) -> bool:
 
 
 def _parse_image_columns(image_column: str | Sequence[str]) -> list[str]:
-    columns = image_column.split(",") if isinstance(image_column, str) else list(image_column)
-    columns = [c.strip() for c in columns if c.strip()]
+    columns = comma_list(image_column)
     if not columns:
         raise DatasetLoadingError(
             "image_column is empty: name the column(s) holding the images (--image_column)."
@@ -508,7 +507,7 @@ def _prepare_row(
         if answer is None:
             raise BadSample(f"answer column {answer_column!r} is empty")
         try:  # what the accuracy reward will do with this gold, before any training step
-            grade("", str(answer), **grade_options({column: row[column] for column in grade_columns}))
+            grade("", str(answer), **grade_arguments({column: row[column] for column in grade_columns}))
         except (ValueError, TypeError) as err:
             raise BadSample(f"gold answer {str(answer)!r} cannot be graded: {err}") from err
         error = None

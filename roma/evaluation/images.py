@@ -7,6 +7,7 @@ corrupted views), so neither imports the other for it.
 from __future__ import annotations
 
 import hashlib
+import io
 
 from PIL import Image
 
@@ -40,6 +41,13 @@ class ImageSource:
         digest = hashlib.sha1(f"{image.mode}:{image.size}".encode())
         digest.update(image.tobytes())
         return digest.hexdigest()
+
+    def size(self) -> tuple[int, int]:
+        """(width, height), read from the encoded header (no pixel decoding) or the in-memory image."""
+        if self._image is not None:
+            return self._image.size
+        with Image.open(io.BytesIO(self._data)) as opened:
+            return opened.size
 
     def load(self) -> Image.Image:
         """The decoded RGB image; `MissingImageError` (naming the sample) if the bytes are not an image."""

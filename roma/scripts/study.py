@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from roma._lists import comma_list
 from roma.cli import main as roma_main
 from roma.configs import recipe_path
 from roma.models.tokenizer import vision_token_ids
@@ -133,12 +134,12 @@ class StudyConfig:
 
     @property
     def seed_list(self) -> list[int]:
-        return [int(s) for s in self.seeds.split(",") if s.strip()]
+        return [int(s) for s in comma_list(self.seeds)]
 
     @property
     def selection_grid(self) -> list[tuple[int, float, float]]:
         grid = []
-        for item in self.selection.split(","):
+        for item in comma_list(self.selection):
             k, lam, mu = item.split(":")
             grid.append((int(k), float(lam), float(mu)))
         return grid

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from importlib.metadata import entry_points
 from typing import Any
 
+from roma._lists import comma_list
 from roma.evaluation.benchmarks.base import Benchmark
 from roma.evaluation.benchmarks.sources import normalise_name
 from roma.evaluation.errors import BenchmarkLoadError, UnknownBenchmarkError
@@ -95,8 +96,7 @@ def import_benchmark_modules(modules: str | Sequence[str] | None) -> None:
     Raises:
         BenchmarkLoadError: a module cannot be imported, or importing it registered no benchmark.
     """
-    names = modules.split(",") if isinstance(modules, str) else list(modules or ())
-    for name in (n.strip() for n in names):
+    for name in comma_list(modules):
         if not name:
             continue
         first_import = name not in sys.modules
