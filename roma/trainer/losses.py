@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import torch
 
-from roma.vocabulary import KL_DIRECTIONS, full_vocabulary_kl, token_logps_from_hidden
+from roma.kl_kernels import KL_DIRECTIONS, full_vocabulary_kl, token_logps_from_hidden
 
 KL_REDUCTIONS = ("token_max", "sequence_max", "mean")
 # The estimator that needs final hidden states and the LM head instead of the sampled tokens' log-probs.
