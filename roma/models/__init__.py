@@ -1,4 +1,7 @@
-"""Tiny vision-language checkpoints of every family roma trains, built offline (``roma tiny-model``); transformers loads only when used."""
+"""Tiny vision-language checkpoints of every family roma trains, built offline (``roma tiny-model``).
+
+transformers loads only when used.
+"""
 
 from __future__ import annotations
 
