@@ -2,7 +2,7 @@
 
 Everything roma caches lives under one root, ``$ROMA_CACHE`` (default ``~/.cache/roma``):
 
-- ``models/``: tiny Qwen-VL checkpoints built for ``roma-tiny/...`` names (`roma.models.resolve_model`);
+- ``models/``: tiny checkpoints (every family roma trains) built for ``roma-tiny/...`` names (`roma.models.resolve_model`);
 - ``eval_images/``: corrupted benchmark images of ``roma eval`` / ``roma probe``, one raw ``.npy`` per image,
   benchmark / corruption / severity. Capped (``--cache_max_gb``, default :data:`DEFAULT_EVAL_IMAGES_MAX_GB`):
   past the cap, the least recently used files are deleted (a cache hit refreshes a file's time).

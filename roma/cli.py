@@ -18,7 +18,10 @@ from roma._version import package_version
 # name -> (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "degrade": ("roma.degrade.sheet", "render a labelled contact sheet of corruptions × severities"),
-    "tiny-model": ("roma.models.tiny", "build a tiny random Qwen-VL checkpoint with a real processor"),
+    "tiny-model": (
+        "roma.models.tiny",
+        "build a tiny random vision-language checkpoint (any family roma trains) with its real processor",
+    ),
     "synthetic": ("roma.data.synthetic", "write the bundled synthetic task to disk"),
     "train": ("roma.scripts.train", "train with ROMA or the GRPO baseline from a recipe YAML (--config)"),
     "eval": ("roma.evaluation.cli", "robustness sweep: benchmarks × clean / seen / unseen corruptions"),

@@ -13,12 +13,12 @@ extraction fixes both.
 from __future__ import annotations
 
 import difflib
-import math
+import importlib
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from roma.grading import MalformedOptionsError, boxed_spans, grade
+from roma.grading import GRADE_COLUMNS, MalformedOptionsError, boxed_spans, grade, grade_arguments
 
 __all__ = [
     "GRADE_COLUMNS",
@@ -36,8 +36,9 @@ RewardFunction = Callable[..., list[float | None]]
 REWARD_FUNCTIONS: dict[str, RewardFunction] = {}
 """Registered reward functions by name; add one with ``@register_reward("name")``."""
 
-# Columns forwarded from the dataset to ``grade`` when present; ``answer`` (or ``solution``) is required.
-GRADE_COLUMNS = ("answer_type", "options", "precision", "tolerance", "relative_tolerance", "question")
+# Columns forwarded from the dataset to ``grade`` when present: `roma.grading.GRADE_COLUMNS` (re-exported here for
+# one release, as is `grade_options`, now `roma.grading.grade_arguments`); ``answer`` (or ``solution``) is required.
+grade_options = grade_arguments
 # The gold answer's column: roma's datasets call it ``answer``, TRL's examples ``solution``.
 _GOLD_COLUMNS = ("answer", "solution")
 # What may follow the single final box: closing math delimiters, emphasis, punctuation, an answer tag.
@@ -62,7 +63,11 @@ def register_reward(name: str) -> Callable[[RewardFunction], RewardFunction]:
 
 
 def get_reward_function(name: str) -> RewardFunction:
-    """The registered reward function called ``name``; an unknown name lists the known ones."""
+    """The registered reward function called ``name``, or, for a dotted import path (``my_pkg.rewards.fn``, as
+    TRL's scripts take), that function of that module; an unknown name lists the known ones, a bad path says
+    which part failed."""
+    if "." in str(name):
+        return _import_reward_function(str(name))
     try:
         return REWARD_FUNCTIONS[name]
     except KeyError:
@@ -70,6 +75,26 @@ def get_reward_function(name: str) -> RewardFunction:
         close = difflib.get_close_matches(str(name), known, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise KeyError(f"unknown reward function {name!r}; known: {', '.join(known)}.{hint}") from None
+
+
+def _import_reward_function(path: str) -> RewardFunction:
+    module_path, _, attribute = path.rpartition(".")
+    try:
+        module = importlib.import_module(module_path)
+    except ImportError as error:
+        raise ValueError(
+            f"reward function {path!r}: cannot import module {module_path!r} ({type(error).__name__}: {error}); "
+            "a dotted reward_funcs entry is 'package.module.function', importable from where training runs."
+        ) from None
+    function = getattr(module, attribute, None)
+    if function is None:
+        raise ValueError(f"reward function {path!r}: module {module_path!r} has no attribute {attribute!r}.")
+    if not callable(function):
+        raise ValueError(
+            f"reward function {path!r} is a {type(function).__name__}, not a function "
+            "fn(completions, **kwargs) -> list[float | None]."
+        )
+    return function
 
 
 def completion_text(completion: Any, index: int = 0) -> str:
@@ -131,7 +156,7 @@ def accuracy_reward(completions: list[Any], **kwargs: Any) -> list[float | None]
     columns = {name: _column(kwargs, name, len(completions)) for name in GRADE_COLUMNS if name in kwargs}
     rewards: list[float | None] = []
     for index, completion in enumerate(completions):
-        options = grade_options({name: values[index] for name, values in columns.items()})
+        options = grade_arguments({name: values[index] for name, values in columns.items()})
         try:
             verdict = grade(completion_text(completion, index), answers[index], **options)
         except MalformedOptionsError as error:
@@ -157,14 +182,6 @@ def format_reward(completions: list[Any], **kwargs: Any) -> list[float | None]:
     ]
 
 
-def grade_options(row: dict[str, Any]) -> dict[str, Any]:
-    """The ``grade`` keyword arguments of one dataset row: its ``GRADE_COLUMNS`` entries that are set.
-
-    Training data loading checks each gold answer with the same arguments the accuracy reward will pass.
-    """
-    return {name: row[name] for name in GRADE_COLUMNS if name in row and not _unset(row[name])}
-
-
 def _has_one_final_box(text: str) -> bool:
     spans = boxed_spans(text)
     if len(spans) != 1:
@@ -176,11 +193,6 @@ def _has_one_final_box(text: str) -> bool:
         return False  # a second, unclosed box (or one nested in the first) is not one final answer
     trailer = text[end:].replace("\\]", "").replace("\\)", "").replace("</answer>", "")
     return set(trailer) <= _FORMAT_TRAILER_CHARACTERS
-
-
-def _unset(value: Any) -> bool:
-    """``None`` or a float NaN (how a parquet column stores "no precision for this row")."""
-    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def _column(kwargs: dict[str, Any], name: str, size: int) -> list[Any]:

@@ -160,3 +160,39 @@ def test_tile_layouts_slice_each_prompts_tiles():
     assert batched["pixel_values"].flatten().tolist() == [5.0, 6.0, 0.0, 1.0, 2.0, 3.0, 4.0]
     single = {"pixel_values": torch.arange(3.0).view(3, 1), "num_images": [1, 2], "num_tiles": None}
     assert TILE.clean_rows(single, 1)["pixel_values"].flatten().tolist() == [1.0, 2.0]
+
+
+def test_a_family_registered_from_outside_roma_trains(tiny_qwen3_vl_path, tmp_path, monkeypatch):
+    """The one table of families is what the trainer reads: a model type it lacks is refused with a pointer to
+    `register_layout`; registered from outside roma (here with a layout of the test's own), it trains ROMA."""
+    from roma.trainer import FAMILY_LAYOUTS, ViewLayout, register_layout
+
+    monkeypatch.delitem(FAMILY_LAYOUTS, "qwen3_vl")  # as if roma had never heard of Qwen3-VL (restored after)
+    arguments = dict(model=str(tiny_qwen3_vl_path), reward_funcs=always_right, train_dataset=image_dataset())
+    with pytest.raises(
+        NotImplementedError, match=r"'qwen3_vl' is not supported.*register_layout\(model_type"
+    ):
+        RomaGRPOTrainer(args=config(tmp_path), **arguments)
+    own = register_layout("qwen3_vl", ViewLayout("my_patch_grid", "grid", ("image_grid_thw",)))
+    trainer = RomaGRPOTrainer(args=config(tmp_path, roma_num_views=2), **arguments)
+    assert trainer._roma_layout is own
+    trainer.train()
+    kl = _logged(trainer, "roma/kl_worst")
+    assert len(kl) == 2 and all(math.isfinite(v) and v > 0 for v in kl)
+
+
+def test_register_layout_refuses_a_clash_and_an_unknown_layout(monkeypatch):
+    from roma.trainer.layouts import GRID, IMAGE, register_layout
+
+    monkeypatch.setattr("roma.trainer.layouts.FAMILY_LAYOUTS", dict(FAMILY_LAYOUTS))
+    assert register_layout("my_vlm", "image") is IMAGE
+    assert register_layout("my_vlm", IMAGE) is IMAGE  # the same again: no clash
+    with pytest.raises(ValueError, match="'my_vlm' is registered already with the 'image' layout"):
+        register_layout("my_vlm", GRID)
+    assert register_layout("my_vlm", GRID, replace=True) is GRID
+    with pytest.raises(
+        ValueError, match="unknown layout 'patches': expected a ViewLayout or one of grid, image"
+    ):
+        register_layout("other_vlm", "patches")
+    with pytest.raises(TypeError, match="needs a ViewLayout or a layout name, got int"):
+        register_layout("other_vlm", 3)

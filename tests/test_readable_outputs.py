@@ -11,25 +11,25 @@ from PIL import Image
 
 from roma.degrade import contact_sheet
 from roma.degrade.corruptions import parameter_label
-from roma.evaluation import reports
+from roma.evaluation import formatting, plots, reports
 from roma.evaluation.records import RecordStore, SweepRecord
 from roma.trainer.trainer import decay_kl_sums
 
 
 def test_eleven_unseen_severity_lines_get_distinct_colours_and_markers(tmp_path, monkeypatch):
     figures = []
-    make_figure = reports._figure
-    monkeypatch.setattr(reports, "_figure", lambda *a: figures.append(make_figure(*a)) or figures[-1])
+    make_figure = plots._figure
+    monkeypatch.setattr(plots, "_figure", lambda *a: figures.append(make_figure(*a)) or figures[-1])
     names = [f"corruption_{i:02d}" for i in range(11)]
     entry = {"clean": 80.0, "corruptions": {n: {"group": "unseen", "severities": {"1": 70.0}} for n in names}}
-    reports.plot_severity_curves("bench", entry, tmp_path / "curves.png")
+    plots.plot_severity_curves("bench", entry, tmp_path / "curves.png")
     (axes,) = figures[0].axes
     # Each line is an error-bar container (the 95 % intervals): its data line carries colour and marker.
     lines = [container.lines[0] for container in axes.containers if container.get_label() in names]
     assert len(lines) == 11
     assert len({line.get_color() for line in lines}) == 11
     assert len({line.get_marker() for line in lines}) == 11
-    styles = reports.line_styles(16)
+    styles = plots.line_styles(16)
     assert len({colour for colour, _ in styles}) == 16 and len(set(styles)) == 16
 
 
@@ -82,7 +82,7 @@ def test_results_json_rounds_float_noise_to_zero(tmp_path):
     reports.write_reports(tmp_path, plots=False)
     written = json.loads((tmp_path / "results.json").read_text())["benchmarks"]["b"]
     assert written["seen_drop"] == 0.0 and written["clean"] == 33.333333
-    assert reports.round_floats({"a": [-1e-12, 2.0000004], "b": "x"}) == {"a": [0.0, 2.0], "b": "x"}
+    assert formatting.round_floats({"a": [-1e-12, 2.0000004], "b": "x"}) == {"a": [0.0, 2.0], "b": "x"}
 
 
 def test_no_progress_has_its_own_help_and_still_turns_progress_off():
@@ -108,20 +108,22 @@ def test_per_corruption_kl_is_reported_every_step_with_decayed_weights():
 
 def test_severity_curves_and_group_bars_draw_the_95_percent_intervals(tmp_path, monkeypatch):
     figures = []
-    make_figure = reports._figure
-    monkeypatch.setattr(reports, "_figure", lambda *a: figures.append(make_figure(*a)) or figures[-1])
+    make_figure = plots._figure
+    monkeypatch.setattr(plots, "_figure", lambda *a: figures.append(make_figure(*a)) or figures[-1])
     entry = {
         "clean": 80.0,
         "clean_ci95": [75.0, 84.0],
         "seen": 60.0,
         "seen_ci95": [55.0, 66.0],
-        "corruptions": {"gaussian_blur": {"group": "seen", "severities": {"3": 60.0}, "ci95": {"3": [55.0, 66.0]}}},
+        "corruptions": {
+            "gaussian_blur": {"group": "seen", "severities": {"3": 60.0}, "ci95": {"3": [55.0, 66.0]}}
+        },
     }
-    reports.plot_severity_curves("bench", entry, tmp_path / "curves.png")
+    plots.plot_severity_curves("bench", entry, tmp_path / "curves.png")
     (container,) = figures[0].axes[0].containers
     (bars,) = container.lines[2]  # the vertical error segments: clean at x = 0, severity 3
     assert [segment[:, 1].tolist() for segment in bars.get_segments()] == [[75.0, 84.0], [55.0, 66.0]]
-    reports.plot_group_bars({"run": {"bench": entry}}, tmp_path / "bars.png")
+    plots.plot_group_bars({"run": {"bench": entry}}, tmp_path / "bars.png")
     ranges = [
         np.asarray(segment)[:, 1].tolist()
         for container in figures[1].axes[0].containers

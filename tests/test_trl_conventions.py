@@ -150,3 +150,48 @@ def test_a_local_dataset_without_the_named_column_says_which_flag_to_set(tmp_pat
         BenchmarkLoadError, match=r"no column 'question' \(set --question_column\); 'answer' \(set "
     ):
         benchmark.load()
+
+
+def test_script_arguments_are_trls_with_roma_defaults_and_the_old_split_name_still_reads():
+    import trl
+
+    from roma.scripts.train import RomaScriptArguments
+
+    assert issubclass(RomaScriptArguments, trl.ScriptArguments)
+    args = RomaScriptArguments()
+    assert (args.dataset_name, args.dataset_train_split) == ("synthetic", "train")
+    assert RomaScriptArguments(dataset_split="validation").dataset_train_split == "validation"  # the old name
+    with pytest.raises(ValueError, match="dataset_split='a' and dataset_train_split='b' disagree"):
+        RomaScriptArguments(dataset_split="a", dataset_train_split="b")
+    with pytest.raises(ValueError, match="dataset_streaming=True is not supported"):
+        RomaScriptArguments(dataset_streaming=True)
+    # The recipe's keys parse as TRL's scripts parse them.
+    parsed, *_ = trl.TrlParser((RomaScriptArguments,)).parse_args_and_config(
+        ["--dataset_train_split", "test", "--reward_funcs", "accuracy,roma.rewards.format_reward"]
+    )
+    assert parsed.dataset_train_split == "test"
+    assert parsed.reward_funcs == ["accuracy", "roma.rewards.format_reward"]
+
+
+def test_reward_funcs_take_dotted_import_paths_like_trls_scripts(tmp_path, monkeypatch):
+    from roma.rewards import get_reward_function
+
+    package = tmp_path / "my_rewards_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "rewards.py").write_text(
+        "def length_reward(completions, **kwargs):\n    return [float(len(str(c))) for c in completions]\n"
+        "NOT_A_FUNCTION = 3\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    reward = get_reward_function("my_rewards_pkg.rewards.length_reward")
+    assert reward(["ab", "abc"]) == [2.0, 3.0]
+    assert get_reward_function("roma.rewards.accuracy_reward") is accuracy_reward
+    with pytest.raises(ValueError, match=r"cannot import module 'my_rewards_pkg\.nowhere'"):
+        get_reward_function("my_rewards_pkg.nowhere.fn")
+    with pytest.raises(ValueError, match=r"module 'my_rewards_pkg\.rewards' has no attribute 'missing'"):
+        get_reward_function("my_rewards_pkg.rewards.missing")
+    with pytest.raises(ValueError, match=r"is a int, not a function"):
+        get_reward_function("my_rewards_pkg.rewards.NOT_A_FUNCTION")
+    with pytest.raises(KeyError, match="unknown reward function 'acuracy'.*Did you mean 'accuracy'"):
+        get_reward_function("acuracy")

@@ -21,9 +21,9 @@ from roma.scripts.warm_start import (
     TEMP_PREFIX,
     WarmStartConfig,
     base_model_identity,
-    completion_text,
     key_hash,
     synthetic_sft_dataset,
+    target_completion,
     warm_start,
     warm_start_key,
 )
@@ -55,8 +55,8 @@ def _dead_pid() -> int:
 
 
 def test_completion_is_the_boxed_answer():
-    assert completion_text("3") == "\\boxed{3}"
-    assert completion_text("A") == "\\boxed{A}"
+    assert target_completion("3") == "\\boxed{3}"
+    assert target_completion("A") == "\\boxed{A}"
 
 
 def test_sft_rows_are_conversational_prompt_completion():

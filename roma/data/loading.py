@@ -26,8 +26,6 @@ builders; the benchmark adapters of `roma.evaluation` read their local copies wi
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import logging
 import os
@@ -37,12 +35,10 @@ from typing import Any
 
 import datasets
 from datasets import Dataset, DatasetDict, Features, Image, List, Value
-from datasets.utils.file_utils import xopen
-from PIL import Image as PILImage
 
-from roma.degrade.convert import load_rgb, pil_converts_alike
-from roma.grading import grade
-from roma.rewards import GRADE_COLUMNS, grade_options
+from roma._lists import comma_list
+from roma.data.image_cells import BadSample, checked_image, image_files_stamp
+from roma.grading import GRADE_COLUMNS, grade, grade_arguments
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +49,7 @@ FILE_BUILDERS = {".parquet": "parquet", ".jsonl": "json", ".json": "json", ".csv
 _BUILDER_OPTIONS: dict[str, dict[str, Any]] = {".tsv": {"sep": "\t"}}
 
 # The column the trainer consumes is decoded through this feature: EXIF transpose, then PIL's RGB conversion,
-# which equals load_rgb for every image kept as it is (see _checked_image).
+# which equals load_rgb for every image kept as it is (see roma.data.image_cells.checked_image).
 RGB_IMAGE_FEATURE = Image(mode="RGB")
 
 _ERROR_COLUMN = "_roma_load_error"
@@ -151,17 +147,7 @@ def load_training_dataset(
             raw = raw.cast_column(column, List(Image(decode=False)))
 
     image_output = "images" if multi_image else "image"
-    features = Features(
-        {
-            "id": Value("string"),
-            "prompt": _conversation_feature(),
-            image_output: List(RGB_IMAGE_FEATURE) if multi_image else RGB_IMAGE_FEATURE,
-            "answer": Value("string"),
-            **{column: raw.features[column] for column in extra_columns},
-        }
-    )
-    if skip_bad_samples:
-        features[_ERROR_COLUMN] = Value("string")
+    features = _row_features(raw, image_output, extra_columns, skip_bad_samples)
 
     rows = raw.map(
         _prepare_row,
@@ -182,31 +168,60 @@ def load_training_dataset(
             "grade_columns": [column for column in extra_columns if column in GRADE_COLUMNS],
             # Only keys the map's cache: a file-backed dataset's check is reused until an image file it reads
             # is deleted, replaced or touched, so a missing image fails here and not mid-training.
-            "image_files_stamp": _image_files_stamp(raw, image_kinds, image_root, base_dir),
+            "image_files_stamp": image_files_stamp(raw, image_kinds, image_root, base_dir),
             "system_prompt": system_prompt,
         },
     )
 
     if skip_bad_samples:
-        errors = rows[_ERROR_COLUMN]
-        bad = [i for i, error in enumerate(errors) if error is not None]
-        if bad:
-            first = [errors[i] for i in bad[:_MAX_IDS_IN_WARNING]]
-            logger.warning(
-                "Skipped %d of %d samples of %r that cannot be used (skip_bad_samples=True). First: %s",
-                len(bad),
-                len(rows),
-                source,
-                "; ".join(first),
-            )
-            bad_set = set(bad)
-            rows = rows.select([i for i in range(len(rows)) if i not in bad_set])
-        rows = rows.remove_columns(_ERROR_COLUMN)
-        if len(rows) == 0:
-            raise DatasetLoadingError(
-                f"No usable samples left in {source!r} (split {split!r}): all {len(bad)} rows were skipped "
-                f"(first: {errors[bad[0]]}). {_what_to_check([errors[i] for i in bad], question_column, answer_column)}"
-            )
+        rows = _drop_bad_rows(rows, source, split, question_column, answer_column)
+    return rows
+
+
+def _row_features(
+    raw: Dataset, image_output: str, extra_columns: list[str], skip_bad_samples: bool
+) -> Features:
+    """The features of the prepared rows: ``id``, ``prompt``, ``image`` or ``images`` (``image_output``),
+    ``answer``, the extra columns as ``raw`` has them, and the error column while bad rows are being skipped."""
+    image = RGB_IMAGE_FEATURE
+    features = Features(
+        {
+            "id": Value("string"),
+            "prompt": _conversation_feature(),
+            image_output: List(image) if image_output == "images" else image,
+            "answer": Value("string"),
+            **{column: raw.features[column] for column in extra_columns},
+        }
+    )
+    if skip_bad_samples:
+        features[_ERROR_COLUMN] = Value("string")
+    return features
+
+
+def _drop_bad_rows(
+    rows: Dataset, source: str, split: str, question_column: str, answer_column: str
+) -> Dataset:
+    """The rows ``_prepare_row`` marked unusable (``skip_bad_samples=True``) dropped, with one warning naming
+    their count and the first ones; raises if none is left."""
+    errors = rows[_ERROR_COLUMN]
+    bad = [i for i, error in enumerate(errors) if error is not None]
+    if bad:
+        first = [errors[i] for i in bad[:_MAX_IDS_IN_WARNING]]
+        logger.warning(
+            "Skipped %d of %d samples of %r that cannot be used (skip_bad_samples=True). First: %s",
+            len(bad),
+            len(rows),
+            source,
+            "; ".join(first),
+        )
+        bad_set = set(bad)
+        rows = rows.select([i for i in range(len(rows)) if i not in bad_set])
+    rows = rows.remove_columns(_ERROR_COLUMN)
+    if len(rows) == 0:
+        raise DatasetLoadingError(
+            f"No usable samples left in {source!r} (split {split!r}): all {len(bad)} rows were skipped "
+            f"(first: {errors[bad[0]]}). {_what_to_check([errors[i] for i in bad], question_column, answer_column)}"
+        )
     return rows
 
 
@@ -441,8 +456,7 @@ def _looks_like_local_path(source: str) -> bool:
 
 
 def _parse_image_columns(image_column: str | Sequence[str]) -> list[str]:
-    columns = image_column.split(",") if isinstance(image_column, str) else list(image_column)
-    columns = [c.strip() for c in columns if c.strip()]
+    columns = comma_list(image_column)
     if not columns:
         raise DatasetLoadingError(
             "image_column is empty: name the column(s) holding the images (--image_column)."
@@ -497,10 +511,6 @@ def _conversation_feature() -> Any:
     return Dataset.from_list([{"prompt": example}]).features["prompt"]
 
 
-class _BadSample(Exception):
-    """Raised inside `_prepare_row`; turned into a `DatasetLoadingError` or a skipped row."""
-
-
 def _prepare_row(
     row: dict[str, Any],
     index: int,
@@ -527,28 +537,28 @@ def _prepare_row(
             cells = cell if isinstance(cell, list) else [cell]
             if cell is None and len(image_columns) > 1:
                 continue  # several image columns: empty cells are absent images (MMMU-style image_1..image_7)
-            images.extend(_checked_image(value, column, image_root) for value in cells)
+            images.extend(checked_image(value, column, image_root) for value in cells)
         if not images:
-            raise _BadSample(f"no image in column(s) {', '.join(repr(c) for c in image_columns)}")
+            raise BadSample(f"no image in column(s) {', '.join(repr(c) for c in image_columns)}")
         question, answer = row[question_column], row[answer_column]
         if question is None:
-            raise _BadSample(f"question column {question_column!r} is empty")
+            raise BadSample(f"question column {question_column!r} is empty")
         if isinstance(question, list):  # a TRL conversational prompt: used as is
             try:
                 prompt = conversation_as_prompt(question, max(len(images), 1), system=system_prompt)
             except ValueError as err:
-                raise _BadSample(f"question column {question_column!r}: {err}") from err
+                raise BadSample(f"question column {question_column!r}: {err}") from err
         else:
             question = strip_image_placeholders(question)
             prompt = build_conversation(question, num_images=max(len(images), 1), system=system_prompt)
         if answer is None:
-            raise _BadSample(f"answer column {answer_column!r} is empty")
+            raise BadSample(f"answer column {answer_column!r} is empty")
         try:  # what the accuracy reward will do with this gold, before any training step
-            grade("", str(answer), **grade_options({column: row[column] for column in grade_columns}))
+            grade("", str(answer), **grade_arguments({column: row[column] for column in grade_columns}))
         except (ValueError, TypeError) as err:
-            raise _BadSample(f"gold answer {str(answer)!r} cannot be graded: {err}") from err
+            raise BadSample(f"gold answer {str(answer)!r} cannot be graded: {err}") from err
         error = None
-    except _BadSample as err:
+    except BadSample as err:
         if not skip_bad_samples:
             raise DatasetLoadingError(
                 f"Sample {index} (id {sample_id!r}): {err}. Fix or remove it, or set skip_bad_samples=True."
@@ -566,80 +576,3 @@ def _prepare_row(
     if skip_bad_samples:
         prepared[_ERROR_COLUMN] = error
     return prepared
-
-
-def _resolved_image_path(path: str, image_root: Path | None) -> str:
-    """A local relative image path against ``image_root`` (else the working folder); URLs and absolute paths as they are."""
-    if "://" in path or os.path.isabs(path):
-        return path
-    return str((image_root or Path.cwd()) / path)
-
-
-def _image_files_stamp(
-    raw: Dataset, image_kinds: dict[str, str], image_root: str | None, base_dir: Path | None
-) -> str | None:
-    """A hash of the size and modification time of every local image file ``raw`` refers to.
-
-    None for an in-memory dataset (its check is never cached). Embedded image bytes need no stamp: they are
-    part of the dataset's own fingerprint.
-    """
-    if not raw.cache_files:
-        return None
-    import pyarrow.compute as pc
-
-    root = Path(image_root).expanduser().resolve() if image_root else base_dir
-    table = raw.with_format("arrow")
-    digest = hashlib.sha256()
-    for column, kind in image_kinds.items():
-        cells = table[column]
-        if kind.startswith("list"):
-            cells = pc.list_flatten(cells)
-        if kind.endswith("image"):  # {"bytes", "path"} structs: only path-only images are files
-            cells = pc.filter(pc.struct_field(cells, "path"), pc.is_null(pc.struct_field(cells, "bytes")))
-        for path in cells.to_pylist():
-            if not path or "://" in path:
-                continue
-            path = _resolved_image_path(path, root)
-            try:
-                status = os.stat(path)
-                digest.update(f"{path}\0{status.st_size}\0{status.st_mtime_ns}\n".encode())
-            except OSError:
-                digest.update(f"{path}\0missing\n".encode())
-    return digest.hexdigest()
-
-
-def _checked_image(value: Any, column: str, image_root: Path | None) -> dict[str, Any]:
-    """Return the encoded image ``{"path", "bytes"}`` after decoding it once with `load_rgb`.
-
-    An image whose PIL RGB conversion (the training feature's) would differ from `load_rgb` comes back as
-    lossless PNG bytes of the `load_rgb` pixels, so training sees what evaluation and `roma.degrade` see.
-    """
-    if value is None:
-        raise _BadSample(f"no image in column {column!r}")
-    reference = {"path": value, "bytes": None} if isinstance(value, str) else dict(value)
-    path = reference.get("path")
-    if reference.get("bytes") is None:
-        if not path:
-            raise _BadSample(f"image in column {column!r} has neither bytes nor a path")
-        reference["path"] = path = _resolved_image_path(path, image_root)
-    where = f"file {path!r}" if reference.get("bytes") is None else f"bytes embedded in column {column!r}"
-    if path and reference.get("bytes") is not None:
-        where += f" (from {path!r})"
-    try:
-        if reference.get("bytes") is not None:
-            encoded = reference["bytes"]
-        else:
-            with xopen(path, "rb") as stream:  # local paths and URLs alike
-                encoded = stream.read()
-        with PILImage.open(io.BytesIO(encoded)) as opened:
-            converts_alike = pil_converts_alike(opened)
-            rgb = load_rgb(opened)
-    except FileNotFoundError as err:
-        raise _BadSample(f"image {where} does not exist") from err
-    except Exception as err:  # noqa: BLE001 - any decoder failure means the same thing: unusable image
-        raise _BadSample(f"cannot read image {where}: {type(err).__name__}: {err}") from err
-    if not converts_alike:
-        buffer = io.BytesIO()
-        rgb.save(buffer, format="PNG")
-        reference["bytes"] = buffer.getvalue()
-    return reference

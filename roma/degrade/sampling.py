@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from roma.degrade.convert import to_rgb_uint8
-from roma.degrade.core import _apply
+from roma.degrade.core import _apply, corrupt
 from roma.degrade.errors import DegradationError, SeverityError
 from roma.degrade.registry import (
     MAX_SEVERITY,
@@ -209,3 +209,13 @@ class DegradationSampler:
             rgb, restore = to_rgb_uint8(one)
             views.append(restore(_apply(corruption, level, rgb, rng)))
         return (views if isinstance(image, list) else views[0]), record
+
+    def apply(self, images: list[ImageT], sample_id: int | str, record: DegradationRecord) -> list[ImageT]:
+        """Degrade every image of ``sample_id`` with ``record``'s corruption and severity (a record drawn by
+        `sample_params`, its severity possibly rescheduled), image ``i``'s pixel noise from its own generator
+        ``rng_for(seed, sample_id, i)``: the rollout baselines' degraded rows (`roma.trainer.views`)."""
+        sample_id = _check_sample_id(sample_id)
+        return [
+            corrupt(image, record.name, record.severity, rng_for(self.seed, sample_id, index))
+            for index, image in enumerate(images)
+        ]

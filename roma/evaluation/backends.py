@@ -22,7 +22,7 @@ from PIL import Image
 
 from roma.evaluation.errors import EvaluationError
 from roma.models.processing import set_pixel_range
-from roma.models.tiny import resolve_model
+from roma.models.resolve import resolve_model
 
 __all__ = [
     "BACKENDS",
@@ -107,7 +107,7 @@ def _resolve_device(device: str) -> str:
 
 def resolve_model_path(model: str | Path) -> str:
     """The checkpoint to load: a ``roma-tiny/FAMILY-SIZE`` name built offline into its cached folder
-    (`roma.models.tiny.resolve_model`, as the recipes do); any other path or hub id as given."""
+    (`roma.models.resolve.resolve_model`, as the recipes do); any other path or hub id as given."""
     try:
         return resolve_model(str(model))
     except ValueError as error:

@@ -28,18 +28,11 @@ from typing import Any
 import numpy as np
 
 from roma.evaluation.errors import EvaluationError
+from roma.evaluation.formatting import format_points, format_points_interval, markdown_table
+from roma.evaluation.plots import plot_group_bars
 from roma.evaluation.real_photos import real_photo_drops
 from roma.evaluation.records import SweepRecord
-from roma.evaluation.reports import (
-    condition_interval,
-    format_points,
-    format_points_interval,
-    load_run,
-    markdown_table,
-    mean_of_conditions,
-    outcome_table,
-    plot_group_bars,
-)
+from roma.evaluation.reports import condition_interval, load_run, mean_of_conditions, outcome_table
 from roma.evaluation.stats import (
     bootstrap_interval,
     paired_difference_interval,

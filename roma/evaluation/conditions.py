@@ -27,10 +27,20 @@ from typing import TypeVar
 import numpy as np
 from PIL import Image
 
+from roma._lists import comma_list
 from roma._messages import shown
 from roma._paths import safe_path_component
 from roma.cache import cache_root, prune
-from roma.degrade import SEEN, UNSEEN, corrupt, list_corruptions, resolve_corruptions, rng_for
+from roma.degrade import (
+    MAX_SEVERITY,
+    MIN_SEVERITY,
+    SEEN,
+    UNSEEN,
+    corrupt,
+    list_corruptions,
+    resolve_corruptions,
+    rng_for,
+)
 from roma.evaluation.errors import EvaluationError
 from roma.evaluation.images import ImageSource
 
@@ -78,7 +88,7 @@ class Condition:
 
 def parse_severities(value: str | Sequence[int | float]) -> list[int | float]:
     """``"1,3,5"`` -> ``[1, 3, 5]``; each in [1, 5] (fractions kept for continuous corruptions)."""
-    items = value.split(",") if isinstance(value, str) else list(value)
+    items = comma_list(value)
     severities: list[int | float] = []
     for item in items:
         try:
@@ -87,8 +97,10 @@ def parse_severities(value: str | Sequence[int | float]) -> list[int | float]:
             raise EvaluationError(
                 f"severity {shown(item)} is not a number (expected e.g. --severities 1,3,5)"
             ) from None
-        if not 1 <= number <= 5:
-            raise EvaluationError(f"severity {shown(item)} is outside [1, 5] (ImageNet-C levels)")
+        if not MIN_SEVERITY <= number <= MAX_SEVERITY:
+            raise EvaluationError(
+                f"severity {shown(item)} is outside [{MIN_SEVERITY}, {MAX_SEVERITY}] (ImageNet-C levels)"
+            )
         severity = int(number) if number.is_integer() else number
         if severity not in severities:
             severities.append(severity)
@@ -105,12 +117,7 @@ def resolve_conditions(spec: str | Sequence[str], severities: Sequence[int | flo
     `roma.degrade`'s error, which lists the known ones.
     """
 
-    items = (
-        [part.strip() for part in spec.split(",")]
-        if isinstance(spec, str)
-        else [str(s).strip() for s in spec]
-    )
-    items = [item for item in items if item]
+    items = comma_list(spec)
     if not items:
         raise EvaluationError("no condition given (expected e.g. --conditions clean,seen,unseen)")
     seen, unseen = set(list_corruptions(SEEN)), set(list_corruptions(UNSEEN))

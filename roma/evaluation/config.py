@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from roma._lists import comma_list
 from roma.cache import DEFAULT_EVAL_IMAGES_MAX_GB
 from roma.evaluation.errors import EvaluationError
 
@@ -125,7 +126,7 @@ class BenchmarkRunConfig:
 
     @property
     def benchmark_names(self) -> list[str]:
-        return [name.strip() for name in self.benchmarks.split(",") if name.strip()]
+        return comma_list(self.benchmarks)
 
     def conversation_builder(self):
         """`build_conversation` with ``instruction`` and ``system_prompt`` applied: (question, images) -> prompt."""
@@ -164,9 +165,7 @@ class BenchmarkRunConfig:
     def hub_overrides(self) -> dict[str, dict[str, str]]:
         """``--hub_ids`` as ``{benchmark: {"hub_id": ..., "hub_config": ...}}``."""
         overrides: dict[str, dict[str, str]] = {}
-        for item in (self.hub_ids or "").split(","):
-            if not item.strip():
-                continue
+        for item in comma_list(self.hub_ids):
             name, sep, target = item.partition("=")
             if not sep or not target.strip():
                 raise EvaluationError(f"--hub_ids entry {item!r} is not 'name=owner/repo[:config]'")

@@ -63,6 +63,13 @@ class ImageSource:
                 f"{self.what}: cannot decode image: {type(error).__name__}: {error}"
             ) from None
 
+    def size(self) -> tuple[int, int]:
+        """(width, height), read from the encoded header (no pixel decoding) or the in-memory image."""
+        if self._image is not None:
+            return self._image.size
+        with Image.open(io.BytesIO(self._data)) as opened:
+            return opened.size
+
     def load(self) -> Image.Image:
         """The decoded RGB image; `MissingImageError` (naming the sample) if the bytes are not an image."""
         try:

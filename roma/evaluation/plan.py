@@ -30,7 +30,7 @@ import numpy as np
 
 from roma._state_files import write_json_atomic
 from roma.evaluation.backends import GenerationBackend
-from roma.evaluation.benchmarks import BenchmarkData, ImageSource
+from roma.evaluation.benchmarks import BenchmarkData
 from roma.evaluation.conditions import CorruptedImageCache
 from roma.evaluation.sharding import finished_keys
 from roma.evaluation.sweep import SweepConfig, SweepRunner, batch_seed
@@ -127,15 +127,6 @@ def npy_file_size(height: int, width: int) -> int:
     return len(header.getvalue()) + height * width * 3
 
 
-def _image_size(source: ImageSource) -> tuple[int, int]:
-    """(width, height) of an undecoded image from its encoded header (no pixel decoding)."""
-    from PIL import Image
-
-    # An ImageSource holds encoded bytes or an in-memory image; opening bytes reads the header only.
-    image = source._image if source._data is None else Image.open(io.BytesIO(source._data))
-    return image.size
-
-
 def _cache_need(runner: SweepRunner, datasets: Sequence[BenchmarkData]) -> CacheNeed:
     cache = runner.cache
     need = CacheNeed(str(cache.root))
@@ -144,7 +135,7 @@ def _cache_need(runner: SweepRunner, datasets: Sequence[BenchmarkData]) -> Cache
         for condition in corrupted:
             for sample in runner.condition_samples(data, condition):
                 for image_index, source in enumerate(data.image_sources(sample)):
-                    width, height = _image_size(source)
+                    width, height = source.size()
                     size = npy_file_size(height, width)
                     key = cache.key(data.benchmark, sample.sample_id, image_index, condition, source.digest())
                     need.files += 1
@@ -164,33 +155,31 @@ def _calibrate(runner: SweepRunner, datasets: Sequence[BenchmarkData], plan: Swe
     plan.device = str(getattr(backend, "device", config.backend))
     # The first corrupted condition: its batches pay for corruption as a sweep with a cold cache does.
     condition = next((c for c in runner.conditions if not c.is_clean), runner.conditions[0])
-    real_cache = runner.cache
-    with tempfile.TemporaryDirectory(prefix="roma-eval-plan-") as scratch:
-        runner.cache = CorruptedImageCache(scratch, seed=config.seed)
-        try:
-            for round_index, data in enumerate([datasets[0], *datasets]):
-                batches = runner.batches(data, condition)
-                if not batches:
-                    continue
-                _, index, samples = batches[0]
-                tick = time.perf_counter()
-                prepared = runner.prepare(data, condition, index, samples)
-                prepare_s = time.perf_counter() - tick
-                tick = time.perf_counter()
-                backend.generate(
-                    prepared.requests,
-                    num_samples=config.num_samples_per_prompt,
-                    temperature=config.temperature,
-                    seed=batch_seed(config.seed, data.benchmark, condition.name, index),
-                    inputs=prepared.inputs,
+    with (
+        tempfile.TemporaryDirectory(prefix="roma-eval-plan-") as scratch,
+        runner.using_image_cache(CorruptedImageCache(scratch, seed=config.seed)),
+    ):
+        for round_index, data in enumerate([datasets[0], *datasets]):
+            batches = runner.batches(data, condition)
+            if not batches:
+                continue
+            _, index, samples = batches[0]
+            tick = time.perf_counter()
+            prepared = runner.prepare(data, condition, index, samples)
+            prepare_s = time.perf_counter() - tick
+            tick = time.perf_counter()
+            backend.generate(
+                prepared.requests,
+                num_samples=config.num_samples_per_prompt,
+                temperature=config.temperature,
+                seed=batch_seed(config.seed, data.benchmark, condition.name, index),
+                inputs=prepared.inputs,
+            )
+            generate_s = time.perf_counter() - tick
+            if round_index > 0:  # round 0 warms up (lazy initialisation, kernel selection)
+                plan.timings[data.benchmark] = BenchmarkTiming(
+                    len(samples), prepare_s / len(samples), generate_s / len(samples)
                 )
-                generate_s = time.perf_counter() - tick
-                if round_index > 0:  # round 0 warms up (lazy initialisation, kernel selection)
-                    plan.timings[data.benchmark] = BenchmarkTiming(
-                        len(samples), prepare_s / len(samples), generate_s / len(samples)
-                    )
-        finally:
-            runner.cache = real_cache
 
 
 def make_plan(

@@ -5,7 +5,7 @@ under the clean image and under every corruption × severity view (the same view
 same cache), and two figures are taken over the answer's tokens:
 
 - the token KL over the full vocabulary, KL(π(·|clean) ‖ π(·|corrupted)), averaged over the tokens (the same
-  chunked computation as the trainer's ``full`` estimator, `roma.vocabulary.full_vocabulary_kl`);
+  chunked computation as the trainer's ``full`` estimator, `roma.kl_kernels.full_vocabulary_kl`);
 - the log-prob drop, log π(token|clean) − log π(token|corrupted), averaged over the tokens.
 
 Both are averaged over samples (each sample weighs the same, whatever its answer length). A corruption
@@ -32,7 +32,7 @@ from roma.evaluation.conditions import (
 )
 from roma.evaluation.config import BenchmarkRunConfig, describe_negated_flags
 from roma.evaluation.errors import EvaluationError
-from roma.evaluation.reports import markdown_table
+from roma.evaluation.formatting import markdown_table
 
 __all__ = ["ProbeConfig", "main", "run_probe", "token_kl_and_logprob_drop"]
 
@@ -65,7 +65,7 @@ def token_kl_and_logprob_drop(
     """Per-token KL(π(·|clean) ‖ π(·|view)) over the vocabulary, and the log-prob drop of ``tokens``.
 
     Computed from final hidden states with the chunked kernels the trainer's ``full`` estimator uses
-    (`roma.vocabulary`), so the (views × tokens × vocabulary) logits never exist at once.
+    (`roma.kl_kernels`), so the (views × tokens × vocabulary) logits never exist at once.
 
     Args:
         clean_hidden: (T, H) final hidden states predicting each answer token under the clean image.
@@ -76,7 +76,7 @@ def token_kl_and_logprob_drop(
     Returns:
         ``kl`` (B, T) and ``drop`` (B, T) = log p_clean(token) − log p_view(token), float32.
     """
-    from roma.vocabulary import full_vocabulary_kl, token_logps_from_hidden
+    from roma.kl_kernels import full_vocabulary_kl, token_logps_from_hidden
 
     views, length, size = view_hidden.shape
     flat_views = view_hidden.reshape(-1, size)

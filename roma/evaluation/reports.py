@@ -1,4 +1,5 @@
-"""Reports of a sweep: ``results.json``, ``summary.csv``, ``conditions.csv``, ``summary.md`` and PNG plots.
+"""Reports of a sweep: ``results.json``, ``summary.csv``, ``conditions.csv``, ``summary.md`` and PNG plots
+(drawn by `roma.evaluation.plots`; numbers written by `roma.evaluation.formatting`).
 
 Everything is computed from ``records.jsonl`` alone (plus ``run.json`` for the header), so a report can be
 rebuilt at any time, also from a sweep still running. Accuracies are in percent. For each benchmark:
@@ -33,33 +34,56 @@ import numpy as np
 
 from roma._paths import safe_path_component
 from roma._state_files import read_json_file, write_json_atomic
-from roma.degrade.registry import SEEN, UNSEEN
 from roma.evaluation.conditions import CLEAN
 from roma.evaluation.errors import EvaluationError
+from roma.evaluation.formatting import (
+    RESULT_DIGITS,
+    format_points,
+    format_points_interval,
+    format_ratio,
+    markdown_table,
+    round_floats,
+)
 from roma.evaluation.official_metrics import official_figures
+from roma.evaluation.plots import (
+    CORRUPTED_GROUPS,
+    LINE_COLOURS,
+    LINE_MARKERS,
+    line_styles,
+    plot_group_bars,
+    plot_severity_curves,
+)
 from roma.evaluation.records import SweepRecord, read_records
 from roma.evaluation.stats import bootstrap_interval, wilson_interval
 
 __all__ = [
     "GROUPS",
     "SKIPPED_FILE",
-    "format_points",
+    "condition_interval",
     "load_results",
     "load_run",
-    "markdown_table",
+    "mean_of_conditions",
     "outcome_table",
-    "plot_group_bars",
-    "plot_severity_curves",
     "summarize",
     "write_reports",
     "write_skipped_rows",
+    # Moved to roma.evaluation.formatting and roma.evaluation.plots; importable from here for one release.
+    "LINE_COLOURS",
+    "LINE_MARKERS",
+    "RESULT_DIGITS",
+    "format_points",
+    "format_points_interval",
+    "format_ratio",
+    "line_styles",
+    "markdown_table",
+    "plot_group_bars",
+    "plot_severity_curves",
+    "round_floats",
 ]
 
-_CORRUPTED_GROUPS = (SEEN, UNSEEN, "other")
-GROUPS = (CLEAN, *_CORRUPTED_GROUPS)
+GROUPS = (CLEAN, *CORRUPTED_GROUPS)
 # The rows each benchmark could not evaluate, as the sweep found them: {benchmark: [SkippedRow.to_json()]}.
 SKIPPED_FILE = "skipped.json"
-RESULT_DIGITS = 6  # decimals kept in results.json (accuracies are in percent)
 
 
 def _mean(values: Iterable[float]) -> float | None:
@@ -71,7 +95,7 @@ def _summary_figures(by_group: dict[str, float | None]) -> dict[str, Any]:
     """clean / seen / unseen (+ other when present) with drops in points and relative robustness."""
     clean = by_group.get("clean")
     figures: dict[str, Any] = {"clean": clean}
-    for group in _CORRUPTED_GROUPS:
+    for group in CORRUPTED_GROUPS:
         value = by_group.get(group)
         if value is None and group == "other":
             continue
@@ -244,52 +268,6 @@ def summarize(records: Sequence[SweepRecord]) -> dict[str, Any]:
     return {"benchmarks": dict(sorted(benchmarks.items())), "average": average}
 
 
-# ------------------------------------------------------------------------------------------------ formatting
-def format_points(value: float | None, *, signed: bool = False, digits: int = 1) -> str:
-    """``51.2``, ``+3.4`` / ``−2.0`` (signed), ``–`` for a missing figure."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if round(value, digits) == 0:
-        value = 0.0  # no "−0.0"
-    text = f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
-    return text.replace("-", "−")
-
-
-def format_points_interval(
-    value: float | None, interval: Sequence[float] | None, *, signed: bool = False, negate: bool = False
-) -> str:
-    """``58.1 [56.3, 59.9]`` (percent points; ``negate`` flips a drop into a change, interval included)."""
-    if value is None:
-        return format_points(None)
-    if negate:
-        value = -value
-        interval = None if interval is None else (-interval[1], -interval[0])
-    text = format_points(value, signed=signed)
-    if interval is None:
-        return text
-    return (
-        f"{text} [{format_points(interval[0], signed=signed)}, {format_points(interval[1], signed=signed)}]"
-    )
-
-
-def _format_ratio(value: float | None) -> str:
-    return "–" if value is None else f"{value:.3f}"
-
-
-def markdown_table(
-    header: Sequence[str], rows: Iterable[Sequence[str]], align_first_left: bool = True
-) -> str:
-    """A GitHub-flavoured markdown table; first column left-aligned, the others right-aligned."""
-    lines = ["| " + " | ".join(header) + " |"]
-    lines.append(
-        "| "
-        + " | ".join(":---" if i == 0 and align_first_left else "---:" for i in range(len(header)))
-        + " |"
-    )
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
 SUMMARY_COLUMNS = (
     "benchmark",
     "n",
@@ -368,42 +346,15 @@ def _summary_markdown(results: dict[str, Any], run: dict[str, Any], plots: list[
             format_points_interval(row["unseen"], row.get("unseen_ci95")),
             format_points_interval(row["seen_drop"], row.get("seen_drop_ci95"), signed=True, negate=True),
             format_points_interval(row["unseen_drop"], row.get("unseen_drop_ci95"), signed=True, negate=True),
-            _format_ratio(row["seen_relative"]),
-            _format_ratio(row["unseen_relative"]),
+            format_ratio(row["seen_relative"]),
+            format_ratio(row["unseen_relative"]),
         ]
         for row in _summary_rows(results)
     ]
     parts.append(markdown_table(header, rows))
     for name, entry in results["benchmarks"].items():
-        if not entry["corruptions"]:
-            continue
-        severities = sorted({s for c in entry["corruptions"].values() for s in c["severities"]}, key=float)
-        clean = entry.get("clean")
-        table_rows = [
-            [
-                f"{corruption}",
-                c["group"],
-                *[format_points(c["severities"].get(s)) for s in severities],
-                format_points(c["mean"]),
-                format_points(None if clean is None or c["mean"] is None else c["mean"] - clean, signed=True),
-            ]
-            for corruption, c in sorted(
-                entry["corruptions"].items(), key=lambda item: (item[1]["group"], item[0])
-            )
-        ]
-        parts.append(f"## {name}: accuracy per corruption and severity (clean {format_points(clean)})")
-        parts.append(
-            markdown_table(
-                ["corruption", "group", *[f"s{s}" for s in severities], "mean", "vs clean"], table_rows
-            )
-        )
-        if "worst_case" in entry:
-            worst = entry["worst_case"]
-            parts.append(
-                f"Worst case over variants ({worst['conditions'].get(CLEAN, next(iter(worst['conditions'].values())))['groups']} "
-                f"seed questions): clean {format_points(worst.get('clean'))}, seen {format_points(worst.get('seen'))}, "
-                f"unseen {format_points(worst.get('unseen'))}."
-            )
+        if entry["corruptions"]:
+            parts += _corruption_markdown(name, entry)
     for name, entry in results["benchmarks"].items():
         if "official" in entry:
             parts.append(f"## {name}: official metric (mean over each group's conditions)")
@@ -414,6 +365,39 @@ def _summary_markdown(results: dict[str, Any], run: dict[str, Any], plots: list[
         parts.append("## Plots")
         parts += [f"![{plot.stem}]({plot.relative_to(out).as_posix()})" for plot in plots]
     return "\n\n".join(parts) + "\n"
+
+
+def _corruption_markdown(name: str, entry: dict[str, Any]) -> list[str]:
+    """One benchmark's table of accuracy per corruption and severity (and its worst case over variants)."""
+    parts = []
+    severities = sorted({s for c in entry["corruptions"].values() for s in c["severities"]}, key=float)
+    clean = entry.get("clean")
+    table_rows = [
+        [
+            f"{corruption}",
+            c["group"],
+            *[format_points(c["severities"].get(s)) for s in severities],
+            format_points(c["mean"]),
+            format_points(None if clean is None or c["mean"] is None else c["mean"] - clean, signed=True),
+        ]
+        for corruption, c in sorted(
+            entry["corruptions"].items(), key=lambda item: (item[1]["group"], item[0])
+        )
+    ]
+    parts.append(f"## {name}: accuracy per corruption and severity (clean {format_points(clean)})")
+    parts.append(
+        markdown_table(
+            ["corruption", "group", *[f"s{s}" for s in severities], "mean", "vs clean"], table_rows
+        )
+    )
+    if "worst_case" in entry:
+        worst = entry["worst_case"]
+        parts.append(
+            f"Worst case over variants ({worst['conditions'].get(CLEAN, next(iter(worst['conditions'].values())))['groups']} "
+            f"seed questions): clean {format_points(worst.get('clean'))}, seen {format_points(worst.get('seen'))}, "
+            f"unseen {format_points(worst.get('unseen'))}."
+        )
+    return parts
 
 
 def _official_markdown(official: dict[str, Any]) -> str:
@@ -454,154 +438,6 @@ def _skipped_markdown(skipped: dict[str, Any]) -> str:
         if entry["count"] > _SKIPPED_ROWS_SHOWN:
             lines.append(f"  - ... and {entry['count'] - _SKIPPED_ROWS_SHOWN} more")
     return "\n".join(lines)
-
-
-# ---------------------------------------------------------------------------------------------------- plots
-def round_floats(value: Any, digits: int = RESULT_DIGITS) -> Any:
-    """``value`` with every float rounded to ``digits`` decimals, in nested dicts and lists: float noise such
-    as a drop of ``3.55e-15`` points (two means of the same accuracies summed in another order) reads 0.0."""
-    if isinstance(value, float):
-        return round(value, digits) + 0.0  # + 0.0 turns a rounded -0.0 into 0.0
-    if isinstance(value, dict):
-        return {key: round_floats(item, digits) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [round_floats(item, digits) for item in value]
-    return value
-
-
-# The severity curves of one panel: up to 16 lines with distinct colours, and distinct markers for the first 11
-# (14 corruptions are built in: 3 seen, 11 unseen), so no two lines look alike even in greyscale.
-LINE_COLOURS = (
-    *("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22"),
-    *("#17becf", "#000000", "#b8860b", "#000080", "#ff00ff", "#7fff00", "#800000"),
-)
-LINE_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h")
-
-
-def line_styles(count: int) -> list[tuple[str, str]]:
-    """(colour, marker) of each of ``count`` lines: colours distinct up to 16 lines, then repeating with
-    another marker, so (colour, marker) pairs stay distinct far beyond that."""
-    return [(LINE_COLOURS[i % len(LINE_COLOURS)], LINE_MARKERS[i % len(LINE_MARKERS)]) for i in range(count)]
-
-
-def _figure(width: float, height: float) -> Any:
-    from matplotlib.figure import Figure  # Figure + savefig uses Agg without touching pyplot's global backend
-
-    return Figure(figsize=(width, height), dpi=110, layout="constrained")
-
-
-def plot_severity_curves(benchmark: str, entry: dict[str, Any], path: Path) -> Path:
-    """Accuracy vs severity, one panel per group (seen / unseen), one line per corruption.
-
-    Each line starts at the clean accuracy (severity 0, marked "clean"), so a panel reads as "how fast does
-    accuracy fall as the corruption gets stronger".
-    """
-
-    present = {c["group"] for c in entry["corruptions"].values()}
-    # A group roma does not know (records written by a newer version, or by hand) gets a panel of its own.
-    groups = [g for g in _CORRUPTED_GROUPS if g in present] + sorted(
-        present - set(_CORRUPTED_GROUPS), key=str
-    )
-    figure = _figure(5.2 * len(groups) + 1.0, 5.0)
-    axes_list = figure.subplots(1, len(groups), sharey=True, squeeze=False)[0]
-    clean = entry.get("clean")
-    for axes, group in zip(axes_list, groups):
-        corruptions = sorted((name, c) for name, c in entry["corruptions"].items() if c["group"] == group)
-        severities_used: set[float] = set()
-        for (corruption, c), (colour, marker) in zip(corruptions, line_styles(len(corruptions))):
-            xs = [float(s) for s in c["severities"]]
-            ys = list(c["severities"].values())
-            intervals = [c.get("ci95", {}).get(s) for s in c["severities"]]
-            severities_used.update(xs)
-            if clean is not None:
-                xs, ys, intervals = [0.0, *xs], [clean, *ys], [entry.get("clean_ci95"), *intervals]
-            # 95 % intervals as error bars (none where a figure has no interval, e.g. older results.json).
-            errors = [
-                [y - i[0] if i else 0.0 for y, i in zip(ys, intervals)],
-                [i[1] - y if i else 0.0 for y, i in zip(ys, intervals)],
-            ]
-            axes.errorbar(
-                xs,
-                ys,
-                yerr=errors,
-                marker=marker,
-                markersize=4,
-                capsize=2,
-                elinewidth=0.8,
-                color=colour,
-                label=corruption,
-            )
-        if clean is not None:
-            axes.axhline(clean, color="0.3", linewidth=1, linestyle=":")
-        ticks = ([0.0] if clean is not None else []) + sorted(severities_used)
-        axes.set_xticks(ticks, ["clean" if t == 0 else f"{t:g}" for t in ticks])
-        axes.set_xlabel("severity")
-        axes.set_ylim(0, 100)
-        axes.set_title(f"{group} corruptions")
-        axes.grid(alpha=0.3)
-        axes.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=3)
-    axes_list[0].set_ylabel("accuracy (%)")
-    clean_text = f" (clean {clean:.1f})" if clean is not None else ""
-    figure.suptitle(f"{benchmark}: accuracy vs severity{clean_text}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path)
-    return path
-
-
-def plot_group_bars(
-    series: dict[str, dict[str, Any]], path: Path, title: str = "clean / seen / unseen accuracy"
-) -> Path:
-    """Grouped bars: for each benchmark, clean / seen / unseen accuracy of each run in ``series``.
-
-    ``series`` maps a run name to ``results["benchmarks"]`` (plus ``"average"``); one run gives three bars
-    per benchmark, several runs give run × group bars (runs told apart by hatching).
-    """
-    import numpy as np
-
-    names = list(dict.fromkeys(b for run in series.values() for b in run))
-    names = [n for n in names if n != "average"] + (["average"] if "average" in names else [])
-    groups = (CLEAN, SEEN, UNSEEN)
-    bars = [(run, group) for run in series for group in groups]
-    figure = _figure(max(6.0, 0.35 * len(names) * len(bars) + 2.0), 4.2)
-    axes = figure.add_subplot()
-    colours = {CLEAN: "#4c72b0", SEEN: "#dd8452", UNSEEN: "#c44e52"}
-    width = 0.8 / len(bars)
-    positions = np.arange(len(names))
-    hatches = ["", "//", "..", "xx", "\\\\", "++"]
-    for i, (run, group) in enumerate(bars):
-        values = [series[run].get(name, {}).get(group) for name in names]
-        heights = [np.nan if v is None else v for v in values]
-        intervals = [series[run].get(name, {}).get(f"{group}_ci95") for name in names]
-        errors = [
-            [h - i[0] if i and v is not None else 0.0 for h, i, v in zip(heights, intervals, values)],
-            [i[1] - h if i and v is not None else 0.0 for h, i, v in zip(heights, intervals, values)],
-        ]
-        label = group if len(series) == 1 else f"{run}: {group}"
-        container = axes.bar(
-            positions - 0.4 + width * (i + 0.5),
-            heights,
-            width,
-            label=label,
-            color=colours[group],
-            hatch=hatches[list(series).index(run) % len(hatches)],
-            edgecolor="white",
-            linewidth=0.5,
-            yerr=errors,  # 95 % intervals
-            error_kw={"elinewidth": 0.8, "capsize": 2, "ecolor": "0.2"},
-        )
-        if len(bars) <= 6:  # numbers on the bars while they still fit
-            axes.bar_label(
-                container, labels=["" if v is None else f"{v:.1f}" for v in values], fontsize=6, padding=1
-            )
-    axes.set_xticks(positions, names, rotation=20, ha="right")
-    axes.set_ylabel("accuracy (%)")
-    axes.set_ylim(0, 105)
-    axes.set_title(title)
-    axes.grid(axis="y", alpha=0.3)
-    axes.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path)
-    return path
 
 
 # ------------------------------------------------------------------------------------------------ the files

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from roma._lists import comma_list
 from roma._paths import OutputFolderError, check_output_folder
 from roma._state_files import read_json_file, write_json_atomic
 from roma._version import package_version
@@ -45,6 +46,7 @@ from roma.evaluation.benchmarks import (
 )
 from roma.evaluation.conditions import (
     Condition,
+    CorruptedImageCache,
     condition_subset,
     parse_severities,
     resolve_conditions,
@@ -276,6 +278,13 @@ _BatchWork = tuple[Condition, int, list[EvalSample]]
 RecordsWrittenCallback = Callable[[int], None]
 
 
+def vllm_visible_devices(devices: Sequence[int], visible: str | None, device_count: int) -> str:
+    """``CUDA_VISIBLE_DEVICES`` showing only ``devices`` (indices among the ``visible`` ones, a comma list, or
+    all ``device_count`` GPUs when unset)."""
+    ids = comma_list(visible) if visible else [str(index) for index in range(device_count)]
+    return ",".join(ids[index] for index in devices)
+
+
 class SweepRunner:
     """Runs a :class:`SweepConfig`; ``backend`` may be given to reuse a loaded model (benchmarks, tests).
 
@@ -317,34 +326,48 @@ class SweepRunner:
 
     @property
     def backend(self) -> GenerationBackend:
+        """The generation backend: the one given, else loaded by `load_backend` on first use."""
         if self._backend is None:
-            self._backend = make_backend(
-                self.config.backend,
-                self.config.model,
-                max_new_tokens=self.config.max_new_tokens,
-                device=self._shard_device(),
-                dtype=self.config.dtype,
-                tensor_parallel_size=self.config.tensor_parallel_size,
-                min_pixels=self.config.min_pixels,
-                max_pixels=self.config.max_pixels,
-            )
+            self._backend = self.load_backend()
         return self._backend
 
-    def _shard_device(self) -> str:
-        """The device of this process: each process of a launch on its own GPU(s)."""
+    def load_backend(self) -> GenerationBackend:
+        """Load the model on this process's device (each process of a launch on its own GPU(s)).
+
+        The one change a sweep makes to its environment happens here, where the backend is created: in a
+        multi-process vLLM launch, ``CUDA_VISIBLE_DEVICES`` is set to this process's GPU group first (vLLM places
+        its engine on the visible GPUs, `vllm_visible_devices`).
+        """
         import torch
 
-        if not self.shard.distributed or not torch.cuda.is_available():
-            return self.config.device
-        devices = visible_devices(self.shard, self.config.tensor_parallel_size, torch.cuda.device_count())
-        if self.config.backend == "vllm":
-            # vLLM places its engine on the visible GPUs: show it only this group's.
-            visible = os.environ.get("CUDA_VISIBLE_DEVICES")
-            ids = (
-                visible.split(",") if visible else [str(index) for index in range(torch.cuda.device_count())]
-            )
-            os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(ids[index] for index in devices)
-        return f"cuda:{devices[0]}" if self.config.device == "auto" else self.config.device
+        device = self.config.device
+        if self.shard.distributed and torch.cuda.is_available():
+            devices = visible_devices(self.shard, self.config.tensor_parallel_size, torch.cuda.device_count())
+            if self.config.backend == "vllm":
+                os.environ["CUDA_VISIBLE_DEVICES"] = vllm_visible_devices(
+                    devices, os.environ.get("CUDA_VISIBLE_DEVICES"), torch.cuda.device_count()
+                )
+            device = f"cuda:{devices[0]}" if self.config.device == "auto" else self.config.device
+        return make_backend(
+            self.config.backend,
+            self.config.model,
+            max_new_tokens=self.config.max_new_tokens,
+            device=device,
+            dtype=self.config.dtype,
+            tensor_parallel_size=self.config.tensor_parallel_size,
+            min_pixels=self.config.min_pixels,
+            max_pixels=self.config.max_pixels,
+        )
+
+    @contextlib.contextmanager
+    def using_image_cache(self, cache: CorruptedImageCache) -> Iterator[None]:
+        """Prepare batches with ``cache`` instead of the configured one inside the block (`roma eval --plan`
+        times corruption with a cold scratch cache)."""
+        configured, self.cache = self.cache, cache
+        try:
+            yield
+        finally:
+            self.cache = configured
 
     def condition_samples(self, data: BenchmarkData, condition: Condition) -> list[EvalSample]:
         """The samples evaluated under ``condition``: all of them, or the ``--condition_sample`` subset."""

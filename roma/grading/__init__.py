@@ -19,7 +19,15 @@ from roma.grading.extraction import (
     parse_letter_set,
     parse_option_letter,
 )
-from roma.grading.grader import ANSWER_TYPES, Grade, grade, normalize_answer_type
+from roma.grading.grader import (
+    ANSWER_TYPES,
+    GRADE_ARGUMENTS,
+    GRADE_COLUMNS,
+    Grade,
+    grade,
+    grade_arguments,
+    normalize_answer_type,
+)
 from roma.grading.math_equivalence import math_equivalent, refusal_reason
 from roma.grading.numbers import parse_number
 from roma.grading.options import MalformedOptionsError, normalize_options, options_from_question
@@ -29,6 +37,8 @@ __all__ = [
     "ANSWER_TYPES",
     "BENCHMARK_RULES",
     "EXTRACTION_METHODS",
+    "GRADE_ARGUMENTS",
+    "GRADE_COLUMNS",
     "MAX_ANSWER_CHARS",
     "Extraction",
     "Grade",
@@ -40,6 +50,7 @@ __all__ = [
     "find_boxed",
     "get_grading_rule",
     "grade",
+    "grade_arguments",
     "math_equivalent",
     "normalize_answer_type",
     "normalize_options",

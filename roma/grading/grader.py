@@ -9,8 +9,9 @@ get wrong: ``\\boxed{B. 8/11}`` against gold ``B``, and MathVista's precision ro
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -29,7 +30,29 @@ from roma.grading.numbers import numbers_equal, parse_number
 from roma.grading.options import normalize_options, options_from_question
 from roma.grading.rules import GradingRule, get_grading_rule
 
-__all__ = ["ANSWER_TYPES", "Grade", "grade", "normalize_answer_type"]
+__all__ = [
+    "ANSWER_TYPES",
+    "GRADE_ARGUMENTS",
+    "GRADE_COLUMNS",
+    "Grade",
+    "grade",
+    "grade_arguments",
+    "normalize_answer_type",
+]
+
+# The one list of `grade`'s keyword arguments a dataset row or a benchmark sample carries. A training dataset's
+# columns of these names (all but ``rule``, a benchmark's) reach the accuracy reward and the check of each gold
+# answer at load time; `EvalSample.grade_kwargs` passes a benchmark sample's.
+GRADE_ARGUMENTS = (
+    "answer_type",
+    "options",
+    "precision",
+    "tolerance",
+    "relative_tolerance",
+    "question",
+    "rule",
+)
+GRADE_COLUMNS = tuple(name for name in GRADE_ARGUMENTS if name != "rule")
 
 ANSWER_TYPES = (
     "auto",
@@ -172,6 +195,17 @@ def grade(
     if len(golds) > 1:
         return Grade(False, first.extracted, " | ".join(golds), f"no gold matched; first: {first.reason}")
     return first
+
+
+def grade_arguments(values: Mapping[str, Any], names: Sequence[str] = GRADE_COLUMNS) -> dict[str, Any]:
+    """The keyword arguments of `grade` in ``values`` (a dataset row, a sample's fields): its entries named in
+    ``names`` that are set, ``None`` and a float NaN (how a parquet column stores "no precision for this row")
+    meaning unset."""
+    return {name: values[name] for name in names if name in values and not _unset(values[name])}
+
+
+def _unset(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def normalize_answer_type(answer_type: str) -> str:

@@ -22,18 +22,19 @@ from typing import Any
 import yaml
 from accelerate import PartialState
 from transformers import AutoProcessor
-from trl import GRPOTrainer, ModelConfig, TrlParser, get_peft_config
+from trl import GRPOTrainer, ModelConfig, ScriptArguments, TrlParser, get_peft_config
 
+from roma._lists import comma_list
 from roma._messages import with_suggestions
 from roma._state_files import write_json_atomic
 from roma.configs import accelerate_config_path, recipe_path
 from roma.data.loading import load_training_dataset
 from roma.evaluation.compare import condition_changes
+from roma.evaluation.formatting import format_points_interval
 from roma.evaluation.records import read_records
-from roma.evaluation.reports import format_points_interval
 from roma.evaluation.sweep import RECORDS_FILE, SweepConfig, run_sweep
 from roma.models.processing import set_pixel_range
-from roma.models.tiny import resolve_model
+from roma.models.resolve import resolve_model
 from roma.rewards import get_reward_function
 from roma.scripts.warm_start import WarmStartConfig, warm_start
 from roma.trainer.config import RomaConfig
@@ -45,8 +46,13 @@ TRAINERS = ("roma", "grpo")
 
 
 @dataclass
-class RomaScriptArguments:
-    """Data, rewards and evaluation of a training run (model and trainer settings live in the other two configs)."""
+class RomaScriptArguments(ScriptArguments):
+    """Data, rewards and evaluation of a training run (model and trainer settings live in the other two configs).
+
+    A `trl.ScriptArguments` (``dataset_name``, ``dataset_config``, ``dataset_train_split``... as TRL's scripts
+    read them), with roma's defaults and its own fields. ``dataset_split``, the name of the training split before
+    this class followed TRL, still reads (for one release) into ``dataset_train_split``.
+    """
 
     dataset_name: str = field(
         default="synthetic",
@@ -59,7 +65,10 @@ class RomaScriptArguments:
         default=None,
         metadata={"help": "Configuration name of a hub dataset (datasets.load_dataset(name=...))."},
     )
-    dataset_split: str = field(default="train", metadata={"help": "Split to train on."})
+    dataset_train_split: str = field(default="train", metadata={"help": "Split to train on."})
+    dataset_split: str | None = field(
+        default=None, metadata={"help": "Deprecated spelling of dataset_train_split (kept for one release)."}
+    )
     question_column: str = field(
         default="question",
         metadata={
@@ -96,7 +105,10 @@ class RomaScriptArguments:
     )
     reward_funcs: list[str] = field(
         default_factory=lambda: ["accuracy", "format"],
-        metadata={"help": "Reward functions by registry name (roma.rewards.REWARD_FUNCTIONS)."},
+        metadata={
+            "help": "Reward functions: registry names (roma.rewards.REWARD_FUNCTIONS: accuracy, format) or dotted "
+            "import paths of your own (my_pkg.rewards.fn), as TRL's scripts take."
+        },
     )
     trainer: str = field(
         default="roma",
@@ -149,12 +161,23 @@ class RomaScriptArguments:
     eval_max_new_tokens: int = field(default=32, metadata={"help": "Generation budget of that evaluation."})
 
     def __post_init__(self):
+        if self.dataset_split is not None:
+            if self.dataset_train_split not in ("train", self.dataset_split):
+                raise ValueError(
+                    f"dataset_split={self.dataset_split!r} and dataset_train_split={self.dataset_train_split!r} "
+                    "disagree: set dataset_train_split only (dataset_split is its old name)."
+                )
+            self.dataset_train_split = self.dataset_split
+        if self.dataset_streaming:
+            raise ValueError(
+                "dataset_streaming=True is not supported by roma train: the training rows are checked (images "
+                "decoded, gold answers graded) when the dataset loads."
+            )
         if self.eval_benchmarks is not None and self.eval_benchmarks.strip().lower() in ("", "none", "null"):
             self.eval_benchmarks = None
         if self.trainer not in TRAINERS:
             raise ValueError(f"trainer={self.trainer!r} is not valid; choose one of {', '.join(TRAINERS)}.")
-        if isinstance(self.reward_funcs, str):
-            self.reward_funcs = [name.strip() for name in self.reward_funcs.split(",") if name.strip()]
+        self.reward_funcs = comma_list(self.reward_funcs)
         if not self.reward_funcs:
             raise ValueError("reward_funcs is empty: name at least one reward function (e.g. accuracy).")
 
@@ -223,7 +246,7 @@ def run(script_args: RomaScriptArguments, training_args: RomaConfig, model_args)
     # 2. Data: conversational prompts asking for \boxed{} answers, images decoded and checked once.
     train_dataset = load_training_dataset(
         script_args.dataset_name,
-        split=script_args.dataset_split,
+        split=script_args.dataset_train_split,
         question_column=script_args.question_column,
         image_column=script_args.image_column,
         answer_column=script_args.answer_column,

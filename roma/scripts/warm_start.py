@@ -152,9 +152,13 @@ class WarmStartConfig:
 # Cache key: pure functions of the settings and the base model's files.
 
 
-def completion_text(answer: str) -> str:
+def target_completion(answer: str) -> str:
     """The supervised completion for a gold ``answer``: ``\\boxed{ANSWER}`` (what `roma.grading` extracts)."""
     return f"\\boxed{{{answer}}}"
+
+
+# The old name, kept for one release: `roma.rewards.completion_text` is the text *of* a model's completion.
+completion_text = target_completion
 
 
 def _file_sha256(path: Path) -> str:
@@ -352,7 +356,7 @@ def synthetic_sft_dataset(num_samples: int, *, seed: int = 0, image_size: int = 
         return {
             "prompt": build_conversation(question),
             "completion": [
-                {"role": "assistant", "content": [{"type": "text", "text": completion_text(answer)}]}
+                {"role": "assistant", "content": [{"type": "text", "text": target_completion(answer)}]}
             ],
         }
 

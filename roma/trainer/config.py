@@ -16,7 +16,8 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 from trl import GRPOConfig
 
-from roma.degrade import resolve_corruptions
+from roma._lists import comma_list
+from roma.degrade import MAX_SEVERITY, MIN_SEVERITY, resolve_corruptions
 from roma.trainer.losses import (
     FULL_VOCABULARY,
     KL_DIRECTIONS,
@@ -127,8 +128,14 @@ class RomaConfig(GRPOConfig):
             "when the config is built (register user corruptions before that)."
         },
     )
-    roma_severity_min: int = field(default=1, metadata={"help": "Lowest severity drawn for a view (1..5)."})
-    roma_severity_max: int = field(default=5, metadata={"help": "Highest severity drawn for a view (1..5)."})
+    roma_severity_min: int = field(
+        default=MIN_SEVERITY,
+        metadata={"help": f"Lowest severity drawn for a view ({MIN_SEVERITY}..{MAX_SEVERITY})."},
+    )
+    roma_severity_max: int = field(
+        default=MAX_SEVERITY,
+        metadata={"help": f"Highest severity drawn for a view ({MIN_SEVERITY}..{MAX_SEVERITY})."},
+    )
     roma_seed: int | None = field(
         default=None,
         metadata={
@@ -176,8 +183,7 @@ class RomaConfig(GRPOConfig):
         _check_roma_integers(self)
         super().__post_init__()
         # A YAML scalar, or comma lists (the command line gives ["seen,motion_blur"] for "seen,motion_blur").
-        items = [self.roma_corruptions] if isinstance(self.roma_corruptions, str) else self.roma_corruptions
-        self.roma_corruptions = [c.strip() for item in items for c in str(item).split(",") if c.strip()]
+        self.roma_corruptions = comma_list(self.roma_corruptions)
         if self.roma_seed is None:
             self.roma_seed = self.seed
         _check_choice("roma_kl_estimator", self.roma_kl_estimator, tuple(KL_ESTIMATORS))
@@ -198,9 +204,9 @@ class RomaConfig(GRPOConfig):
         for name in ("roma_kl_coef", "roma_aux_coef"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}.")
-        if not 1 <= self.roma_severity_min <= self.roma_severity_max <= 5:
+        if not MIN_SEVERITY <= self.roma_severity_min <= self.roma_severity_max <= MAX_SEVERITY:
             raise ValueError(
-                "roma_severity_min / roma_severity_max must satisfy 1 <= min <= max <= 5, got "
+                f"roma_severity_min / roma_severity_max must satisfy {MIN_SEVERITY} <= min <= max <= {MAX_SEVERITY}, got "
                 f"{self.roma_severity_min} / {self.roma_severity_max}."
             )
         if not self.roma_corruptions:

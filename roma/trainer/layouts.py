@@ -28,8 +28,9 @@ A view replaces only ``pixel_values``; the layout's other inputs come from the c
 prompts (and K views) are batched for one teacher-forced forward by concatenation, zero-padding tile counts.
 
 Per-token inputs (``mm_token_type_ids`` of Qwen-VL, ``token_type_ids`` of Gemma 3) describe the prompt's tokens,
-which the views share: they are taken from the clean batch. Families not listed in `FAMILY_LAYOUTS` are refused
-at construction with the reason (`layout_for`).
+which the views share: they are taken from the clean batch. `FAMILY_LAYOUTS` is the one table of the families
+ROMA trains; `register_layout` adds a family of one's own. Families not in it are refused at construction with
+the reason (`layout_for`).
 """
 
 from __future__ import annotations
@@ -130,7 +131,9 @@ IMAGE_POSITIONS = ViewLayout("image_positions", "image", ("image_position_ids",)
 TILE = ViewLayout("tile", "tile")
 TILE_PATCHES = ViewLayout("tile_patches", "tile", ("pixel_attention_mask", "spatial_shapes"))
 
-# model_type -> layout, for the families ROMA is tested on (tests/test_families.py, tiny checkpoints of each).
+# The one table of the model families ROMA trains: transformers' model_type -> layout. The built-in entries are
+# the families tests/test_families.py trains (tiny checkpoints of each, `roma.models.families`); a user adds one
+# with `register_layout` (docs/extending.md, "Add a model family").
 FAMILY_LAYOUTS: dict[str, ViewLayout] = {
     "qwen2_vl": GRID,
     "qwen2_5_vl": GRID,
@@ -150,10 +153,54 @@ FAMILY_LAYOUTS: dict[str, ViewLayout] = {
 REFUSED_FAMILIES: dict[str, str] = {}
 
 
+# The layouts a family can have, by name: what `register_layout` takes besides a ViewLayout of one's own.
+LAYOUTS: dict[str, ViewLayout] = {
+    layout.name: layout for layout in (GRID, IMAGE, IMAGE_TILES, SAMPLE, IMAGE_POSITIONS, TILE, TILE_PATCHES)
+}
+
+
+def register_layout(model_type: str, layout: ViewLayout | str, *, replace: bool = False) -> ViewLayout:
+    """Let `RomaGRPOTrainer` train the model family ``model_type`` (its ``config.model_type``): its processor lays
+    out image inputs as ``layout``, a `ViewLayout` or the name of a built-in one (`LAYOUTS`: ``grid``, ``image``,
+    ``image_tiles``, ``sample``, ``image_positions``, ``tile``, ``tile_patches``; see the module docstring).
+
+    As `roma.degrade.register_corruption` and `roma.evaluation.benchmarks.register_benchmark` do for their
+    tables, this adds to the one table of families, `FAMILY_LAYOUTS`, from code that runs before the trainer
+    is built; no roma file changes (docs/extending.md, "Add a model family"). Returns the registered layout.
+
+    Raises:
+        ValueError: ``model_type`` is registered with another layout (pass ``replace=True`` to change it) or
+            is refused (`REFUSED_FAMILIES`); ``layout`` names no built-in layout.
+        TypeError: ``layout`` is neither a `ViewLayout` nor a name.
+    """
+    if isinstance(layout, str):
+        if layout not in LAYOUTS:
+            raise ValueError(
+                f"unknown layout {layout!r}: expected a ViewLayout or one of {', '.join(LAYOUTS)}"
+            )
+        layout = LAYOUTS[layout]
+    if not isinstance(layout, ViewLayout):
+        raise TypeError(f"register_layout needs a ViewLayout or a layout name, got {type(layout).__name__}")
+    if model_type in REFUSED_FAMILIES:
+        raise ValueError(f"model type {model_type!r} is refused: {REFUSED_FAMILIES[model_type]}")
+    registered = FAMILY_LAYOUTS.get(model_type)
+    if registered is not None and registered != layout and not replace:
+        raise ValueError(
+            f"model type {model_type!r} is registered already with the {registered.name!r} layout; pass "
+            "replace=True to register it anew."
+        )
+    FAMILY_LAYOUTS[model_type] = layout
+    return layout
+
+
 def layout_for(model_type: str, image_processor) -> ViewLayout:
     """The layout of ``model_type``'s image inputs; raises NotImplementedError naming the reason if unsupported."""
     supported = ", ".join(sorted(FAMILY_LAYOUTS))
-    hint = f"Supported model types: {supported}. Set roma_kl_coef = roma_aux_coef = 0 to train plain GRPO on this model."
+    hint = (
+        f"Supported model types: {supported}; register your own family with "
+        'roma.trainer.layouts.register_layout(model_type, layout) (docs/extending.md, "Add a model family"). '
+        "Set roma_kl_coef = roma_aux_coef = 0 to train plain GRPO on this model."
+    )
     if model_type in REFUSED_FAMILIES:
         raise NotImplementedError(
             f"roma: model type '{model_type}' is not supported: {REFUSED_FAMILIES[model_type]}. {hint}"

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import torch
 
-from roma.vocabulary import KL_DIRECTIONS, full_vocabulary_kl, token_logps_from_hidden
+from roma.kl_kernels import KL_DIRECTIONS, full_vocabulary_kl, token_logps_from_hidden
 
 KL_REDUCTIONS = ("token_max", "sequence_max", "mean")
 # The estimator that needs final hidden states and the LM head instead of the sampled tokens' log-probs.
@@ -186,6 +186,38 @@ def clipped_auxiliary_policy_gradient(
     return per_token.expand_as(logp_view) if per_token.shape != logp_view.shape else per_token
 
 
+def views_full_vocabulary_kl(
+    hidden: torch.Tensor,
+    clean_hidden: torch.Tensor,
+    completion_ids: torch.Tensor,
+    lm_head: torch.nn.Module,
+    direction: str,
+    temperature: float,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``full`` estimator over K views: from final hidden states [K, S, T, H] of the views and [S, T, H] of
+    the clean side, (sampled-token log-probs [K, S, T] of ``completion_ids`` [S, T] per view, exact per-token
+    KL over the vocabulary [K, S, T]), both projected through ``lm_head`` in vocabulary chunks."""
+    num_views, num_rows = hidden.shape[:2]
+    flat_hidden = hidden.reshape(-1, hidden.shape[-1])
+    # Sampled-token log-probs of each view from the same hidden states (aux term, log-prob gap), chunked too.
+    logps = token_logps_from_hidden(
+        flat_hidden,
+        lm_head.weight,
+        lm_head.bias,
+        completion_ids.repeat(num_views, 1).reshape(-1),
+        temperature,
+    )
+    kl = full_vocabulary_kl(
+        flat_hidden,
+        clean_hidden.reshape(-1, clean_hidden.shape[-1]).repeat(num_views, 1),
+        lm_head.weight,
+        lm_head.bias,
+        direction=direction,
+        temperature=temperature,
+    )
+    return logps.view(num_views, num_rows, -1), kl.view(num_views, num_rows, -1)
+
+
 def correctness_mask(rewards: torch.Tensor, threshold: float) -> torch.Tensor:
     """Completions whose correctness reward reaches ``threshold``; a missing (NaN) reward is not correct."""
     return torch.nan_to_num(rewards, nan=float("-inf")) >= threshold
@@ -263,5 +295,6 @@ __all__ = [
     "sampled_token_kl",
     "select_views",
     "token_logps_from_hidden",
+    "views_full_vocabulary_kl",
     "worst_case_reduction",
 ]

@@ -4,26 +4,20 @@ Generation, rewards, advantages and the GRPO loss are TRL's, on the clean image.
 hooks and calls `super()` in each:
 
 - `_calculate_rewards`: keeps the per-function rewards (TRL only returns advantages) for the correctness gate;
-- `_generate_and_score_completions`: while TRL generates, a background thread draws K degraded views per prompt
-  with `DegradationSampler.sample` (one view shared by the prompt's G completions: view v of a prompt with key p
-  at step s is ``sampler.sample(images, training_view_id(p, s), v)``) and turns them into pixel values with the
-  processor's image processor; after TRL, checks each view's layout (patch grid, tiles, image sizes) equals the
-  clean one and stores the views per sample so TRL's shuffling and slicing keep them aligned;
+- `_generate_and_score_completions`: while TRL generates, a background thread prepares K degraded views per
+  prompt (`roma.trainer.views`: view v of a prompt with key p at step s is
+  ``sampler.sample(images, training_view_id(p, s), v)``, through the processor's image processor); after TRL,
+  checks each view's layout equals the clean one and stores the views per sample so TRL's shuffling and slicing
+  keep them aligned;
 - `_get_per_token_logps_and_entropies`: lets `_compute_loss` keep TRL's clean log-probs (no second clean pass);
 - `_generate`: hands TRL an empty image list for text-only prompts of a mixed batch (TRL 1.16 passes None to the
   processor, which raises) and, for the noisy-rollout baseline, rolls part of each group out on a degraded image;
-- `_compute_loss`: TRL's loss + λ · worst-case token KL + μ · auxiliary PG (by default clipped against the
-  generating policy on the same view, as TRL's GRPO term), the K views batched into one teacher-forced forward
-  (or chunks of ``roma_views_micro_batch`` rows) over the correct completions only (the others would get zero
-  gradient anyway).
+- `_compute_loss`: TRL's loss + λ · worst-case token KL + μ · auxiliary PG (`roma.trainer.losses`), the K views
+  batched into teacher-forced forwards over the correct completions only (the others would get zero gradient).
 
-Models: every family in `roma.trainer.layouts.FAMILY_LAYOUTS` (Qwen2-VL, Qwen2.5-VL, Qwen3-VL, LLaVA, LLaVA-NeXT,
-Gemma 3, Gemma 4, Idefics3, SmolVLM, LFM2-VL, InternVL). Each family's image inputs follow one `ViewLayout` (per
-patch grid, per image, per prompt, per tile): it builds a view through the family's image processor, checks it
-against the clean inputs and batches the K views' rows for one teacher-forced forward with the model's own forward
-keys (``token_type_ids`` of Gemma 3, ``mm_token_type_ids`` of Qwen-VL and Gemma 4, ``image_sizes``,
-``pixel_attention_mask``, ``image_position_ids``, ``spatial_shapes``; TRL's ``num_tiles``). Other families are refused at
-construction with the reason (`_check_views_supported`).
+Models: every model type registered in the one table of families, `roma.trainer.layouts.FAMILY_LAYOUTS`
+(`register_layout` adds one); its `ViewLayout` builds, checks and batches the views. Other model types are refused
+at construction with the reason (`_check_views_supported`). Metrics: `roma.trainer.metrics`.
 
 With ``roma_kl_coef = roma_aux_coef = 0`` none of this runs: the trainer is exactly `GRPOTrainer`.
 """
@@ -33,7 +27,6 @@ from __future__ import annotations
 import inspect
 import logging
 import textwrap
-from collections import defaultdict
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -43,94 +36,50 @@ from trl import GRPOTrainer
 
 from roma.data.prompts import (
     check_image_placeholders,
-    images_digest,
     message_images,
     prompt_key,
-    replace_message_images,
     row_images,
 )
-from roma.degrade import DegradationRecord, DegradationSampler, corrupt, rng_for
-from roma.models.tiny import resolve_model
+from roma.degrade import DegradationSampler
+from roma.models.resolve import resolve_model
 from roma.trainer import losses
 from roma.trainer.config import RomaConfig
-from roma.trainer.layouts import PER_TOKEN_KEYS, ViewLayout, layout_for
+from roma.trainer.layouts import ViewLayout, layout_for
+from roma.trainer.metrics import KL_METRIC_DECAY, append_metrics, decay_kl_sums, local_metric_sums
+from roma.trainer.trl_compat import (
+    GENERATE_IMAGES_INDEX,
+    GENERATE_RESULT_LENGTH,
+    TRL_HOOK_PARAMETERS,
+    check_trl_hooks,
+)
+from roma.trainer.views import (
+    PreparedViews,
+    aux_view_indices,
+    clean_forward_kwargs,
+    degraded_pixel_values,
+    noisy_rollout_prompts,
+    prepare_views,
+    prompts_with_images,
+    rollout_view_id,
+    training_view_id,
+    view_cache_key,
+    views_forward_inputs,
+    with_degraded_images,
+)
 
 logger = logging.getLogger(__name__)
 
-# roma/kl/<corruption> is a token-weighted mean with weights decaying by this factor per step (about the last
-# 10 steps), so every corruption is logged every step although each step draws only K views.
-KL_METRIC_DECAY = 0.9
-
-# The TRL hooks this subclass overrides, with the parameters it relies on. A TRL upgrade that moves one fails
-# loudly here instead of silently training without the ROMA terms (pinned: trl 1.16.x).
-TRL_HOOK_PARAMETERS: dict[str, tuple[str, ...]] = {
-    "_generate_and_score_completions": ("self", "inputs"),
-    "_generate": ("self", "prompts"),
-    "_calculate_rewards": ("self", "inputs", "prompts", "completions", "completion_ids_list"),
-    "_compute_loss": ("self", "model", "inputs"),
-    "_get_per_token_logps_and_entropies": (
-        "self",
-        "model",
-        "input_ids",
-        "attention_mask",
-        "logits_to_keep",
-        "batch_size",
-        "compute_entropy",
-        "compute_aux_loss",
-        "pixel_values",
-        "image_grid_thw",
-        "num_images",
-        "pixel_attention_mask",
-        "spatial_shapes",
-        "num_tiles",
-        "image_sizes",
-        "token_type_ids",
-        "mm_token_type_ids",
-        "image_position_ids",
-    ),
-}
-
-# GRPOTrainer._generate returns (prompt_ids, completion_ids, tool_mask, completions, logprobs, extra_fields,
-# images, tool_images) in trl 1.16; the noisy-rollout baseline swaps the images back to the clean ones.
-_GENERATE_RESULT_LENGTH = 8
-_GENERATE_IMAGES_INDEX = 6
-
-
-def check_trl_hooks(trainer_class: type = GRPOTrainer) -> None:
-    """Raise if a TRL hook ROMA overrides has moved or changed its parameters."""
-    for name, expected in TRL_HOOK_PARAMETERS.items():
-        hook = getattr(trainer_class, name, None)
-        if hook is None:
-            raise RuntimeError(
-                f"roma: trl.GRPOTrainer has no hook '{name}' any more; RomaGRPOTrainer overrides it. "
-                "This roma release supports trl 1.16.x (see constraints.txt)."
-            )
-        found = tuple(inspect.signature(hook).parameters)
-        if found != expected:
-            raise RuntimeError(
-                f"roma: the TRL hook GRPOTrainer.{name} moved: expected parameters {expected}, found {found}. "
-                "This roma release supports trl 1.16.x (see constraints.txt)."
-            )
-
-
-def view_cache_key(example: dict[str, Any], key: str) -> str:
-    """The key a row's prepared views are shared under within a batch: its prompt key, plus a digest of its images
-    when the key is a user ``id``.
-
-    Rows that share an ``id`` but carry different images (a dataset with repeated ids) thus get views of their
-    own images, never one another's; the corruption drawn still depends only on the ``id`` (`training_view_id`).
-    """
-    return key if example.get("id") is None else f"{key}#{images_digest(example)}"
-
-
-def training_view_id(key: str, step: int) -> str:
-    """The sample id of a prompt's ROMA views at a training step.
-
-    With the trainer's sampler, ``DegradationSampler(roma_corruptions, (roma_severity_min, roma_severity_max),
-    roma_seed)``, ``sampler.sample(row_images(row), training_view_id(prompt_key(row), step), view)`` returns the
-    view the trainer used (before the image processor).
-    """
-    return f"{key}@step{step}"
+# Names moved to roma.trainer.views, roma.trainer.metrics and roma.trainer.trl_compat, importable from here for
+# one release.
+__all__ = [
+    "KL_METRIC_DECAY",
+    "TRL_HOOK_PARAMETERS",
+    "RomaGRPOTrainer",
+    "check_trl_hooks",
+    "decay_kl_sums",
+    "training_view_id",
+    "view_cache_key",
+]
 
 
 class RomaGRPOTrainer(GRPOTrainer):
@@ -196,7 +145,8 @@ class RomaGRPOTrainer(GRPOTrainer):
         self._roma_capture_clean: tuple[torch.Tensor, torch.Tensor | None] | None = None
         self._roma_clean_logps: torch.Tensor | None = None
         self._roma_clean_entropies: torch.Tensor | None = None
-        self._roma_batch: list[dict[str, Any]] | None = None  # rows being rolled out (noisy_rollout only)
+        # The rows being rolled out, kept for `_generate` in the noisy_rollout baseline only (None otherwise).
+        self._roma_noisy_rollout_rows: list[dict[str, Any]] | None = None
         # Prepares the next batch's views (corrupt + image processor) while TRL generates, as the sweep does.
         self._roma_view_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="roma-views")
         # mode -> corruption -> [KL sum, tokens]: every corruption's KL is logged every step.
@@ -269,7 +219,7 @@ class RomaGRPOTrainer(GRPOTrainer):
         if training and self.args.roma_rollout_degradation == "augmentation":
             # RAD-style baseline: the rows themselves carry degraded images, for rollouts and update alike.
             inputs = [self._with_degraded_images(x, "augmentation") for x in inputs]
-        self._roma_batch = (
+        self._roma_noisy_rollout_rows = (
             inputs if training and self.args.roma_rollout_degradation == "noisy_rollout" else None
         )
         pending_views = None
@@ -285,29 +235,37 @@ class RomaGRPOTrainer(GRPOTrainer):
                 pending_views.cancel()
             raise
         finally:
-            self._roma_batch = None
+            self._roma_noisy_rollout_rows = None
         if self._roma_gather_logged_images:
             self._logs["images"].extend(gather_object([row_images(x) or None for x in inputs]))
         if pending_views is None:
             return output
+        self._add_roma_fields(output, inputs, keys, view_keys, pending_views.result())
+        return output
+
+    def _add_roma_fields(
+        self, output, inputs, keys: list[str], view_keys: list[str], prepared: PreparedViews
+    ):
+        """Add to TRL's batch ``output`` (in place) the ``roma_*`` fields `_compute_loss` reads: the views' pixel
+        values and names, the regularised mask, the aux view, and the global count of regularised tokens."""
         device = self.accelerator.device
         local = len(inputs)
         start = self.accelerator.process_index * local
         rewards = self._roma_rewards_per_func[start : start + local, self._roma_correctness_index]
-        correct = losses.correctness_mask(rewards.to(device), self.args.roma_correctness_threshold)
-        self._metrics["train" if self.model.training else "eval"]["roma/frac_correct"].append(
-            losses.correctness_mask(
-                self._roma_rewards_per_func[:, self._roma_correctness_index],
-                self.args.roma_correctness_threshold,
-            )
-            .float()
-            .mean()
-            .item()
-        )
+        threshold = self.args.roma_correctness_threshold
+        correct = losses.correctness_mask(rewards.to(device), threshold)
+        all_rewards = self._roma_rewards_per_func[:, self._roma_correctness_index]  # every process's
+        frac_correct = losses.correctness_mask(all_rewards, threshold).float().mean().item()
+        self._metrics["train" if self.model.training else "eval"]["roma/frac_correct"].append(frac_correct)
         regularised = correct if self.args.roma_correctness_gate else torch.ones_like(correct)
 
-        views, names, has_image = self._degraded_pixel_values(
-            inputs, view_keys, output, pending_views.result()
+        views, names, has_image = degraded_pixel_values(
+            view_keys,
+            output,
+            prepared,
+            self._roma_layout,
+            self.args.roma_num_views,
+            self.accelerator.device,
         )
         output["roma_pixel_values"] = views
         output["roma_view_names"] = names
@@ -315,10 +273,7 @@ class RomaGRPOTrainer(GRPOTrainer):
 
         # One uniformly drawn view per completion for the auxiliary PG term, keyed like the views themselves.
         step = self.state.global_step
-        aux_view = [
-            int(rng_for(self.args.roma_seed, "aux", key, step, start + i).integers(self.args.roma_num_views))
-            for i, key in enumerate(keys)
-        ]
+        aux_view = aux_view_indices(self.args.roma_seed, keys, step, start, self.args.roma_num_views)
         output["roma_aux_view"] = torch.tensor(aux_view, device=device, dtype=torch.long)
         if self.args.roma_aux_form == "clipped" and output.get("old_per_token_logps") is not None:
             # TRL keeps the generating policy's log-probs when the policy moves before this batch is used up
@@ -331,63 +286,54 @@ class RomaGRPOTrainer(GRPOTrainer):
         if "tool_mask" in output:
             token_mask = token_mask * output["tool_mask"]
         output["roma_num_items"] = self.accelerator.gather(token_mask.sum()).sum()
-        return output
 
     def _generate(self, prompts):
-        noisy = self._roma_batch is not None
+        noisy = self._roma_noisy_rollout_rows is not None
         if noisy:
             # NoisyRollout-style baseline: the first fraction of each group is rolled out on a degraded image, but
             # TRL scores every completion (and updates the policy) on the images _generate returns: the clean ones.
             clean_images = [message_images(prompt) for prompt in prompts]
             prompts = self._noisy_rollout_prompts(prompts)
         result = list(super()._generate(prompts))
-        images = result[_GENERATE_IMAGES_INDEX] if len(result) == _GENERATE_RESULT_LENGTH else ()
+        images = result[GENERATE_IMAGES_INDEX] if len(result) == GENERATE_RESULT_LENGTH else ()
         if images is not None and (not isinstance(images, list) or len(images) != len(prompts)):
             raise RuntimeError(
-                f"roma: GRPOTrainer._generate returned {len(result)} items, item {_GENERATE_IMAGES_INDEX} "
-                f"{type(images).__name__}; RomaGRPOTrainer expects trl 1.16's {_GENERATE_RESULT_LENGTH} items with "
-                f"the per-prompt images at {_GENERATE_IMAGES_INDEX} (see constraints.txt)."
+                f"roma: GRPOTrainer._generate returned {len(result)} items, item {GENERATE_IMAGES_INDEX} "
+                f"{type(images).__name__}; RomaGRPOTrainer expects trl 1.16's {GENERATE_RESULT_LENGTH} items with "
+                f"the per-prompt images at {GENERATE_IMAGES_INDEX} (see constraints.txt)."
             )
         if images is not None and any(images):  # the images TRL builds the forward pass from
             if noisy:
                 images = clean_images
             # A batch mixing image and text-only prompts: TRL 1.16 hands None for a text-only prompt to the
             # processor, which raises; an empty list is what the processor takes for "no image here".
-            result[_GENERATE_IMAGES_INDEX] = [list(row_images) if row_images else [] for row_images in images]
+            result[GENERATE_IMAGES_INDEX] = [list(row_images) if row_images else [] for row_images in images]
         return tuple(result)
 
     def _noisy_rollout_prompts(self, prompts):
         """The prompts with a degraded image for the first ``roma_noisy_rollout_fraction`` of each group."""
-        group_size = self.num_generations
-        noisy_per_group = max(1, round(self.args.roma_noisy_rollout_fraction * group_size))
-        start = self.accelerator.process_index * len(prompts)
-        noisy_prompts = []
-        for i, (prompt, example) in enumerate(zip(prompts, self._roma_batch, strict=True)):
-            images = message_images(prompt)
-            if images and (start + i) % group_size < noisy_per_group:
-                degraded = self._with_degraded_images(example, "noisy_rollout")
-                prompt = replace_message_images(prompt, row_images(degraded))
-            noisy_prompts.append(prompt)
-        return noisy_prompts
+        return noisy_rollout_prompts(
+            prompts,
+            self._roma_noisy_rollout_rows,
+            self.num_generations,
+            self.args.roma_noisy_rollout_fraction,
+            self.accelerator.process_index * len(prompts),
+            lambda example: self._with_degraded_images(example, "noisy_rollout"),
+        )
 
     def _with_degraded_images(self, example: dict[str, Any], purpose: str) -> dict[str, Any]:
-        """A copy of a dataset row whose image(s) carry one degraded view, drawn per prompt and step."""
-        images = row_images(example)
-        if not images:
-            return example
+        """A copy of a dataset row whose image(s) carry one degraded view, drawn per prompt and step by the
+        trainer's sampler (`roma.trainer.views.with_degraded_images`); the noisy rollout anneals its severity."""
         config: RomaConfig = self.args
-        sample_id = f"{purpose}/{prompt_key(example)}@step{self.state.global_step}"
-        record = self._roma_sampler.sample_params(sample_id, 0)
-        severity = record.severity
+        sample_id = rollout_view_id(purpose, prompt_key(example), self.state.global_step)
+        anneal = None
         if purpose == "noisy_rollout" and config.roma_noisy_rollout_anneal and self.state.max_steps > 0:
-            progress = min(self.state.global_step / self.state.max_steps, 1.0)
-            severity = config.roma_severity_min + (severity - config.roma_severity_min) * (1.0 - progress)
-        degraded = [
-            corrupt(image, record.name, severity, rng_for(config.roma_seed, sample_id, index))
-            for index, image in enumerate(images)
-        ]
-        key = "images" if "images" in example else "image"
-        return {**example, key: degraded if key == "images" else degraded[0]}
+            remaining = 1.0 - min(self.state.global_step / self.state.max_steps, 1.0)
+
+            def anneal(severity: float) -> float:
+                return config.roma_severity_min + (severity - config.roma_severity_min) * remaining
+
+        return with_degraded_images(example, self._roma_sampler, sample_id, anneal)
 
     def _get_per_token_logps_and_entropies(self, *args, **kwargs):
         # Parameters passed through unchanged; check_trl_hooks pins TRL's signature (and result[0] = log-probs).
@@ -432,83 +378,22 @@ class RomaGRPOTrainer(GRPOTrainer):
 
     # ------------------------------------------------------------------ ROMA terms
     def _start_views(self, inputs: list[dict[str, Any]], keys: list[str], view_keys: list[str]) -> Future:
-        """Prepare the K views of each prompt of ``inputs`` in the background (see `_prepare_views`)."""
+        """Prepare the K views of each prompt of ``inputs`` in the background (`roma.trainer.views.prepare_views`)."""
         image_processor = getattr(self.processing_class, "image_processor", None)
         per_prompt: dict[str, tuple[str, list]] = {}
         if image_processor is not None and self._roma_layout is not None:
-            for example, key, view_key in zip(inputs, keys, view_keys, strict=True):
-                images = row_images(example)
-                if images and view_key not in per_prompt:
-                    per_prompt[view_key] = (key, images)
+            per_prompt = prompts_with_images(inputs, keys, view_keys)
         return self._roma_view_worker.submit(
             self._prepare_views, per_prompt, self.state.global_step, image_processor
         )
 
     def _prepare_views(
         self, per_prompt: dict[str, tuple[str, list]], step: int, image_processor
-    ) -> dict[str, tuple[torch.Tensor, list[DegradationRecord], list[dict[str, torch.Tensor]]]]:
-        """Per view key (see `view_cache_key`): its K views as CPU pixel values [K, ...] (the prompt's pixel values
-        as the family's image processor lays them out), their records and image inputs (layout, to check), from
-        ``per_prompt[view_key] = (prompt key, images)``.
-
-        A pure function of (images, key, step): the same views whichever thread or process prepares them.
-        """
-        prepared = {}
-        for view_key, (key, images) in per_prompt.items():
-            pixel_values, records, processed_views = [], [], []
-            for view in range(self.args.roma_num_views):
-                # One corruption (type, severity) per view, applied to every image of the prompt.
-                degraded, record = self._roma_sampler.sample(images, training_view_id(key, step), view)
-                processed = self._roma_layout.process(image_processor, degraded)
-                pixel_values.append(processed["pixel_values"])
-                records.append(record)
-                processed_views.append(processed)
-            prepared[view_key] = (torch.stack(pixel_values), records, processed_views)
-        return prepared
-
-    def _degraded_pixel_values(self, inputs, keys, output, prepared) -> tuple[list, list, torch.Tensor]:
-        """The prepared views of each sample, layouts checked against the clean ones, on the device.
-
-        Returns (per-sample view pixel values [K, ...] or None, per-sample view names, has-image mask [B]).
-        """
-        layout = self._roma_layout
-        local = len(inputs)
-        none_names = [None] * self.args.roma_num_views
-        if not prepared:
-            # No image in this batch: no ROMA terms.
-            return [None] * local, [none_names] * local, torch.zeros(local, dtype=torch.bool)
-        missing = [key for key in ("num_images", *layout.keys) if output.get(key) is None]
-        if missing:
-            raise RuntimeError(
-                f"roma: the batch has images but TRL's inputs carry no {missing}; the degraded views cannot be scored "
-                "(the ROMA terms would be silently zero)."
-            )
-
-        on_device: dict[str, tuple[torch.Tensor, list[str]]] = {}
-        views: list[torch.Tensor | None] = []
-        names: list[list[str | None]] = []
-        for row, key in enumerate(keys):
-            if key not in prepared:
-                views.append(None)
-                names.append(none_names)
-                continue
-            if key not in on_device:
-                pixel_values, records, processed_views = prepared[key]
-                clean = layout.clean_rows(output, row)
-                for record, processed in zip(records, processed_views, strict=True):
-                    mismatch = layout.mismatch(processed, clean)
-                    if mismatch is not None:
-                        raise ValueError(
-                            f"roma: corruption '{record.name}' (severity {record.severity}) changed the image layout "
-                            f"of sample '{key}' ({mismatch}): a degraded view must keep each image's width and "
-                            "height, so that the prompt's image tokens are unchanged."
-                        )
-                on_device[key] = (pixel_values.to(self.accelerator.device), [r.name for r in records])
-            pixel_values, view_names = on_device[key]
-            views.append(pixel_values)
-            names.append(view_names)
-        has_image = torch.tensor([v is not None for v in views], dtype=torch.bool)
-        return views, names, has_image
+    ) -> PreparedViews:
+        """`roma.trainer.views.prepare_views` with this trainer's sampler, layout and number of views."""
+        return prepare_views(
+            per_prompt, step, image_processor, self._roma_sampler, self._roma_layout, self.args.roma_num_views
+        )
 
     def _roma_loss(
         self, model, inputs, clean_logps: torch.Tensor, clean_entropies: torch.Tensor | None = None
@@ -520,30 +405,7 @@ class RomaGRPOTrainer(GRPOTrainer):
         regularised = inputs["roma_mask"] & (token_mask.sum(-1) > 0)
         rows = regularised.nonzero().flatten().tolist()
         if not rows:
-            # Nothing to regularise here (all wrong, no image, empty completions): the ROMA terms are an exact zero.
-            if inputs["roma_num_items"].item() > 0 and self.accelerator.num_processes > 1:
-                # Another process regularises this generation batch and runs the views pass: a DDP forward is a
-                # collective (it syncs buffers), so run it too, on one row, weighted zero, to keep them in step.
-                with_views = [i for i, views in enumerate(inputs["roma_pixel_values"]) if views is not None]
-                if with_views:
-                    row = with_views[:1]
-                    views_logps, _ = self._views_logps_and_kl(model, inputs, row, clean_logps[row].detach())
-                    self._log_roma_metrics(mode, None)
-                    return clean_logps.sum() * 0.0 + views_logps.sum() * 0.0
-                if config.roma_kl_estimator != losses.FULL_VOCABULARY:  # that views pass is a DDP forward
-                    # A text-only micro-batch has no view to score: a forward on one of its rows stands in.
-                    input_ids = torch.cat([inputs["prompt_ids"][:1], inputs["completion_ids"][:1]], dim=1)
-                    attention_mask = torch.cat(
-                        [inputs["prompt_mask"][:1], inputs["completion_mask"][:1]], dim=1
-                    )
-                    logps, _, _ = self._get_per_token_logps_and_entropies(
-                        model, input_ids, attention_mask, inputs["completion_ids"].size(1)
-                    )
-                    self._log_roma_metrics(mode, None)
-                    return clean_logps.sum() * 0.0 + logps.sum() * 0.0
-            self._log_roma_metrics(mode, None)
-            return clean_logps.sum() * 0.0
-
+            return self._zero_roma_loss(model, inputs, clean_logps, mode)
         mask = token_mask[rows]
         clean_target = clean_logps[rows].detach() if config.roma_stop_grad_clean else clean_logps[rows]
         views_logps, kl_per_view = self._views_logps_and_kl(model, inputs, rows, clean_target)
@@ -583,6 +445,29 @@ class RomaGRPOTrainer(GRPOTrainer):
         )
         return total
 
+    def _zero_roma_loss(self, model, inputs, clean_logps: torch.Tensor, mode: str) -> torch.Tensor:
+        """Nothing to regularise here (all wrong, no image, empty completions): the ROMA terms are an exact zero."""
+        if inputs["roma_num_items"].item() > 0 and self.accelerator.num_processes > 1:
+            # Another process regularises this generation batch and runs the views pass: a DDP forward is a
+            # collective (it syncs buffers), so run it too, on one row, weighted zero, to keep them in step.
+            with_views = [i for i, views in enumerate(inputs["roma_pixel_values"]) if views is not None]
+            if with_views:
+                row = with_views[:1]
+                views_logps, _ = self._views_logps_and_kl(model, inputs, row, clean_logps[row].detach())
+                self._log_roma_metrics(mode, None)
+                return clean_logps.sum() * 0.0 + views_logps.sum() * 0.0
+            if self.args.roma_kl_estimator != losses.FULL_VOCABULARY:  # that views pass is a DDP forward
+                # A text-only micro-batch has no view to score: a forward on one of its rows stands in.
+                input_ids = torch.cat([inputs["prompt_ids"][:1], inputs["completion_ids"][:1]], dim=1)
+                attention_mask = torch.cat([inputs["prompt_mask"][:1], inputs["completion_mask"][:1]], dim=1)
+                logps, _, _ = self._get_per_token_logps_and_entropies(
+                    model, input_ids, attention_mask, inputs["completion_ids"].size(1)
+                )
+                self._log_roma_metrics(mode, None)
+                return clean_logps.sum() * 0.0 + logps.sum() * 0.0
+        self._log_roma_metrics(mode, None)
+        return clean_logps.sum() * 0.0
+
     def _clipped_aux_per_token(self, inputs, rows, aux_logps, token_mask, clean_entropies) -> torch.Tensor:
         """The aux term as TRL's GRPO term: clipped ratio to the old policy on the view, entropy mask, vLLM IS."""
         old = inputs.get("roma_old_aux_logps")
@@ -621,24 +506,6 @@ class RomaGRPOTrainer(GRPOTrainer):
                 old[rows] = self._views_forward(self.model, output, pairs, hidden=False).to(old.dtype)
         return old
 
-    def _views_forward_inputs(self, inputs, pairs: list[tuple[int, int]]):
-        """input ids, attention mask and forward kwargs scoring each (view, row) pair: row's completion on view k."""
-        rows = [row for _, row in pairs]
-        forward_kwargs: dict[str, Any] = self._roma_layout.batch(
-            inputs, rows, [inputs["roma_pixel_values"][row][k] for k, row in pairs]
-        )
-        forward_kwargs["pixel_values"] = forward_kwargs["pixel_values"].to(inputs["pixel_values"].dtype)
-        forward_kwargs["num_images"] = [inputs["num_images"][row] for row in rows]
-        if inputs.get("num_tiles") is not None:
-            # Tile-indexed pixel values (InternVL, LFM2-VL): TRL slices them by each prompt's tile count.
-            forward_kwargs["num_tiles"] = [inputs["num_tiles"][row] for row in rows]
-        for key in PER_TOKEN_KEYS:
-            if inputs.get(key) is not None:
-                forward_kwargs[key] = inputs[key][rows]
-        input_ids = torch.cat([inputs["prompt_ids"][rows], inputs["completion_ids"][rows]], dim=1)
-        attention_mask = torch.cat([inputs["prompt_mask"][rows], inputs["completion_mask"][rows]], dim=1)
-        return input_ids, attention_mask, forward_kwargs
-
     def _views_forward(self, model, inputs, pairs: list[tuple[int, int]], hidden: bool) -> torch.Tensor:
         """Teacher-forced pass over (view, row) pairs: sampled-token log-probs [N, T] or final hidden states [N, T, H].
 
@@ -648,7 +515,7 @@ class RomaGRPOTrainer(GRPOTrainer):
         logits_to_keep = inputs["completion_ids"].size(1)
 
         def forward(chunk):
-            input_ids, attention_mask, forward_kwargs = self._views_forward_inputs(inputs, chunk)
+            input_ids, attention_mask, forward_kwargs = views_forward_inputs(inputs, chunk, self._roma_layout)
             if hidden:
                 return self._final_hidden_states(
                     model, input_ids, attention_mask, logits_to_keep, forward_kwargs
@@ -694,33 +561,20 @@ class RomaGRPOTrainer(GRPOTrainer):
         input_ids = torch.cat([inputs["prompt_ids"][rows], completion_ids], dim=1)
         attention_mask = torch.cat([inputs["prompt_mask"][rows], inputs["completion_mask"][rows]], dim=1)
         hidden = self._views_forward(model, inputs, pairs, hidden=True)
-        clean_kwargs: dict[str, Any] = self._roma_layout.batch(inputs, rows)
-        for key in PER_TOKEN_KEYS:
-            if inputs.get(key) is not None:
-                clean_kwargs[key] = inputs[key][rows]
+        clean_kwargs = clean_forward_kwargs(inputs, rows, self._roma_layout)
         with torch.no_grad():  # the clean side is the stop-gradient target (enforced by RomaConfig)
             clean_hidden = self._final_hidden_states(
                 model, input_ids, attention_mask, logits_to_keep, clean_kwargs
             )
         lm_head = self.accelerator.unwrap_model(model).get_output_embeddings()
-        flat_hidden = hidden.reshape(-1, hidden.shape[-1])
-        # Sampled-token log-probs of each view from the same hidden states (aux term, log-prob gap), chunked too.
-        logps = losses.token_logps_from_hidden(
-            flat_hidden,
-            lm_head.weight,
-            lm_head.bias,
-            completion_ids.repeat(num_views, 1).reshape(-1),
+        return losses.views_full_vocabulary_kl(
+            hidden.reshape(num_views, len(rows), *hidden.shape[1:]),
+            clean_hidden,
+            completion_ids,
+            lm_head,
+            config.roma_kl_direction,
             self.temperature,
         )
-        kl = losses.full_vocabulary_kl(
-            flat_hidden,
-            clean_hidden.reshape(-1, clean_hidden.shape[-1]).repeat(num_views, 1),
-            lm_head.weight,
-            lm_head.bias,
-            direction=config.roma_kl_direction,
-            temperature=self.temperature,
-        )
-        return logps.view(num_views, len(rows), -1), kl.view(num_views, len(rows), -1)
 
     def _final_hidden_states(self, model, input_ids, attention_mask, logits_to_keep, forward_kwargs):
         """Final (normed) hidden states at the positions that predict the completion tokens: [N, T, H]."""
@@ -736,52 +590,9 @@ class RomaGRPOTrainer(GRPOTrainer):
         return outputs.last_hidden_state[:, -logits_to_keep - 1 : -1]
 
     def _log_roma_metrics(self, mode: str, stats: dict[str, Any] | None) -> None:
-        """Log token-weighted over all processes: worst-case and mean KL, aux loss, log-prob gap, KL per corruption."""
-        # sums of: worst KL, mean-over-views KL, aux loss, clean − degraded log-prob gap; then the token count
-        local = torch.zeros(5, device=self.accelerator.device)
-        per_corruption: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
-        if stats is not None:
-            mask = stats["mask"].to(stats["worst_kl"].dtype)
-            num_views = stats["kl_per_view"].shape[0]
-            local = torch.stack(
-                [
-                    (stats["worst_kl"] * mask).sum(),
-                    (stats["kl_per_view"] * mask).sum() / num_views,
-                    (stats["aux_per_token"] * mask).sum(),
-                    (stats["logp_gap"] * mask).sum() / num_views,
-                    mask.sum(),
-                ]
-            ).float()
-            kl_per_sequence = (stats["kl_per_view"] * mask).sum(-1).tolist()  # [K][S]
-            tokens_per_sequence = mask.sum(-1).tolist()
-            for s, view_names in enumerate(stats["names"]):
-                for k, name in enumerate(view_names):
-                    per_corruption[name][0] += kl_per_sequence[k][s]
-                    per_corruption[name][1] += tokens_per_sequence[s]
+        """Log token-weighted over all processes: worst-case and mean KL, aux loss, log-prob gap, KL per corruption
+        (`roma.trainer.metrics`)."""
+        local, per_corruption = local_metric_sums(stats, self.accelerator.device)
         totals = self.accelerator.reduce(local, reduction="sum").tolist()
-        tokens = max(totals[4], 1.0)
-        metrics = self._metrics[mode]
-        for index, name in enumerate(("kl_worst", "kl_mean", "aux_loss", "logp_gap")):
-            metrics[f"roma/{name}"].append(totals[index] / tokens)
-        merged: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
-        for part in gather_object([dict(per_corruption)]):
-            for name, (kl_sum, count) in part.items():
-                merged[name][0] += kl_sum
-                merged[name][1] += count
-        # Every corruption every step (a step draws only K of them): its decayed token-weighted mean.
         running = self._roma_kl_running.setdefault(mode, {})
-        for name, mean in decay_kl_sums(running, merged, KL_METRIC_DECAY).items():
-            metrics[f"roma/kl/{name}"].append(mean)
-
-
-def decay_kl_sums(
-    running: dict[str, list[float]], step: dict[str, list[float]], decay: float
-) -> dict[str, float]:
-    """Fold one step's per-corruption ``[KL sum, tokens]`` into ``running`` (in place): both sums are multiplied
-    by ``decay``, then the step's are added. Returns the mean KL of every corruption seen so far (sum / tokens),
-    so a corruption not drawn this step still reports its recent value instead of leaving a gap."""
-    for name in set(running) | set(step):
-        kl_sum, tokens = running.get(name, [0.0, 0.0])
-        new_sum, new_tokens = step.get(name, [0.0, 0.0])
-        running[name] = [decay * kl_sum + new_sum, decay * tokens + new_tokens]
-    return {name: kl_sum / tokens for name, (kl_sum, tokens) in sorted(running.items()) if tokens > 0}
+        append_metrics(self._metrics[mode], totals, gather_object([per_corruption]), running)

@@ -39,6 +39,7 @@ from roma.evaluation.benchmarks.sources import (
 )
 from roma.evaluation.errors import BenchmarkLoadError, MalformedSampleError, MissingImageError
 from roma.evaluation.images import ImageSource
+from roma.grading import GRADE_ARGUMENTS, MalformedOptionsError, grade, grade_arguments, normalize_options
 
 __all__ = [
     "LETTERS",
@@ -93,12 +94,7 @@ class EvalSample:
         The question goes along always: ``grade`` reads options from it only when the row has no options
         column (DynaMath, MathVerse, LogicVista list them in the question text).
         """
-        kwargs: dict[str, Any] = {"answer_type": self.answer_type, "question": self.question}
-        for name in ("options", "precision", "tolerance", "relative_tolerance", "rule"):
-            value = getattr(self, name)
-            if value is not None:
-                kwargs[name] = value
-        return kwargs
+        return grade_arguments({name: getattr(self, name) for name in GRADE_ARGUMENTS}, GRADE_ARGUMENTS)
 
 
 @dataclass(frozen=True)
@@ -328,8 +324,6 @@ class Benchmark:
 
     def _check_gold(self, sample: EvalSample) -> None:
         """Grade an empty response once: `grade` raises on a gold it could never match (non-numeric float...)."""
-        from roma.grading import grade
-
         try:
             grade("", sample.gold, **sample.grade_kwargs())
         except (ValueError, TypeError) as error:
@@ -433,8 +427,6 @@ def format_options(options: Sequence[str]) -> str:
 def parse_option_list(value: Any) -> list[str] | None:
     """Options given as a list, a stringified Python list (MMMU) or an ``"A. x; B. y"`` string (WeMath);
     ``None`` when the value is none of these (`roma.grading.normalize_options` reads them all)."""
-    from roma.grading import MalformedOptionsError, normalize_options
-
     try:
         return normalize_options(value)
     except MalformedOptionsError:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from roma._lists import comma_list
 from roma.evaluation.benchmarks.base import Benchmark, EvalSample
 from roma.evaluation.benchmarks.sources import LoadedSplit
 from roma.evaluation.errors import BenchmarkLoadError
@@ -46,7 +47,7 @@ class LocalDataset(Benchmark):
         self.path = str(path)
         self.name = local_dataset_name(self.path)
         self.question_column, self.answer_column = question_column, answer_column
-        self.image_columns = tuple(column.strip() for column in image_column.split(",") if column.strip())
+        self.image_columns = tuple(comma_list(image_column))
         self.id_column = "id"
 
     def load_splits(self) -> dict[str, LoadedSplit]:

@@ -19,12 +19,12 @@ import inspect
 import sys
 from collections.abc import Sequence
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from roma._lists import comma_list
+from roma.evaluation.benchmarks.base import Benchmark
+from roma.evaluation.benchmarks.sources import normalise_name
 from roma.evaluation.errors import BenchmarkLoadError, UnknownBenchmarkError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from roma.evaluation.benchmarks.base import Benchmark
 
 __all__ = [
     "BENCHMARK_REGISTRY",
@@ -45,11 +45,6 @@ ENTRY_POINT_GROUP = "roma.benchmarks"
 BENCHMARK_REGISTRY: dict[str, type[Benchmark]] = {}
 # Entry points already loaded, as (distribution, name, value): each plugin is imported once per process.
 _loaded_entry_points: set[tuple[str, str, str]] = set()
-
-
-def normalise_name(name: str) -> str:
-    """The registry key of a benchmark name: case, ``-``, ``_`` and spaces do not matter."""
-    return name.strip().lower().replace("-", "_").replace(" ", "_")
 
 
 def register_benchmark(cls: type[Benchmark]) -> type[Benchmark]:
@@ -73,8 +68,6 @@ def load_benchmark_plugins() -> None:
         BenchmarkLoadError: a plugin fails to import, or its entry point names something that is not a module
             or a ``Benchmark`` subclass (the message names the entry point and its distribution).
     """
-    from roma.evaluation.benchmarks.base import Benchmark  # base imports this module: no top-level cycle
-
     for entry_point in entry_points(group=ENTRY_POINT_GROUP):
         distribution = entry_point.dist.name if entry_point.dist is not None else "?"
         key = (distribution, entry_point.name, entry_point.value)
@@ -103,8 +96,7 @@ def import_benchmark_modules(modules: str | Sequence[str] | None) -> None:
     Raises:
         BenchmarkLoadError: a module cannot be imported, or importing it registered no benchmark.
     """
-    names = modules.split(",") if isinstance(modules, str) else list(modules or ())
-    for name in (n.strip() for n in names):
+    for name in comma_list(modules):
         if not name:
             continue
         first_import = name not in sys.modules

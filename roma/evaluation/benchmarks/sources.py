@@ -22,7 +22,6 @@ from typing import Any
 
 from PIL import Image
 
-from roma.evaluation.benchmarks.registry import normalise_name
 from roma.evaluation.errors import BenchmarkLoadError, MissingImageError
 from roma.evaluation.images import ImageSource
 
@@ -36,6 +35,7 @@ __all__ = [
     "hub_split",
     "image_source",
     "local_split",
+    "normalise_name",
     "read_data_file",
     "resolve_image_source",
     "split_matches",
@@ -62,6 +62,15 @@ class LoadedSplit:
     dataset: Any  # datasets.Dataset
     source: str  # a file, folder or hub id: named in error messages
     base_dirs: list[Path]  # the folders relative image paths resolve against
+
+
+def normalise_name(name: str) -> str:
+    """The registry key of a benchmark name: case, ``-``, ``_`` and spaces do not matter.
+
+    Defined here, the lowest module of the package, so that the registry and the local-folder lookup below share
+    it without an import circle (``roma.evaluation.benchmarks.registry`` re-exports it).
+    """
+    return name.strip().lower().replace("-", "_").replace(" ", "_")
 
 
 # ------------------------------------------------------------------------------------------------ local files
