@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 import roma.degrade as D
+from roma.degrade import capture, weather
 from roma.degrade import functional as F
 
 reference = pytest.importorskip("imagecorruptions.corruptions")
@@ -199,13 +200,15 @@ def test_fog_plasma_map_and_output_match_the_reference_draw_for_draw(severity, p
         height, width = image.shape[:2]
         np.random.seed(severity)
         theirs = reference.fog(Image.fromarray(image), severity)
-        map_size = F.fog_map_size(height, width)
+        map_size = weather.fog_map_size(height, width)
         np.random.seed(severity)
         theirs_map = reference.plasma_fractal(map_size, decay)
         np.random.seed(severity)
-        fractal = F.plasma_fractal(np.random.random_sample(F.plasma_fractal_draws(map_size)), map_size, decay)
+        fractal = weather.plasma_fractal(
+            np.random.random_sample(weather.plasma_fractal_draws(map_size)), map_size, decay
+        )
         np.testing.assert_array_equal(fractal, theirs_map)
-        assert_within_one_level(F.fog(image, fractal, amount), theirs, severity)
+        assert_within_one_level(weather.fog(image, fractal, amount), theirs, severity)
 
 
 @pytest.mark.parametrize("severity", SEVERITIES)
@@ -217,9 +220,9 @@ def test_frost_matches_the_reference_draw_for_draw(severity, photos):
         theirs = reference.frost(Image.fromarray(image), severity)
         np.random.seed(severity)  # the reference's draws: photo, then the crop's top and left
         index = np.random.randint(6)
-        rows, columns = F.frost_texture_shape(index, height, width)
+        rows, columns = weather.frost_texture_shape(index, height, width)
         top, left = np.random.randint(0, rows - height), np.random.randint(0, columns - width)
-        assert_within_one_level(F.frost(image, index, top, left, *row), theirs, severity, fraction=0.02)
+        assert_within_one_level(weather.frost(image, index, top, left, *row), theirs, severity, fraction=0.02)
 
 
 @pytest.mark.parametrize("name", ["snow", "spatter"])
@@ -234,9 +237,9 @@ def test_snow_and_spatter_match_the_reference_draw_for_draw(name, severity, phot
         )  # np.random.normal(loc, scale) is loc + scale · standard_normal, draw for draw
         noise = np.random.standard_normal(image.shape[:2])
         if name == "snow":  # then the flakes' angle
-            ours = F.snow(image, noise, np.random.uniform(-135, -45), (*row[:4], int(row[4]), *row[5:]))
+            ours = weather.snow(image, noise, np.random.uniform(-135, -45), (*row[:4], int(row[4]), *row[5:]))
         else:
-            ours = F.spatter(image, noise, row)
+            ours = weather.spatter(image, noise, row)
         assert_within_one_level(ours, theirs, (name, severity), fraction=0.02)
 
 
@@ -252,7 +255,9 @@ def test_random_imagenet_c_corruptions_draw_from_their_generator(photos):
 def test_spatter_without_any_liquid_returns_the_image_instead_of_nan():
     image = np.full((20, 30, 3), 90, np.uint8)
     dry = np.full((20, 30), -10.0)  # every value far below the threshold
-    np.testing.assert_array_equal(F.spatter(image, dry, D.get_corruption("spatter").severities[0]), image)
+    np.testing.assert_array_equal(
+        weather.spatter(image, dry, D.get_corruption("spatter").severities[0]), image
+    )
 
 
 def test_frost_without_its_photos_names_the_package_to_install(monkeypatch):
@@ -264,13 +269,13 @@ def test_frost_without_its_photos_names_the_package_to_install(monkeypatch):
         "find_spec",
         lambda name, *a: None if name == "imagecorruptions" else real_find_spec(name, *a),
     )
-    F._frost_photo.cache_clear()
-    F.frost_texture.cache_clear()
+    weather._frost_photo.cache_clear()
+    weather.frost_texture.cache_clear()
     try:
         with pytest.raises(D.CorruptionResourceError, match=r"pip install imagecorruptions-imaug"):
             D.corrupt(np.zeros((8, 8, 3), np.uint8), "frost", 1)
     finally:
-        F._frost_photo.cache_clear()
+        weather._frost_photo.cache_clear()
 
 
 # ------------------------------------------------------------------------------- capture distortions
@@ -296,33 +301,36 @@ def test_rotation_turns_by_the_table_angle_either_way(photos):
     signs = set()
     for key in range(8):
         out = D.corrupt(image, "rotation", 3, key)
-        matches = [np.array_equal(out, F.rotation(image, angle)) for angle in (7, -7)]
+        matches = [np.array_equal(out, capture.rotation(image, angle)) for angle in (7, -7)]
         assert sum(matches) == 1, key
         signs.add(matches.index(True))
     assert signs == {0, 1}
     square = np.zeros((41, 41, 3), np.uint8)
     square[20, 30] = 255  # a point 10 px right of the centre goes 10 px up when turned 90° counter-clockwise
-    assert np.unravel_index(F.rotation(square, 90)[..., 0].argmax(), (41, 41)) == (10, 20)
+    assert np.unravel_index(capture.rotation(square, 90)[..., 0].argmax(), (41, 41)) == (10, 20)
 
 
 def test_perspective_warp_moves_the_corners_it_is_given():
     image = np.zeros((50, 80, 3), np.uint8)
     image[0, 0] = image[-1, -1] = 255
-    np.testing.assert_array_equal(F.perspective_warp(image, np.zeros((4, 2))), image)
+    np.testing.assert_array_equal(capture.perspective_warp(image, np.zeros((4, 2))), image)
     # shifts in fractions of (width - 1, height - 1): top-left to (x 10, y 10), bottom-right to (x 59, y 44)
     shifts = np.array([[10 / 79, 10 / 49], [0, 0], [-20 / 79, -5 / 49], [0, 0]])
-    out = F.perspective_warp(image, shifts)[..., 0]
+    out = capture.perspective_warp(image, shifts)[..., 0]
     assert out[10, 10] >= 250 and out[44, 59] >= 250
     assert out[20, 20] == 0 and out[30:40, 20:50].max() == 0
 
 
 def test_uneven_illumination_darkens_one_side_by_its_depth():
     image = np.full((60, 60, 3), 200, np.uint8)
-    out = F.uneven_illumination(image, 0.5, angle=0.0, offset=0.0).astype(np.float64)  # shadow on the right
+    # the shadow on the right
+    out = capture.uneven_illumination(image, 0.5, angle=0.0, offset=0.0).astype(np.float64)
     np.testing.assert_allclose(out[:, 0], 200, atol=1)
     np.testing.assert_allclose(out[:, -1], 100, atol=1)
     assert np.all(np.diff(out[0, :, 0]) <= 0)
-    light = [F.uneven_illumination(image, depth, 1.0, 0.1).mean() for depth in (0.2, 0.35, 0.5, 0.65, 0.8)]
+    light = [
+        capture.uneven_illumination(image, depth, 1.0, 0.1).mean() for depth in (0.2, 0.35, 0.5, 0.65, 0.8)
+    ]
     assert light == sorted(light, reverse=True)
 
 
@@ -332,10 +340,10 @@ def test_resampling_aliases_where_low_resolution_averages():
     checker = ((np.indices((64, 64)).sum(axis=0) % 2) * 255).astype(np.uint8)
     checker = np.dstack([checker] * 3)
     assert F.low_resolution(checker, 2).std() < 5
-    assert F.resampling(checker, 1.5).std() > 40
+    assert capture.resampling(checker, 1.5).std() > 40
     flat = np.full((33, 47, 3), (10, 200, 90), np.uint8)
     for factor in D.get_corruption("resampling").severities:
-        np.testing.assert_array_equal(F.resampling(flat, factor), flat)
+        np.testing.assert_array_equal(capture.resampling(flat, factor), flat)
 
 
 def test_glass_blur_offset_draws_are_uniform_over_the_offset_square():

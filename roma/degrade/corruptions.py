@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from roma.degrade import capture, weather
 from roma.degrade import functional as F
 from roma.degrade.registry import (
     CAPTURE,
@@ -256,7 +257,7 @@ def snow(image: np.ndarray, row: tuple[float, ...], rng: np.random.Generator) ->
     noise = rng.standard_normal(image.shape[:2], dtype=np.float32)
     angle = float(rng.uniform(-135.0, -45.0))  # drawn after the layer, as the reference does
     params = (*row[:4], round(row[4]), *row[5:])
-    return F.snow(image, noise, angle, params)  # type: ignore[arg-type]
+    return weather.snow(image, noise, angle, params)  # type: ignore[arg-type]
 
 
 # (image weight, frost weight)
@@ -265,11 +266,11 @@ def frost(image: np.ndarray, row: tuple[float, float], rng: np.random.Generator)
     """One of the six ImageNet-C frost photos (from the installed imagecorruptions package), randomly
     cropped, blended over the image."""
     height, width = image.shape[:2]
-    index = int(rng.integers(len(F.FROST_TEXTURES)))
-    rows, columns = F.frost_texture_shape(index, height, width)
+    index = int(rng.integers(len(weather.FROST_TEXTURES)))
+    rows, columns = weather.frost_texture_shape(index, height, width)
     top = int(rng.integers(0, rows - height))
     left = int(rng.integers(0, columns - width))
-    return F.frost(image, index, top, left, float(row[0]), float(row[1]))
+    return weather.frost(image, index, top, left, float(row[0]), float(row[1]))
 
 
 # (amount, wibble decay): fog strength and how fast the plasma map's detail fades with scale.
@@ -277,10 +278,10 @@ def frost(image: np.ndarray, row: tuple[float, float], rng: np.random.Generator)
 def fog(image: np.ndarray, row: tuple[float, float], rng: np.random.Generator) -> np.ndarray:
     """A random plasma-fractal haze added and the image's range compressed under it."""
     amount, decay = row
-    map_size = F.fog_map_size(*image.shape[:2])
-    draws = rng.random(F.plasma_fractal_draws(map_size), dtype=np.float32)
-    fractal = F.plasma_fractal(draws, map_size, float(decay))
-    return F.fog(image, fractal, float(amount))
+    map_size = weather.fog_map_size(*image.shape[:2])
+    draws = rng.random(weather.plasma_fractal_draws(map_size), dtype=np.float32)
+    fractal = weather.plasma_fractal(draws, map_size, float(decay))
+    return weather.fog(image, fractal, float(amount))
 
 
 # (mean, std, blur sigma, threshold, intensity (water) or mask blur sigma (mud), mud)
@@ -298,7 +299,7 @@ def spatter(image: np.ndarray, row: tuple[float, ...], rng: np.random.Generator)
     """Water drops (severities 1-3) or mud (4-5) on the lens; a fractional severity between 3 and 4 takes the
     mud branch from 3.5 on."""
     noise = rng.standard_normal(image.shape[:2], dtype=np.float32)
-    return F.spatter(image, noise, row)  # type: ignore[arg-type]
+    return weather.spatter(image, noise, row)  # type: ignore[arg-type]
 
 
 # (saturation factor, saturation shift): severities 1-2 wash colours out, 3-5 oversaturate.
@@ -316,13 +317,13 @@ def saturate(image: np.ndarray, row: tuple[float, float], rng: np.random.Generat
 def rotation(image: np.ndarray, degrees: float, rng: np.random.Generator) -> np.ndarray:
     """Rotated by the severity's angle in degrees, clockwise or counter-clockwise at random."""
     sign = 1.0 if rng.random() < 0.5 else -1.0
-    return F.rotation(image, sign * float(degrees))
+    return capture.rotation(image, sign * float(degrees))
 
 
 @register_corruption("perspective_warp", severities=(0.03, 0.05, 0.08, 0.11, 0.15))
 def perspective_warp(image: np.ndarray, shift: float, rng: np.random.Generator) -> np.ndarray:
     """Each corner moved by up to ``shift`` × the image size along each axis (uniform, random direction)."""
-    return F.perspective_warp(image, rng.uniform(-1.0, 1.0, size=(4, 2)) * float(shift))
+    return capture.perspective_warp(image, rng.uniform(-1.0, 1.0, size=(4, 2)) * float(shift))
 
 
 @register_corruption("uneven_illumination", severities=(0.2, 0.35, 0.5, 0.65, 0.8))
@@ -330,13 +331,13 @@ def uneven_illumination(image: np.ndarray, depth: float, rng: np.random.Generato
     """A soft-edged shadow across a random line (direction and position drawn) darkening one side by ``depth``."""
     angle = float(rng.uniform(0.0, 2 * np.pi))
     offset = float(rng.uniform(-0.25, 0.25))
-    return F.uneven_illumination(image, float(depth), angle, offset)
+    return capture.uneven_illumination(image, float(depth), angle, offset)
 
 
 @register_corruption("resampling", severities=(1.5, 2, 2.5, 3, 4))
 def resampling(image: np.ndarray, factor: float, rng: np.random.Generator) -> np.ndarray:
     """Shrunk by ``factor`` without anti-aliasing (bilinear) and enlarged back (bicubic)."""
-    return F.resampling(image, float(factor))
+    return capture.resampling(image, float(factor))
 
 
 # -------------------------------------------------------------------------------------- listed groups
