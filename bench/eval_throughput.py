@@ -51,7 +51,8 @@ from roma.evaluation.backends import GenerationRequest, TransformersBackend  # n
 from roma.evaluation.benchmarks import Benchmark, LoadedSplit, get_benchmark, register_benchmark  # noqa: E402
 from roma.evaluation.conditions import CorruptedImageCache, parse_severities, resolve_conditions  # noqa: E402
 from roma.evaluation.reports import write_reports  # noqa: E402
-from roma.evaluation.sweep import SweepConfig, run_sweep  # noqa: E402
+from roma.evaluation.sweep import run_sweep  # noqa: E402
+from roma.evaluation.sweep_config import SweepConfig  # noqa: E402
 
 PHOTO_SIZE = {"value": 448}
 

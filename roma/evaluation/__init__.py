@@ -27,7 +27,7 @@ _LAZY = {
     "resolve_conditions": "roma.evaluation.conditions",
     "EvaluationError": "roma.evaluation.errors",
     "RecordStore": "roma.evaluation.records",
-    "SweepConfig": "roma.evaluation.sweep",
+    "SweepConfig": "roma.evaluation.sweep_config",
     "run_sweep": "roma.evaluation.sweep",
     "Shard": "roma.evaluation.sharding",
     "SweepPlan": "roma.evaluation.plan",

@@ -35,13 +35,14 @@ from roma.evaluation.errors import EvaluationError
 from roma.evaluation.plan import format_plan, run_plan
 from roma.evaluation.reports import write_reports
 from roma.evaluation.sharding import Shard, finished_keys
-from roma.evaluation.sweep import SweepConfig, run_sweep
+from roma.evaluation.sweep import run_sweep
+from roma.evaluation.sweep_config import SweepConfig
 
 __all__ = ["build_parser", "main"]
 
 
 def build_parser():  # -> transformers.HfArgumentParser
-    """The parser of ``roma eval``: one option per :class:`~roma.evaluation.sweep.SweepConfig` field."""
+    """The parser of ``roma eval``: one option per :class:`~roma.evaluation.sweep_config.SweepConfig` field."""
     from transformers import HfArgumentParser  # not on the --list_benchmarks / --report_only paths
 
     parser = HfArgumentParser(

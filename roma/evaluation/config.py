@@ -1,7 +1,7 @@
 """Settings shared by the commands that run a model over benchmarks × conditions (``roma eval``, ``roma probe``).
 
 `BenchmarkRunConfig` holds what both need (model, output folder, benchmarks, conditions, data, generation
-budget, corruption seed and cache, device); `roma.evaluation.sweep.SweepConfig` and
+budget, corruption seed and cache, device); `roma.evaluation.sweep_config.SweepConfig` and
 `roma.evaluation.probe.ProbeConfig` extend it and redefine a field only where their default or help differs.
 """
 

@@ -33,7 +33,8 @@ from roma.evaluation.backends import GenerationBackend
 from roma.evaluation.benchmarks import BenchmarkData
 from roma.evaluation.conditions import CorruptedImageCache
 from roma.evaluation.sharding import finished_keys
-from roma.evaluation.sweep import SweepConfig, SweepRunner, batch_seed
+from roma.evaluation.sweep import SweepRunner, batch_seed
+from roma.evaluation.sweep_config import SweepConfig
 
 __all__ = ["PLAN_FILE", "SweepPlan", "format_plan", "make_plan", "npy_file_size"]
 

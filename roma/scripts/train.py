@@ -32,7 +32,8 @@ from roma.data.loading import load_training_dataset
 from roma.evaluation.compare import condition_changes
 from roma.evaluation.formatting import format_points_interval
 from roma.evaluation.records import read_records
-from roma.evaluation.sweep import RECORDS_FILE, SweepConfig, run_sweep
+from roma.evaluation.sweep import RECORDS_FILE, run_sweep
+from roma.evaluation.sweep_config import SweepConfig
 from roma.models.processing import set_pixel_range
 from roma.models.resolve import resolve_model
 from roma.rewards import get_reward_function
