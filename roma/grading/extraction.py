@@ -23,6 +23,8 @@ __all__ = [
     "extract_answer",
     "find_boxed",
     "last_line",
+    "looks_like_words",
+    "normalize_text",
     "parse_letter_set",
     "parse_option_letter",
 ]
@@ -162,6 +164,21 @@ def clean_answer(text: str) -> str:
                 cleaned = cleaned[len(opening) : len(cleaned) - len(closing)]
         cleaned = cleaned.rstrip(".,;").strip()
     return strip_unit(" ".join(cleaned.split()))
+
+
+_WORDS_RE = re.compile(r"^[A-Za-z][A-Za-z\s'.-]*$")
+
+
+def normalize_text(text: str, remove_spaces: bool = False) -> str:
+    """How answers compare as text: `clean_answer`, lower case, no trailing ``.``/``!``, whitespace collapsed
+    (or removed with ``remove_spaces``)."""
+    normalized = clean_answer(text).lower().rstrip(".!")
+    return "".join(normalized.split()) if remove_spaces else " ".join(normalized.split())
+
+
+def looks_like_words(text: str) -> bool:
+    """Plain words (``New York``, ``triangle``), not a formula; a single letter is a variable, not a word."""
+    return len(text) > 1 and bool(_WORDS_RE.match(text))
 
 
 def _strip_text_unit(text: str) -> str:

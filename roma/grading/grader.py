@@ -21,12 +21,15 @@ from roma.grading.extraction import (
     clean_answer,
     extract_answer,
     last_line,
+    looks_like_words,
+    normalize_text,
     parse_letter_set,
     parse_option_letter,
 )
 from roma.grading.math_equivalence import math_equivalent, math_value
 from roma.grading.multipart import part_values, response_parts, split_parts
 from roma.grading.numbers import numbers_equal, parse_number
+from roma.grading.option_letters import gold_option_letter, predicted_option_letter
 from roma.grading.options import normalize_options, options_from_question
 from roma.grading.rules import GradingRule, get_grading_rule
 
@@ -92,8 +95,6 @@ _YES = frozenset({"yes", "y", "true", "1", "correct"})
 _NO = frozenset({"no", "n", "false", "0", "incorrect"})
 _YES_NO_WORD_RE = re.compile(r"\b(yes|no)\b", re.IGNORECASE)
 _LETTER_LIST_GOLD_RE = re.compile(r"^[A-Z](?:\s*[,;]\s*[A-Z])+$")
-_WORDS_RE = re.compile(r"^[A-Za-z][A-Za-z\s'.-]*$")
-_LOWERCASE_LETTER_RE = re.compile(r"^[(\[]?[a-z][)\]]?\.?$")
 _NAMED_NUMBER_RE = re.compile(
     r"^(?:option|choice|statement|answer|number|no\.)\s*\(?(\d+)\)?$", re.IGNORECASE
 )
@@ -304,7 +305,7 @@ def _resolve_auto(gold: str, options: list[str], explicit: _NumberRule) -> str:
         return "float"
     if precision is not None or tolerance is not None or relative_tolerance is not None:
         return "text"  # ChartQA: a non-numeric label is compared as text
-    if _looks_like_words(gold):
+    if looks_like_words(gold):
         return "text"
     return "math"
 
@@ -313,20 +314,20 @@ def _resolve_auto(gold: str, options: list[str], explicit: _NumberRule) -> str:
 
 
 def _grade_multiple_choice(predicted: str | None, gold: str, options: list[str]) -> Grade:
-    gold_letter, gold_how = _gold_letter(gold, options)
+    gold_letter, gold_how = gold_option_letter(gold, options)
     if gold_letter is not None and options and ord(gold_letter) - ord("A") >= len(options):
         raise ValueError(f"gold letter {gold_letter} is not one of the {len(options)} options {options}")
     if predicted is None:
         return Grade(False, None, gold, "no answer found")
     if gold_letter is None:
         # A gold that is neither a letter nor one of the options: compare the predicted option's text.
-        letter = _option_letter(predicted, options)[0]
+        letter = predicted_option_letter(predicted, options)[0]
         text = (
             options[ord(letter) - ord("A")] if letter and ord(letter) - ord("A") < len(options) else predicted
         )
         verdict = _grade_math(text, gold, _NumberRule())
         return Grade(verdict.correct, predicted, gold, f"gold is not an option letter; {verdict.reason}")
-    predicted_letter, predicted_how = _option_letter(predicted, options)
+    predicted_letter, predicted_how = predicted_option_letter(predicted, options)
     if predicted_letter is None:
         return Grade(False, predicted, gold, f"no option letter in {predicted!r}")
     if options and ord(predicted_letter) - ord("A") >= len(options):
@@ -338,70 +339,6 @@ def _grade_multiple_choice(predicted: str | None, gold: str, options: list[str])
     return Grade(
         correct, predicted, gold, f"{predicted_how}{predicted_letter} {relation} gold {gold_how}{gold_letter}"
     )
-
-
-def _gold_letter(gold: str, options: list[str]) -> tuple[str | None, str]:
-    """The gold's option letter: the option whose text it is (MathVista), else the letter it spells."""
-    index = _exact_option_index(gold, options)
-    if index is not None:
-        return chr(ord("A") + index), f"option text {gold!r} = "
-    letter = parse_option_letter(gold)
-    if letter is not None:
-        return letter, ""
-    if options:
-        index, _ = _equivalent_option_index(gold, options)
-        if index is not None:
-            return chr(ord("A") + index), f"{gold!r} = option "
-    return None, ""
-
-
-def _option_letter(predicted: str, options: list[str]) -> tuple[str | None, str]:
-    """The option a prediction names: its exact option text, else a spelled letter, else an equivalent text."""
-    index = _exact_option_index(predicted, options)
-    if index is not None:
-        return chr(ord("A") + index), "option text = "
-    letter = parse_option_letter(predicted)
-    if letter is None and _LOWERCASE_LETTER_RE.match(predicted):
-        letter = predicted.strip("()[].").upper()  # "\boxed{b}" where a letter is expected
-    if letter is not None:
-        return letter, "letter "
-    if options:
-        index, how = _equivalent_option_index(predicted, options)
-        if index is not None:
-            return chr(ord("A") + index), f"{how} option "
-    return None, ""
-
-
-def _exact_option_index(text: str, options: list[str]) -> int | None:
-    key = _normalize_text(text, remove_spaces=True)
-    matches = [index for index, option in enumerate(options) if _normalize_text(option, True) == key]
-    return matches[0] if len(matches) == 1 else None
-
-
-def _equivalent_option_index(text: str, options: list[str]) -> tuple[int | None, str]:
-    """The single option numerically (else math-verify) equivalent to ``text``; ambiguity counts as none."""
-    value = parse_number(text)
-    if value is not None:
-        numeric = [
-            index
-            for index, option in enumerate(options)
-            if (option_value := parse_number(clean_answer(option))) is not None
-            and numbers_equal(value, option_value)[0]
-        ]
-        if len(numeric) == 1:
-            return numeric[0], f"{text!r} numerically equal to"
-        if numeric:
-            return None, ""
-    if _looks_like_words(text):
-        return None, ""
-    symbolic = [
-        index
-        for index, option in enumerate(options)
-        if not _looks_like_words(clean_answer(option)) and math_equivalent(clean_answer(option), text)[0]
-    ]
-    if len(symbolic) == 1:
-        return symbolic[0], f"{text!r} math-verify equivalent to"
-    return None, ""
 
 
 # --- several parts (MathReal) ----------------------------------------------------------------------------
@@ -474,7 +411,7 @@ def _grade_yes_no(extraction: Extraction, response: str, gold: str) -> Grade:
 
 
 def _yes_no(text: str) -> str | None:
-    normalized = _normalize_text(text)
+    normalized = normalize_text(text)
     first_word = normalized.split(maxsplit=1)[0].strip(".,!:;") if normalized else ""
     if first_word in _YES:
         return "yes"
@@ -557,7 +494,7 @@ def _grade_list(predicted: str, gold: str, numbers: _NumberRule) -> Grade:
         if item_value is not None and gold_value is not None:
             same = _number_verdict(item, gold_item, item_value, gold_value, numbers).correct
         else:
-            same = _normalize_text(item, True) == _normalize_text(gold_item, True)
+            same = normalize_text(item, True) == normalize_text(gold_item, True)
         if not same:
             return Grade(False, predicted, gold, f"item {position + 1}: {item!r} != gold {gold_item!r}")
     return Grade(True, predicted, gold, f"all {len(gold_items)} items equal, in order")
@@ -572,14 +509,14 @@ def _grade_text(predicted: str, gold: str, numbers: _NumberRule) -> Grade:
     predicted_value, gold_value = parse_number(predicted), parse_number(clean_answer(gold))
     if predicted_value is not None and gold_value is not None:
         return _number_verdict(predicted, gold, predicted_value, gold_value, numbers)
-    correct = _normalize_text(predicted) == _normalize_text(gold)
+    correct = normalize_text(predicted) == normalize_text(gold)
     relation = "==" if correct else "!="
     return Grade(correct, predicted, gold, f"normalised text {relation} gold")
 
 
 def _grade_math(predicted: str, gold: str, numbers: _NumberRule) -> Grade:
     gold_clean = clean_answer(gold)
-    if _normalize_text(predicted, True) == _normalize_text(gold_clean, True):
+    if normalize_text(predicted, True) == normalize_text(gold_clean, True):
         return Grade(True, predicted, gold, "same normalised text")
     predicted_value, gold_value = parse_number(predicted), parse_number(gold_clean)
     if not numbers.exact and (predicted_value is None) != (gold_value is None):
@@ -588,21 +525,11 @@ def _grade_math(predicted: str, gold: str, numbers: _NumberRule) -> Grade:
         gold_value = gold_value if gold_value is not None else math_value(gold_clean)
     if predicted_value is not None and gold_value is not None:
         return _number_verdict(predicted, gold, predicted_value, gold_value, numbers)
-    if _looks_like_words(predicted) and _looks_like_words(gold_clean):
+    if looks_like_words(predicted) and looks_like_words(gold_clean):
         # math-verify reads words as products of symbols ("red" == "der"): words compare as text only.
         return Grade(False, predicted, gold, "normalised text != gold")
     correct, reason = math_equivalent(gold_clean, predicted)
     return Grade(correct, predicted, gold, reason)
-
-
-def _normalize_text(text: str, remove_spaces: bool = False) -> str:
-    normalized = clean_answer(text).lower().rstrip(".!")
-    return "".join(normalized.split()) if remove_spaces else " ".join(normalized.split())
-
-
-def _looks_like_words(text: str) -> bool:
-    """Plain words (``New York``, ``triangle``), not a formula; a single letter is a variable, not a word."""
-    return len(text) > 1 and bool(_WORDS_RE.match(text))
 
 
 def _spell(letters: frozenset[str]) -> str:
