@@ -175,6 +175,50 @@ def test_warm_start_settings_come_from_the_script_arguments_in_one_config(tmp_pa
         RomaScriptArguments(warm_start_sft_steps=2, warm_start_batch_size=0).warm_start_config()
 
 
+def test_no_rl_scene_of_the_cpu_recipe_is_a_warm_start_scene(tmp_path):
+    """The RL rows tiny_cpu trains on are train rows its warm start never read (scenes and images)."""
+    import hashlib
+
+    import numpy as np
+
+    from roma.data.loading import load_training_dataset
+    from roma.data.synthetic import generate_scenes, parse_split_range, render_scene, scene_to_json
+    from roma.scripts.warm_start import synthetic_sft_dataset
+
+    script_args, _, _ = _parse(
+        ["--config", str(REPO / "recipes" / "configs" / "tiny_cpu.yaml"), "--output_dir", str(tmp_path)]
+    )
+    config = script_args.warm_start_config()
+    name, start, _ = parse_split_range(script_args.dataset_split)
+    warm_start_scenes = generate_scenes("train", config.train_samples, seed=config.seed)
+    rl_scenes = generate_scenes(name, script_args.max_train_samples, seed=0, start=start)
+    assert not {scene_to_json(s) for s in warm_start_scenes} & {scene_to_json(s) for s in rl_scenes}
+
+    # The scenes are what the two stages really read: their images are renderings of them.
+    def digest(image) -> str:
+        return hashlib.sha256(np.asarray(image.convert("RGB")).tobytes()).hexdigest()
+
+    rl_rows = load_training_dataset(
+        script_args.dataset_name, split=script_args.dataset_split, max_samples=16
+    )
+    assert [digest(row["image"]) for row in rl_rows] == [digest(render_scene(s)) for s in rl_scenes[:16]]
+    sft_rows = synthetic_sft_dataset(16, seed=config.seed)
+    assert [digest(row["image"]) for row in sft_rows] == [digest(render_scene(s)) for s in warm_start_scenes[:16]]
+
+
+def test_rl_rows_the_warm_start_read_are_refused():
+    from roma.scripts.warm_start import check_rl_rows_unseen
+
+    config = WarmStartConfig(steps=1500, batch_size=16)
+    for split in ("train", "train[0:4096]", "train[23999:]"):
+        with pytest.raises(ValueError, match=r"dataset_split: 'train\[24000:\]'"):
+            check_rl_rows_unseen("synthetic", split, config)
+    for split in ("train[24000:]", "validation"):
+        check_rl_rows_unseen("synthetic", split, config)
+    check_rl_rows_unseen("synthetic", "train", WarmStartConfig(steps=1500, batch_size=16, seed=1))
+    check_rl_rows_unseen("my_data.parquet", "train", config)
+
+
 def test_the_recipe_file_is_a_thin_entry_point_of_the_training_script():
     """`accelerate launch recipes/roma_qwen3vl.py` runs `roma.scripts.train.main`, also reachable as `roma train`."""
     import ast

@@ -33,7 +33,7 @@ from roma.evaluation.sweep import RECORDS_FILE, SweepConfig, run_sweep
 from roma.models.processing import set_pixel_range
 from roma.models.tiny import resolve_model
 from roma.rewards import get_reward_function
-from roma.scripts.warm_start import WarmStartConfig, warm_start
+from roma.scripts.warm_start import WarmStartConfig, check_rl_rows_unseen, warm_start
 from roma.trainer.config import RomaConfig
 from roma.trainer.trainer import RomaGRPOTrainer
 
@@ -178,6 +178,7 @@ def prepare_model(script_args: RomaScriptArguments, training_args: RomaConfig, m
     path = resolve_model(model_args.model_name_or_path)
     warm_start_config = script_args.warm_start_config()
     if warm_start_config is not None:
+        check_rl_rows_unseen(script_args.dataset_name, script_args.dataset_split, warm_start_config)
         path = str(warm_start(path, warm_start_config, cache_dir=script_args.warm_start_cache_dir))
     return path
 

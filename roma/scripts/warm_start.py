@@ -148,6 +148,27 @@ class WarmStartConfig:
         return asdict(self) | {"num_train_samples": self.train_samples}
 
 
+def check_rl_rows_unseen(dataset_name: str, split: str, config: WarmStartConfig) -> None:
+    """Refuse RL on synthetic rows the warm start was fine-tuned on.
+
+    The warm start reads rows ``[0, config.train_samples)`` of the synthetic train split drawn with
+    ``config.seed``; the RL data (`roma.data.loading`, seed 0) must start after them, e.g.
+    ``dataset_split: train[24000:]`` for 1500 steps of 16 rows. (Another warm-start seed draws from another stream.)
+    """
+    from roma.data.loading import SYNTHETIC_SOURCE
+    from roma.data.synthetic import parse_split_range
+
+    if dataset_name != SYNTHETIC_SOURCE or config.seed != 0:
+        return
+    name, start, _ = parse_split_range(split)
+    if name == "train" and start < config.train_samples:
+        raise ValueError(
+            f"dataset_split={split!r} trains RL on synthetic train rows the warm start was fine-tuned on (rows 0 to "
+            f"{config.train_samples - 1}); start the RL rows after them: dataset_split: "
+            f"'train[{config.train_samples}:]'."
+        )
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Cache key: pure functions of the settings and the base model's files.
 
