@@ -38,26 +38,23 @@ def test_every_recipe_config_parses_into_the_real_dataclasses(config, tmp_path):
         assert training_args.roma_enabled
 
 
+def _tiny_recipe_without_warm_start(model_path) -> list[str]:
+    """The CPU recipe on a given (tiny) model, RL straight from it, evaluated on 8 samples of 8 tokens."""
+    config = str(REPO / "recipes" / "configs" / "tiny_cpu.yaml")
+    return ["--config", config, "--model_name_or_path", str(model_path), "--warm_start_sft_steps", "0"] + [
+        "--eval_num_samples", "8", "--eval_batch_size", "8", "--eval_max_new_tokens", "8"
+    ]  # fmt: skip
+
+
 def test_tiny_cpu_recipe_runs_end_to_end_with_overrides(tiny_qwen3_vl_path, tmp_path):
     out = tmp_path / "run"
     summary = _train(
         [
-            "--config",
-            str(REPO / "recipes" / "configs" / "tiny_cpu.yaml"),
-            "--model_name_or_path",
-            str(tiny_qwen3_vl_path),
-            "--warm_start_sft_steps",
-            "0",
+            *_tiny_recipe_without_warm_start(tiny_qwen3_vl_path),
             "--max_steps",
             "2",
             "--max_train_samples",
             "32",
-            "--eval_num_samples",
-            "8",
-            "--eval_batch_size",
-            "8",
-            "--eval_max_new_tokens",
-            "8",
             "--roma_num_views",
             "3",  # a YAML value overridden on the command line
             "--generation_kwargs",
@@ -105,12 +102,7 @@ def test_compare_with_grpo_trains_both_from_one_start_and_prints_roma_minus_grpo
     assert (
         main(
             [
-                "--config",
-                str(REPO / "recipes" / "configs" / "tiny_cpu.yaml"),
-                "--model_name_or_path",
-                str(tiny_qwen3_vl_path),
-                "--warm_start_sft_steps",
-                "0",
+                *_tiny_recipe_without_warm_start(tiny_qwen3_vl_path),
                 "--compare_with_grpo",
                 "true",
                 "--max_steps",
@@ -119,12 +111,6 @@ def test_compare_with_grpo_trains_both_from_one_start_and_prints_roma_minus_grpo
                 "16",
                 "--eval_conditions",
                 "clean,gaussian_blur,low_resolution,contrast",
-                "--eval_num_samples",
-                "8",
-                "--eval_batch_size",
-                "8",
-                "--eval_max_new_tokens",
-                "8",
                 "--generation_kwargs",
                 json.dumps({"suppress_tokens": vision_token_ids()}),
                 "--output_dir",
