@@ -17,6 +17,10 @@ therefore starts from a small Qwen3-VL fine-tuned for a few minutes on the synth
   checkpoint under the final name. A cache hit only hashes files and reads the marker.
 * Its settings are one `WarmStartConfig`, passed as a whole from the training script, the command line and the
   isolated subprocess of a distributed launch.
+* With ``target_accuracy`` it stops at the first evaluation (every ``eval_steps``, on ``eval_samples`` synthetic
+  validation rows, `VALIDATION_METRIC`) that reaches it (`roma.trainer.callbacks.StopAtTargetAccuracy`): a
+  fixed number of steps lands wherever the CPU's last bits send it (issue 23: 68 % or 94 % clean), a target does
+  not, and RL gets a start with room left.
 
 Command line: ``python -m roma.scripts.warm_start --steps 200`` prints the checkpoint path; score it with
 ``roma eval --model PATH --benchmarks synthetic_validation`` (graded by `roma.grading`, the same code as the RL
