@@ -263,9 +263,10 @@ def run(
     before = None
     if before_dir is not None:
         before = load_results(before_dir)
-    elif state.is_main_process:
+    else:
         before_dir = output_dir / "eval_before"
-        before = evaluate(start_path, before_dir, script_args, training_args.seed)
+        if state.is_main_process:
+            before = evaluate(start_path, before_dir, script_args, training_args.seed)
     state.wait_for_everyone()
 
     # 4. Train: ROMA, or GRPO from the same script and config for the baseline.
