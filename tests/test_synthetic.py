@@ -224,7 +224,11 @@ def test_split_names_take_the_datasets_row_range_syntax(split, expected):
 
 @pytest.mark.parametrize(
     ("split", "message"),
-    [("train[10%:]", "Cannot read split"), ("train[-5:]", "Cannot read split"), ("train[5:5]", "selects no rows")],
+    [
+        ("train[10%:]", "Cannot read split"),
+        ("train[-5:]", "Cannot read split"),
+        ("train[5:5]", "selects no rows"),
+    ],
 )
 def test_a_bad_row_range_is_named(split, message):
     with pytest.raises(ValueError, match=message):
