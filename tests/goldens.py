@@ -27,6 +27,22 @@ GOLDENS = Path(__file__).with_name("goldens.json")
 SYNTHETIC_ROWS = 8  # first rows of each split
 WARM_START_STEPS = 6  # optimiser steps whose losses are pinned (logged every step)
 LOSS_DECIMALS = 4
+
+
+def _warm_start_end_config():
+    from roma.scripts.warm_start import WarmStartConfig
+
+    return WarmStartConfig(
+        steps=60,
+        batch_size=16,
+        learning_rate=3e-3,
+        seed=0,
+        target_accuracy=0.3,
+        eval_steps=10,
+        eval_samples=64,
+    )
+
+
 REGENERATE = "python tests/goldens.py --write"
 
 
@@ -101,6 +117,29 @@ def model_and_warm_start() -> tuple[str, list[list[float]]]:
     return model_digest, [[int(step), round(float(loss), LOSS_DECIMALS)] for step, loss in history]
 
 
+def warm_start_end() -> dict[str, Any]:
+    """Where a complete warm start of the default tiny model ends: it stops at its target accuracy (as the recipe's
+    does, shorter and on fewer validation rows): the step it stopped at, its validation accuracies and its last
+    losses, rounded to ``LOSS_DECIMALS``. The first losses agree across CPUs when the end does not (issue 23)."""
+    from roma.models import resolve_model
+    from roma.scripts.warm_start import warm_start
+
+    with tempfile.TemporaryDirectory(prefix="roma-goldens-") as tmp:
+        base = resolve_model("roma-tiny/qwen3_vl-small", cache_dir=tmp)
+        folder = warm_start(base, _warm_start_end_config(), cache_dir=Path(tmp) / "warm_start")
+        info = json.loads((folder / "warm_start.json").read_text())
+    return {
+        "steps_trained": info["steps_trained"],
+        "reached_target": info["reached_target"],
+        "validation_accuracy": [
+            [int(step), round(float(a), LOSS_DECIMALS)] for step, a in info["validation_accuracy_history"]
+        ],
+        "last_losses": [
+            [int(step), round(float(loss), LOSS_DECIMALS)] for step, loss in info["loss_history"][-3:]
+        ],
+    }
+
+
 def compute_all() -> dict[str, Any]:
     model_digest, losses = model_and_warm_start()
     return {
@@ -108,11 +147,14 @@ def compute_all() -> dict[str, Any]:
         "corruptions": corruption_fingerprints(),
         "tiny_model": model_digest,
         "warm_start_losses": losses,
+        "warm_start_end": warm_start_end(),
     }
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Compute (and with --write, store) roma's golden fingerprints.")
+    parser = argparse.ArgumentParser(
+        description="Compute (and with --write, store) roma's golden fingerprints."
+    )
     parser.add_argument("--write", action="store_true", help=f"Rewrite {GOLDENS.name}.")
     args = parser.parse_args(argv)
     fingerprints = compute_all()
@@ -126,4 +168,7 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from roma.numerics import pin_cpu_numerics
+
+    pin_cpu_numerics()  # the kernels the tests run (tests/conftest.py), before torch computes anything
     sys.exit(main())

@@ -44,9 +44,31 @@ def test_every_corruption_at_every_severity_is_unchanged():
 @pytest.mark.slow
 def test_tiny_model_and_first_warm_start_losses_are_unchanged():
     model_digest, losses = goldens.model_and_warm_start()
-    assert model_digest == STORED["tiny_model"], f"the initial weights of roma-tiny/qwen3_vl-small changed. {WHAT_TO_DO}"
+    assert model_digest == STORED["tiny_model"], (
+        f"the initial weights of roma-tiny/qwen3_vl-small changed. {WHAT_TO_DO}"
+    )
     stored = STORED["warm_start_losses"]
     assert [step for step, _ in losses] == [step for step, _ in stored]
     # Four decimals, with half a unit of slack so a last-bit difference on the rounding boundary is no failure.
     drift = [(step, old, new) for (step, old), (_, new) in zip(stored, losses) if abs(old - new) > 1.5e-4]
     assert not drift, f"warm-start losses (step, golden, now) moved: {drift}. {WHAT_TO_DO}"
+
+
+@pytest.mark.slow
+def test_a_complete_warm_start_ends_where_it_did():
+    end = goldens.warm_start_end()
+    stored = STORED["warm_start_end"]
+    assert (
+        end["steps_trained"] == stored["steps_trained"] and end["reached_target"] == stored["reached_target"]
+    ), (
+        f"the warm start now stops at step {end['steps_trained']} (golden {stored['steps_trained']}). {WHAT_TO_DO}"
+    )
+    assert end["validation_accuracy"] == stored["validation_accuracy"], (
+        f"validation accuracies moved. {WHAT_TO_DO}"
+    )
+    drift = [
+        (step, old, new)
+        for (step, old), (_, new) in zip(stored["last_losses"], end["last_losses"])
+        if abs(old - new) > 1.5e-4
+    ]
+    assert not drift, f"the last warm-start losses (step, golden, now) moved: {drift}. {WHAT_TO_DO}"

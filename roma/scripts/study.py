@@ -39,6 +39,7 @@ from roma.cli import main as roma_main
 from roma.configs import recipe_path
 from roma.models.tokenizer import vision_token_ids
 from roma.scripts.study_report import corruption_costs, write_report
+from roma.numerics import pin_cpu_numerics
 
 # Every stage is a `roma` subcommand run as `python -m roma.cli COMMAND ...`: no file of the repository is run.
 ROMA_COMMAND = [sys.executable, "-m", "roma.cli"]
@@ -369,6 +370,7 @@ def _robust_score(figures: dict[str, Any]) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
+    pin_cpu_numerics()  # before torch's first computation (roma.numerics)
     from transformers import HfArgumentParser  # only the command line needs it
 
     parser = HfArgumentParser(StudyConfig)
