@@ -14,24 +14,27 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from roma.evaluation.compare import condition_changes, paired_delta_interval
+from roma.evaluation.formatting import format_points, format_points_interval
 from roma.evaluation.records import SweepRecord, read_records
-from roma.evaluation.reports import format_points, format_points_interval
 from roma.evaluation.sweep import RECORDS_FILE
 
 COMPARED_TRAINERS = ("grpo", "roma")  # the baseline first: its run also scores the shared start checkpoint
 GROUP_ROWS = ("seen", "unseen")
 
 
-def run_comparison(script_args: Any, training_args: Any, model_args: Any) -> dict[str, Any]:
-    """Train GRPO and ROMA from the same start into ``output_dir/grpo`` and ``output_dir/roma``, print and return
-    the comparison (also written to ``output_dir/comparison.json``)."""
-    from roma.scripts.train import run  # the single-run path; imported here (it imports this module's caller)
+def run_comparison(
+    script_args: Any, training_args: Any, model_args: Any, run: Callable[..., dict[str, Any]]
+) -> dict[str, Any]:
+    """Train GRPO and ROMA from the same start into ``output_dir/grpo`` and ``output_dir/roma`` with ``run`` (the
+    single-run path, `roma.scripts.train.run`, passed in so that this module does not import its caller), print
+    and return the comparison (also written to ``output_dir/comparison.json``)."""
 
     output_dir = Path(training_args.output_dir)
     before_dir: Path | None = None

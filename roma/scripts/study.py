@@ -38,8 +38,8 @@ from roma._lists import comma_list
 from roma.cli import main as roma_main
 from roma.configs import recipe_path
 from roma.models.tokenizer import vision_token_ids
-from roma.scripts.study_report import corruption_costs, write_report
 from roma.numerics import pin_cpu_numerics
+from roma.scripts.study_report import corruption_costs, write_report
 
 # Every stage is a `roma` subcommand run as `python -m roma.cli COMMAND ...`: no file of the repository is run.
 ROMA_COMMAND = [sys.executable, "-m", "roma.cli"]

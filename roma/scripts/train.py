@@ -39,6 +39,7 @@ from roma.models.processing import set_pixel_range
 from roma.models.resolve import resolve_model
 from roma.numerics import pin_cpu_numerics
 from roma.rewards import get_reward_function
+from roma.scripts.comparison import run_comparison
 from roma.scripts.warm_start import WarmStartConfig, check_rl_rows_unseen, warm_start
 from roma.trainer.config import RomaConfig
 from roma.trainer.trainer import RomaGRPOTrainer
@@ -472,9 +473,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     script_args, training_args, model_args = parsed
     if script_args.compare_with_grpo:
-        from roma.scripts.comparison import run_comparison
-
-        run_comparison(script_args, training_args, model_args)
+        run_comparison(script_args, training_args, model_args, run=run)
     else:
         run(script_args, training_args, model_args)
     return 0
