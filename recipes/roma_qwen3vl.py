@@ -16,6 +16,10 @@ import sys
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")  # albumentations calls the network on import otherwise
 
+from roma.numerics import pin_cpu_numerics  # noqa: E402
+
+pin_cpu_numerics()  # the same kernels on every x86-64 CPU, before torch loads (roma.numerics)
+
 from roma.scripts.train import main  # noqa: E402
 
 if __name__ == "__main__":

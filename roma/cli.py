@@ -12,6 +12,7 @@ import importlib
 import sys
 
 from roma._version import package_version
+from roma.numerics import pin_cpu_numerics
 
 # name -> (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
@@ -48,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         hint = f" Did you mean '{close[0]}'?" if close else ""
         print(f"roma: unknown command '{name}'.{hint}\n\n{_usage()}", file=sys.stderr)
         return 2
+    pin_cpu_numerics()  # before the subcommand loads torch: the same kernels on every x86-64 CPU
     module = importlib.import_module(SUBCOMMANDS[name][0])
     return int(module.main(rest) or 0)
 

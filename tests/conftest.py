@@ -10,6 +10,11 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("WANDB_MODE", "disabled")
 
+# The kernels the goldens and the documented numbers were computed with, whatever the CPU (roma.numerics).
+from roma.numerics import pin_cpu_numerics  # noqa: E402
+
+pin_cpu_numerics()
+
 
 # --- no verdict by chance ---------------------------------------------------------------------------------
 # Property tests draw the same examples on every run and machine (no example database, no clock deadline), so a

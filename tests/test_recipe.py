@@ -113,6 +113,71 @@ def test_rl_cpu_threads_holds_for_the_rl_loop_only_and_is_checked():
         RomaScriptArguments(rl_cpu_threads=0)
 
 
+def test_compare_with_grpo_trains_both_from_one_start_and_prints_roma_minus_grpo(
+    tiny_qwen3_vl_path, tmp_path, capsys
+):
+    from roma.scripts.train import main
+
+    out = tmp_path / "compare"
+    assert (
+        main(
+            [
+                "--config",
+                str(REPO / "recipes" / "configs" / "tiny_cpu.yaml"),
+                "--model_name_or_path",
+                str(tiny_qwen3_vl_path),
+                "--warm_start_sft_steps",
+                "0",
+                "--compare_with_grpo",
+                "true",
+                "--max_steps",
+                "1",
+                "--max_train_samples",
+                "16",
+                "--eval_conditions",
+                "clean,gaussian_blur,low_resolution,contrast",
+                "--eval_num_samples",
+                "8",
+                "--eval_batch_size",
+                "8",
+                "--eval_max_new_tokens",
+                "8",
+                "--generation_kwargs",
+                json.dumps({"suppress_tokens": vision_token_ids()}),
+                "--output_dir",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    printed = capsys.readouterr().out
+    comparison = json.loads((out / "comparison.json").read_text())
+    grpo, roma = (json.loads((out / name / "run_summary.json").read_text()) for name in ("grpo", "roma"))
+    assert grpo["trainer"] == "grpo" and roma["trainer"] == "roma"
+    assert grpo["start_checkpoint"] == roma["start_checkpoint"] == comparison["start_checkpoint"]
+    # The start is scored once (by the GRPO run) and shared: ROMA's "before" is GRPO's.
+    assert not (out / "roma" / "eval_before").exists()
+    assert roma["accuracy_before"] == grpo["accuracy_before"]
+    rows = {row["condition"]: row for row in comparison["rows"]}
+    assert list(rows) == ["clean", "gaussian_blur@3", "low_resolution@3", "contrast@3", "seen (mean of 2)"]
+    for name, row in rows.items():
+        if "mean" not in name:
+            assert row["before"] == pytest.approx(grpo["accuracy_before"]["synthetic"][name])
+            assert row["grpo"] == pytest.approx(grpo["accuracy_after"]["synthetic"][name])
+            assert row["roma"] == pytest.approx(roma["accuracy_after"]["synthetic"][name])
+        assert row["roma_minus_grpo"] == pytest.approx(row["roma"] - row["grpo"])
+    seen = rows["seen (mean of 2)"]
+    assert seen["grpo"] == pytest.approx(
+        (rows["gaussian_blur@3"]["grpo"] + rows["low_resolution@3"]["grpo"]) / 2
+    )
+    assert "ROMA − GRPO" in printed and "seen (mean of 2)" in printed
+
+
+def test_compare_with_grpo_needs_the_roma_trainer():
+    with pytest.raises(ValueError, match="needs trainer=roma"):
+        RomaScriptArguments(trainer="grpo", compare_with_grpo=True)
+
+
 def test_override_takes_effect_in_the_parsed_config(tmp_path):
     script_args, training_args, _ = _parse(
         [
@@ -183,13 +248,58 @@ def test_warm_start_settings_come_from_the_script_arguments_in_one_config(tmp_pa
     script_args, _, _ = _parse(
         ["--config", str(REPO / "recipes" / "configs" / "tiny_cpu.yaml"), "--output_dir", str(tmp_path)]
     )
-    # tiny_cpu.yaml: 1500 steps of 16 rows at 1e-3; the seed is the fixed default.
+    # tiny_cpu.yaml: at most 1500 steps of 16 rows at 1e-3, stopped at 65 % validation accuracy; the seed is the
+    # fixed default.
     assert script_args.warm_start_config() == WarmStartConfig(
-        steps=1500, batch_size=16, learning_rate=1e-3, seed=0
+        steps=1500, batch_size=16, learning_rate=1e-3, seed=0, target_accuracy=0.65
     )
     assert RomaScriptArguments(warm_start_sft_steps=0).warm_start_config() is None
     with pytest.raises(ValueError, match="batch_size"):
         RomaScriptArguments(warm_start_sft_steps=2, warm_start_batch_size=0).warm_start_config()
+
+
+def test_no_rl_scene_of_the_cpu_recipe_is_a_warm_start_scene(tmp_path):
+    """The RL rows tiny_cpu trains on are train rows its warm start never read (scenes and images)."""
+    import hashlib
+
+    import numpy as np
+
+    from roma.data.loading import load_training_dataset
+    from roma.data.synthetic import generate_scenes, parse_split_range, render_scene, scene_to_json
+    from roma.scripts.warm_start import synthetic_sft_dataset
+
+    script_args, _, _ = _parse(
+        ["--config", str(REPO / "recipes" / "configs" / "tiny_cpu.yaml"), "--output_dir", str(tmp_path)]
+    )
+    config = script_args.warm_start_config()
+    name, start, _ = parse_split_range(script_args.dataset_split)
+    warm_start_scenes = generate_scenes("train", config.train_samples, seed=config.seed)
+    rl_scenes = generate_scenes(name, script_args.max_train_samples, seed=0, start=start)
+    assert not {scene_to_json(s) for s in warm_start_scenes} & {scene_to_json(s) for s in rl_scenes}
+
+    # The scenes are what the two stages really read: their images are renderings of them.
+    def digest(image) -> str:
+        return hashlib.sha256(np.asarray(image.convert("RGB")).tobytes()).hexdigest()
+
+    rl_rows = load_training_dataset(script_args.dataset_name, split=script_args.dataset_split, max_samples=16)
+    assert [digest(row["image"]) for row in rl_rows] == [digest(render_scene(s)) for s in rl_scenes[:16]]
+    sft_rows = synthetic_sft_dataset(16, seed=config.seed)
+    assert [digest(row["image"]) for row in sft_rows] == [
+        digest(render_scene(s)) for s in warm_start_scenes[:16]
+    ]
+
+
+def test_rl_rows_the_warm_start_read_are_refused():
+    from roma.scripts.warm_start import check_rl_rows_unseen
+
+    config = WarmStartConfig(steps=1500, batch_size=16)
+    for split in ("train", "train[0:4096]", "train[23999:]"):
+        with pytest.raises(ValueError, match=r"dataset_split: 'train\[24000:\]'"):
+            check_rl_rows_unseen("synthetic", split, config)
+    for split in ("train[24000:]", "validation"):
+        check_rl_rows_unseen("synthetic", split, config)
+    check_rl_rows_unseen("synthetic", "train", WarmStartConfig(steps=1500, batch_size=16, seed=1))
+    check_rl_rows_unseen("my_data.parquet", "train", config)
 
 
 def test_the_recipe_file_is_a_thin_entry_point_of_the_training_script():

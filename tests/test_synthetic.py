@@ -21,6 +21,7 @@ from roma.data.synthetic import (
     answer_for_scene,
     generate_scenes,
     make_synthetic_dataset,
+    parse_split_range,
     question_for_scene,
     render_scene,
     scene_bucket,
@@ -198,6 +199,36 @@ def test_same_seed_gives_the_same_bytes_and_other_seeds_differ():
     assert first[:10] == _raw_rows(make_synthetic_dataset("train", 10, seed=7))
     other = _raw_rows(make_synthetic_dataset("train", 30, seed=8))
     assert sum(a["scene"] == b["scene"] for a, b in zip(first, other)) == 0
+
+
+def test_a_row_range_holds_the_same_rows_as_the_whole_split():
+    whole = make_synthetic_dataset("train", 14, seed=7)
+    part = make_synthetic_dataset("train", 4, seed=7, start=10)
+    assert part["id"] == ["train-000010", "train-000011", "train-000012", "train-000013"]
+    assert _raw_rows(part) == _raw_rows(whole)[10:]
+    assert [scene_to_json(s) for s in generate_scenes("train", 4, seed=7, start=10)] == whole["scene"][10:]
+
+
+@pytest.mark.parametrize(
+    ("split", "expected"),
+    [
+        ("train", ("train", 0, None)),
+        ("train[24000:]", ("train", 24000, None)),
+        ("train[24000:28096]", ("train", 24000, 28096)),
+        ("validation[:100]", ("validation", 0, 100)),
+    ],
+)
+def test_split_names_take_the_datasets_row_range_syntax(split, expected):
+    assert parse_split_range(split) == expected
+
+
+@pytest.mark.parametrize(
+    ("split", "message"),
+    [("train[10%:]", "Cannot read split"), ("train[-5:]", "Cannot read split"), ("train[5:5]", "selects no rows")],
+)
+def test_a_bad_row_range_is_named(split, message):
+    with pytest.raises(ValueError, match=message):
+        parse_split_range(split)
 
 
 def test_splits_are_disjoint():

@@ -228,10 +228,20 @@ def _load_source(
     With ``answer_column``, the answers of a single data file come as written (`_answers_as_written`).
     """
     if source == SYNTHETIC_SOURCE:
-        from roma.data.synthetic import make_synthetic_dataset
+        from roma.data.synthetic import DEFAULT_NUM_SAMPLES, make_synthetic_dataset, parse_split_range
 
-        # Generated on the fly: make only the rows asked for (a shorter dataset is a prefix of a longer one).
-        return make_synthetic_dataset(split=split, num_samples=max_samples), None
+        # Generated on the fly: make only the rows asked for (a shorter dataset is a prefix of a longer one); a
+        # row range ("train[24000:]") starts there.
+        try:
+            name, start, stop = parse_split_range(split)
+        except ValueError as error:
+            raise DatasetLoadingError(str(error)) from None
+        available = (stop - start) if stop is not None else DEFAULT_NUM_SAMPLES.get(name, 0)
+        count = available if max_samples is None else min(max_samples, available)
+        try:
+            return make_synthetic_dataset(split=name, num_samples=count, start=start), None
+        except ValueError as error:  # an unknown split name
+            raise DatasetLoadingError(f"Synthetic dataset: {error}") from None
 
     path = Path(source).expanduser()
     if path.is_file():

@@ -24,7 +24,9 @@ global RNG, so a dataset is a pure function of its arguments and a shorter one i
 
 Splits are disjoint by construction: a scene belongs to the split picked by a hash of its canonical JSON
 (``SPLIT_BUCKETS``), and each split rejects scenes hashed to another, so no train scene ever appears in
-validation or test, whatever the seeds and sizes. Each split also draws from its own seed stream.
+validation or test, whatever the seeds and sizes. Each split also draws from its own seed stream. Within a split,
+a row range (``train[24000:28096]``, the `datasets` slice syntax; `parse_split_range`) is a documented disjoint
+part: the RL recipe trains on the train rows after the ones its supervised warm start read.
 
 Command line: ``roma synthetic --out DIR [--split train --num_samples N --seed S]``.
 """
@@ -34,6 +36,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import shutil
 import sys
 from collections.abc import Callable, Sequence
@@ -297,14 +300,19 @@ def generate_scenes(
     seed: int = 0,
     families: Sequence[str] | None = None,
     image_size: int = 64,
+    start: int = 0,
 ) -> list[dict[str, Any]]:
-    """The scene descriptions of a split (what `make_synthetic_dataset` renders), without images."""
+    """The scene descriptions of rows ``start`` to ``start + num_samples`` of a split (what
+    `make_synthetic_dataset` renders), without images. The rows before ``start`` are drawn and dropped (~60 µs
+    each), so row i is the same scene whatever range it is read in."""
     families = list(FAMILIES) if families is None else list(families)
     _check_arguments(split, num_samples, seed, families, image_size)
+    if isinstance(start, bool) or not isinstance(start, int) or start < 0:
+        raise ValueError(f"start must be a non-negative integer, got {start!r}.")
     rng = np.random.default_rng([seed, _SPLIT_STREAMS[split]])
     buckets = SPLIT_BUCKETS[split]
     scenes = []
-    for index in range(num_samples):
+    for index in range(start + num_samples):
         family = families[int(rng.integers(len(families)))]
         for _ in range(_MAX_TRIES):
             scene = FAMILIES[family](rng, image_size)
@@ -314,8 +322,26 @@ def generate_scenes(
             raise RuntimeError(
                 f"Could not draw a {family!r} scene for {split}-{index} in {_MAX_TRIES} tries."
             )
-        scenes.append(scene)
+        if index >= start:
+            scenes.append(scene)
     return scenes
+
+
+def parse_split_range(split: str) -> tuple[str, int, int | None]:
+    """``"train"`` -> ("train", 0, None); ``"train[24000:28096]"`` / ``"train[24000:]"`` -> (name, start, stop):
+    the `datasets` slice syntax over row indices (no percentages, no negative indices)."""
+    match = re.fullmatch(r"\s*(\w+)\s*(?:\[\s*(\d*)\s*:\s*(\d*)\s*\])?\s*", split)
+    if match is None:
+        raise ValueError(
+            f"Cannot read split {split!r}: expected a split name, optionally with a row range such as "
+            "'train[24000:28096]' or 'train[24000:]'."
+        )
+    name, start_text, stop_text = match.groups()
+    start = int(start_text) if start_text else 0
+    stop = int(stop_text) if stop_text else None
+    if stop is not None and stop <= start:
+        raise ValueError(f"Split {split!r} selects no rows: the range's end must be after its start.")
+    return name, start, stop
 
 
 def synthetic_features() -> Any:
@@ -343,8 +369,10 @@ def make_synthetic_dataset(
     seed: int = 0,
     families: Sequence[str] | None = None,
     image_size: int = 64,
+    start: int = 0,
 ) -> Dataset:
-    """Generate ``num_samples`` rows of ``split`` (``DEFAULT_NUM_SAMPLES[split]`` when ``None``).
+    """Generate ``num_samples`` rows of ``split`` (``DEFAULT_NUM_SAMPLES[split]`` when ``None``) from row ``start``
+    on (ids keep their row index: ``start=24000`` gives "train-024000" first).
 
     Columns: ``id`` ("train-000123"), ``question``, ``image`` (a ``datasets.Image``, RGB, ``image_size``
     a side), ``answer`` (a digit or a letter), ``answer_type`` ("integer" / "multiple_choice"), ``family``
@@ -355,10 +383,12 @@ def make_synthetic_dataset(
 
     if split in SPLITS and num_samples is None:
         num_samples = DEFAULT_NUM_SAMPLES[split]
-    scenes = generate_scenes(split, num_samples, seed=seed, families=families, image_size=image_size)
-    width = max(6, len(str(max(num_samples - 1, 0))))
+    scenes = generate_scenes(
+        split, num_samples, seed=seed, families=families, image_size=image_size, start=start
+    )
+    width = max(6, len(str(max(start + num_samples - 1, 0))))
     columns: dict[str, list[Any]] = {name: [] for name in synthetic_features()}
-    for index, scene in enumerate(scenes):
+    for index, scene in enumerate(scenes, start=start):
         columns["id"].append(f"{split}-{index:0{width}d}")
         columns["question"].append(question_for_scene(scene))
         columns["image"].append(render_scene(scene))

@@ -38,6 +38,7 @@ from typing import Any
 from roma.cli import main as roma_main
 from roma.configs import recipe_path
 from roma.models.tiny import vision_token_ids
+from roma.numerics import pin_cpu_numerics
 
 # Every stage is a `roma` subcommand run as `python -m roma.cli COMMAND ...`: no file of the repository is run.
 ROMA_COMMAND = [sys.executable, "-m", "roma.cli"]
@@ -556,6 +557,7 @@ def write_report(
 
 
 def main(argv: list[str] | None = None) -> int:
+    pin_cpu_numerics()  # before torch's first computation (roma.numerics)
     from transformers import HfArgumentParser  # only the command line needs it
 
     parser = HfArgumentParser(StudyConfig)

@@ -30,12 +30,13 @@ from roma.configs import accelerate_config_path, recipe_path
 from roma.data.loading import load_training_dataset
 from roma.evaluation.compare import condition_changes
 from roma.evaluation.records import read_records
-from roma.evaluation.reports import format_points_interval
+from roma.evaluation.reports import format_points_interval, load_results
 from roma.evaluation.sweep import RECORDS_FILE, SweepConfig, run_sweep
 from roma.models.processing import set_pixel_range
 from roma.models.tiny import resolve_model
+from roma.numerics import pin_cpu_numerics
 from roma.rewards import get_reward_function
-from roma.scripts.warm_start import WarmStartConfig, warm_start
+from roma.scripts.warm_start import WarmStartConfig, check_rl_rows_unseen, warm_start
 from roma.trainer.config import RomaConfig
 from roma.trainer.trainer import RomaGRPOTrainer
 
@@ -105,6 +106,14 @@ class RomaScriptArguments:
             "choices": TRAINERS,
         },
     )
+    compare_with_grpo: bool = field(
+        default=False,
+        metadata={
+            "help": "Also train the GRPO baseline from the same start, seed and data (into output_dir/grpo; ROMA "
+            "into output_dir/roma) and print before / GRPO / ROMA per condition with ROMA − GRPO and its paired "
+            "95 % interval (roma.scripts.comparison). Needs trainer=roma."
+        },
+    )
     min_pixels: int | None = field(
         default=None,
         metadata={"help": "Smallest image area (pixels) the processor resizes to; default: model's."},
@@ -123,6 +132,14 @@ class RomaScriptArguments:
     warm_start_batch_size: int = field(default=64, metadata={"help": "Batch size of the warm start."})
     warm_start_learning_rate: float = field(
         default=1e-3, metadata={"help": "Learning rate of the warm start."}
+    )
+    warm_start_target_accuracy: float | None = field(
+        default=None,
+        metadata={
+            "help": "Stop the warm start at the first evaluation (every 50 steps, 512 synthetic validation rows) "
+            "whose answer accuracy reaches this fraction; warm_start_sft_steps is then the most it trains. None "
+            "trains every step."
+        },
     )
     warm_start_seed: int = field(
         default=0,
@@ -163,6 +180,8 @@ class RomaScriptArguments:
             self.eval_benchmarks = None
         if self.trainer not in TRAINERS:
             raise ValueError(f"trainer={self.trainer!r} is not valid; choose one of {', '.join(TRAINERS)}.")
+        if self.compare_with_grpo and self.trainer != "roma":
+            raise ValueError("compare_with_grpo trains GRPO beside ROMA: it needs trainer=roma.")
         if isinstance(self.reward_funcs, str):
             self.reward_funcs = [name.strip() for name in self.reward_funcs.split(",") if name.strip()]
         if not self.reward_funcs:
@@ -179,6 +198,7 @@ class RomaScriptArguments:
             batch_size=self.warm_start_batch_size,
             learning_rate=self.warm_start_learning_rate,
             seed=self.warm_start_seed,
+            target_accuracy=self.warm_start_target_accuracy,
         )
 
 
@@ -192,6 +212,7 @@ def prepare_model(script_args: RomaScriptArguments, training_args: RomaConfig, m
     path = resolve_model(model_args.model_name_or_path)
     warm_start_config = script_args.warm_start_config()
     if warm_start_config is not None:
+        check_rl_rows_unseen(script_args.dataset_name, script_args.dataset_split, warm_start_config)
         path = str(warm_start(path, warm_start_config, cache_dir=script_args.warm_start_cache_dir))
     return path
 
@@ -221,8 +242,13 @@ def evaluate(path: str, out_dir: Path, script_args: RomaScriptArguments, seed: i
     return run_sweep(config)
 
 
-def run(script_args: RomaScriptArguments, training_args: RomaConfig, model_args) -> dict[str, Any]:
-    """Train with ROMA (or the GRPO baseline), evaluate before and after, save; returns a summary."""
+def run(
+    script_args: RomaScriptArguments, training_args: RomaConfig, model_args, *, before_dir: Path | None = None
+) -> dict[str, Any]:
+    """Train with ROMA (or the GRPO baseline), evaluate before and after, save; returns a summary.
+
+    ``before_dir``: an evaluation of the same start checkpoint made already (`roma.scripts.comparison` shares
+    one between its two runs); then it is read instead of evaluated again."""
     state = PartialState()
     started = time.perf_counter()
     output_dir = Path(training_args.output_dir)
@@ -249,8 +275,11 @@ def run(script_args: RomaScriptArguments, training_args: RomaConfig, model_args)
 
     # 3. Evaluation before training, on the main process (the sweep loads the checkpoint itself).
     before = None
-    if state.is_main_process:
-        before = evaluate(start_path, output_dir / "eval_before", script_args, training_args.seed)
+    if before_dir is not None:
+        before = load_results(before_dir)
+    elif state.is_main_process:
+        before_dir = output_dir / "eval_before"
+        before = evaluate(start_path, before_dir, script_args, training_args.seed)
     state.wait_for_everyone()
 
     # 4. Train: ROMA, or GRPO from the same script and config for the baseline.
@@ -294,7 +323,7 @@ def run(script_args: RomaScriptArguments, training_args: RomaConfig, model_args)
         "wall_time_s": round(time.perf_counter() - started, 1),
         "accuracy_before": _accuracy_table(before),
         "accuracy_after": _accuracy_table(after),
-        "accuracy": accuracy_changes(output_dir / "eval_before", output_dir / "eval_after")
+        "accuracy": accuracy_changes(before_dir, output_dir / "eval_after")
         if before is not None and after is not None
         else None,
     }
@@ -417,11 +446,18 @@ def main(argv: list[str] | None = None) -> int:
     With ``--accelerate_config NAME_OR_PATH`` (``cpu``, ``multi_gpu``, ``deepspeed_zero2`` ...) the same script
     runs under ``accelerate launch`` with that packaged or given config instead of in this process.
     """
+    pin_cpu_numerics()  # before torch's first computation (roma.numerics); a no-op when `roma` already did
     argv = list(sys.argv[1:] if argv is None else argv)
     command = accelerate_command(argv)
     if command is not None:
         return subprocess.run(command, check=False).returncode
-    run(*parse_args(argv))
+    script_args, training_args, model_args = parse_args(argv)
+    if script_args.compare_with_grpo:
+        from roma.scripts.comparison import run_comparison
+
+        run_comparison(script_args, training_args, model_args)
+    else:
+        run(script_args, training_args, model_args)
     return 0
 
 

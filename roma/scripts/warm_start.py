@@ -43,6 +43,7 @@ from roma._publish import move_into_place
 from roma.data.prompts import build_conversation
 from roma.data.synthetic import SYNTHETIC_TASK_VERSION, make_synthetic_dataset
 from roma.models.tiny import FAMILIES, build_tiny_model, get_spec
+from roma.numerics import cpu_numerics, pin_cpu_numerics
 
 if TYPE_CHECKING:  # pragma: no cover
     from datasets import Dataset
@@ -61,6 +62,11 @@ BASE_MODEL_SIZE = "small"
 # best accuracy for a fixed number of steps in the calibration (see `warm_start`'s docstring).
 LR_SCHEDULER = "linear"
 WARMUP_RATIO = 0.05
+# What `target_accuracy` is compared with: on synthetic validation rows (seed 0), the fraction whose completion
+# ``\\boxed{ANSWER}<|im_end|>`` the model predicts token for token when fed the gold prefix (greedy decoding's
+# answer once the format is learned, in the first ~50 steps); one forward pass, no generation.
+VALIDATION_METRIC = "teacher-forced completion exact match, synthetic validation split seed 0"
+EVAL_BATCH_SIZE = 64
 # Environment variables that make a process part of a torchrun / accelerate launch; the isolated warm-start
 # subprocess drops them so it trains alone.
 _DISTRIBUTED_ENV_VARS = (
@@ -105,13 +111,35 @@ class WarmStartConfig:
         },
     )
     image_size: int = field(default=64, metadata={"help": "Side of the synthetic images in pixels."})
+    target_accuracy: float | None = field(
+        default=None,
+        metadata={
+            "help": "Stop at the first evaluation whose validation answer accuracy (0-1) reaches this; None "
+            "trains every step. Why: how far a fixed number of steps gets is chaotic (68 % or 94 % clean "
+            "for the same settings on two CPUs), a target is not."
+        },
+    )
+    eval_steps: int = field(
+        default=50,
+        metadata={"help": "Optimiser steps between validation evaluations (with target_accuracy)."},
+    )
+    eval_samples: int = field(
+        default=512,
+        metadata={"help": "Rows of the synthetic validation split (seed 0) each evaluation scores."},
+    )
     family: str = field(
         default="qwen3_vl",
         metadata={"help": "Model family built when no base model is given (ignored otherwise)."},
     )
 
     def __post_init__(self) -> None:
-        for name, minimum in (("steps", 1), ("batch_size", 1), ("seed", 0)):
+        for name, minimum in (
+            ("steps", 1),
+            ("batch_size", 1),
+            ("seed", 0),
+            ("eval_steps", 1),
+            ("eval_samples", 1),
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
                 raise ValueError(f"warm_start: {name} must be an integer >= {minimum}, got {value!r}.")
@@ -133,6 +161,13 @@ class WarmStartConfig:
             raise ValueError(
                 f"warm_start: image_size must be an integer >= 32 pixels, got {self.image_size!r}."
             )
+        target = self.target_accuracy
+        if target is not None:
+            if isinstance(target, bool) or not isinstance(target, (int, float)) or not 0 < target <= 1:
+                raise ValueError(
+                    f"warm_start: target_accuracy must be a fraction in (0, 1] or None, got {target!r}."
+                )
+            self.target_accuracy = float(target)
         if self.family not in FAMILIES:
             raise ValueError(
                 f"warm_start: unknown model family {self.family!r}; expected one of {', '.join(FAMILIES)}."
@@ -146,6 +181,27 @@ class WarmStartConfig:
     def resolved_arguments(self) -> dict[str, Any]:
         """The fields with ``num_train_samples`` resolved (what ``warm_start.json`` records)."""
         return asdict(self) | {"num_train_samples": self.train_samples}
+
+
+def check_rl_rows_unseen(dataset_name: str, split: str, config: WarmStartConfig) -> None:
+    """Refuse RL on synthetic rows the warm start was fine-tuned on.
+
+    The warm start reads rows ``[0, config.train_samples)`` of the synthetic train split drawn with
+    ``config.seed``; the RL data (`roma.data.loading`, seed 0) must start after them, e.g.
+    ``dataset_split: train[24000:]`` for 1500 steps of 16 rows. (Another warm-start seed draws from another stream.)
+    """
+    from roma.data.loading import SYNTHETIC_SOURCE
+    from roma.data.synthetic import parse_split_range
+
+    if dataset_name != SYNTHETIC_SOURCE or config.seed != 0:
+        return
+    name, start, _ = parse_split_range(split)
+    if name == "train" and start < config.train_samples:
+        raise ValueError(
+            f"dataset_split={split!r} trains RL on synthetic train rows the warm start was fine-tuned on (rows 0 to "
+            f"{config.train_samples - 1}); start the RL rows after them: dataset_split: "
+            f"'train[{config.train_samples}:]'."
+        )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -208,6 +264,16 @@ def warm_start_key(base_model: str | Path | None, config: WarmStartConfig) -> di
         "seed": config.seed,
         "num_train_samples": config.train_samples,
         "image_size": config.image_size,
+        "stop": None
+        if config.target_accuracy is None
+        else {
+            "target_accuracy": config.target_accuracy,
+            "eval_steps": config.eval_steps,
+            "eval_samples": config.eval_samples,
+            "metric": VALIDATION_METRIC,
+        },
+        # The CPU code paths the weights were computed with (roma.numerics): other kernels, other last bits.
+        "cpu_numerics": cpu_numerics(),
         # The task's own version: a changed generator is a new key even with every argument equal.
         "data": {"task": "roma.data.synthetic train split, all families", "version": SYNTHETIC_TASK_VERSION},
     }
@@ -320,7 +386,8 @@ def command_line(
     if base_model is not None:
         arguments += ["--base_model", str(base_model)]
     for name, value in config.resolved_arguments().items():
-        arguments += [f"--{name}", str(value)]
+        if value is not None:  # None is each optional field's default (a parser cannot read "None")
+            arguments += [f"--{name}", str(value)]
     return arguments + (["--force"] if force else [])
 
 
@@ -344,9 +411,11 @@ def _warm_start_in_subprocess(
     return expected
 
 
-def synthetic_sft_dataset(num_samples: int, *, seed: int = 0, image_size: int = 64) -> Dataset:
-    """The synthetic train split as TRL conversational prompt-completion rows: ``prompt``, ``completion``, ``image``."""
-    rows = make_synthetic_dataset("train", num_samples, seed=seed, image_size=image_size)
+def synthetic_sft_dataset(
+    num_samples: int, *, seed: int = 0, image_size: int = 64, split: str = "train"
+) -> Dataset:
+    """A synthetic split as TRL conversational prompt-completion rows: ``prompt``, ``completion``, ``image``."""
+    rows = make_synthetic_dataset(split, num_samples, seed=seed, image_size=image_size)
 
     def to_prompt_completion(question: str, answer: str) -> dict[str, Any]:
         return {
@@ -371,6 +440,8 @@ def _train(base_model: str | Path | None, out_dir: Path, config: WarmStartConfig
     from transformers import AutoModelForImageTextToText, AutoProcessor
     from trl import SFTConfig, SFTTrainer
 
+    from roma.trainer.callbacks import StopAtTargetAccuracy
+
     source = base_model
     if base_model is None:
         source = build_tiny_model(config.family, out_dir / "base", size=BASE_MODEL_SIZE, seed=config.seed)
@@ -384,6 +455,18 @@ def _train(base_model: str | Path | None, out_dir: Path, config: WarmStartConfig
     train_dataset = synthetic_sft_dataset(
         config.train_samples, seed=config.seed, image_size=config.image_size
     )
+    stop = None
+    evaluation: dict[str, Any] = {}
+    if config.target_accuracy is not None:
+        stop = StopAtTargetAccuracy(config.target_accuracy)
+        evaluation = {
+            "eval_dataset": synthetic_sft_dataset(
+                config.eval_samples, seed=0, image_size=config.image_size, split="validation"
+            ),
+            "compute_metrics": completion_exact_match,
+            "preprocess_logits_for_metrics": predicted_tokens,
+            "callbacks": [stop],
+        }
 
     args = SFTConfig(
         output_dir=str(out_dir),
@@ -403,12 +486,29 @@ def _train(base_model: str | Path | None, out_dir: Path, config: WarmStartConfig
         save_strategy="no",
         report_to="none",
         disable_tqdm=False,
+        eval_strategy="steps" if stop is not None else "no",
+        eval_steps=config.eval_steps,
+        per_device_eval_batch_size=EVAL_BATCH_SIZE,
     )
-    trainer = SFTTrainer(model=model, args=args, train_dataset=train_dataset, processing_class=processor)
+    trainer = SFTTrainer(
+        model=model, args=args, train_dataset=train_dataset, processing_class=processor, **evaluation
+    )
     train_started = time.perf_counter()
     output = trainer.train()
     train_wall_time = time.perf_counter() - train_started
     losses = [(entry["step"], entry["loss"]) for entry in trainer.state.log_history if "loss" in entry]
+    accuracies = [
+        (entry["step"], entry["eval_answer_accuracy"])
+        for entry in trainer.state.log_history
+        if "eval_answer_accuracy" in entry
+    ]
+    if stop is not None and stop.stopped_at is None:
+        logger.warning(
+            "warm start: validation answer accuracy %.3f after all %d steps, below the target %.3f",
+            accuracies[-1][1] if accuracies else float("nan"),
+            config.steps,
+            config.target_accuracy,
+        )
     final_loss = losses[-1][1] if losses else output.training_loss
     if not math.isfinite(final_loss):
         raise RuntimeError(
@@ -426,7 +526,11 @@ def _train(base_model: str | Path | None, out_dir: Path, config: WarmStartConfig
         "final_loss": final_loss,
         "mean_train_loss": output.training_loss,
         "loss_history": losses,
+        "steps_trained": trainer.state.global_step,
+        "validation_accuracy_history": accuracies,
+        "reached_target": None if stop is None else stop.stopped_at is not None,
         "cpu_threads": _torch_threads(),
+        "cpu_capability": _cpu_capability(),
     }
 
 
@@ -434,6 +538,33 @@ def _torch_threads() -> int:
     import torch
 
     return torch.get_num_threads()
+
+
+def _cpu_capability() -> str:
+    import torch
+
+    return torch.backends.cpu.get_cpu_capability()
+
+
+def predicted_tokens(logits: Any, labels: Any) -> Any:
+    """The model's greedy token at every position (`Trainer`'s ``preprocess_logits_for_metrics``: keeps the
+    evaluation's memory at one id per token instead of a vocabulary of logits)."""
+    if isinstance(logits, tuple):  # a model output with more than the logits (e.g. rope deltas)
+        logits = logits[0]
+    return logits.argmax(dim=-1)
+
+
+def completion_exact_match(prediction: Any) -> dict[str, float]:
+    """``answer_accuracy``: the fraction of rows whose every completion token (label != -100) is the model's
+    greedy prediction at the position before it (teacher forcing; `VALIDATION_METRIC`)."""
+    import numpy as np
+
+    predicted, labels = np.asarray(prediction.predictions), np.asarray(prediction.label_ids)
+    targets = labels[:, 1:]
+    scored = targets != -100
+    hits = (predicted[:, :-1] == targets) | ~scored
+    correct = hits.all(axis=1) & scored.any(axis=1)
+    return {"answer_accuracy": float(correct.mean()) if len(correct) else 0.0}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -466,6 +597,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[WarmStartConfig, WarmStar
 def main(argv: list[str] | None = None) -> int:
     """Warm-start (or reuse) a checkpoint and print its folder (score it with `roma eval --benchmarks
     synthetic_validation`)."""
+    pin_cpu_numerics()  # before torch's first computation (roma.numerics)
     try:
         config, command = parse_args(argv)
     except ValueError as error:  # raised by WarmStartConfig.__post_init__

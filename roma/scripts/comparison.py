@@ -1,0 +1,131 @@
+"""ROMA against the GRPO baseline in one command: ``roma train --config tiny_cpu --compare_with_grpo true``.
+
+Both runs start from the same (warm-started) checkpoint with the same seed, RL data and settings; only the
+trainer differs (``trl.GRPOTrainer``, then `roma.RomaGRPOTrainer`). The start checkpoint is evaluated once and
+shared. The table (:func:`format_comparison`) gives, per condition, accuracy before RL, after GRPO and after
+ROMA, and ROMA − GRPO with a 95 % interval paired over the same test images
+(`roma.evaluation.compare.condition_changes`; the seen and unseen means by the paired bootstrap of
+`roma.evaluation.compare.paired_delta_interval`). One seed: the interval is over test images only, not over
+training seeds (the study, ``recipes/study_synthetic.py``, has both).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from roma.evaluation.compare import condition_changes, paired_delta_interval
+from roma.evaluation.records import SweepRecord, read_records
+from roma.evaluation.reports import format_points, format_points_interval
+from roma.evaluation.sweep import RECORDS_FILE
+
+COMPARED_TRAINERS = ("grpo", "roma")  # the baseline first: its run also scores the shared start checkpoint
+GROUP_ROWS = ("seen", "unseen")
+
+
+def run_comparison(script_args: Any, training_args: Any, model_args: Any) -> dict[str, Any]:
+    """Train GRPO and ROMA from the same start into ``output_dir/grpo`` and ``output_dir/roma``, print and return
+    the comparison (also written to ``output_dir/comparison.json``)."""
+    from roma.scripts.train import run  # the single-run path; imported here (it imports this module's caller)
+
+    output_dir = Path(training_args.output_dir)
+    before_dir: Path | None = None
+    summaries: dict[str, dict[str, Any]] = {}
+    for trainer in COMPARED_TRAINERS:
+        run_args = copy.deepcopy(training_args)
+        run_args.output_dir = str(output_dir / trainer)
+        summaries[trainer] = run(
+            dataclasses.replace(script_args, trainer=trainer, compare_with_grpo=False),
+            run_args,
+            model_args,
+            before_dir=before_dir,
+        )
+        before_dir = output_dir / COMPARED_TRAINERS[0] / "eval_before"
+    comparison = {
+        "seed": training_args.seed,
+        "start_checkpoint": summaries["roma"]["start_checkpoint"],
+        "wall_time_s": {name: summary["wall_time_s"] for name, summary in summaries.items()},
+        "rows": None,
+    }
+    folders = {"before": before_dir, **{name: output_dir / name / "eval_after" for name in COMPARED_TRAINERS}}
+    if all((folder / RECORDS_FILE).is_file() for folder in folders.values()):
+        records = {name: read_records(folder / RECORDS_FILE) for name, folder in folders.items()}
+        comparison["rows"] = comparison_rows(records["before"], records["grpo"], records["roma"])
+    (output_dir / "comparison.json").write_text(json.dumps(comparison, indent=2) + "\n")
+    print(format_comparison(comparison))
+    return comparison
+
+
+def comparison_rows(
+    before: list[SweepRecord], grpo: list[SweepRecord], roma: list[SweepRecord]
+) -> list[dict[str, Any]]:
+    """Per (benchmark, condition), then per benchmark the seen and unseen means: accuracy before, after GRPO and
+    after ROMA (percent), and ROMA − GRPO with its paired 95 % interval."""
+    start = {(r["benchmark"], r["condition"]): r["before"] for r in condition_changes(before, grpo)}
+    rows = [
+        {
+            "benchmark": row["benchmark"],
+            "condition": row["condition"],
+            "n": row["n"],
+            "before": start.get((row["benchmark"], row["condition"])),
+            "grpo": row["before"],
+            "roma": row["after"],
+            "roma_minus_grpo": row["change"],
+            "roma_minus_grpo_ci95": row["change_ci95"],
+        }
+        for row in condition_changes(grpo, roma)
+    ]
+    groups = {(r.benchmark, r.condition): r.group for r in grpo}
+    for benchmark in dict.fromkeys(row["benchmark"] for row in rows):
+        for group in GROUP_ROWS:
+            members = [
+                r
+                for r in rows
+                if r["benchmark"] == benchmark and groups.get((benchmark, r["condition"])) == group
+            ]
+            if len(members) < 2:  # one condition is its own row already
+                continue
+            means = {f: float(np.mean([m[f] for m in members])) for f in ("before", "grpo", "roma")}
+            rows.append(
+                {
+                    "benchmark": benchmark,
+                    "condition": f"{group} (mean of {len(members)})",
+                    "n": min(m["n"] for m in members),
+                    **means,
+                    "roma_minus_grpo": means["roma"] - means["grpo"],
+                    "roma_minus_grpo_ci95": paired_delta_interval(grpo, roma, benchmark, group),
+                }
+            )
+    return rows
+
+
+def format_comparison(comparison: dict[str, Any]) -> str:
+    seconds = comparison["wall_time_s"]
+    lines = [
+        "",
+        f"GRPO and ROMA from the same start (seed {comparison['seed']}): GRPO {seconds['grpo']:.0f} s, "
+        f"ROMA {seconds['roma']:.0f} s.",
+    ]
+    rows = comparison["rows"]
+    if not rows:
+        lines.append("No evaluation (eval_benchmarks is none): nothing to compare.")
+        return "\n".join(lines)
+    lines.append(
+        f"Accuracy (%) before RL, after GRPO, after ROMA; ROMA − GRPO with a 95 % interval paired over the same "
+        f"{rows[0]['n']} test images (one seed)"
+    )
+    lines.append(
+        f"  {'benchmark':<10} {'condition':<22} {'before':>7} {'GRPO':>7} {'ROMA':>7} {'ROMA − GRPO':>20}"
+    )
+    for row in rows:
+        lines.append(
+            f"  {row['benchmark']:<10} {row['condition']:<22} {format_points(row['before']):>7} "
+            f"{format_points(row['grpo']):>7} {format_points(row['roma']):>7} "
+            f"{format_points_interval(row['roma_minus_grpo'], row['roma_minus_grpo_ci95'], signed=True):>20}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,65 @@
+"""roma.numerics: the CPU kernel level is pinned before torch computes, unless the user chose one."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from roma.numerics import DISABLE_VARIABLE, PINNED_CPU_NUMERICS, _cpu_has_avx2, pin_cpu_numerics
+
+REPO = Path(__file__).resolve().parents[1]
+needs_avx2 = pytest.mark.skipif(not _cpu_has_avx2(), reason="pins only on an x86-64 CPU with AVX2")
+
+
+@needs_avx2
+def test_pins_only_what_the_user_left_unset(monkeypatch):
+    for name in PINNED_CPU_NUMERICS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MKL_CBWR", "COMPATIBLE")
+    monkeypatch.delenv(DISABLE_VARIABLE, raising=False)
+    assert pin_cpu_numerics() == {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
+    assert os.environ["MKL_CBWR"] == "COMPATIBLE"
+    assert os.environ["ATEN_CPU_CAPABILITY"] == "avx2"
+
+
+def test_can_be_switched_off(monkeypatch):
+    for name in PINNED_CPU_NUMERICS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(DISABLE_VARIABLE, "0")
+    assert pin_cpu_numerics() == {}
+    assert not any(name in os.environ for name in PINNED_CPU_NUMERICS)
+
+
+@needs_avx2
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "import runpy; runpy.run_path('recipes/roma_qwen3vl.py', run_name='entry')",
+        "import runpy; runpy.run_path('recipes/study_synthetic.py', run_name='entry')",
+        "from roma.cli import main; main(['synthetic', '--help'])",
+        "from roma.scripts.warm_start import main; main(['--steps', '0'])",
+    ],
+    ids=["recipe", "study", "roma-command", "warm-start-command"],
+)
+def test_every_entry_point_pins_before_torch_chooses_its_kernels(entry):
+    """Run in a clean process: after the entry point, torch runs its AVX2 kernels (it chose at first use)."""
+    env = {k: v for k, v in os.environ.items() if k not in PINNED_CPU_NUMERICS and k != DISABLE_VARIABLE}
+    code = (
+        "import contextlib, io, sys\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):\n"
+        "    try:\n"
+        f"        {entry}\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "import os, torch\n"
+        "print(os.environ['ATEN_CPU_CAPABILITY'], os.environ['MKL_CBWR'], torch.backends.cpu.get_cpu_capability())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["avx2", "AVX2", "AVX2"]
