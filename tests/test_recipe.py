@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 import pytest
+import torch
 
 from roma.models.tiny import vision_token_ids
 from roma.scripts.train import RomaScriptArguments, parse_args, resolve_reward_functions, run
@@ -86,11 +87,27 @@ def test_tiny_cpu_recipe_runs_end_to_end_with_overrides(tiny_qwen3_vl_path, tmp_
         assert row["before_ci95"][0] <= row["before"] <= row["before_ci95"][1]
         assert row["change_ci95"] is None or row["change_ci95"][0] <= row["change"] <= row["change_ci95"][1]
     assert summary["roma"]["roma_num_views"] == 3  # the command line overrode the YAML's 2
+    assert summary["rl_cpu_threads"] == 1  # the recipe's rl_cpu_threads, in force while the trainer ran
     from transformers import AutoModelForImageTextToText
 
     AutoModelForImageTextToText.from_pretrained(out)
     # The evaluation sweeps' own reports are kept next to the checkpoint.
     assert (out / "eval_before" / "summary.md").is_file() and (out / "eval_after" / "summary.md").is_file()
+
+
+def test_rl_cpu_threads_holds_for_the_rl_loop_only_and_is_checked():
+    from roma.scripts.train import rl_threads
+    from roma.trainer.config import RomaConfig
+
+    before = torch.get_num_threads()
+    config = RomaConfig(output_dir="unused", use_cpu=True)
+    with rl_threads(1, config):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before  # restored for the evaluation after training
+    with rl_threads(None, config):
+        assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="rl_cpu_threads must be >= 1"):
+        RomaScriptArguments(rl_cpu_threads=0)
 
 
 def test_compare_with_grpo_trains_both_from_one_start_and_prints_roma_minus_grpo(

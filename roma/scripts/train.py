@@ -11,6 +11,7 @@ command-line overrides) and calls :func:`run`; both are importable, so the study
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
 import yaml
 from accelerate import PartialState
 from transformers import AutoProcessor
@@ -179,6 +181,16 @@ class RomaScriptArguments(ScriptArguments):
     )
     eval_batch_size: int = field(default=64, metadata={"help": "Generation batch size of that evaluation."})
     eval_max_new_tokens: int = field(default=32, metadata={"help": "Generation budget of that evaluation."})
+    rl_cpu_threads: int | None = field(
+        default=None,
+        metadata={
+            "help": "PyTorch intra-op threads on CPU while the RL trainer runs (torch.set_num_threads); None keeps "
+            "PyTorch's default, one per core. On a small model each operation is too short to split: OpenMP "
+            "threads then mostly wait on one another, and on a shared CPU one descheduled thread stalls every "
+            "operation (the tiny recipe uses 1; bench/rl_throughput.py). The thread count changes float "
+            "summation order, so runs compare only at the same value."
+        },
+    )
 
     def __post_init__(self):
         if self.dataset_split is not None:
@@ -202,6 +214,8 @@ class RomaScriptArguments(ScriptArguments):
         self.reward_funcs = comma_list(self.reward_funcs)
         if not self.reward_funcs:
             raise ValueError("reward_funcs is empty: name at least one reward function (e.g. accuracy).")
+        if self.rl_cpu_threads is not None and self.rl_cpu_threads < 1:
+            raise ValueError(f"rl_cpu_threads must be >= 1 or None, got {self.rl_cpu_threads}.")
 
     def warm_start_config(self) -> WarmStartConfig | None:
         """The warm start these arguments ask for (None when ``warm_start_sft_steps`` is 0)."""
@@ -306,15 +320,17 @@ def run(
     if script_args.trainer == "roma" and training_args.roma_base_model is None:
         training_args.roma_base_model = model_args.model_name_or_path  # the model card's base model
     trainer_class = RomaGRPOTrainer if script_args.trainer == "roma" else GRPOTrainer
-    trainer = trainer_class(
-        model=start_path,
-        reward_funcs=resolve_reward_functions(script_args.reward_funcs),
-        args=training_args,
-        train_dataset=train_dataset,
-        processing_class=processor,
-        peft_config=get_peft_config(model_args),
-    )
-    trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+    with rl_threads(script_args.rl_cpu_threads, training_args):
+        trainer = trainer_class(
+            model=start_path,
+            reward_funcs=resolve_reward_functions(script_args.reward_funcs),
+            args=training_args,
+            train_dataset=train_dataset,
+            processing_class=processor,
+            peft_config=get_peft_config(model_args),
+        )
+        trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+        rl_cpu_threads = torch.get_num_threads()  # float summation order depends on it: part of the record
 
     # 5. Save the final model and processor.
     trainer.save_model(str(output_dir))
@@ -331,6 +347,7 @@ def run(
         "start_checkpoint": start_path,
         "checkpoint": str(output_dir.resolve()),
         "train_steps": trainer.state.global_step,
+        "rl_cpu_threads": rl_cpu_threads,
         "roma": {k: v for k, v in training_args.to_dict().items() if k.startswith("roma_")},
         "wall_time_s": round(time.perf_counter() - started, 1),
         "accuracy_before": _accuracy_table(before),
@@ -344,6 +361,22 @@ def run(
         print(format_summary(summary))
     trainer.accelerator.end_training()
     return summary
+
+
+@contextlib.contextmanager
+def rl_threads(threads: int | None, training_args: RomaConfig):
+    """PyTorch's intra-op thread count set to ``threads`` inside the block when training runs on the CPU (restored
+    after it, for the evaluation and any caller in the same process); no change for None or a GPU run."""
+    on_cpu = training_args.use_cpu or not torch.cuda.is_available()
+    if threads is None or not on_cpu:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def _accuracy_table(results: dict[str, Any] | None) -> dict[str, dict[str, float]] | None:
