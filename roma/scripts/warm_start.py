@@ -356,7 +356,7 @@ def warm_start(
         shutil.rmtree(temp_dir, ignore_errors=True)  # gone already after a successful rename
     logger.info(
         "warm start: %d steps in %.1f s, final loss %.4f -> %s",
-        config.steps,
+        info["steps_trained"],
         info["train_wall_time_s"],
         info["final_loss"],
         final_dir,
