@@ -30,7 +30,9 @@ MOVED = [
     ("roma.rewards", "GRADE_COLUMNS", "roma.grading"),
     ("roma.vocabulary", "full_vocabulary_kl", "roma.kl_kernels"),
     ("roma.vocabulary", "token_logps_from_hidden", "roma.kl_kernels"),
-    ("roma.scripts.warm_start", "completion_text", "roma.scripts.warm_start"),
+    ("roma.scripts.warm_start", "completion_text", "roma.scripts.warm_start_data"),
+    ("roma.scripts.warm_start", "target_completion", "roma.scripts.warm_start_data"),
+    ("roma.scripts.warm_start", "synthetic_sft_dataset", "roma.scripts.warm_start_data"),
 ]
 TRAINER_MOVED = [
     ("roma.trainer.trainer", "training_view_id", "roma.trainer.views"),

@@ -270,6 +270,23 @@ def evaluate(path: str, out_dir: Path, script_args: RomaScriptArguments, seed: i
     return run_sweep(config)
 
 
+def load_rl_dataset(script_args: RomaScriptArguments) -> Any:
+    """The RL rows the script arguments name (`roma.data.loading.load_training_dataset`)."""
+    return load_training_dataset(
+        script_args.dataset_name,
+        split=script_args.dataset_train_split,
+        question_column=script_args.question_column,
+        image_column=script_args.image_column,
+        answer_column=script_args.answer_column,
+        extra_columns=script_args.extra_columns,
+        skip_bad_samples=script_args.skip_bad_samples,
+        max_samples=script_args.max_train_samples,
+        image_root=script_args.image_root,
+        system_prompt=script_args.system_prompt,
+        dataset_config=script_args.dataset_config,
+    )
+
+
 def run(
     script_args: RomaScriptArguments, training_args: RomaConfig, model_args, *, before_dir: Path | None = None
 ) -> dict[str, Any]:
@@ -287,19 +304,7 @@ def run(
     processor = load_processor(start_path, script_args)
 
     # 2. Data: conversational prompts asking for \boxed{} answers, images decoded and checked once.
-    train_dataset = load_training_dataset(
-        script_args.dataset_name,
-        split=script_args.dataset_train_split,
-        question_column=script_args.question_column,
-        image_column=script_args.image_column,
-        answer_column=script_args.answer_column,
-        extra_columns=script_args.extra_columns,
-        skip_bad_samples=script_args.skip_bad_samples,
-        max_samples=script_args.max_train_samples,
-        image_root=script_args.image_root,
-        system_prompt=script_args.system_prompt,
-        dataset_config=script_args.dataset_config,
-    )
+    train_dataset = load_rl_dataset(script_args)
 
     # 3. Evaluation before training, on the main process (the sweep loads the checkpoint itself).
     before = None

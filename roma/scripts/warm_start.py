@@ -41,16 +41,21 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from roma._publish import move_into_place
-from roma.data.prompts import build_conversation
-from roma.data.synthetic import SYNTHETIC_TASK_VERSION, make_synthetic_dataset
+from roma.data.synthetic import SYNTHETIC_TASK_VERSION
 from roma.models.tiny import FAMILIES, build_tiny_model, get_spec
 from roma.numerics import cpu_numerics, pin_cpu_numerics
 
-if TYPE_CHECKING:  # pragma: no cover
-    from datasets import Dataset
+# The rows and the metric live in warm_start_data; importable from here as before (noqa: re-exported names).
+from roma.scripts.warm_start_data import (  # noqa: F401
+    completion_exact_match,
+    completion_text,
+    predicted_tokens,
+    synthetic_sft_dataset,
+    target_completion,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -210,15 +215,6 @@ def check_rl_rows_unseen(dataset_name: str, split: str, config: WarmStartConfig)
 
 # ---------------------------------------------------------------------------------------------------------
 # Cache key: pure functions of the settings and the base model's files.
-
-
-def target_completion(answer: str) -> str:
-    """The supervised completion for a gold ``answer``: ``\\boxed{ANSWER}`` (what `roma.grading` extracts)."""
-    return f"\\boxed{{{answer}}}"
-
-
-# The old name, kept for one release: `roma.rewards.completion_text` is the text *of* a model's completion.
-completion_text = target_completion
 
 
 def _file_sha256(path: Path) -> str:
@@ -419,34 +415,12 @@ def _warm_start_in_subprocess(
     return expected
 
 
-def synthetic_sft_dataset(
-    num_samples: int, *, seed: int = 0, image_size: int = 64, split: str = "train"
-) -> Dataset:
-    """A synthetic split as TRL conversational prompt-completion rows: ``prompt``, ``completion``, ``image``."""
-    rows = make_synthetic_dataset(split, num_samples, seed=seed, image_size=image_size)
-
-    def to_prompt_completion(question: str, answer: str) -> dict[str, Any]:
-        return {
-            "prompt": build_conversation(question),
-            "completion": [
-                {"role": "assistant", "content": [{"type": "text", "text": target_completion(answer)}]}
-            ],
-        }
-
-    return rows.map(
-        to_prompt_completion,
-        input_columns=["question", "answer"],
-        remove_columns=[name for name in rows.column_names if name != "image"],
-        desc="Warm start: prompt-completion rows",
-    )
-
-
 def _train(base_model: str | Path | None, out_dir: Path, config: WarmStartConfig) -> dict[str, Any]:
     """Train into ``out_dir`` (model + processor) and return what ``warm_start.json`` records."""
     started = time.perf_counter()
     # Imported here: a cache hit (the common case) never pays for transformers and TRL.
     from transformers import AutoModelForImageTextToText, AutoProcessor
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTTrainer
 
     from roma.trainer.callbacks import StopAtTargetAccuracy
 
@@ -467,37 +441,9 @@ def _train(base_model: str | Path | None, out_dir: Path, config: WarmStartConfig
     evaluation: dict[str, Any] = {}
     if config.target_accuracy is not None:
         stop = StopAtTargetAccuracy(config.target_accuracy)
-        evaluation = {
-            "eval_dataset": synthetic_sft_dataset(
-                config.eval_samples, seed=0, image_size=config.image_size, split="validation"
-            ),
-            "compute_metrics": completion_exact_match,
-            "preprocess_logits_for_metrics": predicted_tokens,
-            "callbacks": [stop],
-        }
+        evaluation = _validation_arguments(config, stop)
 
-    args = SFTConfig(
-        output_dir=str(out_dir),
-        max_steps=config.steps,
-        per_device_train_batch_size=config.batch_size,
-        learning_rate=config.learning_rate,
-        lr_scheduler_type=LR_SCHEDULER,
-        warmup_steps=math.ceil(WARMUP_RATIO * config.steps),
-        seed=config.seed,
-        use_cpu=True,
-        bf16=False,
-        # A 1.7 M-parameter model needs no activation memory savings; recomputation would cost ~30 % a step.
-        activation_checkpointing=False,
-        completion_only_loss=True,
-        max_length=None,  # prompts are ~110 tokens; truncation could only cut image tokens
-        logging_steps=max(1, min(10, config.steps // 10)),
-        save_strategy="no",
-        report_to="none",
-        disable_tqdm=False,
-        eval_strategy="steps" if stop is not None else "no",
-        eval_steps=config.eval_steps,
-        per_device_eval_batch_size=EVAL_BATCH_SIZE,
-    )
+    args = _sft_config(out_dir, config, evaluate=stop is not None)
     trainer = SFTTrainer(
         model=model, args=args, train_dataset=train_dataset, processing_class=processor, **evaluation
     )
@@ -542,6 +488,47 @@ def _train(base_model: str | Path | None, out_dir: Path, config: WarmStartConfig
     }
 
 
+def _validation_arguments(config: WarmStartConfig, stop: Any) -> dict[str, Any]:
+    """`SFTTrainer`'s evaluation arguments for a target-stopped warm start: the validation rows, the exact-match
+    metric (`VALIDATION_METRIC`) and the callback ``stop`` that ends training at the target."""
+    return {
+        "eval_dataset": synthetic_sft_dataset(
+            config.eval_samples, seed=0, image_size=config.image_size, split="validation"
+        ),
+        "compute_metrics": completion_exact_match,
+        "preprocess_logits_for_metrics": predicted_tokens,
+        "callbacks": [stop],
+    }
+
+
+def _sft_config(out_dir: Path, config: WarmStartConfig, *, evaluate: bool) -> Any:
+    """The `trl.SFTConfig` of the warm start."""
+    from trl import SFTConfig  # only when training: a cache hit never pays for TRL
+
+    return SFTConfig(
+        output_dir=str(out_dir),
+        max_steps=config.steps,
+        per_device_train_batch_size=config.batch_size,
+        learning_rate=config.learning_rate,
+        lr_scheduler_type=LR_SCHEDULER,
+        warmup_steps=math.ceil(WARMUP_RATIO * config.steps),
+        seed=config.seed,
+        use_cpu=True,
+        bf16=False,
+        # A 1.7 M-parameter model needs no activation memory savings; recomputation would cost ~30 % a step.
+        activation_checkpointing=False,
+        completion_only_loss=True,
+        max_length=None,  # prompts are ~110 tokens; truncation could only cut image tokens
+        logging_steps=max(1, min(10, config.steps // 10)),
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=False,
+        eval_strategy="steps" if evaluate else "no",
+        eval_steps=config.eval_steps,
+        per_device_eval_batch_size=EVAL_BATCH_SIZE,
+    )
+
+
 def _torch_threads() -> int:
     import torch
 
@@ -552,27 +539,6 @@ def _cpu_capability() -> str:
     import torch
 
     return torch.backends.cpu.get_cpu_capability()
-
-
-def predicted_tokens(logits: Any, labels: Any) -> Any:
-    """The model's greedy token at every position (`Trainer`'s ``preprocess_logits_for_metrics``: keeps the
-    evaluation's memory at one id per token instead of a vocabulary of logits)."""
-    if isinstance(logits, tuple):  # a model output with more than the logits (e.g. rope deltas)
-        logits = logits[0]
-    return logits.argmax(dim=-1)
-
-
-def completion_exact_match(prediction: Any) -> dict[str, float]:
-    """``answer_accuracy``: the fraction of rows whose every completion token (label != -100) is the model's
-    greedy prediction at the position before it (teacher forcing; `VALIDATION_METRIC`)."""
-    import numpy as np
-
-    predicted, labels = np.asarray(prediction.predictions), np.asarray(prediction.label_ids)
-    targets = labels[:, 1:]
-    scored = targets != -100
-    hits = (predicted[:, :-1] == targets) | ~scored
-    correct = hits.all(axis=1) & scored.any(axis=1)
-    return {"answer_accuracy": float(correct.mean()) if len(correct) else 0.0}
 
 
 # ---------------------------------------------------------------------------------------------------------
