@@ -128,7 +128,7 @@ class RomaScriptArguments(ScriptArguments):
         metadata={
             "help": "Also train the GRPO baseline from the same start, seed and data (into output_dir/grpo; ROMA "
             "into output_dir/roma) and print before / GRPO / ROMA per condition with ROMA − GRPO and its paired "
-            "95 % interval (roma.scripts.comparison). Needs trainer=roma."
+            "95-percent interval (roma.scripts.comparison). Needs trainer=roma."
         },
     )
     min_pixels: int | None = field(

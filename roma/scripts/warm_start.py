@@ -124,7 +124,7 @@ class WarmStartConfig:
         default=None,
         metadata={
             "help": "Stop at the first evaluation whose validation answer accuracy (0-1) reaches this; None "
-            "trains every step. Why: how far a fixed number of steps gets is chaotic (68 % or 94 % clean "
+            "trains every step. Why: how far a fixed number of steps gets is chaotic (68 or 94 percent clean "
             "for the same settings on two CPUs), a target is not."
         },
     )
