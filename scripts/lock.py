@@ -63,8 +63,20 @@ def resolve() -> dict[str, str]:
         python = env_dir / "bin" / "python"
         report = Path(tmp) / "report.json"
         result = subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", "--dry-run", "--ignore-installed",
-             "--report", str(report), "-c", str(PINS), f"{ROOT}[{EXTRAS}]"],
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--dry-run",
+                "--ignore-installed",
+                "--report",
+                str(report),
+                "-c",
+                str(PINS),
+                f"{ROOT}[{EXTRAS}]",
+            ],
             capture_output=True,
             text=True,
         )
@@ -73,7 +85,9 @@ def resolve() -> dict[str, str]:
         noise = re.compile(r"^WARNING: Location '.*' is ignored: it is neither a file nor a directory\.$")
         sys.stderr.writelines(line + "\n" for line in result.stderr.splitlines() if not noise.match(line))
         if result.returncode != 0:
-            raise SystemExit(f"pip could not resolve {PINS.name} with pyproject.toml (exit {result.returncode}).")
+            raise SystemExit(
+                f"pip could not resolve {PINS.name} with pyproject.toml (exit {result.returncode})."
+            )
         resolved = json.loads(report.read_text())["install"]
     pins = {canonical(item["metadata"]["name"]): item["metadata"]["version"] for item in resolved}
     pins.pop(PROJECT, None)
@@ -131,8 +145,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"The environment ({sys.prefix}) drifts from {LOCK.name}:", file=sys.stderr)
             for line in problems:
                 print(f"  {line}", file=sys.stderr)
-            print("Reinstall with `bash scripts/install.sh` in a fresh virtual environment, or, if the new "
-                  "versions are intended, regenerate the lock with `python3 scripts/lock.py`.", file=sys.stderr)
+            print(
+                "Reinstall with `bash scripts/install.sh` in a fresh virtual environment, or, if the new "
+                "versions are intended, regenerate the lock with `python3 scripts/lock.py`.",
+                file=sys.stderr,
+            )
             return 1
         print(f"Environment matches {LOCK.name} ({len(read_lock())} pins).")
         return 0

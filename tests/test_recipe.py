@@ -267,7 +267,9 @@ def test_no_rl_scene_of_the_cpu_recipe_is_a_warm_start_scene(tmp_path):
     def digest(image) -> str:
         return hashlib.sha256(np.asarray(image.convert("RGB")).tobytes()).hexdigest()
 
-    rl_rows = load_training_dataset(script_args.dataset_name, split=script_args.dataset_train_split, max_samples=16)
+    rl_rows = load_training_dataset(
+        script_args.dataset_name, split=script_args.dataset_train_split, max_samples=16
+    )
     assert [digest(row["image"]) for row in rl_rows] == [digest(render_scene(s)) for s in rl_scenes[:16]]
     sft_rows = synthetic_sft_dataset(16, seed=config.seed)
     assert [digest(row["image"]) for row in sft_rows] == [

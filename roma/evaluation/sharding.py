@@ -143,10 +143,7 @@ class ShardedRecordStore:
         # Read once: no other process writes a key this one owns (the partition is disjoint), and keys
         # written elsewhere after this point are not this process's work anyway.
         self.elsewhere = {
-            record.key
-            for other in record_files(out)
-            if other != path
-            for record in read_records(other)
+            record.key for other in record_files(out) if other != path for record in read_records(other)
         }
 
     def __contains__(self, key: object) -> bool:
