@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from roma._state_files import write_json_atomic
 from roma.evaluation.compare import condition_changes, paired_delta_interval
 from roma.evaluation.formatting import format_points, format_points_interval
 from roma.evaluation.records import SweepRecord, read_records
@@ -59,7 +59,7 @@ def run_comparison(
     if all((folder / RECORDS_FILE).is_file() for folder in folders.values()):
         records = {name: read_records(folder / RECORDS_FILE) for name, folder in folders.items()}
         comparison["rows"] = comparison_rows(records["before"], records["grpo"], records["roma"])
-    (output_dir / "comparison.json").write_text(json.dumps(comparison, indent=2) + "\n")
+    write_json_atomic(output_dir / "comparison.json", comparison)  # the one writer of roma's JSON files
     print(format_comparison(comparison))
     return comparison
 
