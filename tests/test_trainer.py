@@ -600,9 +600,14 @@ def test_chunked_views_pass_gives_the_same_loss_and_gradients(estimator, tiny_qw
         trainer.args.roma_views_micro_batch = micro_batch
         chunked_loss, chunked_grads = _roma_loss_and_gradients(trainer, inputs)
         torch.testing.assert_close(chunked_loss, loss, rtol=1e-5, atol=1e-6)
-        assert chunked_grads.keys() == grads.keys()
-        for name, grad in grads.items():
-            torch.testing.assert_close(chunked_grads[name], grad, rtol=1e-4, atol=1e-6, msg=name)
+        # A parameter whose output reaches nothing scored (Qwen3-VL's last deepstack merger: the image positions
+        # after the last layer) has a zero gradient in one pass and none in another; both are zero.
+        for name in grads.keys() | chunked_grads.keys():
+            grad, chunked = grads.get(name), chunked_grads.get(name)
+            if grad is None or chunked is None:
+                assert "deepstack_merger_list" in name and not (grad if chunked is None else chunked).any(), name
+                continue
+            torch.testing.assert_close(chunked, grad, rtol=1e-4, atol=1e-6, msg=name)
 
 
 def test_clipped_aux_term_gives_no_gradient_when_every_token_is_clipped(tiny_qwen3_vl_path, tmp_path):

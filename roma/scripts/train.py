@@ -24,7 +24,7 @@ import torch
 import yaml
 from accelerate import PartialState
 from transformers import AutoProcessor
-from trl import GRPOTrainer, ModelConfig, ScriptArguments, TrlParser, get_peft_config
+from trl import ModelConfig, ScriptArguments, TrlParser, get_peft_config
 
 from roma._lists import comma_list
 from roma._messages import with_suggestions
@@ -119,7 +119,8 @@ class RomaScriptArguments(ScriptArguments):
     trainer: str = field(
         default="roma",
         metadata={
-            "help": "'roma' (RomaGRPOTrainer) or 'grpo' (trl.GRPOTrainer, the baseline).",
+            "help": "'roma' (RomaGRPOTrainer) or 'grpo' (the baseline: RomaGRPOTrainer with ROMA's weights at 0, "
+            "i.e. trl.GRPOTrainer's loss).",
             "choices": TRAINERS,
         },
     )
@@ -324,9 +325,12 @@ def run(
     }
     if script_args.trainer == "roma" and training_args.roma_base_model is None:
         training_args.roma_base_model = model_args.model_name_or_path  # the model card's base model
-    trainer_class = RomaGRPOTrainer if script_args.trainer == "roma" else GRPOTrainer
+    if script_args.trainer == "grpo":
+        # The baseline: RomaGRPOTrainer with both ROMA weights at 0 is TRL's GRPOTrainer (same loss, same numbers)
+        # with each group's prompt run once in the log-prob pass, so both arms train at the same speed.
+        training_args.roma_kl_coef = training_args.roma_aux_coef = 0.0
     with rl_threads(script_args.rl_cpu_threads, training_args):
-        trainer = trainer_class(
+        trainer = RomaGRPOTrainer(
             model=start_path,
             reward_funcs=resolve_reward_functions(script_args.reward_funcs),
             args=training_args,

@@ -153,6 +153,15 @@ class RomaConfig(GRPOConfig):
         },
     )
 
+    roma_shared_prompt_forward: bool = field(
+        default=True,
+        metadata={
+            "help": "Run each group's prompt once in the loss's log-prob pass and index its key/value cache out to "
+            "the group's completions (roma.trainer.shared_prompt): TRL's log-probs and gradients, fewer tokens. "
+            "Applies to Qwen-VL models in one process without gradient checkpointing; otherwise TRL's pass runs."
+        },
+    )
+
     roma_rollout_degradation: str = field(
         default="none",
         metadata={

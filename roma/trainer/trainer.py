@@ -9,7 +9,8 @@ hooks and calls `super()` in each:
   ``sampler.sample(images, training_view_id(p, s), v)``, through the processor's image processor); after TRL,
   checks each view's layout equals the clean one and stores the views per sample so TRL's shuffling and slicing
   keep them aligned;
-- `_get_per_token_logps_and_entropies`: lets `_compute_loss` keep TRL's clean log-probs (no second clean pass);
+- `_get_per_token_logps_and_entropies`: runs each group's prompt once (`roma.trainer.shared_prompt`); lets
+  `_compute_loss` keep TRL's clean log-probs (no second clean pass);
 - `_generate`: hands TRL an empty image list for text-only prompts of a mixed batch (TRL 1.16 passes None to the
   processor, which raises) and, for the noisy-rollout baseline, rolls part of each group out on a degraded image;
 - `_compute_loss`: TRL's loss + λ · worst-case token KL + μ · auxiliary PG (`roma.trainer.losses`), the K views
@@ -46,6 +47,7 @@ from roma.trainer import losses
 from roma.trainer.config import RomaConfig
 from roma.trainer.layouts import ViewLayout, layout_for
 from roma.trainer.metrics import KL_METRIC_DECAY, append_metrics, decay_kl_sums, local_metric_sums
+from roma.trainer.shared_prompt import shared_prompt_pass, unwrap_base_model
 from roma.trainer.trl_compat import (
     GENERATE_IMAGES_INDEX,
     GENERATE_RESULT_LENGTH,
@@ -337,15 +339,16 @@ class RomaGRPOTrainer(GRPOTrainer):
 
     def _get_per_token_logps_and_entropies(self, *args, **kwargs):
         # Parameters passed through unchanged; check_trl_hooks pins TRL's signature (and result[0] = log-probs).
-        result = super()._get_per_token_logps_and_entropies(*args, **kwargs)
+        bound = inspect.signature(GRPOTrainer._get_per_token_logps_and_entropies).bind(self, *args, **kwargs)
+        # Each group's prompt run once where that applies (TRL's numbers, fewer tokens); else TRL's pass.
+        result = shared_prompt_pass(bound.arguments, self.args.roma_shared_prompt_forward, self.accelerator)
+        if result is None:
+            result = super()._get_per_token_logps_and_entropies(*args, **kwargs)
         if self._roma_capture_clean is not None:
             # The first log-prob pass of TRL's _compute_loss must be the clean one: the batch's own input ids and
             # pixel values. Keep its log-probs (with their graph) for the KL target, its entropies for the mask.
             expected_ids, expected_pixels = self._roma_capture_clean
             self._roma_capture_clean = None
-            bound = inspect.signature(GRPOTrainer._get_per_token_logps_and_entropies).bind(
-                self, *args, **kwargs
-            )
             input_ids, pixel_values = bound.arguments["input_ids"], bound.arguments.get("pixel_values")
             if not (torch.equal(input_ids, expected_ids) and pixel_values is expected_pixels):
                 raise RuntimeError(
@@ -578,9 +581,7 @@ class RomaGRPOTrainer(GRPOTrainer):
 
     def _final_hidden_states(self, model, input_ids, attention_mask, logits_to_keep, forward_kwargs):
         """Final (normed) hidden states at the positions that predict the completion tokens: [N, T, H]."""
-        unwrapped = self.accelerator.unwrap_model(model)
-        if hasattr(unwrapped, "get_base_model"):  # PEFT: LoRA layers live inside the base model's modules
-            unwrapped = unwrapped.get_base_model()
+        unwrapped = unwrap_base_model(self.accelerator, model)
         kwargs = {k: v for k, v in forward_kwargs.items() if k not in ("num_images", "num_tiles")}
         with self.accelerator.autocast():
             outputs = unwrapped.base_model(
