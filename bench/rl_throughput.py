@@ -1,10 +1,12 @@
 """Completions per second of the tiny RL step, GRPO and ROMA (K = 2): the current code against a baseline commit,
 measured in one run.
 
-    python bench/rl_throughput.py [--baseline 90d5d9f] [--steps 10] [--warmup 2] [--rounds 2] [--json PATH]
+    python bench/rl_throughput.py [--baseline 90d5d9f] [--steps 10] [--warmup 2] [--rounds 2]
+        [--completions_per_step 16] [--json PATH]
 
-Both codes train the tiny recipe as ``roma train --config tiny_cpu`` does (16 completions a step: 2 prompts × 8,
-at most 16 tokens, the 1.7 M-parameter Qwen3-VL; each code with its own recipe), without warm start or evaluation.
+Both codes train the tiny recipe as ``roma train --config tiny_cpu`` does (each code with its own recipe: its
+thread count, its trainer), at the same batch (``--completions_per_step``, default 16: 2 prompts × 8, at most 16
+tokens, the 1.7 M-parameter Qwen3-VL), without warm start or evaluation.
 The reward marks about half of the completions correct, deterministically from their text (a model without warm
 start earns no accuracy reward; half correct is where the recipe's warm start leaves it, and it makes ROMA's
 views pass run on the correct half as in a real run).
@@ -44,7 +46,7 @@ def half_correct(completions, **kwargs):
     return [float(zlib.crc32(str(completion).encode()) % 2) for completion in completions]
 
 
-def _child(trainer: str, steps: int, out_dir: str) -> dict:
+def _child(trainer: str, steps: int, out_dir: str, completions_per_step: int) -> dict:
     """Train ``steps`` steps of the tiny recipe with the ``roma`` on sys.path; per-step wall and CPU seconds."""
     import trl
 
@@ -77,6 +79,11 @@ def _child(trainer: str, steps: int, out_dir: str) -> dict:
         "512",
         "--max_steps",
         str(steps),
+        # The same batch for both codes, whatever each code's recipe says (the recipe went from 2 to 8 prompts).
+        "--per_device_train_batch_size",
+        str(completions_per_step),
+        "--num_generations",
+        "8",
         "--output_dir",
         out_dir,
         "--reward_funcs",
@@ -111,7 +118,7 @@ def _export(ref: str, folder: Path) -> str:
     return commit
 
 
-def _run_child(tree: Path, trainer: str, steps: int, workdir: Path) -> dict:
+def _run_child(tree: Path, trainer: str, steps: int, workdir: Path, completions_per_step: int) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
     env.update(
         PYTHONPATH=str(tree),
@@ -122,7 +129,7 @@ def _run_child(tree: Path, trainer: str, steps: int, workdir: Path) -> dict:
     )
     out_dir = tempfile.mkdtemp(prefix=f"{trainer}-", dir=workdir)
     command = [sys.executable, str(Path(__file__).resolve()), "--child", trainer, "--steps", str(steps)]
-    command += ["--out_dir", out_dir]
+    command += ["--out_dir", out_dir, "--completions_per_step", str(completions_per_step)]
     done = subprocess.run(command, env=env, cwd=str(workdir), capture_output=True, text=True)
     lines = [line for line in done.stdout.splitlines() if line.startswith(_RESULT_PREFIX)]
     if done.returncode != 0 or not lines:
@@ -149,7 +156,9 @@ def measure(args: argparse.Namespace) -> dict:
         order = list(codes) if round_index % 2 == 0 else list(reversed(codes))
         for trainer in TRAINERS:
             for code in order:
-                result = _run_child(codes[code], trainer, args.warmup + args.steps, workdir)
+                result = _run_child(
+                    codes[code], trainer, args.warmup + args.steps, workdir, args.completions_per_step
+                )
                 for key in ("wall", "cpu"):
                     timed[(code, trainer)][key] += result[key][args.warmup :]
                 print(
@@ -224,14 +233,19 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2, help="Untimed first steps of each run.")
     parser.add_argument("--rounds", type=int, default=2, help="Runs of each (code, trainer), interleaved.")
     parser.add_argument(
-        "--completions_per_step", type=int, default=16, help="The recipe's batch (2 prompts x 8)."
+        "--completions_per_step",
+        type=int,
+        default=16,
+        help="Completions per step (groups of 8), the same for both codes: 16 (2 prompts x 8, the issue's "
+        "setting) or 64 (8 x 8, the recipe's since the GRPO tuning).",
     )
     parser.add_argument("--json", help="Also write the results here.")
     parser.add_argument("--child", choices=TRAINERS, help=argparse.SUPPRESS)
     parser.add_argument("--out_dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(_RESULT_PREFIX + json.dumps(_child(args.child, args.steps, args.out_dir)), flush=True)
+        result = _child(args.child, args.steps, args.out_dir, args.completions_per_step)
+        print(_RESULT_PREFIX + json.dumps(result), flush=True)
         return
     results = measure(args)
     print(format_table(results))

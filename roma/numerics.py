@@ -15,10 +15,12 @@ it is; ``ROMA_PIN_CPU_NUMERICS=0`` pins nothing. Only on x86-64 Linux CPUs with 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import sys
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 PINNED_CPU_NUMERICS: dict[str, str] = {
@@ -64,3 +66,18 @@ def pin_cpu_numerics() -> dict[str, str]:
 def cpu_numerics() -> dict[str, str | None]:
     """The values of the kernel-selecting variables in this process (part of the warm-start cache key)."""
     return {name: os.environ.get(name) for name in PINNED_CPU_NUMERICS}
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """PyTorch's intra-op thread count set to ``threads`` inside the block (None: unchanged), restored after it.
+    Why: a float sum splits across threads, so the count is part of a CPU result as the kernels are."""
+    import torch
+
+    previous = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)

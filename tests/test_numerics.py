@@ -63,3 +63,19 @@ def test_every_entry_point_pins_before_torch_chooses_its_kernels(entry):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["avx2", "AVX2", "AVX2"]
+
+
+def test_torch_threads_sets_the_count_inside_the_block_and_restores_it():
+    import torch
+
+    from roma.numerics import torch_threads
+
+    before = torch.get_num_threads()
+    with torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with torch_threads(None):
+        assert torch.get_num_threads() == before
+    with pytest.raises(RuntimeError), torch_threads(1):
+        raise RuntimeError("restored on the way out too")
+    assert torch.get_num_threads() == before

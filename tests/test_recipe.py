@@ -234,10 +234,10 @@ def test_warm_start_settings_come_from_the_script_arguments_in_one_config(tmp_pa
     script_args, _, _ = _parse(
         ["--config", str(REPO / "recipes" / "configs" / "tiny_cpu.yaml"), "--output_dir", str(tmp_path)]
     )
-    # tiny_cpu.yaml: at most 1500 steps of 16 rows at 1e-3, stopped at 65 % validation accuracy; the seed is the
-    # fixed default.
+    # tiny_cpu.yaml: at most 1500 steps of 16 rows at 1e-3, stopped at 65 % validation accuracy, on one thread
+    # (every machine sums in the same order); the seed is the fixed default.
     assert script_args.warm_start_config() == WarmStartConfig(
-        steps=1500, batch_size=16, learning_rate=1e-3, seed=0, target_accuracy=0.65
+        steps=1500, batch_size=16, learning_rate=1e-3, seed=0, target_accuracy=0.65, cpu_threads=1
     )
     assert RomaScriptArguments(warm_start_sft_steps=0).warm_start_config() is None
     with pytest.raises(ValueError, match="batch_size"):

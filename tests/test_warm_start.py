@@ -146,6 +146,7 @@ def test_the_key_names_every_input_and_the_task_version(tiny_qwen3_vl_path, monk
         "image_size": 64,
         "stop": None,
         "cpu_numerics": cpu_numerics(),
+        "cpu_threads": None,
         "data": {"task": "roma.data.synthetic train split, all families", "version": SYNTHETIC_TASK_VERSION},
     }
     monkeypatch.setattr(module, "SYNTHETIC_TASK_VERSION", SYNTHETIC_TASK_VERSION + 1)
@@ -162,6 +163,7 @@ def test_the_key_names_every_input_and_the_task_version(tiny_qwen3_vl_path, monk
         {"num_train_samples": 9},
         {"image_size": 96},
         {"target_accuracy": 0.5},
+        {"cpu_threads": 1},
     ],
 )
 def test_every_keyed_argument_changes_the_hash(tiny_qwen3_vl_path, change):

@@ -39,7 +39,7 @@ from roma.evaluation.sweep import RECORDS_FILE, run_sweep
 from roma.evaluation.sweep_config import SweepConfig
 from roma.models.processing import set_pixel_range
 from roma.models.resolve import resolve_model
-from roma.numerics import pin_cpu_numerics
+from roma.numerics import pin_cpu_numerics, torch_threads
 from roma.rewards import get_reward_function
 from roma.scripts.comparison import run_comparison
 from roma.scripts.warm_start import WarmStartConfig, check_rl_rows_unseen, warm_start
@@ -165,6 +165,13 @@ class RomaScriptArguments(ScriptArguments):
             "help": "Seed of the warm start (fixed, so runs with different RL seeds share one checkpoint)."
         },
     )
+    warm_start_cpu_threads: int | None = field(
+        default=None,
+        metadata={
+            "help": "PyTorch threads of the warm start on the CPU (part of its cache key); None: PyTorch's default. "
+            "The tiny recipe pins 1, so every machine trains the same warm start."
+        },
+    )
     warm_start_cache_dir: str = field(
         default="runs/warm_start", metadata={"help": "Where warm-started checkpoints are cached."}
     )
@@ -228,6 +235,7 @@ class RomaScriptArguments(ScriptArguments):
             learning_rate=self.warm_start_learning_rate,
             seed=self.warm_start_seed,
             target_accuracy=self.warm_start_target_accuracy,
+            cpu_threads=self.warm_start_cpu_threads,
         )
 
 
@@ -377,15 +385,8 @@ def rl_threads(threads: int | None, training_args: RomaConfig):
     """PyTorch's intra-op thread count set to ``threads`` inside the block when training runs on the CPU (restored
     after it, for the evaluation and any caller in the same process); no change for None or a GPU run."""
     on_cpu = training_args.use_cpu or not torch.cuda.is_available()
-    if threads is None or not on_cpu:
+    with torch_threads(threads if on_cpu else None):
         yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def _accuracy_table(results: dict[str, Any] | None) -> dict[str, dict[str, float]] | None:

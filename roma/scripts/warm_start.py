@@ -46,7 +46,7 @@ from typing import Any
 from roma._publish import move_into_place
 from roma.data.synthetic import SYNTHETIC_TASK_VERSION
 from roma.models.tiny import FAMILIES, build_tiny_model, get_spec
-from roma.numerics import cpu_numerics, pin_cpu_numerics
+from roma.numerics import cpu_numerics, pin_cpu_numerics, torch_threads
 
 # The rows and the metric live in warm_start_data; importable from here as before (noqa: re-exported names).
 from roma.scripts.warm_start_data import (  # noqa: F401
@@ -140,6 +140,14 @@ class WarmStartConfig:
         default="qwen3_vl",
         metadata={"help": "Model family built when no base model is given (ignored otherwise)."},
     )
+    cpu_threads: int | None = field(
+        default=None,
+        metadata={
+            "help": "PyTorch intra-op threads while training on the CPU (torch.set_num_threads); None keeps "
+            "PyTorch's default (the machine's cores). A float sum splits across threads, so the count is part "
+            "of the result: pinning it gives every machine the same one."
+        },
+    )
 
     def __post_init__(self) -> None:
         for name, minimum in (
@@ -152,6 +160,9 @@ class WarmStartConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
                 raise ValueError(f"warm_start: {name} must be an integer >= {minimum}, got {value!r}.")
+        threads = self.cpu_threads
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+            raise ValueError(f"warm_start: cpu_threads must be an integer >= 1 or None, got {threads!r}.")
         samples = self.num_train_samples
         if samples is not None and (isinstance(samples, bool) or not isinstance(samples, int) or samples < 1):
             raise ValueError(
@@ -278,6 +289,7 @@ def warm_start_key(base_model: str | Path | None, config: WarmStartConfig) -> di
         },
         # The CPU code paths the weights were computed with (roma.numerics): other kernels, other last bits.
         "cpu_numerics": cpu_numerics(),
+        "cpu_threads": config.cpu_threads,
         # The task's own version: a changed generator is a new key even with every argument equal.
         "data": {"task": "roma.data.synthetic train split, all families", "version": SYNTHETIC_TASK_VERSION},
     }
@@ -342,7 +354,8 @@ def warm_start(
     temp_dir = cache_dir / f"{TEMP_PREFIX}{final_dir.name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     temp_dir.mkdir()
     try:
-        info = _train(base_model, temp_dir, config)
+        with torch_threads(config.cpu_threads):
+            info = _train(base_model, temp_dir, config)
         info["key"] = key
         info["key_hash"] = digest
         (temp_dir / INFO_FILE).write_text(json.dumps(info, indent=2) + "\n")
@@ -418,7 +431,8 @@ def _warm_start_in_subprocess(
 def _train(base_model: str | Path | None, out_dir: Path, config: WarmStartConfig) -> dict[str, Any]:
     """Train into ``out_dir`` (model + processor) and return what ``warm_start.json`` records."""
     started = time.perf_counter()
-    # Imported here: a cache hit (the common case) never pays for transformers and TRL.
+    # Imported here: a cache hit (the common case) never pays for torch, transformers and TRL.
+    import torch
     from transformers import AutoModelForImageTextToText, AutoProcessor
     from trl import SFTTrainer
 
@@ -483,8 +497,8 @@ def _train(base_model: str | Path | None, out_dir: Path, config: WarmStartConfig
         "steps_trained": trainer.state.global_step,
         "validation_accuracy_history": accuracies,
         "reached_target": None if stop is None else stop.stopped_at is not None,
-        "cpu_threads": _torch_threads(),
-        "cpu_capability": _cpu_capability(),
+        "cpu_threads": torch.get_num_threads(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
     }
 
 
@@ -527,18 +541,6 @@ def _sft_config(out_dir: Path, config: WarmStartConfig, *, evaluate: bool) -> An
         eval_steps=config.eval_steps,
         per_device_eval_batch_size=EVAL_BATCH_SIZE,
     )
-
-
-def _torch_threads() -> int:
-    import torch
-
-    return torch.get_num_threads()
-
-
-def _cpu_capability() -> str:
-    import torch
-
-    return torch.backends.cpu.get_cpu_capability()
 
 
 # ---------------------------------------------------------------------------------------------------------
