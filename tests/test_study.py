@@ -23,10 +23,13 @@ def test_quick_study_runs_every_stage_writes_the_report_and_resumes(tmp_path, ca
     ):
         assert f"| {method} | 1 |" in text, method
     assert "Selection of K, λ, μ (validation split only)" in text and "select-K2-l0.1-m0.1" in text
+    # The RL settings every method trained with, read from the recipe (tiny_cpu: 8 prompts x 8 completions).
+    assert "- RL settings (every method): 8 prompts × 8 completions a step (batch 64)" in text
     # Each claim is stated with its interval and a verdict, whichever way it falls.
     for figure in ("clean", "seen", "unseen"):
         if figure != "unseen":  # --quick scores clean and seen only
             assert f"- ROMA − GRPO, {figure}: **" in text and "established" in text
+            assert f"- GRPO − warm start, {figure}: **" in text
     assert (
         "What each corruption costs the warm-started model" in text and "| gaussian_blur@3 | seen |" in text
     )

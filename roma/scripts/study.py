@@ -39,7 +39,7 @@ from roma.cli import main as roma_main
 from roma.configs import recipe_path
 from roma.models.tokenizer import vision_token_ids
 from roma.numerics import pin_cpu_numerics
-from roma.scripts.study_report import corruption_costs, write_report
+from roma.scripts.study_report import WARM_START_METHOD, corruption_costs, write_report
 
 # Every stage is a `roma` subcommand run as `python -m roma.cli COMMAND ...`: no file of the repository is run.
 ROMA_COMMAND = [sys.executable, "-m", "roma.cli"]
@@ -330,7 +330,7 @@ class Study:
         # 4. Every run scored on the test split, and the shared warm-started checkpoint as the reference.
         results = self.train_and_evaluate(runs)
         summary = json.loads((self.out / "runs" / runs[0][0].name / "run_summary.json").read_text())
-        reference = RunSpec("warm-start", {}, group="warm start (no RL)")
+        reference = RunSpec(WARM_START_METHOD, {}, group="warm start (no RL)")
         results[reference.name] = self.evaluate(reference, Path(summary["start_checkpoint"]))
         names = [run.name for run, _ in runs] + [reference.name]
 
