@@ -51,6 +51,13 @@ def test_quick_study_runs_every_stage_writes_the_report_and_resumes(tmp_path, ca
     assert report.read_text().count("roma.cli train --config") == 8
     assert "roma.cli train" not in out.split("compare")[0]
 
+    # GRPO and ROMA only (other_methods=False): the same runs reused, the report without the other methods.
+    config = StudyConfig(out_dir=str(tmp_path / "study"), report=str(report), quick=True, other_methods=False)
+    Study(config).run()
+    text = report.read_text()
+    assert "| grpo | 1 |" in text and "| roma | 1 |" in text and "noisy_rollout" not in text
+    assert capsys.readouterr().out.count("[reuse]") == 3  # the selection run, GRPO and ROMA
+
 
 def test_a_missing_base_config_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="base_config 'nowhere.yaml'"):

@@ -66,6 +66,13 @@ class StudyConfig:
     ablation_seeds: int = field(
         default=1, metadata={"help": "How many of the seeds each ROMA ablation runs on."}
     )
+    other_methods: bool = field(
+        default=True,
+        metadata={
+            "help": "Also run NoisyRollout-style, augmentation and the ROMA ablations; false: GRPO and ROMA only "
+            "(the comparison the study is for, in the time of its seeds)."
+        },
+    )
     jobs: int = field(
         default=1,
         metadata={
@@ -318,10 +325,8 @@ class Study:
             "roma-mean-views": {**selected, "roma_kl_reduction": "mean"},
             "roma-no-aux": {**selected, "roma_aux_coef": 0},
         }
-        for variants, count in (
-            (rollout_baselines, config.baseline_seeds),
-            (ablations, config.ablation_seeds),
-        ):
+        others = ((rollout_baselines, config.baseline_seeds), (ablations, config.ablation_seeds))
+        for variants, count in others if config.other_methods else ():
             for name, overrides in variants.items():
                 runs += [
                     (RunSpec(f"{name}-seed{seed}", overrides, group=name), seed) for seed in seeds[:count]
