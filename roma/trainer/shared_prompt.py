@@ -30,6 +30,14 @@ from typing import Any
 import torch
 
 
+def _sample_images(num_images: list[int], rows: list[int]) -> list[int]:
+    """Indices of the images of ``rows`` (in row order), from each row's image count."""
+    starts = [0]
+    for count in num_images:
+        starts.append(starts[-1] + count)
+    return [image for row in rows for image in range(starts[row], starts[row + 1])]
+
+
 def shared_prompt_owners(
     prompt_ids: torch.Tensor,
     prompt_mask: torch.Tensor,
@@ -39,27 +47,23 @@ def shared_prompt_owners(
 ) -> tuple[list[int], torch.Tensor]:
     """Rows with equal prompt tokens, mask and image pixels share a prompt: ``(first_rows, owner)`` where
     ``first_rows`` lists one row per distinct prompt and ``owner[row]`` is the index into ``first_rows`` of its
-    prompt. Pixels are compared exactly (a degraded or differently resized image is another prompt)."""
-    rows_per_image = image_grid_thw.prod(dim=-1).tolist()
-    per_image = torch.split(pixel_values, rows_per_image)
-    starts = [0]
-    for count in num_images:
-        starts.append(starts[-1] + count)
+    prompt. Pixels are compared exactly (a degraded or differently resized image is another prompt), on their own
+    device: only the token ids (small) go to the host, to group the candidates."""
+    per_image = torch.split(pixel_values, image_grid_thw.prod(dim=-1).tolist())
     first_rows: list[int] = []
     owner: list[int] = []
-    seen: dict[tuple, int] = {}
+    candidates: dict[bytes, list[int]] = {}  # token key -> indices into first_rows
     for row in range(prompt_ids.size(0)):
-        images = per_image[starts[row] : starts[row + 1]]
-        key = (
-            prompt_ids[row].cpu().numpy().tobytes(),
-            prompt_mask[row].cpu().numpy().tobytes(),
-            tuple(image.detach().cpu().numpy().tobytes() for image in images),
-        )
-        index = seen.get(key)
-        if index is None:
-            # Equal bytes are the test; the dictionary's hash only narrows the candidates.
-            index = seen[key] = len(first_rows)
+        key = prompt_ids[row].cpu().numpy().tobytes() + prompt_mask[row].cpu().numpy().tobytes()
+        images = [per_image[i] for i in _sample_images(num_images, [row])]
+        for index in candidates.setdefault(key, []):
+            other = [per_image[i] for i in _sample_images(num_images, [first_rows[index]])]
+            if len(other) == len(images) and all(map(torch.equal, other, images)):
+                break
+        else:
+            index = len(first_rows)
             first_rows.append(row)
+            candidates[key].append(index)
         owner.append(index)
     return first_rows, torch.tensor(owner, dtype=torch.long, device=prompt_ids.device)
 
@@ -67,23 +71,12 @@ def shared_prompt_owners(
 def _pixel_rows(image_grid_thw: torch.Tensor, num_images: list[int], rows: list[int]) -> torch.Tensor:
     """Indices into `pixel_values` of the patches of the images of ``rows`` (in row order)."""
     rows_per_image = image_grid_thw.prod(dim=-1)
-    image_starts = torch.cat([rows_per_image.new_zeros(1), rows_per_image.cumsum(0)])
-    sample_starts = [0]
-    for count in num_images:
-        sample_starts.append(sample_starts[-1] + count)
+    image_starts = torch.cat([rows_per_image.new_zeros(1), rows_per_image.cumsum(0)]).tolist()
     pieces = [
-        torch.arange(int(image_starts[image]), int(image_starts[image + 1]))
-        for row in rows
-        for image in range(sample_starts[row], sample_starts[row + 1])
+        torch.arange(image_starts[image], image_starts[image + 1])
+        for image in _sample_images(num_images, rows)
     ]
     return torch.cat(pieces).to(image_grid_thw.device)
-
-
-def _image_rows(num_images: list[int], rows: list[int]) -> list[int]:
-    starts = [0]
-    for count in num_images:
-        starts.append(starts[-1] + count)
-    return [image for row in rows for image in range(starts[row], starts[row + 1])]
 
 
 def supports_shared_prompt(model: Any) -> bool:
@@ -144,7 +137,7 @@ def shared_prompt_logps_and_entropies(
         "attention_mask": attention_mask[first, : prompt_length - 1],
         "position_ids": position_ids[:, first, : prompt_length - 1],
         "pixel_values": pixel_values[_pixel_rows(image_grid_thw, num_images, first_rows)],
-        "image_grid_thw": image_grid_thw[_image_rows(num_images, first_rows)],
+        "image_grid_thw": image_grid_thw[_sample_images(num_images, first_rows)],
         "use_cache": True,
         "logits_to_keep": 1,  # the prefill's logits are not used; keep their cost to one position
     }
