@@ -58,6 +58,19 @@ def test_quick_study_runs_every_stage_writes_the_report_and_resumes(tmp_path, ca
     assert "| grpo | 1 |" in text and "| roma | 1 |" in text and "noisy_rollout" not in text
     assert capsys.readouterr().out.count("[reuse]") == 3  # the selection run, GRPO and ROMA
 
+    # The baselines without the ablations (ablation_seeds=0).
+    config = StudyConfig(out_dir=str(tmp_path / "study"), report=str(report), quick=True, ablation_seeds=0)
+    Study(config).run()
+    text = report.read_text()
+    assert "| noisy_rollout | 1 |" in text and "| augmentation | 1 |" in text and "roma-no-aux" not in text
+    assert capsys.readouterr().out.count("[reuse]") == 5
+
+
+@pytest.mark.parametrize("field", ["jobs", "baseline_seeds", "ablation_seeds"])
+def test_run_counts_below_their_minimum_are_refused(tmp_path, field):
+    with pytest.raises(ValueError, match="jobs and baseline_seeds must be at least 1, ablation_seeds at least 0"):
+        StudyConfig(out_dir=str(tmp_path), **{field: -1 if field == "ablation_seeds" else 0})
+
 
 def test_a_missing_base_config_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="base_config 'nowhere.yaml'"):
