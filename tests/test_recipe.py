@@ -56,6 +56,8 @@ def test_tiny_cpu_recipe_runs_end_to_end_with_overrides(tiny_qwen3_vl_path, tmp_
             "2",
             "--max_train_samples",
             "32",
+            "--logging_steps",
+            "1",
             "--roma_num_views",
             "3",  # a YAML value overridden on the command line
             "--generation_kwargs",
@@ -67,6 +69,8 @@ def test_tiny_cpu_recipe_runs_end_to_end_with_overrides(tiny_qwen3_vl_path, tmp_
     assert summary["train_steps"] == 2
     log = json.loads((out / "run_summary.json").read_text())
     assert log["checkpoint"] == str(out.resolve())
+    # The trainer's logged history travels with the summary (the study's learning curves read it).
+    assert [entry["step"] for entry in log["log_history"] if "rewards/accuracy/mean" in entry] == [1, 2]
     from transformers import AutoProcessor
 
     assert (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from roma.scripts.study import Study, StudyConfig
+from roma.scripts.study_report import learning_curves
 
 
 def test_quick_study_runs_every_stage_writes_the_report_and_resumes(tmp_path, capsys):
@@ -34,6 +35,8 @@ def test_quick_study_runs_every_stage_writes_the_report_and_resumes(tmp_path, ca
         "What each corruption costs the warm-started model" in text and "| gaussian_blur@3 | seen |" in text
     )
     assert (tmp_path / "study" / "compare" / "compare_methods.json").is_file()
+    # The learning curves, read from each run's logged history: one row per logged step.
+    assert "## Learning curves" in text and "| 2 | " in text and "Groups with zero reward spread" in text
     # The exact commands are in the report.
     assert "roma.cli train --config" in text and "roma.cli eval" in text
     assert (tmp_path / "synthetic_study.png").is_file()  # the plot travels with the report
@@ -75,3 +78,22 @@ def test_run_counts_below_their_minimum_are_refused(tmp_path, field):
 def test_a_missing_base_config_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match="base_config 'nowhere.yaml'"):
         StudyConfig(out_dir=str(tmp_path), base_config="nowhere.yaml")
+
+
+def test_learning_curves_average_each_methods_seeds_per_step():
+    histories = {
+        "grpo-seed0": [
+            {"step": 10, "rewards/accuracy/mean": 0.5, "frac_reward_zero_std": 0.25},
+            {"step": 20, "rewards/accuracy/mean": 0.7, "frac_reward_zero_std": 0.5},
+            {"step": 20, "train_loss": 0.1},  # the end-of-training summary: no reward, ignored
+        ],
+        "grpo-seed1": [{"step": 10, "rewards/accuracy/mean": 0.6, "frac_reward_zero_std": 0.75}],
+        "roma-seed0": [{"step": 10, "rewards/accuracy/mean": 0.4, "frac_reward_zero_std": 0.0}],
+    }
+    lines = learning_curves(histories)
+    assert "| step | grpo | roma |" in lines
+    assert "| 10 | 55.0 / 50 | 40.0 / 0 |" in lines  # (0.5 + 0.6) / 2, (0.25 + 0.75) / 2
+    assert "| 20 | 70.0 / 50 | – |" in lines
+    # Over the whole run: GRPO's three logged windows (0.25, 0.5, 0.75), ROMA's one.
+    assert "Groups with zero reward spread, over the whole run: grpo 50 %, roma 0 %." in lines
+    assert learning_curves({"grpo-seed0": [{"step": 1, "loss": 0.2}]}) == []

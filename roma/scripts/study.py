@@ -239,6 +239,7 @@ class Study:
             # An untrained tiny model samples vision special tokens, which Qwen-VL cannot take in a completion.
             overrides["generation_kwargs"] = {"suppress_tokens": vision_token_ids()}
             overrides["max_train_samples"] = 32
+            overrides["logging_steps"] = 1  # a learning curve of its 2 steps
         return overrides
 
     def roma_overrides(self, k: int, lam: float, mu: float) -> dict[str, Any]:
@@ -368,6 +369,12 @@ class Study:
             grouped=json.loads((compare_dir / "compare_methods.json").read_text()),
             warm_start_costs=corruption_costs(self.out / "eval-test" / reference.name),
             per_condition={name: results[name]["benchmarks"]["synthetic"] for name in names},
+            log_histories={
+                run.name: json.loads((self.out / "runs" / run.name / "run_summary.json").read_text()).get(
+                    "log_history", []
+                )
+                for run, _ in runs
+            },
             commands=self.commands,
             wall_time_s=time.perf_counter() - started,
             compare_dir=compare_dir,

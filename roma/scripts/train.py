@@ -372,6 +372,8 @@ def run(
         "accuracy": accuracy_changes(before_dir, output_dir / "eval_after")
         if before is not None and after is not None
         else None,
+        # What the trainer logged every logging_steps (rewards, reward spread, ROMA's terms): the learning curve.
+        "log_history": trainer.state.log_history,
     }
     if state.is_main_process:
         write_json_atomic(output_dir / "run_summary.json", summary)  # study.py resumes on its presence
