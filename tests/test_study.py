@@ -71,7 +71,9 @@ def test_quick_study_runs_every_stage_writes_the_report_and_resumes(tmp_path, ca
 
 @pytest.mark.parametrize("field", ["jobs", "baseline_seeds", "ablation_seeds"])
 def test_run_counts_below_their_minimum_are_refused(tmp_path, field):
-    with pytest.raises(ValueError, match="jobs and baseline_seeds must be at least 1, ablation_seeds at least 0"):
+    with pytest.raises(
+        ValueError, match="jobs and baseline_seeds must be at least 1, ablation_seeds at least 0"
+    ):
         StudyConfig(out_dir=str(tmp_path), **{field: -1 if field == "ablation_seeds" else 0})
 
 

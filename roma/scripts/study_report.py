@@ -151,9 +151,7 @@ def write_report(
     return path
 
 
-def learning_curves(
-    log_histories: dict[str, list[dict[str, Any]]], reward: str = "accuracy"
-) -> list[str]:
+def learning_curves(log_histories: dict[str, list[dict[str, Any]]], reward: str = "accuracy") -> list[str]:
     """The report's learning curves: per method (mean over its seeds), the rollouts' mean ``reward`` and the
     fraction of groups whose rewards were all equal (no advantage, no gradient) at each logged RL step."""
     curves: dict[str, dict[int, list[tuple[float, float]]]] = {}
