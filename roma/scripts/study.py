@@ -111,8 +111,8 @@ class StudyConfig:
         default="2:0.1:0.1,4:0.1:0.1,2:0.03:0.1,2:0.1:0",
         metadata={
             "help": "ROMA settings tried on the validation split, as K:lambda:mu comma list. The default: the "
-            "recipe's, more views, a weaker KL (at 0.1 the validation runs gave clean accuracy back to GRPO) "
-            "and no auxiliary term (the best ablation on one seed at 90d5d9f)."
+            "method's defaults, more views, a weaker KL (at 0.1 the validation runs gave clean accuracy back to "
+            "GRPO) and no auxiliary term (the best ablation on one seed at 90d5d9f)."
         },
     )
     selection_steps: int | None = field(
