@@ -344,7 +344,11 @@ class Study:
 
         # 4. Every run scored on the test split, and the shared warm-started checkpoint as the reference.
         results = self.train_and_evaluate(runs)
-        summary = json.loads((self.out / "runs" / runs[0][0].name / "run_summary.json").read_text())
+        summaries = {
+            run.name: json.loads((self.out / "runs" / run.name / "run_summary.json").read_text())
+            for run, _ in runs
+        }
+        summary = summaries[runs[0][0].name]
         reference = RunSpec(WARM_START_METHOD, {}, group="warm start (no RL)")
         results[reference.name] = self.evaluate(reference, Path(summary["start_checkpoint"]))
         names = [run.name for run, _ in runs] + [reference.name]
@@ -369,12 +373,7 @@ class Study:
             grouped=json.loads((compare_dir / "compare_methods.json").read_text()),
             warm_start_costs=corruption_costs(self.out / "eval-test" / reference.name),
             per_condition={name: results[name]["benchmarks"]["synthetic"] for name in names},
-            log_histories={
-                run.name: json.loads((self.out / "runs" / run.name / "run_summary.json").read_text()).get(
-                    "log_history", []
-                )
-                for run, _ in runs
-            },
+            log_histories={name: s.get("log_history", []) for name, s in summaries.items()},
             commands=self.commands,
             wall_time_s=time.perf_counter() - started,
             compare_dir=compare_dir,
