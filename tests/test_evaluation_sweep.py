@@ -403,3 +403,37 @@ def test_probe_and_compare_on_two_tiny_checkpoints(
     )
     comparison = json.loads((tmp_path / "cmp" / "compare.json").read_text())
     assert [row["benchmark"] for row in comparison["rows"]] == ["mathvista", "synthetic", "average"]
+
+
+class _ThreadRecordingBackend:
+    """The real backend, noting PyTorch's thread count each time it generates."""
+
+    def __init__(self, inner: TransformersBackend):
+        self.inner = inner
+        self.threads: set[int] = set()
+
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)
+
+    def generate(self, *args, **kwargs):
+        self.threads.add(torch.get_num_threads())
+        return self.inner.generate(*args, **kwargs)
+
+
+def test_cpu_threads_holds_while_the_sweep_generates_and_is_restored(
+    tiny_qwen3_vl_path, data_dir, backend, tmp_path
+):
+    recording = _ThreadRecordingBackend(backend)
+    config = SweepConfig(
+        model=str(tiny_qwen3_vl_path), out=str(tmp_path / "run"), benchmarks="mathvista", conditions="clean",
+        data_dir=str(data_dir), max_samples=2, batch_size=1, max_new_tokens=4, cache_dir=str(tmp_path / "cache"),
+        cpu_threads=3, progress=False,
+    )  # fmt: skip
+    assert torch.get_num_threads() == 1  # the module's fixture
+    run_sweep(config, backend=recording)
+    assert recording.threads == {3} and torch.get_num_threads() == 1
+    assert (
+        json.loads((tmp_path / "run" / "run.json").read_text())["cpu_threads"] == 3
+    )  # kept with the settings
+    with pytest.raises(ValueError, match="cpu_threads must be >= 1"):
+        SweepConfig(model="m", out=str(tmp_path / "other"), cpu_threads=0)

@@ -120,26 +120,22 @@ def test_compare_with_grpo_trains_both_from_one_start_and_prints_roma_minus_grpo
     from roma.scripts.train import main
 
     out = tmp_path / "compare"
-    assert (
-        main(
-            [
-                *_tiny_recipe_without_warm_start(tiny_qwen3_vl_path),
-                "--compare_with_grpo",
-                "true",
-                "--max_steps",
-                "1",
-                "--max_train_samples",
-                "16",
-                "--eval_conditions",
-                "clean,gaussian_blur,low_resolution,contrast",
-                "--generation_kwargs",
-                json.dumps({"suppress_tokens": vision_token_ids()}),
-                "--output_dir",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    argv = [
+        *_tiny_recipe_without_warm_start(tiny_qwen3_vl_path),
+        "--compare_with_grpo",
+        "true",
+        "--max_steps",
+        "1",
+        "--max_train_samples",
+        "16",
+        "--eval_conditions",
+        "clean,gaussian_blur,low_resolution,contrast",
+        "--generation_kwargs",
+        json.dumps({"suppress_tokens": vision_token_ids()}),
+        "--output_dir",
+        str(out),
+    ]
+    assert main(argv) == 0
     printed = capsys.readouterr().out
     comparison = json.loads((out / "comparison.json").read_text())
     grpo, roma = (json.loads((out / name / "run_summary.json").read_text()) for name in ("grpo", "roma"))
@@ -162,10 +158,33 @@ def test_compare_with_grpo_trains_both_from_one_start_and_prints_roma_minus_grpo
     )
     assert "ROMA − GRPO" in printed and "seen (mean of 2)" in printed
 
+    # compare_jobs 2: ROMA trains in a second process beside GRPO, with the same numbers (the recipe pins the RL
+    # and evaluation threads), its output in its own log and its summary printed at the end.
+    side_by_side = tmp_path / "side_by_side"
+    argv = [*argv[: argv.index("--output_dir")], "--compare_jobs", "2", "--output_dir", str(side_by_side)]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "roma: training in a second process beside grpo" in printed
+    assert "Finished roma training" in printed and "ROMA − GRPO" in printed
+    assert "Finished roma training" in (side_by_side / "roma" / "train.log").read_text()
+    assert json.loads((side_by_side / "comparison.json").read_text())["rows"] == comparison["rows"]
+
 
 def test_compare_with_grpo_needs_the_roma_trainer():
     with pytest.raises(ValueError, match="needs trainer=roma"):
         RomaScriptArguments(trainer="grpo", compare_with_grpo=True)
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("compare_jobs", 3, "compare_jobs must be 1 or 2"),
+        ("eval_cpu_threads", 0, "eval_cpu_threads must be >= 1"),
+    ],
+)
+def test_comparison_and_evaluation_settings_are_checked(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        RomaScriptArguments(**{field: value})
 
 
 def test_override_takes_effect_in_the_parsed_config(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from roma.scripts.study import Study, StudyConfig
+from roma.scripts.study import main as study_main
 from roma.scripts.study_report import learning_curves
 
 
@@ -72,9 +73,18 @@ def test_quick_study_runs_every_stage_writes_the_report_and_resumes(tmp_path, ca
 @pytest.mark.parametrize("field", ["jobs", "baseline_seeds", "ablation_seeds"])
 def test_run_counts_below_their_minimum_are_refused(tmp_path, field):
     with pytest.raises(
-        ValueError, match="jobs and baseline_seeds must be at least 1, ablation_seeds at least 0"
+        ValueError, match="jobs must be at least 1, baseline_seeds and ablation_seeds at least 0"
     ):
-        StudyConfig(out_dir=str(tmp_path), **{field: -1 if field == "ablation_seeds" else 0})
+        StudyConfig(out_dir=str(tmp_path), **{field: 0 if field == "jobs" else -1})
+
+
+def test_the_command_line_names_a_bad_setting_without_a_traceback(tmp_path, capsys):
+    assert study_main(["--out_dir", str(tmp_path), "--jobs", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: study: jobs must be at least 1") and "Traceback" not in err
+    assert study_main(["--out_dir", str(tmp_path), "--base_config", "nowhere.yaml"]) == 2
+    assert "base_config 'nowhere.yaml'" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())  # refused before any stage ran
 
 
 def test_a_missing_base_config_is_named(tmp_path):

@@ -605,7 +605,9 @@ def test_chunked_views_pass_gives_the_same_loss_and_gradients(estimator, tiny_qw
         for name in grads.keys() | chunked_grads.keys():
             grad, chunked = grads.get(name), chunked_grads.get(name)
             if grad is None or chunked is None:
-                assert "deepstack_merger_list" in name and not (grad if chunked is None else chunked).any(), name
+                assert "deepstack_merger_list" in name and not (grad if chunked is None else chunked).any(), (
+                    name
+                )
                 continue
             torch.testing.assert_close(chunked, grad, rtol=1e-4, atol=1e-6, msg=name)
 

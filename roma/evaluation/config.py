@@ -68,6 +68,15 @@ class BenchmarkRunConfig:
         default="auto", metadata={"help": "transformers backend device: auto, cpu, cuda, cuda:N."}
     )
     dtype: str = field(default="auto", metadata={"help": "Model dtype: auto, float32, bfloat16, float16."})
+    cpu_threads: int | None = field(
+        default=None,
+        metadata={
+            "help": "PyTorch intra-op threads while the sweep runs (torch.set_num_threads); default: PyTorch's, "
+            "one per core. A float sum splits across threads, so on the CPU a greedy answer whose two best "
+            "tokens tie to the last bit can change with the count: set it (the tiny recipe: 1) to score the "
+            "same on every machine."
+        },
+    )
     cache_max_gb: float | None = field(
         default=DEFAULT_EVAL_IMAGES_MAX_GB,
         metadata={
@@ -114,6 +123,8 @@ class BenchmarkRunConfig:
             raise EvaluationError(f"batch_size must be >= 1, got {self.batch_size}")
         if self.max_samples is not None and self.max_samples < 1:
             raise EvaluationError(f"max_samples must be >= 1, got {self.max_samples}")
+        if self.cpu_threads is not None and self.cpu_threads < 1:
+            raise EvaluationError(f"cpu_threads must be >= 1 (or unset), got {self.cpu_threads}")
         if self.max_new_tokens < 1:
             raise EvaluationError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
         if self.cache_max_gb is not None and not (

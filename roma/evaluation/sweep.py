@@ -61,6 +61,7 @@ from roma.evaluation.sharding import (
 )
 from roma.evaluation.sweep_config import RUN_FILE, SweepConfig, check_run_file
 from roma.grading import grade
+from roma.numerics import torch_threads
 
 __all__ = ["RECORDS_FILE", "RUN_FILE", "SweepConfig", "prompt_hash", "run_sweep"]
 
@@ -451,4 +452,5 @@ def run_sweep(
 
     ``backend`` and ``on_records_written``: see :class:`SweepRunner`.
     """
-    return SweepRunner(config, backend, on_records_written=on_records_written).run()
+    with torch_threads(config.cpu_threads) if config.cpu_threads else contextlib.nullcontext():
+        return SweepRunner(config, backend, on_records_written=on_records_written).run()

@@ -13,17 +13,24 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import logging
+import multiprocessing
+import os
 from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from accelerate import PartialState
 
 from roma._state_files import write_json_atomic
 from roma.evaluation.compare import condition_changes, paired_delta_interval
 from roma.evaluation.formatting import format_points, format_points_interval
 from roma.evaluation.records import SweepRecord, read_records
 from roma.evaluation.sweep import RECORDS_FILE
+
+logger = logging.getLogger(__name__)
 
 COMPARED_TRAINERS = ("grpo", "roma")  # the baseline first: its run also scores the shared start checkpoint
 GROUP_ROWS = ("seen", "unseen")
@@ -34,24 +41,50 @@ def run_comparison(
 ) -> dict[str, Any]:
     """Train GRPO and ROMA from the same start into ``output_dir/grpo`` and ``output_dir/roma`` with ``run`` (the
     single-run path, `roma.scripts.train.run`, passed in so that this module does not import its caller), print
-    and return the comparison (also written to ``output_dir/comparison.json``)."""
+    and return the comparison (also written to ``output_dir/comparison.json``).
+
+    With ``script_args.compare_jobs`` 2 (one process, CPU or GPU) the ROMA run starts in a second process as soon
+    as the GRPO run has warm-started and scored the shared start, and trains beside it; its output goes to
+    ``output_dir/roma/train.log`` and its summary is printed when both are done."""
 
     output_dir = Path(training_args.output_dir)
-    before_dir: Path | None = None
-    summaries: dict[str, dict[str, Any]] = {}
-    for trainer in COMPARED_TRAINERS:
+    side_by_side = script_args.compare_jobs > 1
+    if side_by_side and PartialState().num_processes > 1:
+        logger.warning("compare_jobs=2 needs a single process: GRPO and ROMA run one after the other.")
+        side_by_side = False
+
+    def arguments(trainer: str) -> tuple[Any, Any]:
         run_args = copy.deepcopy(training_args)
         run_args.output_dir = str(output_dir / trainer)
-        summaries[trainer] = run(
-            dataclasses.replace(script_args, trainer=trainer, compare_with_grpo=False),
-            run_args,
-            model_args,
-            before_dir=before_dir,
-        )
-        before_dir = output_dir / COMPARED_TRAINERS[0] / "eval_before"
+        return dataclasses.replace(script_args, trainer=trainer, compare_with_grpo=False), run_args
+
+    baseline, method = COMPARED_TRAINERS
+    before_dir = output_dir / baseline / "eval_before"
+    summaries: dict[str, dict[str, Any]] = {}
+    if side_by_side:
+        log_file = output_dir / method / "train.log"
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            second: list[Future] = []
+
+            def start_second(scored_dir: Path) -> None:
+                print(
+                    f"{method}: training in a second process beside {baseline} (log: {log_file})", flush=True
+                )
+                second.append(
+                    pool.submit(
+                        _run_logged, run, log_file, *arguments(method), model_args, before_dir=scored_dir
+                    )
+                )
+
+            summaries[baseline] = run(*arguments(baseline), model_args, on_start_scored=start_second)
+            summaries[method] = second[0].result()
+        print(format_summary(summaries[method]))
+    else:
+        summaries[baseline] = run(*arguments(baseline), model_args)
+        summaries[method] = run(*arguments(method), model_args, before_dir=before_dir)
     comparison = {
         "seed": training_args.seed,
-        "start_checkpoint": summaries["roma"]["start_checkpoint"],
+        "start_checkpoint": summaries[method]["start_checkpoint"],
         "wall_time_s": {name: summary["wall_time_s"] for name, summary in summaries.items()},
         "rows": None,
     }
@@ -62,6 +95,18 @@ def run_comparison(
     write_json_atomic(output_dir / "comparison.json", comparison)  # the one writer of roma's JSON files
     print(format_comparison(comparison))
     return comparison
+
+
+def _run_logged(
+    run: Callable[..., dict[str, Any]], log_file: Path, *args: Any, **kwargs: Any
+) -> dict[str, Any]:
+    """``run(*args, **kwargs)`` in the second process of a side-by-side comparison, its stdout and stderr (the
+    progress bars and the trainer's log lines, which would interleave with the first run's) in ``log_file``."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_file, "w") as log:
+        os.dup2(log.fileno(), 1)  # the descriptors, not only sys.stdout: C libraries and child processes too
+        os.dup2(log.fileno(), 2)
+        return run(*args, **kwargs)
 
 
 def comparison_rows(
@@ -131,4 +176,26 @@ def format_comparison(comparison: dict[str, Any]) -> str:
             f"{format_points(row['grpo']):>7} {format_points(row['roma']):>7} "
             f"{format_points_interval(row['roma_minus_grpo'], row['roma_minus_grpo_ci95'], signed=True):>20}"
         )
+    return "\n".join(lines)
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    lines = [
+        "",
+        f"Finished {summary['trainer']} training: {summary['train_steps']} steps in {summary['wall_time_s']:.0f} s.",
+    ]
+    rows = summary.get("accuracy")
+    if rows:
+        lines.append(
+            f"Accuracy (%, 95 % interval; the change is paired over the same {rows[0]['n']} samples)"
+        )
+        lines.append(f"  {'benchmark':<10} {'condition':<22} {'before':>19} {'after':>19} {'change':>20}")
+        for row in rows:
+            lines.append(
+                f"  {row['benchmark']:<10} {row['condition']:<22} "
+                f"{format_points_interval(row['before'], row['before_ci95']):>19} "
+                f"{format_points_interval(row['after'], row['after_ci95']):>19} "
+                f"{format_points_interval(row['change'], row['change_ci95'], signed=True):>20}"
+            )
+    lines.append(f"Checkpoint (model and processor): {summary['checkpoint']}")
     return "\n".join(lines)

@@ -61,7 +61,8 @@ class StudyConfig:
         },
     )
     baseline_seeds: int = field(
-        default=3, metadata={"help": "How many of the seeds NoisyRollout-style and augmentation run on."}
+        default=3,
+        metadata={"help": "How many of the seeds NoisyRollout-style and augmentation run on (0: neither)."},
     )
     ablation_seeds: int = field(
         default=1,
@@ -151,8 +152,8 @@ class StudyConfig:
             self.eval_samples = 8
             self.validation_samples = 8
             self.jobs = 1
-        if self.jobs < 1 or self.baseline_seeds < 1 or self.ablation_seeds < 0:
-            raise ValueError("study: jobs and baseline_seeds must be at least 1, ablation_seeds at least 0.")
+        if self.jobs < 1 or self.baseline_seeds < 0 or self.ablation_seeds < 0:
+            raise ValueError("study: jobs must be at least 1, baseline_seeds and ablation_seeds at least 0.")
 
     @property
     def seed_list(self) -> list[int]:
@@ -399,7 +400,11 @@ def main(argv: list[str] | None = None) -> int:
     from transformers import HfArgumentParser  # only the command line needs it
 
     parser = HfArgumentParser(StudyConfig)
-    (config,) = parser.parse_args_into_dataclasses(args=argv)
+    try:
+        (config,) = parser.parse_args_into_dataclasses(args=argv)
+    except (ValueError, FileNotFoundError) as error:  # StudyConfig's checks
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     Study(config).run()
     return 0
 

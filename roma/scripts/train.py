@@ -16,6 +16,7 @@ import logging
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,6 @@ from roma._state_files import write_json_atomic
 from roma.configs import accelerate_config_path, recipe_path
 from roma.data.loading import load_training_dataset
 from roma.evaluation.compare import condition_changes
-from roma.evaluation.formatting import format_points_interval
 from roma.evaluation.records import read_records
 from roma.evaluation.reports import load_results
 from roma.evaluation.sweep import RECORDS_FILE, run_sweep
@@ -41,7 +41,7 @@ from roma.models.processing import set_pixel_range
 from roma.models.resolve import resolve_model
 from roma.numerics import pin_cpu_numerics, torch_threads
 from roma.rewards import get_reward_function
-from roma.scripts.comparison import run_comparison
+from roma.scripts.comparison import format_summary, run_comparison
 from roma.scripts.warm_start import WarmStartConfig, check_rl_rows_unseen, warm_start
 from roma.trainer.config import RomaConfig
 from roma.trainer.trainer import RomaGRPOTrainer
@@ -132,6 +132,15 @@ class RomaScriptArguments(ScriptArguments):
             "95-percent interval (roma.scripts.comparison). Needs trainer=roma."
         },
     )
+    compare_jobs: int = field(
+        default=1,
+        metadata={
+            "help": "With compare_with_grpo: 2 trains ROMA in a second process beside GRPO once the shared start "
+            "is warm-started and scored (its log: output_dir/roma/train.log), 1 one after the other. The same "
+            "numbers either way where rl_cpu_threads and eval_cpu_threads are set; one process only (not under a "
+            "multi-process launch)."
+        },
+    )
     min_pixels: int | None = field(
         default=None,
         metadata={"help": "Smallest image area (pixels) the processor resizes to; default: model's."},
@@ -189,6 +198,13 @@ class RomaScriptArguments(ScriptArguments):
     )
     eval_batch_size: int = field(default=64, metadata={"help": "Generation batch size of that evaluation."})
     eval_max_new_tokens: int = field(default=32, metadata={"help": "Generation budget of that evaluation."})
+    eval_cpu_threads: int | None = field(
+        default=None,
+        metadata={
+            "help": "PyTorch threads of that evaluation on the CPU (`roma eval --cpu_threads`); None: PyTorch's "
+            "default. The count changes float sums, so the tiny recipe pins 1: the same scores on every machine."
+        },
+    )
     rl_cpu_threads: int | None = field(
         default=None,
         metadata={
@@ -222,8 +238,11 @@ class RomaScriptArguments(ScriptArguments):
         self.reward_funcs = comma_list(self.reward_funcs)
         if not self.reward_funcs:
             raise ValueError("reward_funcs is empty: name at least one reward function (e.g. accuracy).")
-        if self.rl_cpu_threads is not None and self.rl_cpu_threads < 1:
-            raise ValueError(f"rl_cpu_threads must be >= 1 or None, got {self.rl_cpu_threads}.")
+        for name in ("rl_cpu_threads", "eval_cpu_threads"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1 or None, got {getattr(self, name)}.")
+        if self.compare_jobs not in (1, 2):
+            raise ValueError(f"compare_jobs must be 1 or 2 (GRPO and ROMA), got {self.compare_jobs}.")
 
     def warm_start_config(self) -> WarmStartConfig | None:
         """The warm start these arguments ask for (None when ``warm_start_sft_steps`` is 0)."""
@@ -273,6 +292,7 @@ def evaluate(path: str, out_dir: Path, script_args: RomaScriptArguments, seed: i
         max_samples=script_args.eval_num_samples,
         batch_size=script_args.eval_batch_size,
         max_new_tokens=script_args.eval_max_new_tokens,
+        cpu_threads=script_args.eval_cpu_threads,
         seed=seed,
         overwrite=True,
     )
@@ -297,12 +317,19 @@ def load_rl_dataset(script_args: RomaScriptArguments) -> Any:
 
 
 def run(
-    script_args: RomaScriptArguments, training_args: RomaConfig, model_args, *, before_dir: Path | None = None
+    script_args: RomaScriptArguments,
+    training_args: RomaConfig,
+    model_args,
+    *,
+    before_dir: Path | None = None,
+    on_start_scored: Callable[[Path], None] | None = None,
 ) -> dict[str, Any]:
     """Train with ROMA (or the GRPO baseline), evaluate before and after, save; returns a summary.
 
     ``before_dir``: an evaluation of the same start checkpoint made already (`roma.scripts.comparison` shares
-    one between its two runs); then it is read instead of evaluated again."""
+    one between its two runs); then it is read instead of evaluated again. ``on_start_scored``: called with the
+    folder of that evaluation once the start checkpoint is warm-started and scored, before training (where
+    `roma.scripts.comparison` starts its second run)."""
     state = PartialState()
     started = time.perf_counter()
     output_dir = Path(training_args.output_dir)
@@ -324,6 +351,8 @@ def run(
         if state.is_main_process:
             before = evaluate(start_path, before_dir, script_args, training_args.seed)
     state.wait_for_everyone()
+    if on_start_scored is not None:
+        on_start_scored(before_dir)
 
     # 4. Train: ROMA, or GRPO from the same script and config for the baseline.
     training_args.model_init_kwargs = {
@@ -408,28 +437,6 @@ def accuracy_changes(before_dir: Path, after_dir: Path) -> list[dict[str, Any]] 
     if not all(path.is_file() for path in paths):
         return None
     return condition_changes(read_records(paths[0]), read_records(paths[1]))
-
-
-def format_summary(summary: dict[str, Any]) -> str:
-    lines = [
-        "",
-        f"Finished {summary['trainer']} training: {summary['train_steps']} steps in {summary['wall_time_s']:.0f} s.",
-    ]
-    rows = summary.get("accuracy")
-    if rows:
-        lines.append(
-            f"Accuracy (%, 95 % interval; the change is paired over the same {rows[0]['n']} samples)"
-        )
-        lines.append(f"  {'benchmark':<10} {'condition':<22} {'before':>19} {'after':>19} {'change':>20}")
-        for row in rows:
-            lines.append(
-                f"  {row['benchmark']:<10} {row['condition']:<22} "
-                f"{format_points_interval(row['before'], row['before_ci95']):>19} "
-                f"{format_points_interval(row['after'], row['after_ci95']):>19} "
-                f"{format_points_interval(row['change'], row['change_ci95'], signed=True):>20}"
-            )
-    lines.append(f"Checkpoint (model and processor): {summary['checkpoint']}")
-    return "\n".join(lines)
 
 
 def resolve_config_argument(argv: list[str]) -> list[str]:
