@@ -6,7 +6,7 @@ import pytest
 
 from roma.scripts.study import Study, StudyConfig
 from roma.scripts.study import main as study_main
-from roma.scripts.study_report import learning_curves
+from roma.scripts.study_report import ablations_against_roma, learning_curves
 
 
 def test_quick_study_runs_every_stage_writes_the_report_and_resumes(tmp_path, capsys):
@@ -36,6 +36,9 @@ def test_quick_study_runs_every_stage_writes_the_report_and_resumes(tmp_path, ca
         "What each corruption costs the warm-started model" in text and "| gaussian_blur@3 | seen |" in text
     )
     assert (tmp_path / "study" / "compare" / "compare_methods.json").is_file()
+    # Each ablation against ROMA, on the seeds both ran.
+    assert "## Ablations against ROMA (1 seed each)" in text and "| roma-no-aux | 1 | " in text
+    assert (tmp_path / "study" / "compare-ablations" / "compare_methods.json").is_file()
     # The learning curves, read from each run's logged history: one row per logged step.
     assert "## Learning curves" in text and "| 2 | " in text and "Groups with zero reward spread" in text
     # The exact commands are in the report.
@@ -67,6 +70,7 @@ def test_quick_study_runs_every_stage_writes_the_report_and_resumes(tmp_path, ca
     Study(config).run()
     text = report.read_text()
     assert "| noisy_rollout | 1 |" in text and "| augmentation | 1 |" in text and "roma-no-aux" not in text
+    assert "Ablations against ROMA" not in text
     assert capsys.readouterr().out.count("[reuse]") == 5
 
 
@@ -109,3 +113,28 @@ def test_learning_curves_average_each_methods_seeds_per_step():
     # Over the whole run: GRPO's three logged windows (0.25, 0.5, 0.75), ROMA's one.
     assert "Groups with zero reward spread, over the whole run: grpo 50 %, roma 0 %." in lines
     assert learning_curves({"grpo-seed0": [{"step": 1, "loss": 0.2}]}) == []
+
+
+def test_ablations_are_stated_against_roma_with_their_verdicts():
+    grouped = {
+        "baseline": "roma",
+        "rows": [
+            {
+                "methods": {
+                    "roma": {"runs": ["roma-seed0", "roma-seed1"], "delta": {}, "delta_ci95": {}},
+                    "roma-no-aux": {
+                        "runs": ["roma-no-aux-seed0", "roma-no-aux-seed1"],
+                        "delta": {"clean": 0.5, "seen": -1.25},
+                        "delta_ci95": {"clean": [-0.5, 1.5], "seen": [-2.0, -0.5]},
+                    },
+                }
+            }
+        ],
+    }
+    lines = ablations_against_roma(grouped, ("clean", "seen"))
+    assert lines[0] == "## Ablations against ROMA (2 seeds each)"
+    row = next(line for line in lines if line.startswith("| roma-no-aux |"))
+    assert row == (
+        "| roma-no-aux | 2 | +0.5 [−0.5, +1.5] (not established) | −1.2 [−2.0, −0.5] (ROMA ahead: the part "
+        "helps) |"
+    )

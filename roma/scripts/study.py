@@ -366,6 +366,18 @@ class Study:
              "--out", str(compare_dir)],
             "compare-methods",
         )  # fmt: skip
+        # 6. Each ablation against ROMA on the seeds both ran (`roma compare` takes its first method as baseline).
+        ablation_names = [run.name for run, _ in runs if run.group in ablations]
+        against_roma = None
+        if ablation_names:
+            paired = [f"roma-seed{seed}" for seed in seeds[: config.ablation_seeds]] + ablation_names
+            ablation_dir = self.out / "compare-ablations"
+            self._run(
+                [*ROMA_COMMAND, "compare", *(str(self.out / "eval-test" / n) for n in paired),
+                 "--names", ",".join(paired), "--group-by", "method", "--out", str(ablation_dir)],
+                "compare-ablations",
+            )  # fmt: skip
+            against_roma = json.loads((ablation_dir / "compare_methods.json").read_text())
         report = write_report(
             Path(config.report),
             config=config,
@@ -378,6 +390,7 @@ class Study:
             commands=self.commands,
             wall_time_s=time.perf_counter() - started,
             compare_dir=compare_dir,
+            ablations=against_roma,
         )
         print(f"\nReport: {report}")
         return report
