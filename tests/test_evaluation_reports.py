@@ -231,6 +231,7 @@ def test_compare_by_method_pools_seeds_with_an_interval_over_samples_and_seeds(t
     assert roma["delta"]["seen"] == pytest.approx(10.0)
     low, high = roma["delta_ci95"]["seen"]
     assert 0 < low < 10.0 < high  # resolved; wider than one run pair's paired interval because seeds vary
+    assert roma["paired_by_seed"] is True  # both methods ran seeds 0 and 1
     assert roma["delta"]["clean"] == 0.0 and roma["delta_ci95"]["clean"] == [0.0, 0.0]
     assert "| p | roma | 2 |" in capsys.readouterr().out
     # Without per-sample records the runs cannot be paired: a clear error.
@@ -246,6 +247,20 @@ def test_method_of_strips_only_a_trailing_seed():
     assert method_of("roma-seed3") == "roma" and method_of("grpo_seed12") == "grpo"
     assert method_of("roma-no-gate-seed0") == "roma-no-gate" and method_of("warm-start") == "warm-start"
     assert method_of("seed0") == "seed0"
+
+
+def test_runs_pair_by_seed_only_when_both_methods_ran_the_same_seeds_once():
+    from roma.evaluation.compare import pair_by_seed, seed_of
+
+    assert seed_of("roma-seed3") == 3 and seed_of("grpo_seed12") == 12 and seed_of("warm-start") is None
+    assert pair_by_seed(["g-seed1", "g-seed0"], ["r-seed0", "r-seed1"]) == (
+        ["g-seed0", "g-seed1"],
+        ["r-seed0", "r-seed1"],
+    )
+    assert pair_by_seed(["g-seed0", "g-seed1"], ["r-seed0", "r-seed2"]) is None  # other seeds
+    assert pair_by_seed(["g-seed0", "g-seed1"], ["r-seed0"]) is None  # fewer runs
+    assert pair_by_seed(["g-seed0", "g_seed0"], ["r-seed0", "r-seed1"]) is None  # a seed twice
+    assert pair_by_seed(["warm-start"], ["r-seed0"]) is None
 
 
 def test_report_only_rebuilds_the_reports_from_records(tmp_path, capsys):

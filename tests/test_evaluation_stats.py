@@ -98,6 +98,19 @@ def test_seeds_and_samples_interval_over_seeds_matches_a_hand_computed_case():
     assert low == pytest.approx(0.1) and high == pytest.approx(0.3)
 
 
+def test_paired_runs_draw_the_same_seeds_for_both_methods():
+    # Every sample alike within a run, so only the seeds vary: baseline seeds at 0.5 and 0.7, the other method's
+    # at 0.6 and 0.8, +0.1 on each seed. Unpaired, a resample can set the baseline's 0.7 twice against the
+    # other's 0.6 twice (1/16 of draws): -0.1 to +0.3. Paired by seed, every resample's difference is +0.1.
+    base = [np.full((10, 2), 0.5), np.full((10, 2), 0.7)]
+    other = [np.full((10, 2), 0.6), np.full((10, 2), 0.8)]
+    assert seeds_and_samples_interval(base, other, paired_runs=True) == pytest.approx((0.1, 0.1, 0.1))
+    value, low, high = seeds_and_samples_interval(base, other)
+    assert value == pytest.approx(0.1) and low == pytest.approx(-0.1) and high == pytest.approx(0.3)
+    with pytest.raises(ValueError, match="same number of runs"):
+        seeds_and_samples_interval(base, other[:1], paired_runs=True)
+
+
 def test_seeds_and_samples_interval_with_one_run_each_is_the_paired_sample_bootstrap():
     rng = np.random.default_rng(1)
     a = (rng.random((200, 3)) < 0.6).astype(float)

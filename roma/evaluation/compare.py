@@ -280,6 +280,24 @@ def method_of(run_name: str) -> str:
     return _SEED_SUFFIX.sub("", run_name) or run_name
 
 
+def seed_of(run_name: str) -> int | None:
+    """The seed in a run's name (``roma-seed3`` → 3), None without a seed suffix."""
+    match = _SEED_SUFFIX.search(run_name)
+    return int(re.sub(r"\D", "", match.group())) if match and run_name != match.group() else None
+
+
+def pair_by_seed(baseline: list[str], other: list[str]) -> tuple[list[str], list[str]] | None:
+    """Both methods' runs ordered by seed when they ran the same seeds, once each (runs of one seed share the
+    start, the RL data order and the sampling draws: their difference is paired); None otherwise."""
+    seeds = [{seed_of(name): name for name in runs} for runs in (baseline, other)]
+    if None in seeds[0] or any(len(s) != len(r) for s, r in zip(seeds, (baseline, other))):
+        return None
+    if set(seeds[0]) != set(seeds[1]):
+        return None
+    order = sorted(seeds[0])
+    return [seeds[0][k] for k in order], [seeds[1][k] for k in order]
+
+
 def compare_methods(records: dict[str, list[SweepRecord] | None]) -> dict[str, Any]:
     """Runs grouped by method (`method_of` their names): per benchmark and figure, each method's mean over its
     runs with a 95 % interval, and its difference to the first method with a 95 % interval over both the samples
@@ -322,9 +340,12 @@ def compare_methods(records: dict[str, list[SweepRecord] | None]) -> dict[str, A
                 entry[f"{figure}_ci95"] = [100.0 * low, 100.0 * high]
                 entry[f"{figure}_per_run"] = [100.0 * mean_of_conditions(tables[n]) for n in names]
                 if method != baseline:
+                    paired = pair_by_seed(methods[baseline], names)
+                    first, second = paired or (methods[baseline], names)
                     change, low, high = seeds_and_samples_interval(
-                        [tables[n] for n in methods[baseline]], [tables[n] for n in names]
+                        [tables[n] for n in first], [tables[n] for n in second], paired_runs=bool(paired)
                     )
+                    entry["paired_by_seed"] = bool(paired)
                     entry["delta"][figure] = 100.0 * change
                     entry["delta_ci95"][figure] = [100.0 * low, 100.0 * high]
         if row["methods"]:
@@ -354,8 +375,9 @@ def methods_markdown(comparison: dict[str, Any]) -> str:
         f"# Comparison by method (baseline: {baseline})\n\nAccuracy in %: the mean over a method's runs (seeds), "
         "95 % intervals in brackets; Δ = method − baseline in points. Intervals are a two-level bootstrap: the "
         "test samples (shared by every run, so differences are paired) and each method's runs (the seed-to-seed "
-        "spread). A Δ whose interval excludes 0 is resolved at that level; with 3-5 seeds the seed level is "
-        "estimated from few values.\n\n"
+        "spread; where a method ran the baseline's seeds, once each, the runs are paired by seed too: the same "
+        "seed is drawn for both). A Δ whose interval excludes 0 is resolved at that level; with 3-5 seeds the "
+        "seed level is estimated from few values.\n\n"
         + "; ".join(f"{m}: {', '.join(names)}" for m, names in comparison["methods"].items())
         + "\n\n"
     )

@@ -132,6 +132,7 @@ def seeds_and_samples_interval(
     confidence: float = CONFIDENCE,
     resamples: int = BOOTSTRAP_RESAMPLES,
     seed: int = BOOTSTRAP_SEED,
+    paired_runs: bool = False,
 ) -> tuple[float, float, float]:
     """(value, low, high) of a method's mean group figure over its runs, or of other − baseline between methods.
 
@@ -143,6 +144,10 @@ def seeds_and_samples_interval(
     replacement (the seed-to-seed spread of training). With one run per method it is the paired sample bootstrap
     of `bootstrap_interval` (same seed, same draws). With few seeds (3-5) the seed level is resampled from few
     values and the interval is somewhat narrow; report the seeds next to it.
+
+    ``paired_runs``: ``baseline[i]`` and ``other[i]`` were trained with the same seed (the same start, RL data
+    order and sampling draws), so each resample draws seed indices once for both methods: the seed-to-seed
+    spread the two share cancels in the difference, as the shared test images already do.
     """
     methods = [list(baseline)] + ([list(other)] if other is not None else [])
     tables = [np.asarray(t, dtype=np.float64) for runs in methods for t in runs]
@@ -154,6 +159,8 @@ def seeds_and_samples_interval(
             f"every run's table must be samples x conditions over the same {n} samples, got "
             f"{[t.shape for t in tables]}."
         )
+    if paired_runs and (other is None or len(other) != len(baseline)):
+        raise ValueError("paired_runs needs two methods with the same number of runs (one per shared seed).")
     if n == 0:
         return math.nan, math.nan, math.nan
     rng = np.random.default_rng(seed)
@@ -163,12 +170,15 @@ def seeds_and_samples_interval(
     values = np.zeros(resamples)
     point = 0.0
     start = 0
+    shared_picks = None
     for sign, runs in zip((1.0, -1.0) if other is None else (-1.0, 1.0), methods):
         count = len(runs)
         block = figures[start : start + count]
         picks = (
             rng.integers(0, count, size=(resamples, count)) if count > 1 else np.zeros((resamples, 1), int)
         )
+        if paired_runs:  # the baseline's draw of seeds, reused for the other method
+            shared_picks = picks = picks if shared_picks is None else shared_picks
         values += sign * block[picks, np.arange(resamples)[:, None]].mean(axis=1)
         point += sign * float(full[start : start + count].mean())
         start += count

@@ -107,7 +107,9 @@ def write_report(
         "*seen* = mean over the training corruptions (Gaussian blur, JPEG, low resolution), *unseen* = mean over "
         f"the evaluation-only corruptions; severities {config.eval_severities}. 95 % intervals in brackets: for a "
         "method, a two-level bootstrap over the test images (shared by every run, so differences are paired) and "
-        "the method's seeds (`roma compare --group-by method`).",
+        "the method's seeds (`roma compare --group-by method`); a difference between two methods that ran the "
+        "same seeds is paired by seed as well (runs of one seed share the start, the RL data order and the "
+        "sampling draws).",
         "",
         "## The claims",
         "",
