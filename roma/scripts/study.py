@@ -366,18 +366,7 @@ class Study:
              "--out", str(compare_dir)],
             "compare-methods",
         )  # fmt: skip
-        # 6. Each ablation against ROMA on the seeds both ran (`roma compare` takes its first method as baseline).
-        ablation_names = [run.name for run, _ in runs if run.group in ablations]
-        against_roma = None
-        if ablation_names:
-            paired = [f"roma-seed{seed}" for seed in seeds[: config.ablation_seeds]] + ablation_names
-            ablation_dir = self.out / "compare-ablations"
-            self._run(
-                [*ROMA_COMMAND, "compare", *(str(self.out / "eval-test" / n) for n in paired),
-                 "--names", ",".join(paired), "--group-by", "method", "--out", str(ablation_dir)],
-                "compare-ablations",
-            )  # fmt: skip
-            against_roma = json.loads((ablation_dir / "compare_methods.json").read_text())
+        against_roma = self.compare_ablations([run.name for run, _ in runs if run.group in ablations])
         report = write_report(
             Path(config.report),
             config=config,
@@ -394,6 +383,20 @@ class Study:
         )
         print(f"\nReport: {report}")
         return report
+
+    def compare_ablations(self, names: list[str]) -> dict[str, Any] | None:
+        """Each ablation run in ``names`` against ROMA on the seeds both ran (`roma compare --group-by method`,
+        whose first method is the baseline); None without ablations."""
+        if not names:
+            return None
+        paired = [f"roma-seed{seed}" for seed in self.config.seed_list[: self.config.ablation_seeds]] + names
+        ablation_dir = self.out / "compare-ablations"
+        self._run(
+            [*ROMA_COMMAND, "compare", *(str(self.out / "eval-test" / n) for n in paired),
+             "--names", ",".join(paired), "--group-by", "method", "--out", str(ablation_dir)],
+            "compare-ablations",
+        )  # fmt: skip
+        return json.loads((ablation_dir / "compare_methods.json").read_text())
 
 
 def _run_in_process(argv: list[str]) -> None:

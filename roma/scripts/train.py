@@ -355,17 +355,7 @@ def run(
         on_start_scored(before_dir)
 
     # 4. Train: ROMA, or GRPO from the same script and config for the baseline.
-    training_args.model_init_kwargs = {
-        **(training_args.model_init_kwargs or {}),
-        "dtype": model_args.dtype,
-        **({"attn_implementation": model_args.attn_implementation} if model_args.attn_implementation else {}),
-    }
-    if script_args.trainer == "roma" and training_args.roma_base_model is None:
-        training_args.roma_base_model = model_args.model_name_or_path  # the model card's base model
-    if script_args.trainer == "grpo":
-        # The baseline: RomaGRPOTrainer with both ROMA weights at 0 is TRL's GRPOTrainer (same loss, same numbers)
-        # with each group's prompt run once in the log-prob pass, so both arms train at the same speed.
-        training_args.roma_kl_coef = training_args.roma_aux_coef = 0.0
+    set_trainer_arguments(script_args, training_args, model_args)
     with rl_threads(script_args.rl_cpu_threads, training_args):
         trainer = RomaGRPOTrainer(
             model=start_path,
@@ -409,6 +399,21 @@ def run(
         print(format_summary(summary))
     trainer.accelerator.end_training()
     return summary
+
+
+def set_trainer_arguments(script_args: RomaScriptArguments, training_args: RomaConfig, model_args) -> None:
+    """What the trainer takes from the model arguments and the choice of trainer, set on ``training_args``."""
+    training_args.model_init_kwargs = {
+        **(training_args.model_init_kwargs or {}),
+        "dtype": model_args.dtype,
+        **({"attn_implementation": model_args.attn_implementation} if model_args.attn_implementation else {}),
+    }
+    if script_args.trainer == "roma" and training_args.roma_base_model is None:
+        training_args.roma_base_model = model_args.model_name_or_path  # the model card's base model
+    if script_args.trainer == "grpo":
+        # The baseline: RomaGRPOTrainer with both ROMA weights at 0 is TRL's GRPOTrainer (same loss, same numbers)
+        # with each group's prompt run once in the log-prob pass, so both arms train at the same speed.
+        training_args.roma_kl_coef = training_args.roma_aux_coef = 0.0
 
 
 @contextlib.contextmanager
