@@ -174,11 +174,13 @@ def seeds_and_samples_interval(
     for sign, runs in zip((1.0, -1.0) if other is None else (-1.0, 1.0), methods):
         count = len(runs)
         block = figures[start : start + count]
-        picks = (
-            rng.integers(0, count, size=(resamples, count)) if count > 1 else np.zeros((resamples, 1), int)
-        )
-        if paired_runs:  # the baseline's draw of seeds, reused for the other method
-            shared_picks = picks = picks if shared_picks is None else shared_picks
+        if shared_picks is not None:  # paired runs: the baseline's draw of seeds, reused for the other method
+            picks = shared_picks
+        else:
+            picks = (
+                rng.integers(0, count, size=(resamples, count)) if count > 1 else np.zeros((resamples, 1), int)
+            )
+            shared_picks = picks if paired_runs else None
         values += sign * block[picks, np.arange(resamples)[:, None]].mean(axis=1)
         point += sign * float(full[start : start + count].mean())
         start += count
