@@ -178,7 +178,9 @@ def seeds_and_samples_interval(
             picks = shared_picks
         else:
             picks = (
-                rng.integers(0, count, size=(resamples, count)) if count > 1 else np.zeros((resamples, 1), int)
+                rng.integers(0, count, size=(resamples, count))
+                if count > 1
+                else np.zeros((resamples, 1), int)
             )
             shared_picks = picks if paired_runs else None
         values += sign * block[picks, np.arange(resamples)[:, None]].mean(axis=1)
