@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from roma.scripts.study import Study, StudyConfig
@@ -48,6 +50,10 @@ def test_quick_study_runs_every_stage_writes_the_report_and_resumes(tmp_path, ca
     # The validation split chose the settings; the test split scored the runs.
     assert (tmp_path / "study" / "eval-validation" / "select-K2-l0.1-m0.1" / "results.json").is_file()
     assert not (tmp_path / "study" / "eval-test" / "select-K2-l0.1-m0.1").exists()
+    # Every evaluation scores at the recipe's thread count (tiny_cpu: eval_cpu_threads 1).
+    assert text.count("roma.cli eval") == text.count("--cpu_threads 1") == 9
+    # The wall time: 8 trainings, 9 evaluations and 3 comparisons ran in this (first) invocation.
+    assert "wall time of this invocation: " in text and "(20 stages run, 0 reused)." in text
     capsys.readouterr()
 
     # A second invocation reuses every finished run and evaluation: nothing is trained or scored again.
@@ -57,6 +63,11 @@ def test_quick_study_runs_every_stage_writes_the_report_and_resumes(tmp_path, ca
     # Reused stages' commands stay in the report.
     assert report.read_text().count("roma.cli train --config") == 8
     assert "roma.cli train" not in out.split("compare")[0]
+    # Its wall time is stated beside the first one's, which trained and scored what it reused.
+    invocations = json.loads((tmp_path / "study" / "invocations.json").read_text())
+    assert [(i["stages_run"], i["stages_reused"]) for i in invocations] == [(20, 0), (3, 17)]
+    assert "(3 stages run, 17 reused); all 2 invocations recorded in its folder: " in report.read_text()
+    assert ", 23 stages run." in report.read_text()
 
     # GRPO and ROMA only (other_methods=False): the same runs reused, the report without the other methods.
     config = StudyConfig(out_dir=str(tmp_path / "study"), report=str(report), quick=True, other_methods=False)

@@ -39,7 +39,7 @@ from roma.cli import main as roma_main
 from roma.configs import recipe_path
 from roma.models.tokenizer import vision_token_ids
 from roma.numerics import pin_cpu_numerics
-from roma.scripts.study_report import WARM_START_METHOD, corruption_costs, write_report
+from roma.scripts.study_report import WARM_START_METHOD, corruption_costs, recipe_settings, write_report
 
 # Every stage is a `roma` subcommand run as `python -m roma.cli COMMAND ...`: no file of the repository is run.
 ROMA_COMMAND = [sys.executable, "-m", "roma.cli"]
@@ -186,6 +186,9 @@ class Study:
         self.commands: list[str] = []
         self.log_path = self.out / "study.log"
         self._parallel = 1  # runs in flight (train_and_evaluate sets it)
+        # Log names of the stages this invocation ran and reused (list.append is atomic across the job threads).
+        self.stages_run: list[str] = []
+        self.stages_reused: list[str] = []
 
     # ------------------------------------------------------------------ running commands
     def _record(self, argv: list[str], commands: list[str] | None = None) -> str:
@@ -196,6 +199,7 @@ class Study:
 
     def _run(self, argv: list[str], log_name: str, commands: list[str] | None = None) -> None:
         print(f"$ {self._record(argv, commands)}", flush=True)
+        self.stages_run.append(log_name)
         if self.config.quick:
             # --quick runs each stage in this process: the stages are the same calls, without paying ~12 s of
             # imports per stage (the full study runs them as subprocesses, each with its own log).
@@ -263,6 +267,7 @@ class Study:
         if (path / "run_summary.json").is_file():
             print(f"[reuse] {run.name}", flush=True)
             self._record(argv, commands)
+            self.stages_reused.append(f"train-{run.name}")
         else:
             self._run(argv, f"train-{run.name}", commands)
         return path
@@ -279,8 +284,11 @@ class Study:
             "--max_samples", str(samples), "--batch_size", "64", "--max_new_tokens", "24",
             "--out", str(path), "--progress", "false",
         ]  # fmt: skip
+        if threads := recipe_settings(config.base_config).get("eval_cpu_threads"):
+            argv += ["--cpu_threads", str(threads)]  # the recipe's: thread count is part of the float sums
         if results_file.is_file():
             self._record(argv, commands)
+            self.stages_reused.append(f"eval-{run.split}-{run.name}")
         else:
             self._run(argv, f"eval-{run.split}-{run.name}", commands)
         return json.loads(results_file.read_text())
@@ -377,12 +385,28 @@ class Study:
             per_condition={name: results[name]["benchmarks"]["synthetic"] for name in names},
             log_histories={name: s.get("log_history", []) for name, s in summaries.items()},
             commands=self.commands,
-            wall_time_s=time.perf_counter() - started,
+            invocations=self.record_invocation(time.perf_counter() - started),
             compare_dir=compare_dir,
             ablations=against_roma,
         )
         print(f"\nReport: {report}")
         return report
+
+    def record_invocation(self, wall_time_s: float) -> list[dict[str, Any]]:
+        """Add this invocation (wall time, stages run and reused) to ``invocations.json`` in the study's folder
+        and return every invocation recorded there: a resumed study's stages ran in earlier ones."""
+        path = self.out / "invocations.json"
+        invocations = json.loads(path.read_text()) if path.is_file() else []
+        invocations.append(
+            {
+                "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "wall_time_s": round(wall_time_s, 1),
+                "stages_run": len(self.stages_run),
+                "stages_reused": len(self.stages_reused),
+            }
+        )
+        path.write_text(json.dumps(invocations, indent=2) + "\n")
+        return invocations
 
     def compare_ablations(self, names: list[str]) -> dict[str, Any] | None:
         """Each ablation run in ``names`` against ROMA on the seeds both ran (`roma compare --group-by method`,

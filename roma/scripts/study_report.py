@@ -85,7 +85,7 @@ def write_report(
     per_condition: dict[str, dict[str, Any]],
     log_histories: dict[str, list[dict[str, Any]]],
     commands: list[str],
-    wall_time_s: float,
+    invocations: list[dict[str, Any]],
     compare_dir: Path,
     ablations: dict[str, Any] | None = None,
 ) -> Path:
@@ -151,7 +151,7 @@ def write_report(
     lines += ablations_against_roma(ablations, figures) if ablations else []
     lines += learning_curves(log_histories)
     lines += _costs_and_figures(warm_start_costs, per_condition, entries, figures)
-    lines += _selection_and_setup(config, selection, selected, commands, wall_time_s, compare_dir)
+    lines += _selection_and_setup(config, selection, selected, commands, invocations, compare_dir)
     path.write_text("\n".join(lines))
     return path
 
@@ -288,7 +288,7 @@ def _selection_and_setup(
     selection: dict[str, float],
     selected: dict[str, Any],
     commands: list[str],
-    wall_time_s: float,
+    invocations: list[dict[str, Any]],
     compare_dir: Path,
 ) -> list[str]:
     """The report's sections on the selection of K, λ, μ, the setup and machine, the commands and settings."""
@@ -314,8 +314,7 @@ def _selection_and_setup(
         "on the validation split before ROMA was run, with the validation learning curves (accuracy against RL "
         'step, 3 seeds) in `docs/method.md`, "The GRPO baseline\'s RL settings".',
         f"- Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, "
-        f"Python {platform.python_version()}, {config.jobs} run(s) at a time; wall time of this study invocation: "
-        f"{wall_time_s / 60:.1f} min (stages reused from an earlier invocation are not counted).",
+        f"Python {platform.python_version()}, {config.jobs} run(s) at a time; {_wall_times(invocations)}",
         "",
         "## Commands",
         "",
@@ -333,9 +332,32 @@ def _selection_and_setup(
     ]
 
 
+def _wall_times(invocations: list[dict[str, Any]]) -> str:
+    """The wall time of the study: this invocation's, and all invocations' recorded in its folder (a resumed
+    study's stages ran in earlier ones)."""
+    last = invocations[-1]
+    text = (
+        f"wall time of this invocation: {last['wall_time_s'] / 60:.1f} min ({last['stages_run']} stages run, "
+        f"{last['stages_reused']} reused)"
+    )
+    if len(invocations) == 1:
+        return text + "."
+    total = sum(entry["wall_time_s"] for entry in invocations) / 60
+    run = sum(entry["stages_run"] for entry in invocations)
+    return (
+        text
+        + f"; all {len(invocations)} invocations recorded in its folder: {total:.1f} min, {run} stages run."
+    )
+
+
+def recipe_settings(base_config: str) -> dict[str, Any]:
+    """The study's training recipe (a packaged name or a YAML path) as its YAML reads."""
+    return yaml.safe_load(recipe_path(base_config).read_text()) or {}
+
+
 def _rl_settings(base_config: str) -> str:
     """The RL batch and learning rate of the study's recipe, as the report states them."""
-    recipe = yaml.safe_load(recipe_path(base_config).read_text())
+    recipe = recipe_settings(base_config)
     batch, generations = recipe.get("per_device_train_batch_size"), recipe.get("num_generations")
     prompts = batch // generations if batch and generations else "?"
     return (
