@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -168,6 +174,53 @@ def test_compare_with_grpo_trains_both_from_one_start_and_prints_roma_minus_grpo
     assert "Finished roma training" in printed and "ROMA − GRPO" in printed
     assert "Finished roma training" in (side_by_side / "roma" / "train.log").read_text()
     assert json.loads((side_by_side / "comparison.json").read_text())["rows"] == comparison["rows"]
+
+
+def test_ctrl_c_ends_a_side_by_side_comparison_with_one_line_and_no_process_left(
+    tiny_qwen3_vl_path, tmp_path
+):
+    out = tmp_path / "compare"
+    argv = [
+        *_tiny_recipe_without_warm_start(tiny_qwen3_vl_path),
+        "--compare_with_grpo", "true", "--compare_jobs", "2",
+        "--max_steps", "100000", "--max_train_samples", "16", "--logging_steps", "1",
+        "--generation_kwargs", json.dumps({"suppress_tokens": vision_token_ids()}),
+        "--output_dir", str(out),
+    ]  # fmt: skip
+    stdout, stderr = tmp_path / "stdout", tmp_path / "stderr"
+    with open(stdout, "w") as out_file, open(stderr, "w") as err_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "roma.cli", "train", *argv],
+            stdout=out_file,
+            stderr=err_file,
+            start_new_session=True,  # its own process group: what is left of it can be looked for
+        )
+    try:
+        # Interrupt once both runs are training: the second run's log shows its first logged step.
+        deadline = time.monotonic() + 240
+        second_log = out / "roma" / "train.log"
+        while not (second_log.is_file() and "'loss'" in second_log.read_text()):
+            assert process.poll() is None and time.monotonic() < deadline, stderr.read_text()[-3000:]
+            time.sleep(0.5)
+        process.send_signal(signal.SIGINT)  # to the first process only, as `kill -INT` does
+        assert process.wait(timeout=120) == 130
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+    errors = stderr.read_text()
+    assert "Traceback" not in errors
+    assert (
+        errors.strip().splitlines()[-1].startswith("roma train: interrupted; finished warm starts are kept")
+    )
+    # The second run stopped with the first: nothing of the process group is left.
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            break
+        assert time.monotonic() < deadline, "a process of the interrupted comparison is still running"
+        time.sleep(0.5)
 
 
 def test_compare_with_grpo_needs_the_roma_trainer():

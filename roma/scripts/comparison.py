@@ -16,6 +16,7 @@ import dataclasses
 import logging
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
@@ -76,8 +77,15 @@ def run_comparison(
                     )
                 )
 
-            summaries[baseline] = run(*arguments(baseline), model_args, on_start_scored=start_second)
-            summaries[method] = second[0].result()
+            try:
+                summaries[baseline] = run(*arguments(baseline), model_args, on_start_scored=start_second)
+                summaries[method] = second[0].result()
+            except KeyboardInterrupt:
+                # A Ctrl-C that reached this process only (kill -INT) would leave the second run training, and the
+                # pool's exit waiting for it to finish: it is interrupted too, and ends as the first does.
+                for child in multiprocessing.active_children():
+                    os.kill(child.pid, signal.SIGINT)
+                raise
         print(format_summary(summaries[method]))
     else:
         summaries[baseline] = run(*arguments(baseline), model_args)

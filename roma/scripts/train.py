@@ -30,6 +30,7 @@ from trl import ModelConfig, ScriptArguments, TrlParser, get_peft_config
 from roma._lists import comma_list
 from roma._messages import with_suggestions
 from roma._state_files import write_json_atomic
+from roma.cli import INTERRUPTED
 from roma.configs import accelerate_config_path, recipe_path
 from roma.data.loading import load_training_dataset
 from roma.evaluation.compare import condition_changes
@@ -529,11 +530,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"roma train: error: {error}", file=sys.stderr)
         return 2
     script_args, training_args, model_args = parsed
-    if script_args.compare_with_grpo:
-        run_comparison(script_args, training_args, model_args, run=run)
-    else:
-        run(script_args, training_args, model_args)
-    return 0
+    try:
+        if script_args.compare_with_grpo:
+            run_comparison(script_args, training_args, model_args, run=run)
+        else:
+            run(script_args, training_args, model_args)
+        return 0
+    except KeyboardInterrupt:
+        pass  # said below, once the interrupted run's frames (and their progress bars) are gone
+    # What a rerun reuses: a finished warm start (cached, content-addressed); the unfinished one cleaned up after
+    # itself. RL and its evaluations start again unless checkpoints were saved.
+    print(
+        f"roma train: interrupted; finished warm starts are kept in {script_args.warm_start_cache_dir} and a "
+        f"rerun of the same command reuses them; training and evaluations in {training_args.output_dir} "
+        "start again (save checkpoints with --save_strategy steps and continue with --resume_from_checkpoint).",
+        file=sys.stderr,
+    )
+    return INTERRUPTED
 
 
 if __name__ == "__main__":  # pragma: no cover
