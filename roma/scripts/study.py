@@ -186,6 +186,8 @@ class Study:
         self.commands: list[str] = []
         self.log_path = self.out / "study.log"
         self._parallel = 1  # runs in flight (train_and_evaluate sets it)
+        # The recipe's evaluation threads (the thread count is part of the float sums), read once for every stage.
+        self.eval_cpu_threads = recipe_settings(config.base_config).get("eval_cpu_threads")
         # Log names of the stages this invocation ran and reused (list.append is atomic across the job threads).
         self.stages_run: list[str] = []
         self.stages_reused: list[str] = []
@@ -284,8 +286,8 @@ class Study:
             "--max_samples", str(samples), "--batch_size", "64", "--max_new_tokens", "24",
             "--out", str(path), "--progress", "false",
         ]  # fmt: skip
-        if threads := recipe_settings(config.base_config).get("eval_cpu_threads"):
-            argv += ["--cpu_threads", str(threads)]  # the recipe's: thread count is part of the float sums
+        if self.eval_cpu_threads:
+            argv += ["--cpu_threads", str(self.eval_cpu_threads)]
         if results_file.is_file():
             self._record(argv, commands)
             self.stages_reused.append(f"eval-{run.split}-{run.name}")
