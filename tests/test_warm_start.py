@@ -205,21 +205,61 @@ def test_completion_exact_match_needs_every_completion_token():
     }
 
 
-def test_the_stop_callback_stops_at_the_first_evaluation_reaching_the_target():
+def test_the_background_stop_stops_at_the_first_validation_reaching_the_target_with_its_weights():
+    """Validations finish after training has moved on: the stop takes the first one in step order that reaches
+    the target, cancels the later ones, and restores the weights of that step, not of the last step run."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import torch
     from transformers import TrainerControl, TrainerState
 
-    from roma.trainer.callbacks import StopAtTargetAccuracy
+    from roma.trainer.callbacks import StopAtTargetInBackground
 
-    callback, state, control = StopAtTargetAccuracy(0.65), TrainerState(), TrainerControl()
-    for step, accuracy in ((50, 0.40), (100, 0.649)):
-        state.global_step = step
-        callback.on_evaluate(None, state, control, metrics={"eval_answer_accuracy": accuracy})
-        assert not control.should_training_stop and callback.stopped_at is None
-    state.global_step = 150
-    callback.on_evaluate(None, state, control, metrics={"eval_answer_accuracy": 0.65})
-    assert control.should_training_stop and callback.stopped_at == 150
-    with pytest.raises(KeyError, match="eval_answer_accuracy"):
-        callback.on_evaluate(None, state, TrainerControl(), metrics={"eval_loss": 1.0})
+    model = torch.nn.Linear(2, 1, bias=False)
+    release = threading.Event()  # validations finish only when the test says so (training "runs ahead")
+
+    def accuracy(weights):  # a pure function of the weights: 0.1 per unit of the first one
+        release.wait(timeout=10)
+        return 0.1 * float(weights["weight"][0, 0])
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        stop = StopAtTargetInBackground(0.5, 2, lambda weights: pool.submit(accuracy, weights))
+        state, control = TrainerState(max_steps=20), TrainerControl()
+        for step in range(1, 9):  # step s leaves the weight at s: 0.2, 0.4, 0.6 (target) and 0.8 at steps 2-8
+            with torch.no_grad():
+                model.weight.fill_(float(step))
+            state.global_step = step
+            stop.on_step_end(None, state, control, model=model)
+            assert not control.should_training_stop  # nothing has finished yet
+        release.set()
+        stop.on_train_end(None, state, control)
+        state.global_step = 9
+        stop.on_step_end(None, state, control, model=model)
+    assert control.should_training_stop and stop.stopped_at == 6
+    assert stop.history == [(2, pytest.approx(0.2)), (4, pytest.approx(0.4)), (6, pytest.approx(0.6))]
+    assert [entry["step"] for entry in state.log_history if "eval_answer_accuracy" in entry] == [2, 4, 6]
+    stop.restore(model)
+    assert model.weight[0, 0].item() == 6.0
+
+
+def test_a_failed_background_validation_is_an_error_naming_its_step():
+    from concurrent.futures import Future
+
+    import torch
+    from transformers import TrainerControl, TrainerState
+
+    from roma.trainer.callbacks import StopAtTargetInBackground
+
+    def failing(weights):
+        future = Future()
+        future.set_exception(MemoryError("the validation process was killed"))
+        return future
+
+    stop = StopAtTargetInBackground(0.5, 1, failing)
+    state = TrainerState(max_steps=5, global_step=1)
+    with pytest.raises(RuntimeError, match="validation of step 1 failed: the validation process was killed"):
+        stop.on_step_end(None, state, TrainerControl(), model=torch.nn.Linear(1, 1))
 
 
 def test_validation_accuracy_is_the_answer_accuracy_and_the_warm_start_stops_at_its_target(

@@ -18,7 +18,8 @@ therefore starts from a small Qwen3-VL fine-tuned for a few minutes on the synth
 * Its settings are one `WarmStartConfig`, passed as a whole from the training script, the command line and the
   isolated subprocess of a distributed launch.
 * With ``target_accuracy`` it stops at the first evaluation (every ``eval_steps``, on ``eval_samples`` synthetic
-  validation rows, `VALIDATION_METRIC`) that reaches it (`roma.trainer.callbacks.StopAtTargetAccuracy`): a
+  validation rows, `VALIDATION_METRIC`, run in a second process while training goes on:
+  `roma.scripts.warm_start_validation`) that reaches it (`roma.trainer.callbacks.StopAtTargetInBackground`): a
   fixed number of steps lands wherever the CPU's last bits send it (issue 23: 68 % or 94 % clean), a target does
   not, and RL gets a start with room left.
 
@@ -436,7 +437,8 @@ def _train(base_model: str | Path | None, out_dir: Path, config: WarmStartConfig
     from transformers import AutoModelForImageTextToText, AutoProcessor
     from trl import SFTTrainer
 
-    from roma.trainer.callbacks import StopAtTargetAccuracy
+    from roma.scripts.warm_start_validation import BackgroundValidation
+    from roma.trainer.callbacks import StopAtTargetInBackground
 
     source = base_model
     if base_model is None:
@@ -446,34 +448,35 @@ def _train(base_model: str | Path | None, out_dir: Path, config: WarmStartConfig
         processor = AutoProcessor.from_pretrained(str(source))
     except OSError as error:
         raise FileNotFoundError(f"warm_start: cannot load base model {str(source)!r}: {error}") from None
-    if base_model is None:
-        shutil.rmtree(out_dir / "base")
     train_dataset = synthetic_sft_dataset(
         config.train_samples, seed=config.seed, image_size=config.image_size
     )
+    args = _sft_config(out_dir, config)
+    trainer = SFTTrainer(model=model, args=args, train_dataset=train_dataset, processing_class=processor)
     stop = None
-    evaluation: dict[str, Any] = {}
-    if config.target_accuracy is not None:
-        stop = StopAtTargetAccuracy(config.target_accuracy)
-        evaluation = _validation_arguments(config, stop)
-
-    args = _sft_config(out_dir, config, evaluate=stop is not None)
-    trainer = SFTTrainer(
-        model=model, args=args, train_dataset=train_dataset, processing_class=processor, **evaluation
-    )
     train_started = time.perf_counter()
-    output = trainer.train()
+    if config.target_accuracy is None:
+        output = trainer.train()
+    else:
+        # Validated in a second process while training goes on (the same accuracies, without the wait).
+        with BackgroundValidation(source, config, out_dir / "validation") as validation:
+            stop = StopAtTargetInBackground(config.target_accuracy, config.eval_steps, validation.submit)
+            trainer.add_callback(stop)
+            output = trainer.train()
+        stop.restore(model)  # the weights of the step that reached the target, not of the steps run after it
     train_wall_time = time.perf_counter() - train_started
-    losses = [(entry["step"], entry["loss"]) for entry in trainer.state.log_history if "loss" in entry]
-    accuracies = [
-        (entry["step"], entry["eval_answer_accuracy"])
+    if base_model is None:
+        shutil.rmtree(out_dir / "base")
+    steps_trained = trainer.state.global_step if stop is None or stop.stopped_at is None else stop.stopped_at
+    losses = [
+        (entry["step"], entry["loss"])
         for entry in trainer.state.log_history
-        if "eval_answer_accuracy" in entry
+        if "loss" in entry and entry["step"] <= steps_trained
     ]
     if stop is not None and stop.stopped_at is None:
         logger.warning(
             "warm start: validation answer accuracy %.3f after all %d steps, below the target %.3f",
-            accuracies[-1][1] if accuracies else float("nan"),
+            stop.history[-1][1] if stop.history else float("nan"),
             config.steps,
             config.target_accuracy,
         )
@@ -492,31 +495,33 @@ def _train(base_model: str | Path | None, out_dir: Path, config: WarmStartConfig
         "train_wall_time_s": round(train_wall_time, 2),
         "total_wall_time_s": round(time.perf_counter() - started, 2),
         "final_loss": final_loss,
-        "mean_train_loss": output.training_loss,
+        # The mean of the logged losses up to the checkpoint's step (logging_steps divides eval_steps).
+        "mean_train_loss": sum(loss for _, loss in losses) / len(losses) if losses else output.training_loss,
         "loss_history": losses,
-        "steps_trained": trainer.state.global_step,
-        "validation_accuracy_history": accuracies,
+        "steps_trained": steps_trained,
+        "steps_run": trainer.state.global_step,
+        "validation_accuracy_history": [] if stop is None else stop.history,
         "reached_target": None if stop is None else stop.stopped_at is not None,
         "cpu_threads": torch.get_num_threads(),
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
     }
 
 
-def _validation_arguments(config: WarmStartConfig, stop: Any) -> dict[str, Any]:
-    """`SFTTrainer`'s evaluation arguments for a target-stopped warm start: the validation rows, the exact-match
-    metric (`VALIDATION_METRIC`) and the callback ``stop`` that ends training at the target."""
+def _validation_arguments(config: WarmStartConfig) -> dict[str, Any]:
+    """`SFTTrainer`'s evaluation arguments for a target-stopped warm start: the validation rows and the
+    exact-match metric (`VALIDATION_METRIC`); `roma.scripts.warm_start_validation` evaluates with them."""
     return {
         "eval_dataset": synthetic_sft_dataset(
             config.eval_samples, seed=0, image_size=config.image_size, split="validation"
         ),
         "compute_metrics": completion_exact_match,
         "preprocess_logits_for_metrics": predicted_tokens,
-        "callbacks": [stop],
     }
 
 
-def _sft_config(out_dir: Path, config: WarmStartConfig, *, evaluate: bool) -> Any:
-    """The `trl.SFTConfig` of the warm start."""
+def _sft_config(out_dir: Path, config: WarmStartConfig) -> Any:
+    """The `trl.SFTConfig` of the warm start (its evaluation settings are the validation's,
+    `roma.scripts.warm_start_validation`; the training loop itself never evaluates)."""
     from trl import SFTConfig  # only when training: a cache hit never pays for TRL
 
     return SFTConfig(
@@ -537,8 +542,7 @@ def _sft_config(out_dir: Path, config: WarmStartConfig, *, evaluate: bool) -> An
         save_strategy="no",
         report_to="none",
         disable_tqdm=False,
-        eval_strategy="steps" if evaluate else "no",
-        eval_steps=config.eval_steps,
+        eval_strategy="no",
         per_device_eval_batch_size=EVAL_BATCH_SIZE,
     )
 
