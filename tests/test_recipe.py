@@ -54,24 +54,35 @@ def _tiny_recipe_without_warm_start(model_path) -> list[str]:
 
 
 def test_tiny_cpu_recipe_runs_end_to_end_with_overrides(tiny_qwen3_vl_path, tmp_path):
+    from roma.evaluation.sweep import RECORDS_FILE
+
     out = tmp_path / "run"
-    summary = _train(
-        [
-            *_tiny_recipe_without_warm_start(tiny_qwen3_vl_path),
-            "--max_steps",
-            "2",
-            "--max_train_samples",
-            "32",
-            "--logging_steps",
-            "1",
-            "--roma_num_views",
-            "3",  # a YAML value overridden on the command line
-            "--generation_kwargs",
-            json.dumps({"suppress_tokens": vision_token_ids()}),
-            "--output_dir",
-            str(out),
-        ]
+    scored = []  # at each hook: is the start's evaluation written? (a comparison's second run starts at the first)
+    hooks = {
+        name: lambda: scored.append((out / "eval_before" / RECORDS_FILE).is_file())
+        for name in ("on_start_ready", "on_start_scored")
+    }
+    summary = run(
+        *parse_args(
+            [
+                *_tiny_recipe_without_warm_start(tiny_qwen3_vl_path),
+                "--max_steps",
+                "2",
+                "--max_train_samples",
+                "32",
+                "--logging_steps",
+                "1",
+                "--roma_num_views",
+                "3",  # a YAML value overridden on the command line
+                "--generation_kwargs",
+                json.dumps({"suppress_tokens": vision_token_ids()}),
+                "--output_dir",
+                str(out),
+            ]
+        ),
+        **hooks,
     )
+    assert scored == [False, True]  # ready before the evaluation of the start, scored after it
     assert summary["train_steps"] == 2
     log = json.loads((out / "run_summary.json").read_text())
     assert log["checkpoint"] == str(out.resolve())
@@ -176,6 +187,60 @@ def test_compare_with_grpo_trains_both_from_one_start_and_prints_roma_minus_grpo
     assert json.loads((side_by_side / "comparison.json").read_text())["rows"] == comparison["rows"]
 
 
+def test_the_second_run_waits_for_the_first_runs_score_and_not_for_a_first_run_that_is_gone():
+    import threading
+
+    from roma.scripts.comparison import _FirstRunScore
+
+    scored = threading.Event()
+    scored.set()
+    _FirstRunScore(scored, parent=os.getppid(), poll_s=0.01).wait()  # scored: returns at once
+    with pytest.raises(RuntimeError, match="ended before it scored the start checkpoint"):
+        _FirstRunScore(threading.Event(), parent=-1, poll_s=0.01).wait()  # not our parent: it is gone
+
+
+def _interrupt_roma_train(argv: list[str], ready, tmp_path: Path, *, whole_group: bool) -> str:
+    """Run ``roma train ARGV`` in its own process group, send SIGINT once ``ready()`` (to the first process only,
+    as ``kill -INT`` does, or to the whole group, as a terminal's Ctrl-C does); check it ends with status 130 and
+    leaves no process of the group; return its stderr."""
+    stdout, stderr = tmp_path / "stdout", tmp_path / "stderr"
+    with open(stdout, "w") as out_file, open(stderr, "w") as err_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "roma.cli", "train", *argv],
+            stdout=out_file,
+            stderr=err_file,
+            start_new_session=True,  # its own process group: what is left of it can be looked for
+        )
+    try:
+        deadline = time.monotonic() + 240
+        while not ready(stdout.read_text()):
+            assert process.poll() is None and time.monotonic() < deadline, stderr.read_text()[-3000:]
+            time.sleep(0.5)
+        if whole_group:
+            os.killpg(process.pid, signal.SIGINT)
+        else:
+            process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=120) == 130
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 20
+    while True:  # nothing of the process group is left
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            break
+        assert time.monotonic() < deadline, "a process of the interrupted command is still running"
+        time.sleep(0.5)
+    return stderr.read_text()
+
+
+def _ends_with_the_interrupted_line(errors: str) -> bool:
+    return "Traceback" not in errors and (
+        errors.strip().splitlines()[-1].startswith("roma train: interrupted; finished warm starts are kept")
+    )
+
+
 def test_ctrl_c_ends_a_side_by_side_comparison_with_one_line_and_no_process_left(
     tiny_qwen3_vl_path, tmp_path
 ):
@@ -187,40 +252,29 @@ def test_ctrl_c_ends_a_side_by_side_comparison_with_one_line_and_no_process_left
         "--generation_kwargs", json.dumps({"suppress_tokens": vision_token_ids()}),
         "--output_dir", str(out),
     ]  # fmt: skip
-    stdout, stderr = tmp_path / "stdout", tmp_path / "stderr"
-    with open(stdout, "w") as out_file, open(stderr, "w") as err_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "roma.cli", "train", *argv],
-            stdout=out_file,
-            stderr=err_file,
-            start_new_session=True,  # its own process group: what is left of it can be looked for
-        )
-    try:
-        # Interrupt once both runs are training: the second run's log shows its first logged step.
-        deadline = time.monotonic() + 240
-        second_log = out / "roma" / "train.log"
-        while not (second_log.is_file() and "'loss'" in second_log.read_text()):
-            assert process.poll() is None and time.monotonic() < deadline, stderr.read_text()[-3000:]
-            time.sleep(0.5)
-        process.send_signal(signal.SIGINT)  # to the first process only, as `kill -INT` does
-        assert process.wait(timeout=120) == 130
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-    errors = stderr.read_text()
-    assert "Traceback" not in errors
-    assert (
-        errors.strip().splitlines()[-1].startswith("roma train: interrupted; finished warm starts are kept")
+    second_log = out / "roma" / "train.log"
+
+    def both_training(_stdout: str) -> bool:  # the second run's log shows its first logged step
+        return second_log.is_file() and "'loss'" in second_log.read_text()
+
+    # The second run stops with the first, also when the signal reached the first process only.
+    errors = _interrupt_roma_train(argv, both_training, tmp_path, whole_group=False)
+    assert _ends_with_the_interrupted_line(errors)
+
+
+def test_ctrl_c_during_the_warm_start_ends_its_validation_process_too(tiny_qwen3_vl_path, tmp_path):
+    """The warm start validates in a second process (`roma.scripts.warm_start_validation`): a Ctrl-C ends both,
+    with the one line last (no traceback from the child, no resource-tracker warning of a leaked semaphore)."""
+    argv = [
+        "--config", "tiny_cpu", "--model_name_or_path", str(tiny_qwen3_vl_path),
+        "--warm_start_sft_steps", "1000", "--warm_start_batch_size", "16", "--warm_start_target_accuracy", "1.0",
+        "--warm_start_cache_dir", str(tmp_path / "warm_start"), "--output_dir", str(tmp_path / "run"),
+    ]  # fmt: skip
+    errors = _interrupt_roma_train(
+        argv, lambda stdout: "validation at step" in stdout, tmp_path, whole_group=True
     )
-    # The second run stopped with the first: nothing of the process group is left.
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            os.killpg(process.pid, 0)
-        except ProcessLookupError:
-            break
-        assert time.monotonic() < deadline, "a process of the interrupted comparison is still running"
-        time.sleep(0.5)
+    assert _ends_with_the_interrupted_line(errors), errors[-2000:]
+    assert "leaked" not in errors
 
 
 def test_compare_with_grpo_needs_the_roma_trainer():
@@ -318,6 +372,11 @@ def test_warm_start_settings_come_from_the_script_arguments_in_one_config(tmp_pa
     assert RomaScriptArguments(warm_start_sft_steps=0).warm_start_config() is None
     with pytest.raises(ValueError, match="batch_size"):
         RomaScriptArguments(warm_start_sft_steps=2, warm_start_batch_size=0).warm_start_config()
+    # RL rows the warm start reads: one line when the arguments are read (`roma train` prints it, status 2).
+    with pytest.raises(ValueError, match=r"warm start was fine-tuned on \(rows 0 to 1599999\)"):
+        RomaScriptArguments(
+            warm_start_sft_steps=100000, warm_start_batch_size=16, dataset_train_split="train[24000:]"
+        )
 
 
 def test_no_rl_scene_of_the_cpu_recipe_is_a_warm_start_scene(tmp_path):

@@ -45,8 +45,9 @@ def run_comparison(
     and return the comparison (also written to ``output_dir/comparison.json``).
 
     With ``script_args.compare_jobs`` 2 (one process, CPU or GPU) the ROMA run starts in a second process as soon
-    as the GRPO run has warm-started and scored the shared start, and trains beside it; its output goes to
-    ``output_dir/roma/train.log`` and its summary is printed when both are done."""
+    as the GRPO run has the warm-started start checkpoint, and trains while the GRPO run scores that start and
+    trains; its output goes to ``output_dir/roma/train.log``, it reads the shared score once the GRPO run has
+    written it, and its summary is printed when both are done."""
 
     output_dir = Path(training_args.output_dir)
     side_by_side = script_args.compare_jobs > 1
@@ -64,25 +65,35 @@ def run_comparison(
     summaries: dict[str, dict[str, Any]] = {}
     if side_by_side:
         log_file = output_dir / method / "train.log"
-        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        context = multiprocessing.get_context("spawn")
+        start_scored = context.Event()  # set by the GRPO run once the shared start's evaluation is written
+        with ProcessPoolExecutor(
+            max_workers=1, mp_context=context, initializer=_share_event, initargs=(start_scored,)
+        ) as pool:
             second: list[Future] = []
 
-            def start_second(scored_dir: Path) -> None:
+            def start_second() -> None:
                 print(
                     f"{method}: training in a second process beside {baseline} (log: {log_file})", flush=True
                 )
                 second.append(
                     pool.submit(
-                        _run_logged, run, log_file, *arguments(method), model_args, before_dir=scored_dir
+                        _run_logged, run, log_file, *arguments(method), model_args, before_dir=before_dir
                     )
                 )
 
             try:
-                summaries[baseline] = run(*arguments(baseline), model_args, on_start_scored=start_second)
+                summaries[baseline] = run(
+                    *arguments(baseline),
+                    model_args,
+                    on_start_ready=start_second,
+                    on_start_scored=start_scored.set,
+                )
                 summaries[method] = second[0].result()
-            except KeyboardInterrupt:
-                # A Ctrl-C that reached this process only (kill -INT) would leave the second run training, and the
-                # pool's exit waiting for it to finish: it is interrupted too, and ends as the first does.
+            except BaseException:
+                # A failed first run, or a Ctrl-C that reached this process only (kill -INT), would leave the
+                # second run training (or waiting for a score that never comes) and the pool's exit waiting for
+                # it: it is interrupted too.
                 for child in multiprocessing.active_children():
                     os.kill(child.pid, signal.SIGINT)
                 raise
@@ -105,16 +116,40 @@ def run_comparison(
     return comparison
 
 
+# In the second process of a side-by-side comparison: the first run's "start scored" event (set by the
+# executor's initializer: a multiprocessing Event reaches a child only when the child is created).
+_START_SCORED: Any = None
+
+
+def _share_event(event: Any) -> None:
+    global _START_SCORED
+    _START_SCORED = event
+
+
+class _FirstRunScore:
+    """What the second run waits on before it reads the shared evaluation of the start: the first run's event,
+    checked every few seconds for a first process that is gone (killed without a chance to interrupt us)."""
+
+    def __init__(self, event: Any, parent: int, poll_s: float = 5.0):
+        self.event, self.parent, self.poll_s = event, parent, poll_s
+
+    def wait(self) -> None:
+        while not self.event.wait(timeout=self.poll_s):
+            if os.getppid() != self.parent:
+                raise RuntimeError("the first run's process ended before it scored the start checkpoint")
+
+
 def _run_logged(
     run: Callable[..., dict[str, Any]], log_file: Path, *args: Any, **kwargs: Any
 ) -> dict[str, Any]:
     """``run(*args, **kwargs)`` in the second process of a side-by-side comparison, its stdout and stderr (the
     progress bars and the trainer's log lines, which would interleave with the first run's) in ``log_file``."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
+    before_ready = _FirstRunScore(_START_SCORED, os.getppid())
     with open(log_file, "w") as log:
         os.dup2(log.fileno(), 1)  # the descriptors, not only sys.stdout: C libraries and child processes too
         os.dup2(log.fileno(), 2)
-        return run(*args, **kwargs)
+        return run(*args, before_ready=before_ready, **kwargs)
 
 
 def comparison_rows(

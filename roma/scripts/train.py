@@ -244,6 +244,10 @@ class RomaScriptArguments(ScriptArguments):
                 raise ValueError(f"{name} must be >= 1 or None, got {getattr(self, name)}.")
         if self.compare_jobs not in (1, 2):
             raise ValueError(f"compare_jobs must be 1 or 2 (GRPO and ROMA), got {self.compare_jobs}.")
+        # The warm start's own checks, and RL rows it never read, when the arguments are read, not after minutes.
+        warm_start_config = self.warm_start_config()
+        if warm_start_config is not None:
+            check_rl_rows_unseen(self.dataset_name, self.dataset_train_split, warm_start_config)
 
     def warm_start_config(self) -> WarmStartConfig | None:
         """The warm start these arguments ask for (None when ``warm_start_sft_steps`` is 0)."""
@@ -268,8 +272,7 @@ def prepare_model(script_args: RomaScriptArguments, training_args: RomaConfig, m
     on the synthetic task when ``warm_start_sft_steps > 0``."""
     path = resolve_model(model_args.model_name_or_path)
     warm_start_config = script_args.warm_start_config()
-    if warm_start_config is not None:
-        check_rl_rows_unseen(script_args.dataset_name, script_args.dataset_train_split, warm_start_config)
+    if warm_start_config is not None:  # its rows checked against the RL rows when the arguments were read
         path = str(warm_start(path, warm_start_config, cache_dir=script_args.warm_start_cache_dir))
     return path
 
@@ -323,14 +326,17 @@ def run(
     model_args,
     *,
     before_dir: Path | None = None,
-    on_start_scored: Callable[[Path], None] | None = None,
+    before_ready: Any = None,
+    on_start_ready: Callable[[], None] | None = None,
+    on_start_scored: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Train with ROMA (or the GRPO baseline), evaluate before and after, save; returns a summary.
 
-    ``before_dir``: an evaluation of the same start checkpoint made already (`roma.scripts.comparison` shares
-    one between its two runs); then it is read instead of evaluated again. ``on_start_scored``: called with the
-    folder of that evaluation once the start checkpoint is warm-started and scored, before training (where
-    `roma.scripts.comparison` starts its second run)."""
+    ``before_dir``: where the caller scores the same start checkpoint (`roma.scripts.comparison` shares one
+    evaluation between its two runs); read after training instead of evaluated again, once ``before_ready.wait()``
+    returns (when given: the caller's evaluation may still be running). ``on_start_ready``: called once the start
+    checkpoint is warm-started, before it is scored (where `roma.scripts.comparison` starts its second run);
+    ``on_start_scored``: once it is scored, before training."""
     state = PartialState()
     started = time.perf_counter()
     output_dir = Path(training_args.output_dir)
@@ -339,21 +345,22 @@ def run(
     with state.main_process_first():
         start_path = prepare_model(script_args, training_args, model_args)
     processor = load_processor(start_path, script_args)
+    if on_start_ready is not None:
+        on_start_ready()
 
     # 2. Data: conversational prompts asking for \boxed{} answers, images decoded and checked once.
     train_dataset = load_rl_dataset(script_args)
 
     # 3. Evaluation before training, on the main process (the sweep loads the checkpoint itself).
     before = None
-    if before_dir is not None:
-        before = load_results(before_dir)
-    else:
+    scored_by_caller = before_dir is not None
+    if not scored_by_caller:
         before_dir = output_dir / "eval_before"
         if state.is_main_process:
             before = evaluate(start_path, before_dir, script_args, training_args.seed)
     state.wait_for_everyone()
     if on_start_scored is not None:
-        on_start_scored(before_dir)
+        on_start_scored()
 
     # 4. Train: ROMA, or GRPO from the same script and config for the baseline.
     set_trainer_arguments(script_args, training_args, model_args)
@@ -379,6 +386,10 @@ def run(
     after = None
     if state.is_main_process:
         after = evaluate(str(output_dir), output_dir / "eval_after", script_args, training_args.seed)
+        if scored_by_caller:
+            if before_ready is not None:
+                before_ready.wait()
+            before = load_results(before_dir)
     summary = {
         "trainer": script_args.trainer,
         "start_checkpoint": start_path,

@@ -3,17 +3,25 @@
 `BackgroundValidation` starts one spawned Python that loads the base checkpoint once and builds an evaluation-only
 ``trl.SFTTrainer`` on the validation rows with the warm start's own settings (`roma.scripts.warm_start._sft_config`:
 batch size, metric, thread count); each `BackgroundValidation.submit` sends a copy of the weights (safetensors
-bytes) and returns a future of `VALIDATION_METRIC`. It is the same evaluation `Trainer.evaluate` ran inside the
-training loop before, on the same weights, rows and thread count, so it gives the same accuracy to the bit; only
-the training no longer waits for it. The CPU kernel variables (`roma.numerics`) reach the child through its
-environment.
+bytes) down a pipe and returns a future of `VALIDATION_METRIC`, which a reader thread completes when the answer
+comes back. It is the same evaluation `Trainer.evaluate` ran inside the training loop before, on the same weights,
+rows and thread count, so it gives the same accuracy to the bit; only the training no longer waits for it. The CPU
+kernel variables (`roma.numerics`) reach the child through its environment.
+
+A pipe and a process, not a `ProcessPoolExecutor`: an interrupted warm start ends the child at once (a pool has
+no public way to stop a running task) and leaves no semaphore behind for the resource tracker to warn about after
+``roma train``'s one-line message.
 """
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import multiprocessing
 import signal
-from concurrent.futures import Future, ProcessPoolExecutor
+import sys
+import threading
+from concurrent.futures import Future
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,35 +32,59 @@ if TYPE_CHECKING:  # pragma: no cover
 ACCURACY_KEY = (
     "eval_answer_accuracy"  # `completion_exact_match`'s answer_accuracy, as `Trainer.evaluate` names it
 )
-
-# The child's evaluation-only trainer, built once by `_load_validator` (a process-global: the executor's
-# initializer has nowhere else to put it).
-_VALIDATOR: Any = None
+_STOP = b""  # sent instead of weights: the child exits after the validation it runs
 
 
 class BackgroundValidation:
-    """A one-process pool that scores weight snapshots on the warm start's validation rows, one at a time.
+    """A second process that scores weight snapshots on the warm start's validation rows, one at a time, in the
+    order they are submitted.
 
     ``source``: the checkpoint the warm start loaded (its architecture and processor); ``work_dir``: the child
     trainer's output folder (it writes nothing there). Use as a context manager, or call `close`."""
 
     def __init__(self, source: str | Path, config: WarmStartConfig, work_dir: str | Path):
-        self._pool = ProcessPoolExecutor(
-            max_workers=1,
-            mp_context=multiprocessing.get_context("spawn"),  # no fork of a process that holds torch threads
-            initializer=_load_validator,
-            initargs=(str(source), asdict(config), str(work_dir)),
+        context = multiprocessing.get_context("spawn")  # no fork of a process that holds torch threads
+        self._connection, child_end = context.Pipe()
+        self._process = context.Process(
+            target=_serve,
+            args=(child_end, str(source), asdict(config), str(work_dir)),
+            name="roma-warm-start-validation",
+            daemon=True,
         )
+        self._process.start()  # now: it loads the model while training starts
+        child_end.close()
+        self._waiting: collections.deque[Future] = collections.deque()
+        self._ended: RuntimeError | None = None  # set by the reader thread when the child's pipe closes
+        self._lock = threading.Lock()
+        self._reader = threading.Thread(
+            target=self._read_results, name="roma-validation-results", daemon=True
+        )
+        self._reader.start()
 
     def submit(self, weights: dict) -> Future:
         """Validate the state dict ``weights``; a future of its accuracy (a fraction)."""
         from safetensors.torch import save
 
-        return self._pool.submit(_validation_accuracy, save(weights))
+        future: Future = Future()
+        with self._lock:
+            if self._ended is not None:  # the child is gone: nothing will answer
+                future.set_exception(self._ended)
+                return future
+            self._waiting.append(future)
+        with contextlib.suppress(OSError):  # the child died meanwhile: the reader thread fails the future
+            self._connection.send_bytes(save(weights))
+        return future
 
     def close(self, *, wait: bool = True) -> None:
-        """Stop the child: after the validation it runs (``wait``), or without waiting (an interrupted run)."""
-        self._pool.shutdown(wait=wait, cancel_futures=True)
+        """Stop the child: after the validation it runs (``wait``), or at once (an interrupted warm start)."""
+        if wait:
+            with contextlib.suppress(OSError):  # it is gone already
+                self._connection.send_bytes(_STOP)
+        else:
+            self._process.terminate()
+        self._process.join()
+        self._reader.join()
+        self._connection.close()
 
     def __enter__(self) -> BackgroundValidation:
         return self
@@ -60,13 +92,59 @@ class BackgroundValidation:
     def __exit__(self, kind, error, traceback) -> None:
         self.close(wait=kind is None)
 
+    def _read_results(self) -> None:
+        """In a thread: complete the oldest waiting future with each answer; fail them all if the child ends."""
+        while True:
+            try:
+                ok, value = self._connection.recv()
+            except (EOFError, OSError):
+                break
+            with self._lock:
+                future = self._waiting.popleft()
+            if not future.set_running_or_notify_cancel():  # cancelled: nobody wants this answer
+                continue
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(RuntimeError(value))
+        self._process.join(timeout=10)  # for its exit code
+        ended = RuntimeError(f"the validation process ended (exit code {self._process.exitcode})")
+        with self._lock:
+            waiting, self._waiting, self._ended = list(self._waiting), collections.deque(), ended
+        for future in waiting:
+            if future.set_running_or_notify_cancel():
+                future.set_exception(ended)
 
-def _load_validator(source: str, config_fields: dict[str, Any], work_dir: str) -> None:
-    """In the child: load the model and processor and build the evaluation-only trainer."""
-    global _VALIDATOR
+
+def _serve(connection: Any, source: str, config_fields: dict[str, Any], work_dir: str) -> None:
+    """In the child: load the validator, then answer each weights message with (ok, accuracy or error text)."""
     # A Ctrl-C reaches the whole process group: the training process ends this one (`close`), without a
-    # KeyboardInterrupt traceback from here.
+    # KeyboardInterrupt traceback from here. Its SIGTERM exits through Python's exit path, whose finalizers give
+    # the semaphores back (tqdm's lock): killed outright, the resource tracker would warn of a leak.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(0))
+    try:
+        validator, failure = _load_validator(source, config_fields, work_dir), None
+    except Exception as error:  # reported with every request, in the training process
+        validator, failure = None, f"cannot load the model from {source}: {type(error).__name__}: {error}"
+    while True:
+        try:
+            message = connection.recv_bytes()
+        except EOFError:  # the training process is gone
+            return
+        if message == _STOP:
+            return
+        if failure is not None:
+            connection.send((False, failure))
+            continue
+        try:
+            connection.send((True, _validation_accuracy(validator, message)))
+        except Exception as error:
+            connection.send((False, f"{type(error).__name__}: {error}"))
+
+
+def _load_validator(source: str, config_fields: dict[str, Any], work_dir: str) -> Any:
+    """The evaluation-only trainer: the model and processor of ``source``, the warm start's validation rows."""
     import torch
     from transformers import AutoModelForImageTextToText, AutoProcessor
     from trl import SFTTrainer
@@ -82,7 +160,7 @@ def _load_validator(source: str, config_fields: dict[str, Any], work_dir: str) -
     args.disable_tqdm = True  # the training process reports each validation
     evaluation = _validation_arguments(config)
     # SFTTrainer requires training rows; it gets the validation rows, and is only ever asked to evaluate.
-    _VALIDATOR = SFTTrainer(
+    return SFTTrainer(
         model=model,
         args=args,
         processing_class=processor,
@@ -91,9 +169,9 @@ def _load_validator(source: str, config_fields: dict[str, Any], work_dir: str) -
     )
 
 
-def _validation_accuracy(weights: bytes) -> float:
-    """In the child: load ``weights`` (safetensors bytes) and return the validation answer accuracy."""
+def _validation_accuracy(validator: Any, weights: bytes) -> float:
+    """Load ``weights`` (safetensors bytes) into the validator's model; its validation answer accuracy."""
     from safetensors.torch import load
 
-    _VALIDATOR.model.load_state_dict(load(weights))
-    return float(_VALIDATOR.evaluate()[ACCURACY_KEY])
+    validator.model.load_state_dict(load(weights))
+    return float(validator.evaluate()[ACCURACY_KEY])
