@@ -363,18 +363,9 @@ def run(
         on_start_scored()
 
     # 4. Train: ROMA, or GRPO from the same script and config for the baseline.
-    set_trainer_arguments(script_args, training_args, model_args)
-    with rl_threads(script_args.rl_cpu_threads, training_args):
-        trainer = RomaGRPOTrainer(
-            model=start_path,
-            reward_funcs=resolve_reward_functions(script_args.reward_funcs),
-            args=training_args,
-            train_dataset=train_dataset,
-            processing_class=processor,
-            peft_config=get_peft_config(model_args),
-        )
-        trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
-        rl_cpu_threads = torch.get_num_threads()  # float summation order depends on it: part of the record
+    trainer, rl_cpu_threads = train_rl(
+        script_args, training_args, model_args, start_path, train_dataset, processor
+    )
 
     # 5. Save the final model and processor.
     trainer.save_model(str(output_dir))
@@ -411,6 +402,29 @@ def run(
         print(format_summary(summary))
     trainer.accelerator.end_training()
     return summary
+
+
+def train_rl(
+    script_args: RomaScriptArguments,
+    training_args: RomaConfig,
+    model_args,
+    start_path: str,
+    train_dataset,
+    processor,
+) -> tuple[RomaGRPOTrainer, int]:
+    """The RL stage of `run`: the trainer after training, and the PyTorch thread count it trained with."""
+    set_trainer_arguments(script_args, training_args, model_args)
+    with rl_threads(script_args.rl_cpu_threads, training_args):
+        trainer = RomaGRPOTrainer(
+            model=start_path,
+            reward_funcs=resolve_reward_functions(script_args.reward_funcs),
+            args=training_args,
+            train_dataset=train_dataset,
+            processing_class=processor,
+            peft_config=get_peft_config(model_args),
+        )
+        trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+        return trainer, torch.get_num_threads()  # float summation order depends on it: part of the record
 
 
 def set_trainer_arguments(script_args: RomaScriptArguments, training_args: RomaConfig, model_args) -> None:

@@ -51,9 +51,12 @@ from roma.numerics import cpu_numerics, pin_cpu_numerics, torch_threads
 
 # The rows and the metric live in warm_start_data; importable from here as before (noqa: re-exported names).
 from roma.scripts.warm_start_data import (  # noqa: F401
+    LR_SCHEDULER,
+    WARMUP_RATIO,
     completion_exact_match,
     completion_text,
     predicted_tokens,
+    sft_config,
     synthetic_sft_dataset,
     target_completion,
 )
@@ -68,15 +71,10 @@ TEMP_PREFIX = ".tmp-"
 MARKER_FILE = "COMPLETE"
 INFO_FILE = "warm_start.json"
 BASE_MODEL_SIZE = "small"
-# Fixed optimiser details (the tunable ones are arguments). A linear decay to zero after a short warm-up gave the
-# best accuracy for a fixed number of steps in the calibration (see `warm_start`'s docstring).
-LR_SCHEDULER = "linear"
-WARMUP_RATIO = 0.05
 # What `target_accuracy` is compared with: on synthetic validation rows (seed 0), the fraction whose completion
 # ``\\boxed{ANSWER}<|im_end|>`` the model predicts token for token when fed the gold prefix (greedy decoding's
 # answer once the format is learned, in the first ~50 steps); one forward pass, no generation.
 VALIDATION_METRIC = "teacher-forced completion exact match, synthetic validation split seed 0"
-EVAL_BATCH_SIZE = 64
 # Environment variables that make a process part of a torchrun / accelerate launch; the isolated warm-start
 # subprocess drops them so it trains alone.
 _DISTRIBUTED_ENV_VARS = (
@@ -451,7 +449,7 @@ def _train(base_model: str | Path | None, out_dir: Path, config: WarmStartConfig
     train_dataset = synthetic_sft_dataset(
         config.train_samples, seed=config.seed, image_size=config.image_size
     )
-    args = _sft_config(out_dir, config)
+    args = sft_config(out_dir, config)
     trainer = SFTTrainer(model=model, args=args, train_dataset=train_dataset, processing_class=processor)
     stop = None
     train_started = time.perf_counter()
@@ -505,46 +503,6 @@ def _train(base_model: str | Path | None, out_dir: Path, config: WarmStartConfig
         "cpu_threads": torch.get_num_threads(),
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
     }
-
-
-def _validation_arguments(config: WarmStartConfig) -> dict[str, Any]:
-    """`SFTTrainer`'s evaluation arguments for a target-stopped warm start: the validation rows and the
-    exact-match metric (`VALIDATION_METRIC`); `roma.scripts.warm_start_validation` evaluates with them."""
-    return {
-        "eval_dataset": synthetic_sft_dataset(
-            config.eval_samples, seed=0, image_size=config.image_size, split="validation"
-        ),
-        "compute_metrics": completion_exact_match,
-        "preprocess_logits_for_metrics": predicted_tokens,
-    }
-
-
-def _sft_config(out_dir: Path, config: WarmStartConfig) -> Any:
-    """The `trl.SFTConfig` of the warm start (its evaluation settings are the validation's,
-    `roma.scripts.warm_start_validation`; the training loop itself never evaluates)."""
-    from trl import SFTConfig  # only when training: a cache hit never pays for TRL
-
-    return SFTConfig(
-        output_dir=str(out_dir),
-        max_steps=config.steps,
-        per_device_train_batch_size=config.batch_size,
-        learning_rate=config.learning_rate,
-        lr_scheduler_type=LR_SCHEDULER,
-        warmup_steps=math.ceil(WARMUP_RATIO * config.steps),
-        seed=config.seed,
-        use_cpu=True,
-        bf16=False,
-        # A 1.7 M-parameter model needs no activation memory savings; recomputation would cost ~30 % a step.
-        activation_checkpointing=False,
-        completion_only_loss=True,
-        max_length=None,  # prompts are ~110 tokens; truncation could only cut image tokens
-        logging_steps=max(1, min(10, config.steps // 10)),
-        save_strategy="no",
-        report_to="none",
-        disable_tqdm=False,
-        eval_strategy="no",
-        per_device_eval_batch_size=EVAL_BATCH_SIZE,
-    )
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -4,10 +4,15 @@
   `target_completion` (``\\boxed{ANSWER}``, what `roma.grading` extracts).
 * `predicted_tokens` and `completion_exact_match`: `Trainer`'s ``preprocess_logits_for_metrics`` and
   ``compute_metrics`` for the target-stopped warm start (teacher-forced exact match of the whole completion).
+* `sft_config` and `validation_arguments`: the ``trl.SFTConfig`` of the warm start (a `WarmStartConfig`'s) and the
+  evaluation arguments of its validation; the training process and the validation process
+  (`roma.scripts.warm_start_validation`) both build their trainers with them.
 """
 
 from __future__ import annotations
 
+import math
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from roma.data.prompts import build_conversation
@@ -15,6 +20,12 @@ from roma.data.synthetic import make_synthetic_dataset
 
 if TYPE_CHECKING:  # pragma: no cover
     from datasets import Dataset
+
+# Fixed optimiser details (the tunable ones are arguments). A linear decay to zero after a short warm-up gave the
+# best accuracy for a fixed number of steps in the calibration (see `roma.scripts.warm_start.warm_start`).
+LR_SCHEDULER = "linear"
+WARMUP_RATIO = 0.05
+EVAL_BATCH_SIZE = 64
 
 
 def target_completion(answer: str) -> str:
@@ -67,3 +78,43 @@ def completion_exact_match(prediction: Any) -> dict[str, float]:
     hits = (predicted[:, :-1] == targets) | ~scored
     correct = hits.all(axis=1) & scored.any(axis=1)
     return {"answer_accuracy": float(correct.mean()) if len(correct) else 0.0}
+
+
+def validation_arguments(config: Any) -> dict[str, Any]:
+    """`SFTTrainer`'s evaluation arguments for a target-stopped warm start: the validation rows and the
+    exact-match metric (`VALIDATION_METRIC`); `roma.scripts.warm_start_validation` evaluates with them."""
+    return {
+        "eval_dataset": synthetic_sft_dataset(
+            config.eval_samples, seed=0, image_size=config.image_size, split="validation"
+        ),
+        "compute_metrics": completion_exact_match,
+        "preprocess_logits_for_metrics": predicted_tokens,
+    }
+
+
+def sft_config(out_dir: Path, config: Any) -> Any:
+    """The `trl.SFTConfig` of the warm start (its evaluation settings are the validation's,
+    `roma.scripts.warm_start_validation`; the training loop itself never evaluates)."""
+    from trl import SFTConfig  # only when training: a cache hit never pays for TRL
+
+    return SFTConfig(
+        output_dir=str(out_dir),
+        max_steps=config.steps,
+        per_device_train_batch_size=config.batch_size,
+        learning_rate=config.learning_rate,
+        lr_scheduler_type=LR_SCHEDULER,
+        warmup_steps=math.ceil(WARMUP_RATIO * config.steps),
+        seed=config.seed,
+        use_cpu=True,
+        bf16=False,
+        # A 1.7 M-parameter model needs no activation memory savings; recomputation would cost ~30 % a step.
+        activation_checkpointing=False,
+        completion_only_loss=True,
+        max_length=None,  # prompts are ~110 tokens; truncation could only cut image tokens
+        logging_steps=max(1, min(10, config.steps // 10)),
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=False,
+        eval_strategy="no",
+        per_device_eval_batch_size=EVAL_BATCH_SIZE,
+    )

@@ -1,7 +1,7 @@
 """The warm start's validation in a second process, beside its training (`roma.scripts.warm_start`).
 
 `BackgroundValidation` starts one spawned Python that loads the base checkpoint once and builds an evaluation-only
-``trl.SFTTrainer`` on the validation rows with the warm start's own settings (`roma.scripts.warm_start._sft_config`:
+``trl.SFTTrainer`` on the validation rows with the warm start's own settings (`roma.scripts.warm_start_data.sft_config`:
 batch size, metric, thread count); each `BackgroundValidation.submit` sends a copy of the weights (safetensors
 bytes) down a pipe and returns a future of `VALIDATION_METRIC`, which a reader thread completes when the answer
 comes back. It is the same evaluation `Trainer.evaluate` ran inside the training loop before, on the same weights,
@@ -22,12 +22,8 @@ import signal
 import sys
 import threading
 from concurrent.futures import Future
-from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:  # pragma: no cover
-    from roma.scripts.warm_start import WarmStartConfig
+from typing import Any
 
 ACCURACY_KEY = (
     "eval_answer_accuracy"  # `completion_exact_match`'s answer_accuracy, as `Trainer.evaluate` names it
@@ -39,15 +35,16 @@ class BackgroundValidation:
     """A second process that scores weight snapshots on the warm start's validation rows, one at a time, in the
     order they are submitted.
 
-    ``source``: the checkpoint the warm start loaded (its architecture and processor); ``work_dir``: the child
-    trainer's output folder (it writes nothing there). Use as a context manager, or call `close`."""
+    ``source``: the checkpoint the warm start loaded (its architecture and processor); ``config``: its
+    `roma.scripts.warm_start.WarmStartConfig` (not imported here: that module imports this one); ``work_dir``: the
+    child trainer's output folder (it writes nothing there). Use as a context manager, or call `close`."""
 
-    def __init__(self, source: str | Path, config: WarmStartConfig, work_dir: str | Path):
+    def __init__(self, source: str | Path, config: Any, work_dir: str | Path):
         context = multiprocessing.get_context("spawn")  # no fork of a process that holds torch threads
         self._connection, child_end = context.Pipe()
         self._process = context.Process(
             target=_serve,
-            args=(child_end, str(source), asdict(config), str(work_dir)),
+            args=(child_end, str(source), config, str(work_dir)),
             name="roma-warm-start-validation",
             daemon=True,
         )
@@ -116,7 +113,7 @@ class BackgroundValidation:
                 future.set_exception(ended)
 
 
-def _serve(connection: Any, source: str, config_fields: dict[str, Any], work_dir: str) -> None:
+def _serve(connection: Any, source: str, config: Any, work_dir: str) -> None:
     """In the child: load the validator, then answer each weights message with (ok, accuracy or error text)."""
     # A Ctrl-C reaches the whole process group: the training process ends this one (`close`), without a
     # KeyboardInterrupt traceback from here. Its SIGTERM exits through Python's exit path, whose finalizers give
@@ -124,7 +121,7 @@ def _serve(connection: Any, source: str, config_fields: dict[str, Any], work_dir
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(0))
     try:
-        validator, failure = _load_validator(source, config_fields, work_dir), None
+        validator, failure = _load_validator(source, config, work_dir), None
     except Exception as error:  # reported with every request, in the training process
         validator, failure = None, f"cannot load the model from {source}: {type(error).__name__}: {error}"
     while True:
@@ -143,22 +140,21 @@ def _serve(connection: Any, source: str, config_fields: dict[str, Any], work_dir
             connection.send((False, f"{type(error).__name__}: {error}"))
 
 
-def _load_validator(source: str, config_fields: dict[str, Any], work_dir: str) -> Any:
+def _load_validator(source: str, config: Any, work_dir: str) -> Any:
     """The evaluation-only trainer: the model and processor of ``source``, the warm start's validation rows."""
     import torch
     from transformers import AutoModelForImageTextToText, AutoProcessor
     from trl import SFTTrainer
 
-    from roma.scripts.warm_start import WarmStartConfig, _sft_config, _validation_arguments
+    from roma.scripts.warm_start_data import sft_config, validation_arguments
 
-    config = WarmStartConfig(**config_fields)
     if config.cpu_threads is not None:
         torch.set_num_threads(config.cpu_threads)  # the thread count is part of the float sums
     model = AutoModelForImageTextToText.from_pretrained(source, dtype="float32")
     processor = AutoProcessor.from_pretrained(source)
-    args = _sft_config(Path(work_dir), config)
+    args = sft_config(Path(work_dir), config)
     args.disable_tqdm = True  # the training process reports each validation
-    evaluation = _validation_arguments(config)
+    evaluation = validation_arguments(config)
     # SFTTrainer requires training rows; it gets the validation rows, and is only ever asked to evaluate.
     return SFTTrainer(
         model=model,
