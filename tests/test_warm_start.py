@@ -285,6 +285,8 @@ def test_validation_accuracy_is_the_answer_accuracy_and_the_warm_start_stops_at_
     info = json.loads((stopped / INFO_FILE).read_text())
     assert info["steps_trained"] == 24 and info["reached_target"] is True
     assert info["validation_accuracy_history"] == [[24, pytest.approx(fraction_a)]]
+    # The checkpoint and its record only: nothing of the validation process's trainer.
+    assert sorted(p.name for p in stopped.iterdir() if p.is_dir()) == []
 
 
 def test_base_model_identity_follows_file_contents_not_the_folder(tiny_qwen3_vl_path, tmp_path):

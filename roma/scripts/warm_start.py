@@ -457,7 +457,7 @@ def _train(base_model: str | Path | None, out_dir: Path, config: WarmStartConfig
         output = trainer.train()
     else:
         # Validated in a second process while training goes on (the same accuracies, without the wait).
-        with BackgroundValidation(source, config, out_dir / "validation") as validation:
+        with BackgroundValidation(source, config) as validation:
             stop = StopAtTargetInBackground(config.target_accuracy, config.eval_steps, validation.submit)
             trainer.add_callback(stop)
             output = trainer.train()

@@ -20,6 +20,7 @@ import contextlib
 import multiprocessing
 import signal
 import sys
+import tempfile
 import threading
 from concurrent.futures import Future
 from pathlib import Path
@@ -36,15 +37,17 @@ class BackgroundValidation:
     order they are submitted.
 
     ``source``: the checkpoint the warm start loaded (its architecture and processor); ``config``: its
-    `roma.scripts.warm_start.WarmStartConfig` (not imported here: that module imports this one); ``work_dir``: the
-    child trainer's output folder (it writes nothing there). Use as a context manager, or call `close`."""
+    `roma.scripts.warm_start.WarmStartConfig` (not imported here: that module imports this one). The child
+    trainer's output folder is a temporary one, removed by `close` (Trainer creates it; it must not end up in the
+    cached checkpoint). Use as a context manager, or call `close`."""
 
-    def __init__(self, source: str | Path, config: Any, work_dir: str | Path):
+    def __init__(self, source: str | Path, config: Any):
         context = multiprocessing.get_context("spawn")  # no fork of a process that holds torch threads
         self._connection, child_end = context.Pipe()
+        self._work_dir = tempfile.TemporaryDirectory(prefix="roma-warm-start-validation-")
         self._process = context.Process(
             target=_serve,
-            args=(child_end, str(source), config, str(work_dir)),
+            args=(child_end, str(source), config, self._work_dir.name),
             name="roma-warm-start-validation",
             daemon=True,
         )
@@ -82,6 +85,7 @@ class BackgroundValidation:
         self._process.join()
         self._reader.join()
         self._connection.close()
+        self._work_dir.cleanup()
 
     def __enter__(self) -> BackgroundValidation:
         return self
