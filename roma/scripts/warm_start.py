@@ -51,6 +51,7 @@ from roma.numerics import cpu_numerics, pin_cpu_numerics, torch_threads
 
 # The rows and the metric live in warm_start_data; importable from here as before (noqa: re-exported names).
 from roma.scripts.warm_start_data import (  # noqa: F401
+    ANSWER_ACCURACY,
     LR_SCHEDULER,
     WARMUP_RATIO,
     completion_exact_match,
@@ -458,7 +459,9 @@ def _train(base_model: str | Path | None, out_dir: Path, config: WarmStartConfig
     else:
         # Validated in a second process while training goes on (the same accuracies, without the wait).
         with BackgroundValidation(source, config) as validation:
-            stop = StopAtTargetInBackground(config.target_accuracy, config.eval_steps, validation.submit)
+            stop = StopAtTargetInBackground(
+                config.target_accuracy, config.eval_steps, validation.submit, metric=ANSWER_ACCURACY
+            )
             trainer.add_callback(stop)
             output = trainer.train()
         stop.restore(model)  # the weights of the step that reached the target, not of the steps run after it

@@ -26,6 +26,8 @@ if TYPE_CHECKING:  # pragma: no cover
 LR_SCHEDULER = "linear"
 WARMUP_RATIO = 0.05
 EVAL_BATCH_SIZE = 64
+# The metric `completion_exact_match` reports (`Trainer.evaluate` prefixes it: ``eval_answer_accuracy``).
+ANSWER_ACCURACY = "answer_accuracy"
 
 
 def target_completion(answer: str) -> str:
@@ -77,7 +79,7 @@ def completion_exact_match(prediction: Any) -> dict[str, float]:
     scored = targets != -100
     hits = (predicted[:, :-1] == targets) | ~scored
     correct = hits.all(axis=1) & scored.any(axis=1)
-    return {"answer_accuracy": float(correct.mean()) if len(correct) else 0.0}
+    return {ANSWER_ACCURACY: float(correct.mean()) if len(correct) else 0.0}
 
 
 def validation_arguments(config: Any) -> dict[str, Any]:

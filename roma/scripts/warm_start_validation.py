@@ -26,9 +26,6 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-ACCURACY_KEY = (
-    "eval_answer_accuracy"  # `completion_exact_match`'s answer_accuracy, as `Trainer.evaluate` names it
-)
 _STOP = b""  # sent instead of weights: the child exits after the validation it runs
 
 
@@ -174,4 +171,6 @@ def _validation_accuracy(validator: Any, weights: bytes) -> float:
     from safetensors.torch import load
 
     validator.model.load_state_dict(load(weights))
-    return float(validator.evaluate()[ACCURACY_KEY])
+    from roma.scripts.warm_start_data import ANSWER_ACCURACY
+
+    return float(validator.evaluate()[f"eval_{ANSWER_ACCURACY}"])
