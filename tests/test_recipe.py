@@ -360,6 +360,45 @@ def test_unknown_trainer_and_reward_are_clear_errors(tmp_path, capsys):
         resolve_reward_functions(["accuracyy"])
 
 
+@pytest.mark.parametrize(
+    "option, value, message",
+    [
+        ("eval_conditions", "clean,foo", "unknown corruption or group 'foo'. Did you mean 'fog'?"),
+        ("eval_benchmarks", "synthetc", "unknown benchmark 'synthetc'. Did you mean 'synthetic'?"),
+        ("eval_benchmarks", "missing/test.parquet", "benchmark 'missing/test.parquet': no such data file"),
+        ("eval_severities", "7", "severity '7' is outside [1, 5]"),
+        ("eval_num_samples", 0, "eval_num_samples must be >= 1 or None, got 0"),
+        ("eval_batch_size", 0, "eval_batch_size must be >= 1, got 0"),
+        ("eval_max_new_tokens", 0, "eval_max_new_tokens must be >= 1, got 0"),
+    ],
+)
+def test_the_evaluation_settings_are_checked_when_the_arguments_are_read(option, value, message):
+    """A typo in the evaluation's settings is refused before the warm start, not by the sweep after it."""
+    import re
+
+    with pytest.raises(ValueError, match=re.escape(message)):
+        RomaScriptArguments(**{"eval_benchmarks": "synthetic", option: value})
+    RomaScriptArguments(eval_benchmarks="synthetic", eval_conditions="clean,seen,fog", eval_severities="1,5")
+    RomaScriptArguments(
+        eval_benchmarks="none", eval_conditions="clean,foo"
+    )  # no evaluation: nothing to check
+
+
+def test_a_bad_evaluation_setting_is_one_line_and_status_2(tmp_path, capsys):
+    from roma.scripts.train import main
+
+    tiny = str(REPO / "recipes" / "configs" / "tiny_cpu.yaml")
+    # warm_start_sft_steps 0: were the check missing, the run would reach the sweep in seconds, not after a warm start
+    argv = ["--config", tiny, "--warm_start_sft_steps", "0", "--eval_conditions", "clean,bluur"]
+    assert main([*argv, "--output_dir", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith(
+        "roma train: error: eval_benchmarks / eval_conditions / eval_severities: unknown corruption or group 'bluur'"
+    )
+    assert not any("Traceback" in line for line in err)
+    assert not (tmp_path / "run").exists()
+
+
 def test_warm_start_settings_come_from_the_script_arguments_in_one_config(tmp_path):
     script_args, _, _ = _parse(
         ["--config", str(REPO / "recipes" / "configs" / "tiny_cpu.yaml"), "--output_dir", str(tmp_path)]

@@ -93,6 +93,34 @@ def test_run_counts_below_their_minimum_are_refused(tmp_path, field):
         StudyConfig(out_dir=str(tmp_path), **{field: 0 if field == "jobs" else -1})
 
 
+@pytest.mark.parametrize(
+    "setting, message",
+    [
+        ({"seeds": "0,x"}, "seeds must be a comma list of integers >= 0 (e.g. 0,1,2), got '0,x'"),
+        ({"seeds": ","}, "seeds must be a comma list of integers >= 0"),
+        ({"selection": "2:0.1"}, "selection: '2:0.1' is not K:lambda:mu"),
+        ({"selection": "2.5:0.1:0.1"}, "selection: '2.5:0.1:0.1' is not K:lambda:mu"),
+        ({"selection": ""}, "selection is empty"),
+        (
+            {"eval_conditions": "clean,foo"},
+            "eval_conditions / eval_severities: unknown corruption or group 'foo'",
+        ),
+        ({"eval_severities": "6"}, "eval_conditions / eval_severities: severity '6' is outside [1, 5]"),
+        ({"rl_steps": 0}, "rl_steps must be at least 1, got 0"),
+        ({"selection_steps": 0}, "selection_steps must be at least 1, got 0"),
+        ({"eval_samples": 0}, "eval_samples must be at least 1, got 0"),
+        ({"validation_samples": 0}, "validation_samples must be at least 1, got 0"),
+    ],
+)
+def test_settings_read_late_in_the_study_are_checked_first(tmp_path, setting, message):
+    """Each of these was a traceback (seeds, selection) or an error minutes into the study (the test conditions,
+    read after the selection runs): now refused before any stage runs."""
+    import re
+
+    with pytest.raises(ValueError, match="^study: " + re.escape(message)):
+        StudyConfig(out_dir=str(tmp_path), **setting)
+
+
 def test_the_command_line_names_a_bad_setting_without_a_traceback(tmp_path, capsys):
     assert study_main(["--out_dir", str(tmp_path), "--jobs", "0"]) == 2
     err = capsys.readouterr().err

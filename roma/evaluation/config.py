@@ -11,13 +11,34 @@ import argparse
 import functools
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from roma._lists import comma_list
 from roma.cache import DEFAULT_EVAL_IMAGES_MAX_GB
 from roma.evaluation.errors import EvaluationError
 
-__all__ = ["BenchmarkRunConfig", "describe_negated_flags"]
+__all__ = ["BenchmarkRunConfig", "check_selection", "describe_negated_flags"]
+
+
+def check_selection(benchmarks: str, conditions: str, severities: str) -> None:
+    """Refuse now what a sweep over these benchmarks, conditions and severities refuses when it starts: an unknown
+    benchmark (neither registered nor a local data file or folder), an unknown corruption or group, a severity
+    outside [1, 5], a local data file that is not there; each named, with the known ones. Nothing is loaded: `roma train` checks the settings of its
+    evaluations when it reads its arguments, not after its warm start."""
+    from roma.evaluation.benchmarks import benchmark_class
+    from roma.evaluation.benchmarks.local import is_local_dataset
+    from roma.evaluation.conditions import parse_severities, resolve_conditions
+
+    resolve_conditions(conditions, parse_severities(severities))
+    names = comma_list(benchmarks)
+    if not names:
+        raise EvaluationError("no benchmark given (expected e.g. synthetic)")
+    for name in names:
+        if not is_local_dataset(name):
+            benchmark_class(name)
+        elif not Path(name).expanduser().exists():
+            raise EvaluationError(f"benchmark {name!r}: no such data file or folder")
 
 
 @dataclass

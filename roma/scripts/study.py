@@ -37,6 +37,7 @@ from typing import Any
 from roma._lists import comma_list
 from roma.cli import main as roma_main
 from roma.configs import recipe_path
+from roma.evaluation.config import check_selection
 from roma.models.tokenizer import vision_token_ids
 from roma.numerics import pin_cpu_numerics
 from roma.scripts.study_report import WARM_START_METHOD, corruption_costs, recipe_settings, write_report
@@ -154,17 +155,38 @@ class StudyConfig:
             self.jobs = 1
         if self.jobs < 1 or self.baseline_seeds < 0 or self.ablation_seeds < 0:
             raise ValueError("study: jobs must be at least 1, baseline_seeds and ablation_seeds at least 0.")
+        for name in ("rl_steps", "selection_steps", "eval_samples", "validation_samples"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ValueError(f"study: {name} must be at least 1, got {getattr(self, name)}.")
+        # Parsed and checked now, not when the study reaches them (the test conditions: after the selection runs).
+        _ = (self.seed_list, self.selection_grid)
+        try:
+            check_selection("synthetic", self.eval_conditions, self.eval_severities)
+        except ValueError as error:
+            raise ValueError(f"study: eval_conditions / eval_severities: {error}") from None
 
     @property
     def seed_list(self) -> list[int]:
-        return [int(s) for s in comma_list(self.seeds)]
+        seeds = comma_list(self.seeds)
+        if not seeds or not all(seed.strip().isdigit() for seed in seeds):
+            raise ValueError(
+                f"study: seeds must be a comma list of integers >= 0 (e.g. 0,1,2), got {self.seeds!r}."
+            )
+        return [int(seed) for seed in seeds]
 
     @property
     def selection_grid(self) -> list[tuple[int, float, float]]:
         grid = []
         for item in comma_list(self.selection):
-            k, lam, mu = item.split(":")
-            grid.append((int(k), float(lam), float(mu)))
+            try:
+                k, lam, mu = item.split(":")
+                grid.append((int(k), float(lam), float(mu)))
+            except ValueError:
+                raise ValueError(
+                    f"study: selection: {item!r} is not K:lambda:mu (e.g. 2:0.1:0.1; K an integer)."
+                ) from None
+        if not grid:
+            raise ValueError("study: selection is empty: give at least one K:lambda:mu.")
         return grid
 
 

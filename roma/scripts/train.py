@@ -34,6 +34,7 @@ from roma.cli import INTERRUPTED
 from roma.configs import accelerate_config_path, recipe_path
 from roma.data.loading import load_training_dataset
 from roma.evaluation.compare import condition_changes
+from roma.evaluation.config import check_selection
 from roma.evaluation.records import read_records
 from roma.evaluation.reports import load_results
 from roma.evaluation.sweep import RECORDS_FILE, run_sweep
@@ -239,9 +240,18 @@ class RomaScriptArguments(ScriptArguments):
         self.reward_funcs = comma_list(self.reward_funcs)
         if not self.reward_funcs:
             raise ValueError("reward_funcs is empty: name at least one reward function (e.g. accuracy).")
-        for name in ("rl_cpu_threads", "eval_cpu_threads"):
+        for name in ("rl_cpu_threads", "eval_cpu_threads", "eval_num_samples"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1 or None, got {getattr(self, name)}.")
+        for name in ("eval_batch_size", "eval_max_new_tokens"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}.")
+        if self.eval_benchmarks is not None:
+            # A typo there would otherwise surface when the start is scored: after the warm start.
+            try:
+                check_selection(self.eval_benchmarks, self.eval_conditions, self.eval_severities)
+            except ValueError as error:
+                raise ValueError(f"eval_benchmarks / eval_conditions / eval_severities: {error}") from None
         if self.compare_jobs not in (1, 2):
             raise ValueError(f"compare_jobs must be 1 or 2 (GRPO and ROMA), got {self.compare_jobs}.")
         # The warm start's own checks, and RL rows it never read, when the arguments are read, not after minutes.

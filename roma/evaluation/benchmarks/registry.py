@@ -30,6 +30,7 @@ __all__ = [
     "BENCHMARK_REGISTRY",
     "DEFAULT_BENCHMARKS",
     "ENTRY_POINT_GROUP",
+    "benchmark_class",
     "get_benchmark",
     "import_benchmark_modules",
     "list_benchmarks",
@@ -121,8 +122,8 @@ def list_benchmarks() -> list[str]:
     return sorted({cls.name for cls in BENCHMARK_REGISTRY.values()})
 
 
-def get_benchmark(name: str, **kwargs: Any) -> Benchmark:
-    """Instantiate the adapter registered as ``name`` (case, ``-`` and ``_`` do not matter).
+def benchmark_class(name: str) -> type[Benchmark]:
+    """The adapter class registered as ``name`` (case, ``-`` and ``_`` do not matter), nothing loaded.
 
     A name not registered yet is looked up in the installed plugins (``roma.benchmarks`` entry points).
 
@@ -139,4 +140,9 @@ def get_benchmark(name: str, **kwargs: Any) -> Benchmark:
         raise UnknownBenchmarkError(
             f"unknown benchmark '{name}'.{hint} Known benchmarks: {', '.join(known)}."
         )
-    return BENCHMARK_REGISTRY[key](**kwargs)
+    return BENCHMARK_REGISTRY[key]
+
+
+def get_benchmark(name: str, **kwargs: Any) -> Benchmark:
+    """Instantiate the adapter registered as ``name`` (`benchmark_class`, which raises on an unknown name)."""
+    return benchmark_class(name)(**kwargs)
