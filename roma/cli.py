@@ -24,6 +24,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "build a tiny random vision-language checkpoint (any family roma trains) with its real processor",
     ),
     "synthetic": ("roma.data.synthetic", "write the bundled synthetic task to disk"),
+    "warm-start": (
+        "roma.scripts.warm_start",
+        "supervised warm start on the synthetic task (TRL SFTTrainer), cached by its settings",
+    ),
     "train": ("roma.scripts.train", "train with ROMA or the GRPO baseline from a recipe YAML (--config)"),
     "eval": ("roma.evaluation.cli", "robustness sweep: benchmarks × clean / seen / unseen corruptions"),
     "compare": ("roma.evaluation.compare", "compare sweep runs side by side with deltas"),

@@ -283,7 +283,7 @@ def test_cli_dispatcher_lists_commands_and_suggests_the_closest(capsys):
 
 @pytest.mark.parametrize(
     "module",
-    ["roma.scripts.warm_start", "roma.scripts.study", *(module for module, _ in SUBCOMMANDS.values())],
+    ["roma.scripts.study", *(module for module, _ in SUBCOMMANDS.values())],
 )
 def test_every_command_line_prints_its_help(module, capsys):
     # argparse %-formats each option's help: a literal "%" in a dataclass field's help text (e.g. "5 % of the

@@ -50,31 +50,45 @@ def test_quick_study_runs_every_stage_writes_the_report_and_resumes(tmp_path, ca
     # The validation split chose the settings; the test split scored the runs.
     assert (tmp_path / "study" / "eval-validation" / "select-K2-l0.1-m0.1" / "results.json").is_file()
     assert not (tmp_path / "study" / "eval-test" / "select-K2-l0.1-m0.1").exists()
-    # Every evaluation scores at the recipe's thread count (tiny_cpu: eval_cpu_threads 1).
-    assert text.count("roma.cli eval") == text.count("--cpu_threads 1") == 9
-    # The wall time: 8 trainings, 9 evaluations and 3 comparisons ran in this (first) invocation.
-    assert "wall time of this invocation: " in text and "(20 stages run, 0 reused)." in text
-    capsys.readouterr()
+    # Every evaluation scores at the recipe's thread count (tiny_cpu: eval_cpu_threads 1), as does the warm start.
+    evaluations = [line for line in text.splitlines() if "roma.cli eval" in line]
+    assert len(evaluations) == 9 and all("--cpu_threads 1" in line for line in evaluations)
+    # The warm start is its own stage, first, with the recipe's settings: every run found it cached.
+    stages = [line for line in capsys.readouterr().out.splitlines() if line.startswith("$ ")]
+    assert "roma.cli warm-start" in stages[0] and "--cpu_threads 1" in stages[0]
+    assert "roma.cli warm-start" in text
+    assert len(list((tmp_path / "study" / "warm_start").glob("sft-*"))) == 1
+    # In submission order (one job): the selection, then GRPO, the warm start's evaluation and the baselines,
+    # then ROMA and its ablations (which need the selection).
+    order = [
+        line.split("--output_dir ")[-1].split()[0].rsplit("/", 1)[-1]
+        for line in stages
+        if " train --config" in line
+    ]
+    assert order[:3] == ["select-K2-l0.1-m0.1", "grpo-seed0", "noisy_rollout-seed0"]
+    assert order[4:] == ["roma-seed0", "roma-no-aux-seed0", "roma-no-gate-seed0", "roma-mean-views-seed0"]
+    # The wall time: the warm start, 8 trainings, 9 evaluations and 3 comparisons ran in this (first) invocation.
+    assert "wall time of this invocation: " in text and "(21 stages run, 0 reused)." in text
 
     # A second invocation reuses every finished run and evaluation: nothing is trained or scored again.
     Study(StudyConfig(out_dir=str(tmp_path / "study"), report=str(report), quick=True)).run()
     out = capsys.readouterr().out
-    assert out.count("[reuse]") == 8
+    assert out.count("[reuse]") == 9
     # Reused stages' commands stay in the report.
     assert report.read_text().count("roma.cli train --config") == 8
     assert "roma.cli train" not in out.split("compare")[0]
     # Its wall time is stated beside the first one's, which trained and scored what it reused.
     invocations = json.loads((tmp_path / "study" / "invocations.json").read_text())
-    assert [(i["stages_run"], i["stages_reused"]) for i in invocations] == [(20, 0), (3, 17)]
-    assert "(3 stages run, 17 reused); all 2 invocations recorded in its folder: " in report.read_text()
-    assert ", 23 stages run." in report.read_text()
+    assert [(i["stages_run"], i["stages_reused"]) for i in invocations] == [(21, 0), (3, 18)]
+    assert "(3 stages run, 18 reused); all 2 invocations recorded in its folder: " in report.read_text()
+    assert ", 24 stages run." in report.read_text()
 
     # GRPO and ROMA only (other_methods=False): the same runs reused, the report without the other methods.
     config = StudyConfig(out_dir=str(tmp_path / "study"), report=str(report), quick=True, other_methods=False)
     Study(config).run()
     text = report.read_text()
     assert "| grpo | 1 |" in text and "| roma | 1 |" in text and "noisy_rollout" not in text
-    assert capsys.readouterr().out.count("[reuse]") == 3  # the selection run, GRPO and ROMA
+    assert capsys.readouterr().out.count("[reuse]") == 4  # the warm start, the selection run, GRPO and ROMA
 
     # The baselines without the ablations (ablation_seeds=0).
     config = StudyConfig(out_dir=str(tmp_path / "study"), report=str(report), quick=True, ablation_seeds=0)
@@ -82,7 +96,58 @@ def test_quick_study_runs_every_stage_writes_the_report_and_resumes(tmp_path, ca
     text = report.read_text()
     assert "| noisy_rollout | 1 |" in text and "| augmentation | 1 |" in text and "roma-no-aux" not in text
     assert "Ablations against ROMA" not in text
-    assert capsys.readouterr().out.count("[reuse]") == 5
+    assert capsys.readouterr().out.count("[reuse]") == 6
+
+
+def test_runs_that_need_the_selection_wait_for_it_and_the_others_fill_the_cores(tmp_path):
+    """The schedule alone, its stages replaced by short sleeps: with 3 selection runs on 2 jobs, GRPO starts while
+    the third is still being scored; ROMA and its ablations start only once every selection run is scored, with
+    the setting the selection chose; the runs come back in the report's order."""
+    import threading
+    import time
+
+    events: list[tuple[str, str, float]] = []
+    lock = threading.Lock()
+
+    def note(what: str, name: str) -> None:
+        with lock:
+            events.append((what, name, time.monotonic()))
+
+    class StubbedStages(Study):
+        def train(self, run, seed, commands=None):
+            note("train", run.name)
+            return tmp_path / run.name
+
+        def evaluate(self, run, checkpoint, commands=None):
+            time.sleep(0.3 if run.split == "validation" else 0.05)
+            note("scored", run.name)
+            seen = 45.0 if run.name == "select-K4-l0.1-m0.1" else 40.0  # the selection's winner
+            figures = {"clean": 50.0, "seen": seen, "unseen": 30.0}
+            return {"benchmarks": {"synthetic_validation": figures, "synthetic": figures}}
+
+    config = StudyConfig(
+        out_dir=str(tmp_path / "study"), jobs=2, seeds="0,1", selection="2:0.1:0.1,4:0.1:0.1,2:0.03:0.1"
+    )
+    done = StubbedStages(config).train_and_evaluate(tmp_path / "start")
+
+    def first(what: str, prefix: str) -> float:
+        return min(t for w, name, t in events if w == what and name.startswith(prefix))
+
+    selection_scored = max(t for w, name, t in events if w == "scored" and name.startswith("select-"))
+    assert first("train", "grpo-") < selection_scored  # beside the selection
+    assert first("scored", "warm-start") < first("train", "roma-")
+    assert first("train", "roma-") > selection_scored  # ROMA needs the selection
+    assert done["setting"] == (4, 0.1, 0.1)
+    assert [run.overrides["roma_num_views"] for run, _ in done["runs"] if run.group == "roma"] == [4, 4]
+    names = [run.name for run, _ in done["runs"]]
+    assert names[:4] == ["grpo-seed0", "grpo-seed1", "roma-seed0", "roma-seed1"]
+    assert names[4:8] == [
+        "noisy_rollout-seed0",
+        "noisy_rollout-seed1",
+        "augmentation-seed0",
+        "augmentation-seed1",
+    ]
+    assert [name for name in names if name.startswith("roma-no-aux")] == ["roma-no-aux-seed0"]
 
 
 @pytest.mark.parametrize("field", ["jobs", "baseline_seeds", "ablation_seeds"])

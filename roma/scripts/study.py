@@ -1,14 +1,16 @@
 """A reproducible small-scale study on the bundled synthetic task: ROMA against GRPO, NoisyRollout and augmentation.
 
-The study is a sequence of ordinary roma commands (``roma train``, ``roma eval``, ``roma compare``), run one after
-the other (or ``--jobs`` at a time) as subprocesses and printed as they run, so the exact commands land in the
-report:
+The study is a sequence of ordinary roma commands (``roma warm-start``, ``roma train``, ``roma eval``, ``roma
+compare``), run as subprocesses, ``--jobs`` at a time where one does not need another's result, and printed as they
+run, so the exact commands land in the report:
 
-1. warm start: supervised fine-tuning (TRL ``SFTTrainer``) of a small Qwen3-VL on the synthetic training split;
+1. warm start: supervised fine-tuning (TRL ``SFTTrainer``) of a small Qwen3-VL on the synthetic training split, the
+   recipe's (the runs' ``roma train`` finds it cached), alone: every later stage starts from it;
 2. selection: a few ROMA settings (K, λ, μ) from that checkpoint, scored on the **validation** split only;
 3. runs from the same checkpoint, same steps and data: GRPO and the selected ROMA on every seed (5 by default),
    NoisyRollout-style and augmentation on the first ``baseline_seeds`` (3), the ROMA ablations (no correctness
-   gate, mean instead of worst case over views, no auxiliary PG) on the first ``ablation_seeds`` (1);
+   gate, mean instead of worst case over views, no auxiliary PG) on the first ``ablation_seeds`` (1); the runs that
+   do not depend on the selection (GRPO, the two baselines, the warm start's own evaluation) run beside it;
 4. evaluation of every run, and of the warm start, on the 2,048 images of the synthetic **test** split per condition:
    clean, seen and unseen corruptions;
 5. ``roma compare`` per run and ``--group-by method`` (means over seeds, differences with 95 % intervals over
@@ -29,7 +31,7 @@ import statistics
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -317,74 +319,140 @@ class Study:
             self._run(argv, f"eval-{run.split}-{run.name}", commands)
         return json.loads(results_file.read_text())
 
-    def train_and_evaluate(self, runs: list[tuple[RunSpec, int]]) -> dict[str, dict[str, Any]]:
-        """Each run trained then scored, ``jobs`` runs at a time; commands land in the report in run order."""
-        commands: dict[str, list[str]] = {run.name: [] for run, _ in runs}
+    def warm_start(self) -> Path:
+        """Stage 1, alone: the recipe's warm start (``roma warm-start`` with the settings ``roma train`` derives from
+        the recipe and the study's overrides, so each run finds it cached); returns the start checkpoint."""
+        from roma.models.resolve import resolve_model
+        from roma.scripts.train import parse_args
+        from roma.scripts.warm_start import cache_folder, command_line, is_complete, warm_start_key
 
-        def one(item: tuple[RunSpec, int]) -> dict[str, Any]:
-            run, seed = item
-            return self.evaluate(run, self.train(run, seed, commands[run.name]), commands[run.name])
+        # The cache key holds the CPU kernels' pins, which every stage's `roma` sets: the same ones here.
+        pin_cpu_numerics()
+        argv = self._train_args(self.common_overrides(self.config.seed_list[0]))
+        script_args, _, model_args = parse_args(argv[len(ROMA_COMMAND) + 1 :])
+        base_model = resolve_model(model_args.model_name_or_path)
+        warm_start_config = script_args.warm_start_config()
+        if warm_start_config is None:  # warm_start_steps 0: RL starts from the model itself
+            return Path(base_model)
+        cache_dir = Path(script_args.warm_start_cache_dir)
+        folder = cache_folder(cache_dir, warm_start_key(base_model, warm_start_config))
+        argv = [*ROMA_COMMAND, "warm-start", *command_line(base_model, warm_start_config, cache_dir, False)]
+        digest = folder.name.split("-", 1)[1]
+        if is_complete(folder, digest):
+            print("[reuse] warm-start", flush=True)
+            self._record(argv)
+            self.stages_reused.append("warm-start")
+            return folder
+        self._run(argv, "warm-start")
+        if not is_complete(folder, digest):
+            raise RuntimeError(
+                f"study: the warm-start stage ended without writing {folder}, where the runs look."
+            )
+        return folder
 
-        self._parallel = min(self.config.jobs, len(runs))
-        try:
-            with ThreadPoolExecutor(max_workers=self._parallel) as pool:
-                results = list(pool.map(one, runs))
-        finally:
-            self._parallel = 1
-        for run, _ in runs:
-            self.commands += commands[run.name]
-        return {run.name: figures for (run, _), figures in zip(runs, results)}
+    def _variant_runs(self, variants: dict[str, dict[str, Any]], count: int) -> list[tuple[RunSpec, int]]:
+        """Each variant (name: overrides) on the first ``count`` seeds; none without ``other_methods``."""
+        if not self.config.other_methods:
+            return []
+        seeds = self.config.seed_list[:count]
+        return [
+            (RunSpec(f"{name}-seed{seed}", overrides, group=name), seed)
+            for name, overrides in variants.items()
+            for seed in seeds
+        ]
 
-    def run(self) -> Path:
-        config = self.config
-        started = time.perf_counter()
-        seeds = config.seed_list
-
-        # 2. Selection of K, λ, μ on the validation split (the warm start, stage 1, runs inside the first recipe
-        # call and is cached for every later one: the first selection run goes alone so the others reuse it).
-        selection = [(run, seeds[0]) for run in self.selection_runs()]
-        validation = self.train_and_evaluate(selection[:1])
-        validation |= self.train_and_evaluate(selection[1:]) if len(selection) > 1 else {}
-        scores = {
-            run.name: _robust_score(validation[run.name]["benchmarks"]["synthetic_validation"])
-            for run, _ in selection
-        }
-        best = max(scores, key=scores.get)
-        k, lam, mu = self.config.selection_grid[[r.name for r, _ in selection].index(best)]
-        selected = self.roma_overrides(k, lam, mu)
-
-        # 3. Runs from the same warm-started checkpoint: same steps, data and seeds. GRPO first: the baseline of
-        # every comparison.
-        runs = [(RunSpec(f"grpo-seed{seed}", {"trainer": "grpo"}, group="grpo"), seed) for seed in seeds]
-        runs += [(RunSpec(f"roma-seed{seed}", selected, group="roma"), seed) for seed in seeds]
+    def baseline_runs(self) -> tuple[list[tuple[RunSpec, int]], list[tuple[RunSpec, int]]]:
+        """GRPO on every seed, and NoisyRollout-style and augmentation: the runs that do not need the selection."""
+        seeds = self.config.seed_list
         rollout_baselines = {
             "noisy_rollout": {"trainer": "roma", "roma_rollout_degradation": "noisy_rollout", "roma_kl_coef": 0,
                               "roma_aux_coef": 0},
             "augmentation": {"trainer": "roma", "roma_rollout_degradation": "augmentation", "roma_kl_coef": 0,
                              "roma_aux_coef": 0},
         }  # fmt: skip
+        grpo = [(RunSpec(f"grpo-seed{seed}", {"trainer": "grpo"}, group="grpo"), seed) for seed in seeds]
+        return grpo, self._variant_runs(rollout_baselines, self.config.baseline_seeds)
+
+    def selected_runs(
+        self, selected: dict[str, Any]
+    ) -> tuple[list[tuple[RunSpec, int]], list[tuple[RunSpec, int]]]:
+        """The selected ROMA on every seed, and its ablations on the first ``ablation_seeds``."""
+        roma = [(RunSpec(f"roma-seed{seed}", selected, group="roma"), seed) for seed in self.config.seed_list]
         ablations = {  # no-aux first: the best ablation on one seed at 90d5d9f (+3.1 seen), the one to settle
             "roma-no-aux": {**selected, "roma_aux_coef": 0},
             "roma-no-gate": {**selected, "roma_correctness_gate": "false"},
             "roma-mean-views": {**selected, "roma_kl_reduction": "mean"},
         }
-        others = ((rollout_baselines, config.baseline_seeds), (ablations, config.ablation_seeds))
-        for variants, count in others if config.other_methods else ():
-            for name, overrides in variants.items():
-                runs += [
-                    (RunSpec(f"{name}-seed{seed}", overrides, group=name), seed) for seed in seeds[:count]
-                ]
+        return roma, self._variant_runs(ablations, self.config.ablation_seeds)
 
-        # 4. Every run scored on the test split, and the shared warm-started checkpoint as the reference.
-        results = self.train_and_evaluate(runs)
+    def _train_then_evaluate(self, run: RunSpec, seed: int, commands: list[str]) -> dict[str, Any]:
+        return self.evaluate(run, self.train(run, seed, commands), commands)
+
+    def train_and_evaluate(self, start: Path) -> dict[str, Any]:
+        """Stages 2 to 4, ``jobs`` at a time (each pins its own threads: a run's numbers do not depend on what runs
+        beside it): the selection runs first, GRPO, the warm start's evaluation and the rollout baselines beside
+        them, then the selected ROMA and its ablations. Returns the selection's scores and setting, the runs in
+        the report's order, the ablation runs and every run's figures."""
+        selection = [(run, self.config.seed_list[0]) for run in self.selection_runs()]
+        grpo, rollout_baselines = self.baseline_runs()
+        reference = RunSpec(WARM_START_METHOD, {}, group="warm start (no RL)")
+        commands: dict[str, list[str]] = {reference.name: []}
+        self._parallel = self.config.jobs
+        with ThreadPoolExecutor(max_workers=self.config.jobs) as pool:
+
+            def submit(runs: list[tuple[RunSpec, int]]) -> dict[str, Future]:
+                commands.update({run.name: [] for run, _ in runs})
+                return {
+                    run.name: pool.submit(self._train_then_evaluate, run, seed, commands[run.name])
+                    for run, seed in runs
+                }
+
+            try:
+                futures = submit(selection) | submit(grpo)
+                futures[reference.name] = pool.submit(
+                    self.evaluate, reference, start, commands[reference.name]
+                )
+                futures |= submit(rollout_baselines)
+                scores = {
+                    run.name: _robust_score(futures[run.name].result()["benchmarks"]["synthetic_validation"])
+                    for run, _ in selection
+                }
+                best = [run.name for run, _ in selection].index(max(scores, key=scores.get))
+                setting = self.config.selection_grid[best]
+                roma, ablations = self.selected_runs(self.roma_overrides(*setting))
+                futures |= submit(roma + ablations)
+                figures = {name: future.result() for name, future in futures.items()}
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)  # the stages in flight finish; no other starts
+                raise
+            finally:
+                self._parallel = 1
+        runs = grpo + roma + rollout_baselines + ablations
+        for run, _ in [
+            *selection,
+            *runs,
+            (reference, 0),
+        ]:  # the report's order: each run trained, then scored
+            self.commands += commands[run.name]
+        return {
+            "scores": scores,
+            "setting": setting,
+            "runs": runs,
+            "ablations": ablations,
+            "figures": figures,
+        }
+
+    def run(self) -> Path:
+        config = self.config
+        started = time.perf_counter()
+        start = self.warm_start()
+        done = self.train_and_evaluate(start)
+        runs, results, (k, lam, mu) = done["runs"], done["figures"], done["setting"]
         summaries = {
             run.name: json.loads((self.out / "runs" / run.name / "run_summary.json").read_text())
             for run, _ in runs
         }
-        summary = summaries[runs[0][0].name]
-        reference = RunSpec(WARM_START_METHOD, {}, group="warm start (no RL)")
-        results[reference.name] = self.evaluate(reference, Path(summary["start_checkpoint"]))
-        names = [run.name for run, _ in runs] + [reference.name]
+        names = [run.name for run, _ in runs] + [WARM_START_METHOD]
 
         # 5. Comparisons (per run, and by method over seeds) and the report.
         compare_dir = self.out / "compare"
@@ -398,14 +466,14 @@ class Study:
              "--out", str(compare_dir)],
             "compare-methods",
         )  # fmt: skip
-        against_roma = self.compare_ablations([run.name for run, _ in runs if run.group in ablations])
+        against_roma = self.compare_ablations([run.name for run, _ in done["ablations"]])
         report = write_report(
             Path(config.report),
             config=config,
-            selection=scores,
+            selection=done["scores"],
             selected={"roma_num_views": k, "roma_kl_coef": lam, "roma_aux_coef": mu},
             grouped=json.loads((compare_dir / "compare_methods.json").read_text()),
-            warm_start_costs=corruption_costs(self.out / "eval-test" / reference.name),
+            warm_start_costs=corruption_costs(self.out / "eval-test" / WARM_START_METHOD),
             per_condition={name: results[name]["benchmarks"]["synthetic"] for name in names},
             log_histories={name: s.get("log_history", []) for name, s in summaries.items()},
             commands=self.commands,

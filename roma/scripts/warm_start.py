@@ -301,6 +301,11 @@ def key_hash(key: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
+def cache_folder(cache_dir: str | Path, key: dict[str, Any]) -> Path:
+    """Where the warm start of ``key`` (`warm_start_key`) is kept: ``cache_dir/sft-<key_hash>``."""
+    return Path(cache_dir) / f"{CACHE_PREFIX}{key_hash(key)}"
+
+
 def is_complete(folder: Path, digest: str) -> bool:
     """Whether ``folder`` is a finished warm start for the key hashed to ``digest`` (its marker names it)."""
     marker = folder / MARKER_FILE
@@ -339,7 +344,7 @@ def warm_start(
     key = warm_start_key(base_model, config)
     digest = key_hash(key)
     cache_dir = Path(cache_dir)
-    final_dir = cache_dir / f"{CACHE_PREFIX}{digest}"
+    final_dir = cache_folder(cache_dir, key)
     if not force and is_complete(final_dir, digest):
         logger.info("warm start: reusing cached checkpoint %s", final_dir)
         return final_dir
@@ -529,7 +534,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[WarmStartConfig, WarmStar
 
     parser = HfArgumentParser(
         (WarmStartConfig, WarmStartCommand),
-        prog="python -m roma.scripts.warm_start",
+        prog="roma warm-start",
         description="Supervised warm start on the synthetic task with TRL's SFTTrainer (cached).",
     )
     return tuple(parser.parse_args_into_dataclasses(args=argv))
