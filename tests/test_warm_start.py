@@ -391,6 +391,20 @@ def test_the_command_line_reports_a_bad_setting(tmp_path, capsys):
     assert not any(tmp_path.iterdir())
 
 
+def test_the_command_takes_a_tiny_model_name_as_every_command_does(tmp_path, capsys):
+    """`roma warm-start --base_model roma-tiny/...` (the study's first stage) caches where `roma train`, which
+    resolves the name to its built folder first, looks for it."""
+    from roma.models.resolve import resolve_model
+    from roma.scripts.warm_start import cache_folder, main
+
+    config = WarmStartConfig(steps=2, batch_size=2, num_train_samples=4, cpu_threads=1)
+    argv = ["--steps", "2", "--batch_size", "2", "--num_train_samples", "4", "--cpu_threads", "1"]
+    assert main([*argv, "--base_model", "roma-tiny/qwen3_vl-tiny", "--cache_dir", str(tmp_path)]) == 0
+    expected = cache_folder(tmp_path, warm_start_key(resolve_model("roma-tiny/qwen3_vl-tiny"), config))
+    assert capsys.readouterr().out.strip().splitlines()[-1] == str(expected)
+    assert (expected / "model.safetensors").is_file()
+
+
 def test_base_model_folder_without_config_is_refused(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(FileNotFoundError, match="no config.json"):

@@ -24,8 +24,8 @@ __all__ = ["BenchmarkRunConfig", "check_selection", "describe_negated_flags"]
 def check_selection(benchmarks: str, conditions: str, severities: str) -> None:
     """Refuse now what a sweep over these benchmarks, conditions and severities refuses when it starts: an unknown
     benchmark (neither registered nor a local data file or folder), an unknown corruption or group, a severity
-    outside [1, 5], a local data file that is not there; each named, with the known ones. Nothing is loaded: `roma train` checks the settings of its
-    evaluations when it reads its arguments, not after its warm start."""
+    outside [1, 5], a local data file that is not there; each named, with the known ones. Nothing is loaded:
+    `roma train` checks the settings of its evaluations when it reads its arguments, not after its warm start."""
     from roma.evaluation.benchmarks import benchmark_class
     from roma.evaluation.benchmarks.local import is_local_dataset
     from roma.evaluation.conditions import parse_severities, resolve_conditions

@@ -336,7 +336,9 @@ class Study:
             return Path(base_model)
         cache_dir = Path(script_args.warm_start_cache_dir)
         folder = cache_folder(cache_dir, warm_start_key(base_model, warm_start_config))
-        argv = [*ROMA_COMMAND, "warm-start", *command_line(base_model, warm_start_config, cache_dir, False)]
+        # The model's name, as `roma train` has it: `roma warm-start` resolves it to the same folder.
+        warm_start_args = command_line(model_args.model_name_or_path, warm_start_config, cache_dir, False)
+        argv = [*ROMA_COMMAND, "warm-start", *warm_start_args]
         digest = folder.name.split("-", 1)[1]
         if is_complete(folder, digest):
             print("[reuse] warm-start", flush=True)
@@ -428,11 +430,8 @@ class Study:
             finally:
                 self._parallel = 1
         runs = grpo + roma + rollout_baselines + ablations
-        for run, _ in [
-            *selection,
-            *runs,
-            (reference, 0),
-        ]:  # the report's order: each run trained, then scored
+        report_order = [*selection, *runs, (reference, 0)]  # each run's training, then its evaluation
+        for run, _ in report_order:
             self.commands += commands[run.name]
         return {
             "scores": scores,

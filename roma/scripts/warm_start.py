@@ -46,6 +46,7 @@ from typing import Any
 
 from roma._publish import move_into_place
 from roma.data.synthetic import SYNTHETIC_TASK_VERSION
+from roma.models.resolve import resolve_model
 from roma.models.tiny import FAMILIES, build_tiny_model, get_spec
 from roma.numerics import cpu_numerics, pin_cpu_numerics, torch_threads
 
@@ -522,7 +523,11 @@ class WarmStartCommand:
     """The command line's arguments beside `WarmStartConfig`: what to start from and where the cache is."""
 
     base_model: str | None = field(
-        default=None, metadata={"help": "Checkpoint folder (default: build the small tiny model)."}
+        default=None,
+        metadata={
+            "help": "Checkpoint folder, or a roma-tiny/FAMILY-SIZE name as everywhere a model goes (default: build "
+            "the small tiny model)."
+        },
     )
     cache_dir: str = field(default="runs/warm_start", metadata={"help": "Where sft-<hash> folders are kept."})
     force: bool = field(default=False, metadata={"help": "Retrain even when a cached result exists."})
@@ -551,7 +556,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        path = warm_start(command.base_model, config, cache_dir=command.cache_dir, force=command.force)
+        base_model = None if command.base_model is None else resolve_model(command.base_model)
+        path = warm_start(base_model, config, cache_dir=command.cache_dir, force=command.force)
     except (FileNotFoundError, RuntimeError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
