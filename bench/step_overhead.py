@@ -8,9 +8,10 @@ K = 1, 2, 4 views, the time of one teacher-forced forward + backward over the ba
 i.e. ROMA should cost nothing beyond the K teacher-forced passes the method needs. Every completion is rewarded
 as correct so that every row is regularised (the worst case; incorrect rows skip the extra pass).
 
-    python bench/step_overhead.py [--json PATH] [--model tiny|qwen3_vl_2b] [--views 1,2,4] [--steps 8]
+    python bench/step_overhead.py [--json PATH] [--model tiny|qwen3_vl_2b|qwen3_vl_4b] [--views 1,2,4] [--steps 8]
 
-``--model qwen3_vl_2b`` builds a Qwen3-VL-2B-sized architecture with random weights in bf16 (GPU only).
+``--model qwen3_vl_2b`` / ``qwen3_vl_4b`` builds a Qwen3-VL-2B- / 4B-sized architecture (the published sizes,
+`QWEN3_VL_SHAPES`) with random weights in bf16 (GPU only).
 
 ``--memory`` measures instead the CPU peak resident memory of GRPO, ROMA with the sampled-token ``k3`` estimator
 and ROMA with the ``full`` (exact, chunked) estimator on the tiny model widened to Qwen's vocabulary (151,936),
@@ -94,10 +95,19 @@ def _memory_mib(device: str, peak: bool) -> float:
     return float("nan")
 
 
+# Qwen3-VL-2B- and 4B-Instruct's published sizes (the rest, vision tower included, is the same in both).
+QWEN3_VL_SHAPES = {
+    "qwen3_vl_2b": {"hidden_size": 2048, "intermediate_size": 6144, "num_hidden_layers": 28,
+                    "num_attention_heads": 16, "num_key_value_heads": 8},
+    "qwen3_vl_4b": {"hidden_size": 2560, "intermediate_size": 9728, "num_hidden_layers": 36,
+                    "num_attention_heads": 32, "num_key_value_heads": 8},
+}  # fmt: skip
+
+
 def _model_and_processor(
-    kind: str, workdir: Path, device: str, text_layers: int = 28, vision_depth: int = 24
+    kind: str, workdir: Path, device: str, text_layers: int | None = None, vision_depth: int = 24
 ):
-    """A model path (tiny) or (model, processor) objects (2B-sized, random bf16 weights on the GPU)."""
+    """A model path (tiny) or (model, processor) objects (2B- or 4B-sized, random bf16 weights on the GPU)."""
     from roma.models.tiny import build_processor, build_tiny_model
 
     if kind == "tiny":
@@ -113,15 +123,11 @@ def _model_and_processor(
         "vision_start_token_id": tokenizer.convert_tokens_to_ids("<|vision_start|>"),
         "vision_end_token_id": tokenizer.convert_tokens_to_ids("<|vision_end|>"),
     }
-    # Qwen3-VL-2B-Instruct's published sizes.
+    shape = QWEN3_VL_SHAPES[kind]
     config = Qwen3VLConfig(
         text_config=dict(
             vocab_size=151936,
-            hidden_size=2048,
-            intermediate_size=6144,
-            num_hidden_layers=text_layers,
-            num_attention_heads=16,
-            num_key_value_heads=8,
+            **{**shape, "num_hidden_layers": text_layers or shape["num_hidden_layers"]},
             head_dim=128,
             max_position_embeddings=32768,
             rope_parameters={
@@ -140,7 +146,7 @@ def _model_and_processor(
             patch_size=16,
             spatial_merge_size=2,
             temporal_patch_size=2,
-            out_hidden_size=2048,
+            out_hidden_size=shape["hidden_size"],
             num_position_embeddings=2304,
             deepstack_visual_indexes=[i for i in (5, 11, 17) if i < vision_depth],
         ),
@@ -379,7 +385,7 @@ def run_memory(args: argparse.Namespace) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--json", type=Path, help="also write the results here")
-    parser.add_argument("--model", choices=["tiny", "qwen3_vl_2b"], default="tiny")
+    parser.add_argument("--model", choices=["tiny", *QWEN3_VL_SHAPES], default="tiny")
     parser.add_argument("--views", default="1,2,4", help="comma list of K")
     parser.add_argument("--steps", type=int, default=8, help="measured steps per trainer")
     parser.add_argument("--warmup", type=int, default=2, help="unmeasured first steps")
@@ -387,9 +393,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch_size", type=int, default=8)
     parser.add_argument("--completion_length", type=int, default=16)
     parser.add_argument("--image_size", type=int, default=64)
-    parser.add_argument("--text_layers", type=int, default=28, help="qwen3_vl_2b: decoder layers (28 is 2B)")
-    parser.add_argument("--vision_depth", type=int, default=24, help="qwen3_vl_2b: vision blocks (24 is 2B)")
-    parser.add_argument("--allow_cpu", action="store_true", help="qwen3_vl_2b on the CPU (a smoke test only)")
+    parser.add_argument(
+        "--text_layers", type=int, help="qwen3_vl_*: decoder layers (default: the model's, 28 / 36)"
+    )
+    parser.add_argument("--vision_depth", type=int, default=24, help="qwen3_vl_*: vision blocks (24 in both)")
+    parser.add_argument("--allow_cpu", action="store_true", help="qwen3_vl_* on the CPU (a smoke test only)")
     parser.add_argument(
         "--memory",
         action="store_true",
