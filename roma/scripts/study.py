@@ -324,7 +324,7 @@ class Study:
         the recipe and the study's overrides, so each run finds it cached); returns the start checkpoint."""
         from roma.models.resolve import resolve_model
         from roma.scripts.train import parse_args
-        from roma.scripts.warm_start import cache_folder, command_line, is_complete, warm_start_key
+        from roma.scripts.warm_start import cache_folder, command_line, is_complete, key_hash, warm_start_key
 
         # The cache key holds the CPU kernels' pins, which every stage's `roma` sets: the same ones here.
         pin_cpu_numerics()
@@ -335,11 +335,11 @@ class Study:
         if warm_start_config is None:  # warm_start_steps 0: RL starts from the model itself
             return Path(base_model)
         cache_dir = Path(script_args.warm_start_cache_dir)
-        folder = cache_folder(cache_dir, warm_start_key(base_model, warm_start_config))
+        key = warm_start_key(base_model, warm_start_config)
+        folder, digest = cache_folder(cache_dir, key), key_hash(key)
         # The model's name, as `roma train` has it: `roma warm-start` resolves it to the same folder.
         warm_start_args = command_line(model_args.model_name_or_path, warm_start_config, cache_dir, False)
         argv = [*ROMA_COMMAND, "warm-start", *warm_start_args]
-        digest = folder.name.split("-", 1)[1]
         if is_complete(folder, digest):
             print("[reuse] warm-start", flush=True)
             self._record(argv)
