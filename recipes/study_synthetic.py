@@ -1,6 +1,6 @@
 """The small-scale study: ROMA against GRPO, NoisyRollout-style and augmentation on the synthetic task.
 
-    python recipes/study_synthetic.py --jobs 2       # 2.5 h+ on 2 cores (149.6 min without ablations); resumable
+    python recipes/study_synthetic.py --jobs 2 --ablation_seeds 3   # 152.7 min on 2 cores from nothing (5f6d543); resumable
     python recipes/study_synthetic.py --quick        # a few minutes: the pipeline end to end, meaningless numbers
 
 Every run starts from the packaged recipe tiny_cpu (roma/configs/tiny_cpu.yaml; --base_config). Writes every
