@@ -12,7 +12,7 @@ import math
 import cv2
 import numpy as np
 
-from roma.degrade.functional import to_uint8
+from roma.degrade.functional import resize_bicubic, to_uint8
 
 __all__ = ["perspective_warp", "resampling", "rotation", "uneven_illumination"]
 
@@ -66,4 +66,4 @@ def resampling(image: np.ndarray, factor: float) -> np.ndarray:
     height, width = image.shape[:2]
     small = (max(1, round(width / factor)), max(1, round(height / factor)))
     down = cv2.resize(image, small, interpolation=cv2.INTER_LINEAR)
-    return cv2.resize(down, (width, height), interpolation=cv2.INTER_CUBIC)
+    return resize_bicubic(down, width, height)  # OpenCV's INTER_CUBIC, the same on every CPU

@@ -46,6 +46,7 @@ __all__ = [
     "pixelate",
     "poisson_counts",
     "poisson_quantile_tables",
+    "resize_bicubic",
     "shot_noise",
     "speckle_noise",
     "to_uint8",
@@ -232,6 +233,46 @@ def low_resolution(image: np.ndarray, factor: float) -> np.ndarray:
         image, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA
     )
     return cv2.resize(down, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+# OpenCV's bicubic (a = -0.75) on uint8 as its portable scalar code defines it (weights from float32 arithmetic,
+# quantised to 1/2048, integer sums, one rounding), so the same bytes on every CPU. Why not cv2.resize(...,
+# INTER_CUBIC): its SIMD code rounds differently from that definition and leaves each row's last few values (fewer
+# than one vector: a different few on an AVX2 and on an AVX-512 CPU) to the scalar code, so its output depends on
+# the CPU (one level at a few pixels of every frost photo; `bench/cross_cpu.py`).
+_CUBIC_A = np.float32(-0.75)
+_CUBIC_BITS = 11  # OpenCV's INTER_RESIZE_COEF_BITS: weights in units of 1/2048
+
+
+def _cubic_taps(source: int, target: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each of ``target`` output samples: the 4 source indices it reads (clamped: replicated border) and
+    their fixed-point weights, as OpenCV's ``resize`` sets them up for ``INTER_CUBIC`` (float32 arithmetic)."""
+    scale = 1.0 / (target / source)  # OpenCV's scale_x = 1 / inv_scale_x, in double
+    position = ((np.arange(target, dtype=np.float64) + 0.5) * scale - 0.5).astype(np.float32)
+    start = np.floor(position)
+    x = (position - start).astype(np.float32)
+    one, a = np.float32(1), _CUBIC_A
+    w0 = ((a * (x + one) - np.float32(5) * a) * (x + one) + np.float32(8) * a) * (x + one) - np.float32(4) * a
+    w1 = ((a + np.float32(2)) * x - (a + np.float32(3))) * x * x + one
+    w2 = ((a + np.float32(2)) * (one - x) - (a + np.float32(3))) * (one - x) * (one - x) + one
+    w3 = one - w0 - w1 - w2
+    weights = np.rint(np.stack([w0, w1, w2, w3], axis=1) * np.float32(1 << _CUBIC_BITS)).astype(np.int64)
+    indices = np.clip(start.astype(np.int64)[:, None] + np.arange(-1, 3), 0, source - 1)
+    return indices, weights
+
+
+def resize_bicubic(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """OpenCV's ``INTER_CUBIC`` resize of a uint8 H×W or H×W×C image to ``width × height``, in integer arithmetic:
+    the same on every CPU (``cv2.resize``'s vectorised code differs from it by one level at a few % of pixels)."""
+    trailing = (1,) * (image.ndim - 2)
+    column_index, column_weight = _cubic_taps(image.shape[1], width)
+    row_index, row_weight = _cubic_taps(image.shape[0], height)
+    values = image.astype(np.int64)
+    rows = sum(
+        values[:, column_index[:, k]] * column_weight[:, k].reshape(1, -1, *trailing) for k in range(4)
+    )
+    total = sum(rows[row_index[:, k]] * row_weight[:, k].reshape(-1, 1, *trailing) for k in range(4))
+    return np.clip((total + (1 << (2 * _CUBIC_BITS - 1))) >> (2 * _CUBIC_BITS), 0, 255).astype(np.uint8)
 
 
 @lru_cache(maxsize=1)

@@ -13,7 +13,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from roma.degrade.functional import gaussian_kernel_1d, motion_blur_values, to_uint8
+from roma.degrade.functional import gaussian_kernel_1d, motion_blur_values, resize_bicubic, to_uint8
 
 __all__ = [
     "FROST_TEXTURES",
@@ -147,7 +147,9 @@ def frost_texture_shape(index: int, height: int, width: int) -> tuple[int, int]:
 @lru_cache(maxsize=8)  # a photo scaled past 1.1x (an image larger than it) can hold tens of MB
 def frost_texture(index: int, rows: int, columns: int) -> np.ndarray:
     """Frost photo ``index`` resized (bicubic) to ``rows × columns``, as RGB ``uint8`` (cached)."""
-    resized = cv2.resize(_frost_photo(index), (columns, rows), interpolation=cv2.INTER_CUBIC)
+    resized = resize_bicubic(
+        _frost_photo(index), columns, rows
+    )  # the reference's INTER_CUBIC, CPU-independent
     rgb = np.ascontiguousarray(resized[..., ::-1])
     rgb.flags.writeable = False
     return rgb

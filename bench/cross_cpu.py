@@ -1,0 +1,273 @@
+"""Do roma's numbers depend on the CPU? Fingerprints of what determines them, on this CPU and on an emulated one.
+
+    python bench/cross_cpu.py [--cpus Haswell-v4] [--warm_start_steps 2] [--jobs 2] [--json PATH]
+
+Issue 23: the same recipe ended at 68 % clean on one x86-64 CPU and 94 % on another, because the float kernels a
+CPU's instruction set selects (ATen, MKL, oneDNN, numpy, OpenCV) differ in their last bits and training amplifies
+them. `roma.numerics.pin_cpu_numerics` pins torch's kernels to the AVX2 level; this script checks, on a CPU with
+another instruction set, what comes out the same, bit for bit:
+
+- ``data``: the synthetic rows the recipe reads (`tests/goldens.py`'s first rows of every split: pixels, question,
+  answer) and the first ``--test_rows`` images of the test split the evaluations score;
+- ``corruptions``: every registered corruption at severities 1-5 on the goldens' reference image, and each of the
+  evaluation's seen and unseen corruptions at severity 3 on those test images, seeded;
+- ``model``: the default tiny model's initial weights (``roma-tiny/qwen3_vl-small``, built from its seed);
+- ``warm_start``: its weights after ``--warm_start_steps`` optimiser steps of the recipe's warm start (batch 16,
+  lr 1e-3, one thread), and the losses of those steps to every digit;
+- ``generation``: that checkpoint's logits over the first test prompts (the evaluation's backend, one forward) and
+  8 completions per prompt sampled at temperature 1 from a fixed seed, as GRPO's rollouts are: the inference paths
+  (a key/value cache, one-token steps, the sampler) that training does not take.
+
+A run is the same computation as another when all four agree: from equal weights, equal kernels compute every later
+step equally. Each configuration runs in its own process: natively (this CPU, with and without roma's pin:
+``ROMA_PIN_CPU_NUMERICS=0``) and under ``qemu-x86_64 -cpu MODEL`` (QEMU's user-mode emulator, Debian's
+``qemu-user``): the child sees that CPU's CPUID, so every library picks the kernels it would pick on that CPU, and
+QEMU computes them exactly (IEEE arithmetic in software). Emulation is ~400-1700× slower than the CPU for torch's
+kernels (a warm-start step takes minutes), hence few steps. Each child prints the instruction sets its libraries
+chose, so the table shows the emulated CPU is seen as the model named (``Haswell-v4``: AVX2 and FMA, no AVX-512).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+_RESULT_PREFIX = "CROSS_CPU_RESULT "
+FINGERPRINTS = ("data", "corruptions", "model", "warm_start", "generation")
+NATIVE = "native"
+
+
+def _digest(parts: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def _file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _kernel_levels() -> dict[str, object]:
+    """The instruction sets the libraries chose in this process (what the emulated CPUID made them see)."""
+    import cv2
+    import numpy as np
+    import torch
+
+    features = np._core._multiarray_umath.__cpu_features__
+    return {
+        "aten": torch.backends.cpu.get_cpu_capability(),
+        "numpy_avx512": bool(features.get("AVX512F")),
+        "numpy_avx2": bool(features.get("AVX2")),
+        # OpenCV's CPU feature ids (core/cvdef.h): 11 is AVX2, 13 AVX-512F; the Python module names neither.
+        "opencv_avx512": bool(cv2.checkHardwareSupport(13)),
+        "pinned": {
+            name: os.environ.get(name) for name in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_CBWR")
+        },
+    }
+
+
+def _test_images_and_their_corruptions(rows: int) -> tuple[dict[str, str], dict[str, str]]:
+    """Digests of the first ``rows`` synthetic test images, and of each evaluation corruption (seen and unseen,
+    severity 3, seeded per image) over all of them."""
+    import numpy as np
+
+    from roma import degrade as D
+    from roma.data.synthetic import make_synthetic_dataset
+
+    sys.path.insert(0, str(REPO / "tests"))
+    import goldens
+
+    images = [np.asarray(row["image"].convert("RGB")) for row in make_synthetic_dataset("test", rows, seed=0)]
+    data = {f"test/{index}": goldens.array_digest(image) for index, image in enumerate(images)}
+    corrupted = {}
+    for name in D.resolve_corruptions("seen,unseen"):
+        outputs = [
+            D.corrupt(image, name, 3, D.rng_for("cross_cpu", index, name))
+            for index, image in enumerate(images)
+        ]
+        corrupted[f"test/{name}@3"] = _digest(
+            {str(i): goldens.array_digest(out) for i, out in enumerate(outputs)}
+        )
+    return data, corrupted
+
+
+def _generation_digest(checkpoint: Path, rows: int) -> str:
+    """Logits of one forward over the first ``rows`` test prompts, and 8 sampled completions each (temperature 1)."""
+    import torch
+
+    from roma.data.prompts import build_conversation
+    from roma.data.synthetic import make_synthetic_dataset
+    from roma.evaluation.backends import GenerationRequest, TransformersBackend
+
+    backend = TransformersBackend(checkpoint, max_new_tokens=16, device="cpu", dtype="float32")
+    requests = [
+        GenerationRequest(build_conversation(row["question"]), [row["image"].convert("RGB")])
+        for row in make_synthetic_dataset("test", rows, seed=0)
+    ]
+    with torch.inference_mode():
+        logits = backend.model(**backend.encode(requests)).logits
+    sampled = backend.generate_ids(requests, num_samples=8, temperature=1.0, seed=0)
+    return _digest({"logits": hashlib.sha256(logits.numpy().tobytes()).hexdigest(), "sampled": repr(sampled)})
+
+
+def _child(warm_start_steps: int, test_rows: int) -> dict:
+    """Every fingerprint, computed in this process (run under the emulator or natively by `_run_child`)."""
+    from roma.numerics import pin_cpu_numerics, torch_threads
+
+    pin_cpu_numerics()  # before torch computes anything, as every roma entry point does
+    sys.path.insert(0, str(REPO / "tests"))
+    import goldens
+
+    from roma.models import resolve_model
+    from roma.scripts.warm_start import WarmStartConfig, warm_start
+
+    started = time.perf_counter()
+    test_images, test_corruptions = _test_images_and_their_corruptions(test_rows)
+    result: dict = {"data": _digest({**goldens.synthetic_fingerprints(), **test_images})}
+    result["corruptions_each"] = {**goldens.corruption_fingerprints(), **test_corruptions}
+    result["corruptions"] = _digest(result["corruptions_each"])
+    timings = {"data_and_corruptions": time.perf_counter() - started}
+    with tempfile.TemporaryDirectory(prefix="roma-cross-cpu-") as tmp:
+        base = Path(resolve_model("roma-tiny/qwen3_vl-small", cache_dir=tmp))
+        result["model"] = _file_sha256(base / "model.safetensors")
+        config = WarmStartConfig(
+            steps=warm_start_steps, batch_size=16, learning_rate=1e-3, seed=0, cpu_threads=1
+        )
+        step_started = time.perf_counter()
+        folder = warm_start(base, config, cache_dir=Path(tmp) / "warm_start")
+        timings["warm_start"] = time.perf_counter() - step_started
+        result["warm_start"] = _file_sha256(folder / "model.safetensors")
+        history = json.loads((folder / "warm_start.json").read_text())["loss_history"]
+        result["losses"] = [[int(step), repr(float(loss))] for step, loss in history]
+        step_started = time.perf_counter()
+        with torch_threads(1):
+            result["generation"] = _generation_digest(folder, rows=4)
+        timings["generation"] = time.perf_counter() - step_started
+    result["levels"] = _kernel_levels()
+    result["seconds"] = timings
+    return result
+
+
+def configurations(cpus: list[str]) -> list[tuple[str, bool]]:
+    """(cpu, pinned) pairs, this CPU first: the reference every other row is compared with."""
+    return [(cpu, pinned) for cpu in [NATIVE, *cpus] for pinned in (True, False)]
+
+
+def _run_child(cpu: str, pinned: bool, warm_start_steps: int, test_rows: int) -> dict:
+    env = {
+        key: value for key, value in os.environ.items() if key not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+    }
+    for name in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_CBWR", "ROMA_PIN_CPU_NUMERICS"):
+        env.pop(name, None)  # the child decides, through roma's pin or its absence
+    if not pinned:
+        env["ROMA_PIN_CPU_NUMERICS"] = "0"
+    env.update(
+        NO_ALBUMENTATIONS_UPDATE="1",
+        HF_HUB_OFFLINE="1",
+        HF_DATASETS_OFFLINE="1",
+        TOKENIZERS_PARALLELISM="false",
+    )
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--child",
+        "--warm_start_steps",
+        str(warm_start_steps),
+    ]
+    command += ["--test_rows", str(test_rows)]
+    if cpu != NATIVE:
+        command = ["qemu-x86_64", "-cpu", cpu, *command]
+    started = time.perf_counter()
+    done = subprocess.run(command, env=env, cwd=str(REPO), capture_output=True, text=True)
+    lines = [line for line in done.stdout.splitlines() if line.startswith(_RESULT_PREFIX)]
+    if done.returncode != 0 or not lines:
+        raise RuntimeError(
+            f"the child on {cpu} (pinned={pinned}) failed (exit {done.returncode}):\n{done.stderr[-3000:]}"
+        )
+    result = json.loads(lines[-1][len(_RESULT_PREFIX) :])
+    result.update(cpu=cpu, pinned=pinned, wall_s=time.perf_counter() - started)
+    return result
+
+
+def compare(rows: list[dict]) -> list[dict]:
+    """Each row's fingerprints against the first row's (this CPU, pinned): which agree, and which corruptions moved."""
+    reference = rows[0]
+    for row in rows:
+        row["same"] = {name: row[name] == reference[name] for name in FINGERPRINTS}
+        row["same"]["losses"] = row["losses"] == reference["losses"]
+        each = reference["corruptions_each"]
+        row["corruptions_moved"] = sorted(
+            key for key in each if row["corruptions_each"].get(key) != each[key]
+        )
+    return rows
+
+
+def format_table(rows: list[dict], warm_start_steps: int) -> str:
+    lines = [
+        f"Fingerprints against this CPU with roma's pin (first row); warm start: {warm_start_steps} steps",
+        f"  {'cpu':<12} {'pin':<4} {'ATen':<8} {'AVX-512 (numpy/cv2)':<20} "
+        + " ".join(f"{name:<12}" for name in (*FINGERPRINTS, "losses"))
+        + " wall",
+    ]
+    for row in rows:
+        levels = row["levels"]
+        cells = [f"{row[name][:8]}{'=' if row['same'][name] else '≠':<4}" for name in FINGERPRINTS] + [
+            f"{row['losses'][-1][1][:10]}{'=' if row['same']['losses'] else '≠'}"
+        ]
+        avx512 = f"{'yes' if levels['numpy_avx512'] else 'no'}/{'yes' if levels['opencv_avx512'] else 'no'}"
+        lines.append(
+            f"  {row['cpu']:<12} {'yes' if row['pinned'] else 'no':<4} {levels['aten']:<8} {avx512:<20} "
+            + " ".join(f"{cell:<12}" for cell in cells)
+            + f" {row['wall_s'] / 60:.1f} min"
+        )
+        if row["corruptions_moved"]:
+            lines.append(f"      corruptions that moved: {', '.join(row['corruptions_moved'])}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--cpus",
+        default="Haswell-v4",
+        help="Comma-separated QEMU CPU models to emulate (`qemu-x86_64 -cpu help`); empty: this CPU only.",
+    )
+    parser.add_argument(
+        "--warm_start_steps", type=int, default=2, help="Warm-start optimiser steps compared."
+    )
+    parser.add_argument("--test_rows", type=int, default=32, help="Synthetic test images fingerprinted.")
+    parser.add_argument("--jobs", type=int, default=2, help="Configurations run at once (one core each).")
+    parser.add_argument("--json", help="Also write the results here.")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(_RESULT_PREFIX + json.dumps(_child(args.warm_start_steps, args.test_rows)), flush=True)
+        return
+    cpus = [cpu for cpu in args.cpus.split(",") if cpu.strip()]
+    if cpus and shutil.which("qemu-x86_64") is None:
+        parser.error(
+            "emulating a CPU needs qemu-x86_64 (Debian: apt-get install qemu-user); --cpus '' runs none"
+        )
+    todo = configurations(cpus)
+    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        rows = list(pool.map(lambda item: _run_child(*item, args.warm_start_steps, args.test_rows), todo))
+    rows = compare(rows)
+    print(format_table(rows, args.warm_start_steps))
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps({"warm_start_steps": args.warm_start_steps, "rows": rows}, indent=2)
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""`bench/cross_cpu.py` (issue 23: the same numbers on another CPU): what it fingerprints, and how it compares."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "cross_cpu.py"
+GOLDENS = json.loads((Path(__file__).with_name("goldens.json")).read_text())
+
+
+@pytest.fixture(scope="module")
+def cross_cpu():
+    spec = importlib.util.spec_from_file_location("cross_cpu", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def this_cpu(cross_cpu):
+    # In this process: the tests run under roma's pin (conftest), as the bench's pinned child does.
+    return cross_cpu._child(warm_start_steps=1, test_rows=2)
+
+
+def test_the_configurations_start_with_this_cpu_pinned(cross_cpu):
+    assert cross_cpu.configurations(["Haswell-v4"]) == [
+        ("native", True),
+        ("native", False),
+        ("Haswell-v4", True),
+        ("Haswell-v4", False),
+    ]
+
+
+@pytest.mark.slow
+def test_the_child_fingerprints_the_goldens_and_a_warm_start_step(this_cpu):
+    # The reference image's corruptions are the goldens' own fingerprints; the scored test images come on top.
+    each = this_cpu["corruptions_each"]
+    assert {key: each[key] for key in GOLDENS["corruptions"]} == GOLDENS["corruptions"]
+    assert "test/gaussian_blur@3" in each and "test/elastic_transform@3" in each
+    assert this_cpu["levels"]["aten"] == "AVX2"
+    assert [step for step, _ in this_cpu["losses"]] == [1]
+    assert all(
+        len(this_cpu[name]) == 64 for name in ("data", "corruptions", "model", "warm_start", "generation")
+    )
+
+
+@pytest.mark.slow
+def test_compare_names_what_moved(cross_cpu, this_cpu):
+    same = {**copy.deepcopy(this_cpu), "cpu": "native", "pinned": True, "wall_s": 60.0}
+    moved = copy.deepcopy(same)
+    moved.update(cpu="Haswell-v4", pinned=False, warm_start="0" * 64)
+    moved["losses"][-1][1] = "5.0"
+    moved["corruptions_each"]["test/gaussian_blur@3"] = "f" * 64
+    moved["corruptions"] = cross_cpu._digest(moved["corruptions_each"])
+    rows = cross_cpu.compare([same, moved])
+    assert all(rows[0]["same"].values()) and rows[0]["corruptions_moved"] == []
+    assert rows[1]["same"] == {
+        "data": True,
+        "corruptions": False,
+        "model": True,
+        "warm_start": False,
+        "generation": True,
+        "losses": False,
+    }
+    assert rows[1]["corruptions_moved"] == ["test/gaussian_blur@3"]
+    table = cross_cpu.format_table(rows, warm_start_steps=1)
+    assert "corruptions that moved: test/gaussian_blur@3" in table
+    assert table.count("≠") == 3
