@@ -9,7 +9,8 @@ another instruction set, what comes out the same, bit for bit:
 
 - ``data``: the synthetic rows the recipe reads (`tests/goldens.py`'s first rows of every split: pixels, question,
   answer) and the first ``--test_rows`` images of the test split the evaluations score;
-- ``corruptions``: every registered corruption at severities 1-5 on the goldens' reference image, and each of the
+- ``corruptions``: every registered corruption at severities 1-5 on the goldens' reference image and on a 95 × 127
+  crop of it (an odd width: vectorised loops leave another tail on each row at each vector width), and each of the
   evaluation's seen and unseen corruptions at severity 3 on those test images, seeded;
 - ``model``: the default tiny model's initial weights (``roma-tiny/qwen3_vl-small``, built from its seed);
 - ``warm_start``: its weights after ``--warm_start_steps`` optimiser steps of the recipe's warm start (batch 16,
@@ -87,7 +88,14 @@ def _test_images_and_their_corruptions(rows: int) -> tuple[dict[str, str], dict[
 
     images = [np.asarray(row["image"].convert("RGB")) for row in make_synthetic_dataset("test", rows, seed=0)]
     data = {f"test/{index}": goldens.array_digest(image) for index, image in enumerate(images)}
-    corrupted = {}
+    odd = goldens.reference_image()[:95, :127]
+    corrupted = {
+        f"odd/{name}@{severity}": goldens.array_digest(
+            D.corrupt(odd, name, severity, D.rng_for("odd", name, severity))
+        )
+        for name in D.list_corruptions()
+        for severity in range(1, 6)
+    }
     for name in D.resolve_corruptions("seen,unseen"):
         outputs = [
             D.corrupt(image, name, 3, D.rng_for("cross_cpu", index, name))
