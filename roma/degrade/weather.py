@@ -147,9 +147,8 @@ def frost_texture_shape(index: int, height: int, width: int) -> tuple[int, int]:
 @lru_cache(maxsize=8)  # a photo scaled past 1.1x (an image larger than it) can hold tens of MB
 def frost_texture(index: int, rows: int, columns: int) -> np.ndarray:
     """Frost photo ``index`` resized (bicubic) to ``rows × columns``, as RGB ``uint8`` (cached)."""
-    resized = resize_bicubic(
-        _frost_photo(index), columns, rows
-    )  # the reference's INTER_CUBIC, CPU-independent
+    # OpenCV's INTER_CUBIC, as the reference scales it, but the same bytes on every CPU (cv2.resize's are not).
+    resized = resize_bicubic(_frost_photo(index), columns, rows)
     rgb = np.ascontiguousarray(resized[..., ::-1])
     rgb.flags.writeable = False
     return rgb
