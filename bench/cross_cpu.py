@@ -164,6 +164,16 @@ def _child(warm_start_steps: int, test_rows: int) -> dict:
     return result
 
 
+def unknown_cpu_models(requested: list[str], qemu_help: str) -> list[str]:
+    """The requested models that ``qemu-x86_64 -cpu help`` (its text: ``x86 <model> ...`` lines) does not list."""
+    known = {
+        line.split()[1]
+        for line in qemu_help.splitlines()
+        if line.startswith("x86 ") and len(line.split()) > 1
+    }
+    return [cpu for cpu in requested if cpu not in known]
+
+
 def configurations(cpus: list[str]) -> list[tuple[str, bool]]:
     """(cpu, pinned) pairs, this CPU first: the reference every other row is compared with."""
     return [(cpu, pinned) for cpu in [NATIVE, *cpus] for pinned in (True, False)]
@@ -266,6 +276,13 @@ def main() -> None:
         parser.error(
             "emulating a CPU needs qemu-x86_64 (Debian: apt-get install qemu-user); --cpus '' runs none"
         )
+    if cpus:
+        listed = subprocess.run(["qemu-x86_64", "-cpu", "help"], capture_output=True, text=True).stdout
+        unknown = unknown_cpu_models(cpus, listed)
+        if unknown:
+            parser.error(
+                f"--cpus: qemu-x86_64 has no CPU model {', '.join(unknown)} (see `qemu-x86_64 -cpu help`)"
+            )
     todo = configurations(cpus)
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         rows = list(pool.map(lambda item: _run_child(*item, args.warm_start_steps, args.test_rows), todo))

@@ -36,6 +36,11 @@ def test_the_configurations_start_with_this_cpu_pinned(cross_cpu):
     ]
 
 
+def test_an_unknown_cpu_model_is_named(cross_cpu):
+    qemu_help = "Available CPUs:\nx86 Haswell-v4            Intel Core Processor (Haswell, no TSX, IBRS)\nx86 qemu64\n"
+    assert cross_cpu.unknown_cpu_models(["Haswell-v4", "Haswel", "qemu64"], qemu_help) == ["Haswel"]
+
+
 @pytest.mark.slow
 def test_the_child_fingerprints_the_goldens_and_a_warm_start_step(this_cpu):
     # The reference image's corruptions are the goldens' own fingerprints; the scored test images come on top.
