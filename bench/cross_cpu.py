@@ -42,6 +42,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from roma.numerics import DISABLE_VARIABLE, PINNED_CPU_NUMERICS, cpu_numerics
+
 REPO = Path(__file__).resolve().parents[1]
 _RESULT_PREFIX = "CROSS_CPU_RESULT "
 FINGERPRINTS = ("data", "corruptions", "model", "warm_start", "generation")
@@ -69,9 +71,7 @@ def _kernel_levels() -> dict[str, object]:
         "numpy_avx2": bool(features.get("AVX2")),
         # OpenCV's CPU feature ids (core/cvdef.h): 11 is AVX2, 13 AVX-512F; the Python module names neither.
         "opencv_avx512": bool(cv2.checkHardwareSupport(13)),
-        "pinned": {
-            name: os.environ.get(name) for name in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_CBWR")
-        },
+        "pinned": cpu_numerics(),
     }
 
 
@@ -183,10 +183,10 @@ def _run_child(cpu: str, pinned: bool, warm_start_steps: int, test_rows: int) ->
     env = {
         key: value for key, value in os.environ.items() if key not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
     }
-    for name in ("ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_CBWR", "ROMA_PIN_CPU_NUMERICS"):
+    for name in (*PINNED_CPU_NUMERICS, DISABLE_VARIABLE):
         env.pop(name, None)  # the child decides, through roma's pin or its absence
     if not pinned:
-        env["ROMA_PIN_CPU_NUMERICS"] = "0"
+        env[DISABLE_VARIABLE] = "0"
     env.update(
         NO_ALBUMENTATIONS_UPDATE="1",
         HF_HUB_OFFLINE="1",
@@ -261,7 +261,10 @@ def main() -> None:
         help="Comma-separated QEMU CPU models to emulate (`qemu-x86_64 -cpu help`); empty: this CPU only.",
     )
     parser.add_argument(
-        "--warm_start_steps", type=int, default=2, help="Warm-start optimiser steps compared."
+        "--warm_start_steps",
+        type=int,
+        default=2,
+        help="Warm-start optimiser steps compared (2 or more: the first trains at learning rate 0, the warm-up's start).",
     )
     parser.add_argument("--test_rows", type=int, default=32, help="Synthetic test images fingerprinted.")
     parser.add_argument("--jobs", type=int, default=2, help="Configurations run at once (one core each).")
