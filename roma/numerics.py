@@ -1,4 +1,4 @@
-"""Pin the CPU's numerical code paths, so that the CPU recipes give the same numbers on any x86-64 CPU.
+"""Pin the CPU's numerical code paths, so that the CPU recipes give the same numbers on any Intel x86-64 CPU.
 
 Float results on the CPU depend on the kernels the CPU's instruction set selects: ATen's vectorised kernels (AVX2
 or AVX-512: other reduction orders, ``ATEN_CPU_CAPABILITY``), MKL's GEMM (``MKL_CBWR``, conditional numerical
@@ -7,7 +7,14 @@ training: the tiny recipe's fixed-length warm start ended at 68 % clean on an AV
 (issue 23; measurements in ``docs/method.md``, "Same numbers on any x86-64 CPU").
 
 `pin_cpu_numerics` sets each of these variables that the user has not set to its AVX2 level (the widest level
-every x86-64 CPU of the last decade has, so every such CPU runs the same kernels). torch reads them at its first
+every x86-64 CPU of the last decade has, so every such CPU runs the same kernels). That holds across Intel CPUs
+(measured: an AVX-512/AMX Xeon and an emulated AVX2 Haswell compute the same bytes). It does not on other vendors'
+CPUs, measured on an AMD EPYC (Zen 3): MKL runs its AVX2 branch only on Intel CPUs (its documentation: branches
+other than AUTO and COMPATIBLE are Intel-only; elsewhere it uses AUTO), so MKL's small and batched matrix products,
+its ``exp`` and ``sqrt`` (AdamW's) compute other last bits there, and training ends elsewhere; `pin_cpu_numerics`
+warns. ``MKL_CBWR=COMPATIBLE`` makes an emulated Intel and an emulated AMD CPU agree, but the AMD CPU itself still
+computes ``sqrt`` unlike its emulation, and it costs 2.4 times the warm start's step time: not pinned
+(``docs/method.md``, "The same numbers on any x86-64 CPU"). torch reads them at its first
 computation, not at import, so the entry points call it first thing: the ``roma`` command, ``recipes/*.py``,
 ``python -m roma.scripts.{train,warm_start,study}`` and ``tests/conftest.py``. A variable already set is left as
 it is; ``ROMA_PIN_CPU_NUMERICS=0`` pins nothing. Only on x86-64 Linux CPUs with AVX2 (elsewhere nothing is set).
@@ -29,16 +36,31 @@ PINNED_CPU_NUMERICS: dict[str, str] = {
     "MKL_CBWR": "AVX2",
 }
 DISABLE_VARIABLE = "ROMA_PIN_CPU_NUMERICS"
+INTEL_VENDOR = "GenuineIntel"  # the only vendor MKL runs its AVX2 branch on
 
 
-def _cpu_has_avx2() -> bool:
+def _cpuinfo_field(name: str) -> str | None:
+    """The first ``name : value`` of /proc/cpuinfo on x86-64 Linux (None elsewhere or when absent)."""
     if platform.machine().lower() not in ("x86_64", "amd64"):
-        return False
+        return None
     try:
         cpuinfo = Path("/proc/cpuinfo").read_text()
     except OSError:
-        return False
-    return any(line.startswith("flags") and " avx2" in line for line in cpuinfo.splitlines())
+        return None
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == name:
+            return value.strip()
+    return None
+
+
+def _cpu_has_avx2() -> bool:
+    return "avx2" in (_cpuinfo_field("flags") or "").split()
+
+
+def cpu_vendor() -> str | None:
+    """The CPU's vendor string (``GenuineIntel``, ``AuthenticAMD``, ...) on x86-64 Linux, else None."""
+    return _cpuinfo_field("vendor_id")
 
 
 def pin_cpu_numerics() -> dict[str, str]:
@@ -50,6 +72,14 @@ def pin_cpu_numerics() -> dict[str, str]:
         return {}
     pinned = {name: value for name, value in PINNED_CPU_NUMERICS.items() if name not in os.environ}
     os.environ.update(pinned)
+    vendor = cpu_vendor()
+    if "MKL_CBWR" in pinned and vendor != INTEL_VENDOR:
+        warnings.warn(
+            f"roma.numerics: MKL runs its AVX2 branch (MKL_CBWR=AVX2) only on Intel CPUs; on this {vendor} CPU "
+            "its matrix products, exp and sqrt compute other last bits, so training ends elsewhere than in roma's "
+            "documented numbers (measured on Intel CPUs; docs/method.md, 'The same numbers on any x86-64 CPU').",
+            stacklevel=2,
+        )
     torch = sys.modules.get("torch")
     if torch is not None and "ATEN_CPU_CAPABILITY" in pinned:
         chosen = torch.backends.cpu.get_cpu_capability()

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
 
-from roma.numerics import DISABLE_VARIABLE, PINNED_CPU_NUMERICS, _cpu_has_avx2, pin_cpu_numerics
+from roma import numerics
+from roma.numerics import DISABLE_VARIABLE, PINNED_CPU_NUMERICS, _cpu_has_avx2, cpu_vendor, pin_cpu_numerics
 
 REPO = Path(__file__).resolve().parents[1]
 needs_avx2 = pytest.mark.skipif(not _cpu_has_avx2(), reason="pins only on an x86-64 CPU with AVX2")
@@ -24,6 +26,35 @@ def test_pins_only_what_the_user_left_unset(monkeypatch):
     assert pin_cpu_numerics() == {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
     assert os.environ["MKL_CBWR"] == "COMPATIBLE"
     assert os.environ["ATEN_CPU_CAPABILITY"] == "avx2"
+
+
+@needs_avx2
+def test_reads_the_cpu_vendor():
+    # x86-64 vendor strings (CPUID leaf 0): Intel, AMD, Hygon, Zhaoxin/VIA
+    assert cpu_vendor() in {"GenuineIntel", "AuthenticAMD", "HygonGenuine", "CentaurHauls", "  Shanghai  "}
+
+
+@needs_avx2
+@pytest.mark.parametrize(
+    "vendor, user_mkl_cbwr, warns",
+    [("GenuineIntel", None, False), ("AuthenticAMD", None, True), ("AuthenticAMD", "COMPATIBLE", False)],
+    ids=["intel", "amd", "amd-user-chose-mkl-branch"],
+)
+def test_warns_where_mkl_does_not_run_the_pinned_branch(monkeypatch, vendor, user_mkl_cbwr, warns):
+    """MKL_CBWR=AVX2 is an Intel-only branch: on another vendor's CPU the pin cannot give the documented bits."""
+    for name in PINNED_CPU_NUMERICS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv(DISABLE_VARIABLE, raising=False)
+    if user_mkl_cbwr is not None:
+        monkeypatch.setenv("MKL_CBWR", user_mkl_cbwr)
+    monkeypatch.setattr(numerics, "cpu_vendor", lambda: vendor)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pin_cpu_numerics()
+    about_mkl = [str(w.message) for w in caught if "only on Intel CPUs" in str(w.message)]
+    assert len(about_mkl) == int(warns)
+    if warns:
+        assert vendor in about_mkl[0]
 
 
 def test_can_be_switched_off(monkeypatch):
