@@ -99,6 +99,37 @@ def test_quick_study_runs_every_stage_writes_the_report_and_resumes(tmp_path, ca
     assert capsys.readouterr().out.count("[reuse]") == 6
 
 
+def test_each_seed_can_start_from_its_own_warm_start_and_is_paired_with_it(tmp_path, capsys):
+    """warm_start_per_seed: one warm start per seed (its own cache folder), every run of a seed trained from it,
+    and each warm start scored as warm-start-seed<N>, paired by seed with the runs that started from it."""
+    report = tmp_path / "synthetic_study.md"
+    config = StudyConfig(
+        out_dir=str(tmp_path / "study"),
+        report=str(report),
+        quick=True,
+        other_methods=False,
+        warm_start_per_seed=True,
+    )
+    config.seeds = "0,1"  # --quick keeps the first seed; two show the pairing
+    Study(config).run()
+    stages = [line for line in capsys.readouterr().out.splitlines() if line.startswith("$ ")]
+    warm_starts = [line for line in stages if "roma.cli warm-start" in line]
+    assert len(warm_starts) == 2 and all(line in stages[:2] for line in warm_starts)  # both before any run
+    assert {line.split("--seed ")[1].split()[0] for line in warm_starts} == {"0", "1"}
+    assert len(list((tmp_path / "study" / "warm_start").glob("sft-*"))) == 2
+    for name, seed in (("grpo-seed1", 1), ("roma-seed1", 1), ("grpo-seed0", 0)):
+        (train,) = [line for line in stages if f"/{name} " in line + " " and " train --config" in line]
+        assert f"--warm_start_seed {seed} " in train + " ", name
+    grouped = json.loads((tmp_path / "study" / "compare" / "compare_methods.json").read_text())
+    warm = grouped["rows"][0]["methods"]["warm-start"]
+    assert warm["runs"] == ["warm-start-seed0", "warm-start-seed1"] and warm["paired_by_seed"]
+    text = report.read_text()
+    assert "| warm-start | 2 |" in text and "(2 seeds, each from its own warm start, paired by seed)" in text
+    assert "Each seed has its own warm start" in text
+    # A study without the option keeps one warm start for every seed (the default).
+    assert StudyConfig(out_dir=str(tmp_path / "other"), quick=True).warm_start_per_seed is False
+
+
 def test_runs_that_need_the_selection_wait_for_it_and_the_others_fill_the_cores(tmp_path):
     """The schedule alone, its stages replaced by short sleeps: with 3 selection runs on 2 jobs, GRPO starts while
     the third is still being scored; ROMA and its ablations start only once every selection run is scored, with
@@ -128,7 +159,7 @@ def test_runs_that_need_the_selection_wait_for_it_and_the_others_fill_the_cores(
     config = StudyConfig(
         out_dir=str(tmp_path / "study"), jobs=2, seeds="0,1", selection="2:0.1:0.1,4:0.1:0.1,2:0.03:0.1"
     )
-    done = StubbedStages(config).train_and_evaluate(tmp_path / "start")
+    done = StubbedStages(config).train_and_evaluate({0: tmp_path / "start"})
 
     def first(what: str, prefix: str) -> float:
         return min(t for w, name, t in events if w == what and name.startswith(prefix))

@@ -5,7 +5,9 @@ compare``), run as subprocesses, ``--jobs`` at a time where one does not need an
 run, so the exact commands land in the report:
 
 1. warm start: supervised fine-tuning (TRL ``SFTTrainer``) of a small Qwen3-VL on the synthetic training split, the
-   recipe's (the runs' ``roma train`` finds it cached), alone: every later stage starts from it;
+   recipe's (the runs' ``roma train`` finds it cached), alone: every later stage starts from it; with
+   ``--warm_start_per_seed`` one per seed (``warm_start_seed`` = the seed), ``jobs`` at a time, each seed's runs
+   starting from its own, so that the intervals over seeds cover the warm start as well as RL;
 2. selection: a few ROMA settings (K, λ, μ) from that checkpoint, scored on the **validation** split only;
 3. runs from the same checkpoint, same steps and data: GRPO and the selected ROMA on every seed (5 by default),
    NoisyRollout-style and augmentation on the first ``baseline_seeds`` (3), the ROMA ablations (no correctness
@@ -99,6 +101,14 @@ class StudyConfig:
         default=None,
         metadata={
             "help": "Supervised warm-start steps (default: base_config's; batch and lr: base_config's)."
+        },
+    )
+    warm_start_per_seed: bool = field(
+        default=False,
+        metadata={
+            "help": "Each seed warm-starts its own model (the recipe's warm start with warm_start_seed = the seed: "
+            "other training rows, order and draws) and its runs start from it, so the intervals over seeds cover "
+            "the warm start too; false: every run starts from one warm start (seed 0), and seeds cover RL only."
         },
     )
     warm_start_cache_dir: str = field(
@@ -262,6 +272,7 @@ class Study:
             "max_steps": config.rl_steps,
             "seed": seed,
             "roma_seed": seed,
+            **({"warm_start_seed": seed} if config.warm_start_per_seed else {}),
             "eval_benchmarks": "none",  # every run is scored by the study's own evaluation stage
             "report_to": "none",
             "disable_tqdm": "true",
@@ -319,16 +330,48 @@ class Study:
             self._run(argv, f"eval-{run.split}-{run.name}", commands)
         return json.loads(results_file.read_text())
 
-    def warm_start(self) -> Path:
-        """Stage 1, alone: the recipe's warm start (``roma warm-start`` with the settings ``roma train`` derives from
-        the recipe and the study's overrides, so each run finds it cached); returns the start checkpoint."""
+    @property
+    def warm_start_seeds(self) -> list[int]:
+        """The seeds whose runs start from a warm start of their own (``warm_start_per_seed``), else the first."""
+        seeds = self.config.seed_list
+        return seeds if self.config.warm_start_per_seed else seeds[:1]
+
+    def reference_runs(self) -> list[tuple[RunSpec, int]]:
+        """The warm start(s) scored without RL: one run, or one per seed named after it (paired with its runs)."""
+        group = "warm start (no RL)"
+        if not self.config.warm_start_per_seed:
+            return [(RunSpec(WARM_START_METHOD, {}, group=group), self.config.seed_list[0])]
+        return [
+            (RunSpec(f"{WARM_START_METHOD}-seed{seed}", {}, group=group), seed)
+            for seed in self.warm_start_seeds
+        ]
+
+    def warm_starts(self) -> dict[int, Path]:
+        """Stage 1, alone: every warm start, ``jobs`` at a time (each pins its own thread); seed -> checkpoint."""
+        seeds = self.warm_start_seeds
+        commands: dict[int, list[str]] = {seed: [] for seed in seeds}
+        self._parallel = min(self.config.jobs, len(seeds))
+        try:
+            with ThreadPoolExecutor(max_workers=self._parallel) as pool:
+                starts = dict(zip(seeds, pool.map(lambda seed: self.warm_start(seed, commands[seed]), seeds)))
+        finally:
+            self._parallel = 1
+        for seed in seeds:  # in seed order, whichever finished first
+            self.commands += commands[seed]
+        return starts
+
+    def warm_start(self, seed: int | None = None, commands: list[str] | None = None) -> Path:
+        """The recipe's warm start for the runs of ``seed`` (default: the first; ``roma warm-start`` with the settings
+        ``roma train`` derives from the recipe and the study's overrides, so each run finds it cached); returns the
+        start checkpoint."""
         from roma.models.resolve import resolve_model
         from roma.scripts.train import parse_args
         from roma.scripts.warm_start import cache_folder, command_line, is_complete, key_hash, warm_start_key
 
         # The cache key holds the CPU kernels' pins, which every stage's `roma` sets: the same ones here.
         pin_cpu_numerics()
-        argv = self._train_args(self.common_overrides(self.config.seed_list[0]))
+        seed = self.config.seed_list[0] if seed is None else seed
+        argv = self._train_args(self.common_overrides(seed))
         script_args, _, model_args = parse_args(argv[len(ROMA_COMMAND) + 1 :])
         base_model = resolve_model(model_args.model_name_or_path)
         warm_start_config = script_args.warm_start_config()
@@ -340,12 +383,13 @@ class Study:
         # The model's name, as `roma train` has it: `roma warm-start` resolves it to the same folder.
         warm_start_args = command_line(model_args.model_name_or_path, warm_start_config, cache_dir, False)
         argv = [*ROMA_COMMAND, "warm-start", *warm_start_args]
+        log_name = "warm-start" + (f"-seed{seed}" if self.config.warm_start_per_seed else "")
         if is_complete(folder, digest):
-            print("[reuse] warm-start", flush=True)
-            self._record(argv)
-            self.stages_reused.append("warm-start")
+            print(f"[reuse] {log_name}", flush=True)
+            self._record(argv, commands)
+            self.stages_reused.append(log_name)
             return folder
-        self._run(argv, "warm-start")
+        self._run(argv, log_name, commands)
         if not is_complete(folder, digest):
             raise RuntimeError(
                 f"study: the warm-start stage ended without writing {folder}, where the runs look."
@@ -390,15 +434,15 @@ class Study:
     def _train_then_evaluate(self, run: RunSpec, seed: int, commands: list[str]) -> dict[str, Any]:
         return self.evaluate(run, self.train(run, seed, commands), commands)
 
-    def train_and_evaluate(self, start: Path) -> dict[str, Any]:
+    def train_and_evaluate(self, starts: dict[int, Path]) -> dict[str, Any]:
         """Stages 2 to 4, ``jobs`` at a time (each pins its own threads: a run's numbers do not depend on what runs
-        beside it): the selection runs first, GRPO, the warm start's evaluation and the rollout baselines beside
-        them, then the selected ROMA and its ablations. Returns the selection's scores and setting, the runs in
-        the report's order, the ablation runs and every run's figures."""
+        beside it): the selection runs first, GRPO, the warm starts' evaluations (``starts``: `warm_starts`) and the
+        rollout baselines beside them, then the selected ROMA and its ablations. Returns the selection's scores and
+        setting, the runs in the report's order, the ablation runs and every run's figures."""
         selection = [(run, self.config.seed_list[0]) for run in self.selection_runs()]
         grpo, rollout_baselines = self.baseline_runs()
-        reference = RunSpec(WARM_START_METHOD, {}, group="warm start (no RL)")
-        commands: dict[str, list[str]] = {reference.name: []}
+        references = self.reference_runs()
+        commands: dict[str, list[str]] = {reference.name: [] for reference, _ in references}
         self._parallel = self.config.jobs
         with ThreadPoolExecutor(max_workers=self.config.jobs) as pool:
 
@@ -411,9 +455,10 @@ class Study:
 
             try:
                 futures = submit(selection) | submit(grpo)
-                futures[reference.name] = pool.submit(
-                    self.evaluate, reference, start, commands[reference.name]
-                )
+                for reference, seed in references:
+                    futures[reference.name] = pool.submit(
+                        self.evaluate, reference, starts[seed], commands[reference.name]
+                    )
                 futures |= submit(rollout_baselines)
                 scores = {
                     run.name: _robust_score(futures[run.name].result()["benchmarks"]["synthetic_validation"])
@@ -430,13 +475,14 @@ class Study:
             finally:
                 self._parallel = 1
         runs = grpo + roma + rollout_baselines + ablations
-        report_order = [*selection, *runs, (reference, 0)]  # each run's training, then its evaluation
+        report_order = [*selection, *runs, *references]  # each run's training, then its evaluation
         for run, _ in report_order:
             self.commands += commands[run.name]
         return {
             "scores": scores,
             "setting": setting,
             "runs": runs,
+            "references": [reference.name for reference, _ in references],
             "ablations": ablations,
             "figures": figures,
         }
@@ -444,14 +490,13 @@ class Study:
     def run(self) -> Path:
         config = self.config
         started = time.perf_counter()
-        start = self.warm_start()
-        done = self.train_and_evaluate(start)
+        done = self.train_and_evaluate(self.warm_starts())
         runs, results, (k, lam, mu) = done["runs"], done["figures"], done["setting"]
         summaries = {
             run.name: json.loads((self.out / "runs" / run.name / "run_summary.json").read_text())
             for run, _ in runs
         }
-        names = [run.name for run, _ in runs] + [WARM_START_METHOD]
+        names = [run.name for run, _ in runs] + done["references"]
 
         # 5. Comparisons (per run, and by method over seeds) and the report.
         compare_dir = self.out / "compare"
@@ -472,7 +517,7 @@ class Study:
             selection=done["scores"],
             selected={"roma_num_views": k, "roma_kl_coef": lam, "roma_aux_coef": mu},
             grouped=json.loads((compare_dir / "compare_methods.json").read_text()),
-            warm_start_costs=corruption_costs(self.out / "eval-test" / WARM_START_METHOD),
+            warm_start_costs=corruption_costs(self.out / "eval-test" / done["references"][0]),
             per_condition={name: results[name]["benchmarks"]["synthetic"] for name in names},
             log_histories={name: s.get("log_history", []) for name, s in summaries.items()},
             commands=self.commands,

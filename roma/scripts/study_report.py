@@ -118,6 +118,8 @@ def write_report(
     roma_runs = len(roma.get("runs", []))
     # Does the baseline learn? The warm start's difference to GRPO, turned around: GRPO − warm start.
     warm = entries.get(WARM_START_METHOD, {})
+    per_seed = getattr(config, "warm_start_per_seed", False)
+    starts = "each from its own warm start, paired by seed" if per_seed else "from one warm start"
     for figure in figures:
         change, interval = warm.get("delta", {}).get(figure), warm.get("delta_ci95", {}).get(figure)
         if change is None:
@@ -125,7 +127,7 @@ def write_report(
         learned = None if interval is None else [-interval[1], -interval[0]]
         lines.append(
             f"- GRPO − warm start, {figure}: **{_interval(-change, learned, signed=True)} points** "
-            f"({grpo_runs} seeds from one warm start): {_verdict(learned, 'GRPO', 'the warm start')}."
+            f"({grpo_runs} seeds, {starts}): {_verdict(learned, 'GRPO', 'the warm start')}."
         )
     for figure in figures:
         change, interval = roma.get("delta", {}).get(figure), roma.get("delta_ci95", {}).get(figure)
@@ -133,7 +135,7 @@ def write_report(
             continue
         lines.append(
             f"- ROMA − GRPO, {figure}: **{_interval(change, interval, signed=True)} points** "
-            f"({roma_runs} vs {grpo_runs} seeds): {_verdict(interval)}."
+            f"({roma_runs} vs {grpo_runs} seeds, {starts}): {_verdict(interval)}."
         )
     header = ["method", "seeds", *figures, *(f"Δ{f} vs grpo" for f in figures)]
     lines += ["", "## By method", "", "| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
@@ -246,7 +248,8 @@ def _costs_and_figures(
     lines = [
         "## What each corruption costs the warm-started model (no RL)",
         "",
-        "Cost = clean − corrupted accuracy on the same images, in points, with a paired 95 % interval.",
+        "Cost = clean − corrupted accuracy on the same images, in points, with a paired 95 % interval (the first "
+        "seed's warm start where each seed has its own).",
         "",
         "| condition | group | clean | corrupted | cost |",
         "| --- | --- | --- | --- | --- |",
@@ -309,7 +312,13 @@ def _selection_and_setup(
         "",
         f"- Model: `{config.model}`, warm-started by the recipe's supervised fine-tuning "
         f"({config.warm_start_steps or 'recipe default'} steps), then {config.rl_steps} RL steps per run "
-        "(recipe defaults: `roma/configs/tiny_cpu.yaml`). Every run starts from the same warm-started checkpoint.",
+        "(recipe defaults: `roma/configs/tiny_cpu.yaml`). "
+        + (
+            "Each seed has its own warm start (warm_start_seed = the seed: other supervised rows, order and draws), "
+            "and every run of that seed starts from it."
+            if getattr(config, "warm_start_per_seed", False)
+            else "Every run starts from the same warm-started checkpoint."
+        ),
         f"- RL settings (every method): {_rl_settings(config.base_config)}, {config.rl_steps} steps; chosen for GRPO "
         "on the validation split before ROMA was run, with the validation learning curves (accuracy against RL "
         'step, 3 seeds) in `docs/method.md`, "The GRPO baseline\'s RL settings".',
