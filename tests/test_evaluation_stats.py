@@ -134,3 +134,18 @@ def test_seeds_and_samples_interval_widens_with_the_seed_spread_and_checks_shape
         seeds_and_samples_interval(base, [np.zeros((400, 2))])
     with pytest.raises(ValueError, match="at least one run"):
         seeds_and_samples_interval([])
+
+
+def test_seed_level_t_interval_matches_a_hand_computed_student_t():
+    from roma.evaluation.stats import seed_level_t_interval
+
+    # differences 1, 2, 3, 6: mean 3, sd sqrt(14/3) = 2.1602; t(0.975, 3) = 3.1824; half = 3.1824 * 2.1602 / 2
+    mean, low, high = seed_level_t_interval([1.0, 2.0, 3.0, 6.0])
+    assert mean == pytest.approx(3.0)
+    assert (low, high) == pytest.approx((3.0 - 3.43737, 3.0 + 3.43737), abs=1e-4)
+    # Wider than the normal interval over the same values (1.96 instead of 3.18): few seeds, wide tails.
+    assert high - low > 2 * 1.96 * 2.1602 / 2
+    assert seed_level_t_interval([2.5])[0] == 2.5 and math.isnan(seed_level_t_interval([2.5])[1])
+    assert all(math.isnan(v) for v in seed_level_t_interval([]))
+    with pytest.raises(ValueError, match="1-D"):
+        seed_level_t_interval([[1.0, 2.0]])

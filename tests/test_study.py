@@ -273,3 +273,28 @@ def test_ablations_are_stated_against_roma_with_their_verdicts():
         "| roma-no-aux | 2 | +0.5 [−0.5, +1.5] (not established) | −1.2 [−2.0, −0.5] (ROMA ahead: the part "
         "helps) |"
     )
+
+
+def test_claims_list_per_seed_differences_in_seed_order_with_a_student_t_check():
+    from roma.scripts.study_report import _seed_check, per_seed_differences
+
+    roma = {"runs": ["roma-seed2", "roma-seed0", "roma-seed1"], "seen_per_run": [46.0, 44.0, 45.5]}
+    grpo = {"runs": ["grpo-seed0", "grpo-seed1", "grpo-seed2"], "seen_per_run": [43.0, 45.0, 44.0]}
+    # Paired by the seed in each run's name, not by position: seed 0 44 − 43, seed 1 45.5 − 45, seed 2 46 − 44.
+    assert per_seed_differences(roma, grpo, "seen") == [1.0, 0.5, 2.0]
+    # Not the same seeds, a seed twice, or no per-run figures: no per-seed pairing to state.
+    assert (
+        per_seed_differences(roma, {**grpo, "runs": ["grpo-seed0", "grpo-seed1", "grpo-seed3"]}, "seen")
+        is None
+    )
+    assert (
+        per_seed_differences(roma, {**grpo, "runs": ["grpo-seed0", "grpo-seed0", "grpo-seed2"]}, "seen")
+        is None
+    )
+    assert per_seed_differences(roma, grpo, "clean") is None
+    # mean 7/6, sd sqrt(0.5833...) = 0.7638, t(0.975, 2) = 4.3027: half 1.897 -> [-0.7, +3.1]
+    assert (
+        _seed_check([1.0, 0.5, 2.0])
+        == " Per seed +1.0, +0.5, +2.0; Student t over the 3 seeds alone: [−0.7, +3.1]."
+    )
+    assert _seed_check([1.0]) == "" and _seed_check(None) == ""
