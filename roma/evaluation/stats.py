@@ -65,14 +65,20 @@ def paired_difference_interval(
         raise ValueError(
             f"paired outcomes must be two 1-D arrays of one length, got {a.shape} and {b.shape}."
         )
-    differences = b - a
-    n = differences.size
+    z = _z(confidence)
+    return _mean_interval(b - a, lambda n: z)
+
+
+def _mean_interval(values: np.ndarray, quantile: Callable[[int], float]) -> tuple[float, float, float]:
+    """(mean, low, high) of 1-D ``values``: mean ± quantile(n) · sd / √n (sd with n − 1); nan bounds below two
+    values, all nan without any."""
+    n = values.size
     if n == 0:
         return math.nan, math.nan, math.nan
-    mean = float(differences.mean())
+    mean = float(values.mean())
     if n < 2:
         return mean, math.nan, math.nan
-    half = _z(confidence) * float(differences.std(ddof=1)) / math.sqrt(n)
+    half = quantile(n) * float(values.std(ddof=1)) / math.sqrt(n)
     return mean, mean - half, mean + half
 
 
@@ -92,15 +98,8 @@ def seed_level_t_interval(
     values = np.asarray(differences, dtype=np.float64)
     if values.ndim != 1:
         raise ValueError(f"per-seed differences must be a 1-D array, got shape {values.shape}.")
-    n = values.size
-    if n == 0:
-        return math.nan, math.nan, math.nan
-    mean = float(values.mean())
-    if n < 2:
-        return mean, math.nan, math.nan
     _z(confidence)  # the same check of ``confidence`` as every interval here
-    half = float(student_t.ppf(0.5 + confidence / 2, n - 1)) * float(values.std(ddof=1)) / math.sqrt(n)
-    return mean, mean - half, mean + half
+    return _mean_interval(values, lambda n: float(student_t.ppf(0.5 + confidence / 2, n - 1)))
 
 
 def bootstrap_interval(
