@@ -276,7 +276,7 @@ def test_ablations_are_stated_against_roma_with_their_verdicts():
 
 
 def test_claims_list_per_seed_differences_in_seed_order_with_a_student_t_check():
-    from roma.scripts.study_report import _seed_check, per_seed_differences
+    from roma.scripts.study_report import _claim, _seed_check, per_seed_differences
 
     roma = {"runs": ["roma-seed2", "roma-seed0", "roma-seed1"], "seen_per_run": [46.0, 44.0, 45.5]}
     grpo = {"runs": ["grpo-seed0", "grpo-seed1", "grpo-seed2"], "seen_per_run": [43.0, 45.0, 44.0]}
@@ -293,8 +293,21 @@ def test_claims_list_per_seed_differences_in_seed_order_with_a_student_t_check()
     )
     assert per_seed_differences(roma, grpo, "clean") is None
     # mean 7/6, sd sqrt(0.5833...) = 0.7638, t(0.975, 2) = 4.3027: half 1.897 -> [-0.7, +3.1]
-    assert (
-        _seed_check([1.0, 0.5, 2.0])
-        == " Per seed +1.0, +0.5, +2.0; Student t over the 3 seeds alone: [−0.7, +3.1]."
+    text, t_interval = _seed_check([1.0, 0.5, 2.0])
+    assert text == " Per seed +1.0, +0.5, +2.0; Student t over the 3 seeds alone: [−0.7, +3.1]."
+    assert t_interval == pytest.approx([-0.7306, 3.0640], abs=1e-3)
+    assert _seed_check([1.0]) == ("", None) and _seed_check(None) == ("", None)
+    # The verdict is as firm as the wider interval: a bootstrap excluding 0 is not enough when t over seeds does not.
+    line = _claim("- ROMA − GRPO, seen: x", [0.2, 1.8], [1.0, 0.5, 2.0], "ROMA", "GRPO")
+    assert line.startswith(
+        "- ROMA − GRPO, seen: x: **not established** (the bootstrap interval excludes 0, the"
     )
-    assert _seed_check([1.0]) == "" and _seed_check(None) == ""
+    firm = _claim("- c", [0.2, 1.8], [1.0, 1.1, 1.2], "ROMA", "GRPO")  # t over seeds: [+0.85, +1.35]
+    assert firm.startswith("- c: **established** (the interval excludes 0, ROMA ahead).")
+    assert _claim("- c", [-1.0, 1.0], [1.0, 0.5, 2.0], "ROMA", "GRPO").startswith(
+        "- c: **not established** (the"
+    )
+    assert (
+        _claim("- c", [0.2, 1.8], None, "ROMA", "GRPO")
+        == "- c: **established** (the interval excludes 0, ROMA ahead)."
+    )

@@ -85,14 +85,29 @@ def per_seed_differences(first: dict[str, Any], second: dict[str, Any], figure: 
     return [by_seed[0][seed] - by_seed[1][seed] for seed in sorted(by_seed[0])]
 
 
-def _seed_check(differences: list[float] | None) -> str:
-    """The per-seed differences and their Student-t interval over seeds, for a claim's line (empty below 2)."""
+def _seed_check(differences: list[float] | None) -> tuple[str, list[float] | None]:
+    """The per-seed differences and their Student-t interval over seeds, as a claim's line states them, and that
+    interval (("", None) below 2 seeds)."""
     if not differences or len(differences) < 2:
-        return ""
+        return "", None
     _, low, high = seed_level_t_interval(differences)
     per_seed = ", ".join(format_points(value, signed=True) for value in differences)
     bounds = f"[{format_points(low, signed=True)}, {format_points(high, signed=True)}]"
-    return f" Per seed {per_seed}; Student t over the {len(differences)} seeds alone: {bounds}."
+    return f" Per seed {per_seed}; Student t over the {len(differences)} seeds alone: {bounds}.", [low, high]
+
+
+def _claim(
+    head: str, interval: list[float] | None, differences: list[float] | None, first: str, second: str
+) -> str:
+    """A claim's line: ``head``, the verdict, the per-seed check. The verdict is only as firm as the wider of the
+    bootstrap interval and the Student-t one over seeds: established when both exclude 0 on the same side."""
+    check, t_interval = _seed_check(differences)
+    verdict = _verdict(interval, first, second)
+    if interval is not None and t_interval is not None:
+        hull = [min(interval[0], t_interval[0]), max(interval[1], t_interval[1])]
+        if _verdict(hull, first, second) != verdict:
+            verdict = "**not established** (the bootstrap interval excludes 0, the Student-t interval over seeds does not)"
+    return f"{head}: {verdict}.{check}"
 
 
 # The study's reference run, scored without RL (`roma compare --group-by method` names it after the run).
@@ -136,7 +151,7 @@ def write_report(
         "same seeds is paired by seed as well (runs of one seed share the start, the RL data order and the "
         "sampling draws). Such a claim also lists its per-seed differences and a Student-t interval over them: "
         "from 3-5 seeds the bootstrap's seed level is estimated from few values and comes out narrow, so the "
-        "verdict is only as firm as the wider of the two.",
+        "verdict is only as firm as the wider of the two: established when both exclude 0.",
         "",
         "## The claims",
         "",
@@ -153,18 +168,28 @@ def write_report(
             continue
         learned = None if interval is None else [-interval[1], -interval[0]]
         lines.append(
-            f"- GRPO − warm start, {figure}: **{_interval(-change, learned, signed=True)} points** "
-            f"({grpo_runs} seeds, {starts}): {_verdict(learned, 'GRPO', 'the warm start')}."
-            + _seed_check(per_seed_differences(entries.get("grpo", {}), warm, figure))
+            _claim(
+                f"- GRPO − warm start, {figure}: **{_interval(-change, learned, signed=True)} points** "
+                f"({grpo_runs} seeds, {starts})",
+                learned,
+                per_seed_differences(entries.get("grpo", {}), warm, figure),
+                "GRPO",
+                "the warm start",
+            )
         )
     for figure in figures:
         change, interval = roma.get("delta", {}).get(figure), roma.get("delta_ci95", {}).get(figure)
         if change is None:
             continue
         lines.append(
-            f"- ROMA − GRPO, {figure}: **{_interval(change, interval, signed=True)} points** "
-            f"({roma_runs} vs {grpo_runs} seeds, {starts}): {_verdict(interval)}."
-            + _seed_check(per_seed_differences(roma, entries.get("grpo", {}), figure))
+            _claim(
+                f"- ROMA − GRPO, {figure}: **{_interval(change, interval, signed=True)} points** "
+                f"({roma_runs} vs {grpo_runs} seeds, {starts})",
+                interval,
+                per_seed_differences(roma, entries.get("grpo", {}), figure),
+                "ROMA",
+                "GRPO",
+            )
         )
     header = ["method", "seeds", *figures, *(f"Δ{f} vs grpo" for f in figures)]
     lines += ["", "## By method", "", "| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
