@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from roma.configs import recipe_path
-from roma.evaluation.compare import method_of, plot_methods, seed_of
+from roma.evaluation.compare import method_of, pair_by_seed, plot_methods
 from roma.evaluation.formatting import format_points, format_points_interval
 from roma.evaluation.reports import load_run
 from roma.evaluation.stats import paired_difference_interval, seed_level_t_interval
@@ -72,17 +72,14 @@ def _verdict(interval: list[float] | None, first: str = "ROMA", second: str = "G
 
 def per_seed_differences(first: dict[str, Any], second: dict[str, Any], figure: str) -> list[float] | None:
     """``first − second`` per seed, in seed order, from two methods' entries of `roma compare --group-by method`
-    (``runs`` and ``<figure>_per_run``); None unless both ran the same seeds, once each."""
-    by_seed = []
-    for entry in (first, second):
-        runs, values = entry.get("runs", []), entry.get(f"{figure}_per_run")
-        seeds = [seed_of(name) for name in runs]
-        if values is None or None in seeds or len(set(seeds)) != len(seeds):
-            return None
-        by_seed.append(dict(zip(seeds, values)))
-    if set(by_seed[0]) != set(by_seed[1]):
+    (``runs`` and ``<figure>_per_run``); None unless both ran the same seeds, once each (`pair_by_seed`)."""
+    values = [
+        dict(zip(entry.get("runs", []), entry.get(f"{figure}_per_run") or [])) for entry in (first, second)
+    ]
+    paired = pair_by_seed(list(values[1]), list(values[0])) if all(values) else None
+    if paired is None:
         return None
-    return [by_seed[0][seed] - by_seed[1][seed] for seed in sorted(by_seed[0])]
+    return [values[0][mine] - values[1][theirs] for theirs, mine in zip(*paired)]
 
 
 def _seed_check(differences: list[float] | None) -> tuple[str, list[float] | None]:
