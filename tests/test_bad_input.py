@@ -534,20 +534,19 @@ def test_ctrl_c_during_eval_says_what_was_kept_and_exits_130(tmp_path, request):
     import sys
     import time
 
+    from terminal import ctrl_c_live
+
     ctx = Context(tmp_path, request)
     argv = ctx.eval_args(
         "--max_samples", "200", "--batch_size", "1", "--max_new_tokens", "8", "--device", "cpu"
     )
     environment = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
-    # The sweep starts as from a terminal, where Ctrl-C is live: a test run in the background (`cmd &` in a
-    # non-interactive shell, as CI may be) ignores SIGINT, and a child inherits that, so Python would never raise
-    # KeyboardInterrupt in it.
     process = subprocess.Popen(
         [sys.executable, "-m", "roma.cli", *argv],
         stderr=subprocess.PIPE,
         text=True,
         env=environment,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        preexec_fn=ctrl_c_live,  # as from a terminal, however pytest was started
     )
     records = tmp_path / "run" / "records.jsonl"
     deadline = time.monotonic() + 300

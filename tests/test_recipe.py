@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from terminal import ctrl_c_live
 
 from roma.models.tiny import vision_token_ids
 from roma.scripts.train import RomaScriptArguments, parse_args, resolve_reward_functions, run
@@ -210,6 +211,7 @@ def _interrupt_roma_train(argv: list[str], ready, tmp_path: Path, *, whole_group
             stdout=out_file,
             stderr=err_file,
             start_new_session=True,  # its own process group: what is left of it can be looked for
+            preexec_fn=ctrl_c_live,  # as from a terminal, however pytest was started
         )
     try:
         deadline = time.monotonic() + 240
