@@ -94,8 +94,16 @@ def pin_cpu_numerics() -> dict[str, str]:
 
 
 def cpu_numerics() -> dict[str, str | None]:
-    """The values of the kernel-selecting variables in this process (part of the warm-start cache key)."""
-    return {name: os.environ.get(name) for name in PINNED_CPU_NUMERICS}
+    """The values of the kernel-selecting variables in this process, and the CPU's vendor where it is not Intel
+    (part of the warm-start cache key)."""
+    numerics = {name: os.environ.get(name) for name in PINNED_CPU_NUMERICS}
+    vendor = cpu_vendor()
+    if vendor is not None and vendor != INTEL_VENDOR:
+        # MKL picks its own kernels there whatever MKL_CBWR says (above): the same variables compute other weights,
+        # so a cache shared with an Intel machine (an NFS home) must not hand one vendor's warm start to the other.
+        # Intel CPUs, where the variables decide, keep the key they had (the documented cache folders).
+        numerics["cpu_vendor"] = vendor
+    return numerics
 
 
 @contextlib.contextmanager

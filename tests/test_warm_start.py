@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from roma import numerics
 from roma.data.synthetic import SYNTHETIC_TASK_VERSION
 from roma.numerics import cpu_numerics
 from roma.scripts.warm_start import (
@@ -186,6 +187,19 @@ def test_the_cpu_kernel_level_is_part_of_the_key(tiny_qwen3_vl_path, monkeypatch
     pinned = key_hash(warm_start_key(tiny_qwen3_vl_path, FAST))
     monkeypatch.setenv("ATEN_CPU_CAPABILITY", "avx512")
     assert key_hash(warm_start_key(tiny_qwen3_vl_path, FAST)) != pinned
+
+
+@pytest.mark.parametrize("vendor", ["AuthenticAMD", "HygonGenuine"])
+def test_a_warm_start_from_another_cpu_vendor_is_not_reused(tiny_qwen3_vl_path, monkeypatch, vendor):
+    """MKL ignores MKL_CBWR's AVX2 branch off Intel CPUs: the same pinned variables give other weights there, so a
+    cache shared across vendors keeps one warm start per vendor; on Intel the key is what it always was."""
+    monkeypatch.setattr(numerics, "cpu_vendor", lambda: "GenuineIntel")
+    intel = warm_start_key(tiny_qwen3_vl_path, FAST)
+    assert "cpu_vendor" not in intel["cpu_numerics"]
+    monkeypatch.setattr(numerics, "cpu_vendor", lambda: vendor)
+    other = warm_start_key(tiny_qwen3_vl_path, FAST)
+    assert other["cpu_numerics"]["cpu_vendor"] == vendor
+    assert key_hash(other) != key_hash(intel)
 
 
 def test_completion_exact_match_needs_every_completion_token():
