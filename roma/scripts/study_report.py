@@ -111,41 +111,32 @@ def _claims(entries: dict[str, Any], figures: tuple[str, ...], per_seed: bool) -
     """The report's claims: GRPO − warm start (does the baseline learn?) and ROMA − GRPO, per figure, each with its
     interval, verdict and per-seed check (``per_seed``: each seed had its own warm start)."""
     lines: list[str] = []
-    roma = entries.get("roma", {})
-    grpo_runs = len(entries.get("grpo", {}).get("runs", []))
-    roma_runs = len(roma.get("runs", []))
-    # Does the baseline learn? The warm start's difference to GRPO, turned around: GRPO − warm start.
+    roma, grpo = entries.get("roma", {}), entries.get("grpo", {})
+    grpo_runs, roma_runs = len(grpo.get("runs", [])), len(roma.get("runs", []))
+    # Does the baseline learn? The warm start's difference to GRPO, turned around (sign −1): GRPO − warm start.
     warm = entries.get(WARM_START_METHOD, {})
     starts = "each from its own warm start, paired by seed" if per_seed else "from one warm start"
-    for figure in figures:
-        change, interval = warm.get("delta", {}).get(figure), warm.get("delta_ci95", {}).get(figure)
-        if change is None:
-            continue
-        learned = None if interval is None else [-interval[1], -interval[0]]
-        lines.append(
-            _claim(
-                f"- GRPO − warm start, {figure}: **{_interval(-change, learned, signed=True)} points** "
-                f"({grpo_runs} seeds, {starts})",
-                learned,
-                per_seed_differences(entries.get("grpo", {}), warm, figure),
-                "GRPO",
-                "the warm start",
+    claims = (
+        ("GRPO − warm start", warm, -1, f"{grpo_runs} seeds", grpo, warm, "GRPO", "the warm start"),
+        ("ROMA − GRPO", roma, 1, f"{roma_runs} vs {grpo_runs} seeds", roma, grpo, "ROMA", "GRPO"),
+    )
+    for title, entry, sign, runs, first, second, first_name, second_name in claims:
+        for figure in figures:
+            change, interval = entry.get("delta", {}).get(figure), entry.get("delta_ci95", {}).get(figure)
+            if change is None:
+                continue
+            if sign < 0 and interval is not None:
+                interval = [-interval[1], -interval[0]]
+            lines.append(
+                _claim(
+                    f"- {title}, {figure}: **{_interval(sign * change, interval, signed=True)} points** "
+                    f"({runs}, {starts})",
+                    interval,
+                    per_seed_differences(first, second, figure),
+                    first_name,
+                    second_name,
+                )
             )
-        )
-    for figure in figures:
-        change, interval = roma.get("delta", {}).get(figure), roma.get("delta_ci95", {}).get(figure)
-        if change is None:
-            continue
-        lines.append(
-            _claim(
-                f"- ROMA − GRPO, {figure}: **{_interval(change, interval, signed=True)} points** "
-                f"({roma_runs} vs {grpo_runs} seeds, {starts})",
-                interval,
-                per_seed_differences(roma, entries.get("grpo", {}), figure),
-                "ROMA",
-                "GRPO",
-            )
-        )
     return lines
 
 
