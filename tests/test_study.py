@@ -181,6 +181,29 @@ def test_runs_that_need_the_selection_wait_for_it_and_the_others_fill_the_cores(
     assert [name for name in names if name.startswith("roma-no-aux")] == ["roma-no-aux-seed0"]
 
 
+def test_a_larger_rl_batch_reaches_every_run_with_enough_prompts_and_the_report_states_it(tmp_path):
+    """``rl_batch_size`` is every run's ``per_device_train_batch_size``; the runs read rl_steps × prompts a step,
+    so max_train_samples is raised to that (the recipe's 4,096 would be revisited from step 257 at 16 prompts)."""
+    from roma.scripts.study_report import _rl_settings
+
+    config = StudyConfig(out_dir=str(tmp_path / "study"), rl_steps=300, rl_batch_size=128)
+    study = Study(config)
+    for seed in (0, 3):
+        overrides = study.common_overrides(seed)
+        assert overrides["per_device_train_batch_size"] == 128
+        assert overrides["max_train_samples"] == 300 * 16
+        argv = study._train_args({**overrides, **study.roma_overrides(2, 0.03, 0.1)})
+        assert argv[argv.index("--per_device_train_batch_size") + 1] == "128"
+    assert _rl_settings(config).startswith("16 prompts × 8 completions a step (batch 128)")
+    # Few steps never lower the recipe's rows; without the option the recipe's batch and rows stand.
+    short = Study(StudyConfig(out_dir=str(tmp_path / "short"), rl_steps=10, rl_batch_size=128))
+    assert short.common_overrides(0)["max_train_samples"] == 4096
+    default = StudyConfig(out_dir=str(tmp_path / "default"))
+    assert "per_device_train_batch_size" not in Study(default).common_overrides(0)
+    assert "max_train_samples" not in Study(default).common_overrides(0)
+    assert _rl_settings(default).startswith("8 prompts × 8 completions a step (batch 64)")
+
+
 @pytest.mark.parametrize("field", ["jobs", "baseline_seeds", "ablation_seeds"])
 def test_run_counts_below_their_minimum_are_refused(tmp_path, field):
     with pytest.raises(
@@ -203,6 +226,7 @@ def test_run_counts_below_their_minimum_are_refused(tmp_path, field):
         ),
         ({"eval_severities": "6"}, "eval_conditions / eval_severities: severity '6' is outside [1, 5]"),
         ({"rl_steps": 0}, "rl_steps must be at least 1, got 0"),
+        ({"rl_batch_size": 0}, "rl_batch_size must be at least 1, got 0"),
         ({"selection_steps": 0}, "selection_steps must be at least 1, got 0"),
         ({"eval_samples": 0}, "eval_samples must be at least 1, got 0"),
         ({"validation_samples": 0}, "validation_samples must be at least 1, got 0"),

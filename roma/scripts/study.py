@@ -19,9 +19,8 @@ run, so the exact commands land in the report:
    test images and seeds), and ``docs/results/synthetic_study.md``: each claim with its interval and whether it is
    established, what each corruption costs the warm start, per-condition and per-seed tables, commands, wall time.
 
-Resumable by stage: a run whose ``run_summary.json`` exists, or an evaluation whose ``results.json`` exists, is
-reused, so an interrupted study continues from its last finished stage. ``--quick`` checks the pipeline end to end
-in under a minute (tiny model, a handful of steps, one seed); its numbers mean nothing.
+Resumable by stage: a run with a ``run_summary.json``, or an evaluation with a ``results.json``, is reused. ``--quick``
+checks the pipeline end to end in under a minute (tiny model, a few steps, one seed); its numbers mean nothing.
 """
 
 from __future__ import annotations
@@ -121,6 +120,13 @@ class StudyConfig:
             "help": "RL steps of every run (the same for all methods; the tiny recipe's, tuned for GRPO)."
         },
     )
+    rl_batch_size: int | None = field(
+        default=None,
+        metadata={
+            "help": "Completions per RL step (per_device_train_batch_size = prompts × num_generations; default: "
+            "base_config's). 128, 16 prompts × 8, learned from four warm starts on validation (docs/method.md)."
+        },
+    )
     selection: str = field(
         default="2:0.1:0.1,4:0.1:0.1,2:0.03:0.1,2:0.1:0",
         metadata={
@@ -167,7 +173,7 @@ class StudyConfig:
             self.jobs = 1
         if self.jobs < 1 or self.baseline_seeds < 0 or self.ablation_seeds < 0:
             raise ValueError("study: jobs must be at least 1, baseline_seeds and ablation_seeds at least 0.")
-        for name in ("rl_steps", "selection_steps", "eval_samples", "validation_samples"):
+        for name in ("rl_steps", "rl_batch_size", "selection_steps", "eval_samples", "validation_samples"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"study: {name} must be at least 1, got {getattr(self, name)}.")
         # Parsed and checked now, not when the study reaches them (the test conditions: after the selection runs).
@@ -220,8 +226,8 @@ class Study:
         self.commands: list[str] = []
         self.log_path = self.out / "study.log"
         self._parallel = 1  # runs in flight (train_and_evaluate sets it)
-        # The recipe's evaluation threads (the thread count is part of the float sums), read once for every stage.
-        self.eval_cpu_threads = recipe_settings(config.base_config).get("eval_cpu_threads")
+        # The recipe as its YAML reads, once for every stage (its eval_cpu_threads: part of the float sums).
+        self.recipe = recipe_settings(config.base_config)
         # Log names of the stages this invocation ran and reused (list.append is atomic across the job threads).
         self.stages_run: list[str] = []
         self.stages_reused: list[str] = []
@@ -277,6 +283,11 @@ class Study:
             "report_to": "none",
             "disable_tqdm": "true",
         }
+        if config.rl_batch_size:
+            overrides["per_device_train_batch_size"] = config.rl_batch_size
+            # As many RL rows as the run reads, so that no step revisits a prompt (the recipe's are for its batch).
+            prompts = config.rl_steps * config.rl_batch_size // self.recipe["num_generations"]
+            overrides["max_train_samples"] = max(prompts, self.recipe.get("max_train_samples") or 0)
         if config.quick:
             # An untrained tiny model samples vision special tokens, which Qwen-VL cannot take in a completion.
             overrides["generation_kwargs"] = {"suppress_tokens": vision_token_ids()}
@@ -321,8 +332,8 @@ class Study:
             "--max_samples", str(samples), "--batch_size", "64", "--max_new_tokens", "24",
             "--out", str(path), "--progress", "false",
         ]  # fmt: skip
-        if self.eval_cpu_threads:
-            argv += ["--cpu_threads", str(self.eval_cpu_threads)]
+        if self.recipe.get("eval_cpu_threads"):
+            argv += ["--cpu_threads", str(self.recipe["eval_cpu_threads"])]
         if results_file.is_file():
             self._record(argv, commands)
             self.stages_reused.append(f"eval-{run.split}-{run.name}")

@@ -368,9 +368,15 @@ def _selection_and_setup(
             if getattr(config, "warm_start_per_seed", False)
             else "Every run starts from the same warm-started checkpoint."
         ),
-        f"- RL settings (every method): {_rl_settings(config.base_config)}, {config.rl_steps} steps; chosen for GRPO "
-        "on the validation split before ROMA was run, with the validation learning curves (accuracy against RL "
-        'step, 3 seeds) in `docs/method.md`, "The GRPO baseline\'s RL settings".',
+        f"- RL settings (every method): {_rl_settings(config)}, {config.rl_steps} steps; chosen for GRPO "
+        "on the validation split before ROMA was run: "
+        + (
+            "GRPO alone from four per-seed warm starts, step 300 against step 0 at 8 and 16 prompts a step and "
+            'three learning rates, in `docs/method.md`, "From other warm starts".'
+            if getattr(config, "rl_batch_size", None)
+            else "the validation learning curves (accuracy against RL step, 3 seeds) in `docs/method.md`, "
+            '"The GRPO baseline\'s RL settings".'
+        ),
         f"- Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, "
         f"Python {platform.python_version()}, {config.jobs} run(s) at a time; {_wall_times(invocations)}",
         "",
@@ -413,10 +419,12 @@ def recipe_settings(base_config: str) -> dict[str, Any]:
     return yaml.safe_load(recipe_path(base_config).read_text()) or {}
 
 
-def _rl_settings(base_config: str) -> str:
-    """The RL batch and learning rate of the study's recipe, as the report states them."""
-    recipe = recipe_settings(base_config)
-    batch, generations = recipe.get("per_device_train_batch_size"), recipe.get("num_generations")
+def _rl_settings(config) -> str:
+    """The RL batch and learning rate of the study's runs (its recipe's, the batch as the study sets it), as the
+    report states them."""
+    recipe = recipe_settings(config.base_config)
+    batch = getattr(config, "rl_batch_size", None) or recipe.get("per_device_train_batch_size")
+    generations = recipe.get("num_generations")
     prompts = batch // generations if batch and generations else "?"
     return (
         f"{prompts} prompts × {generations} completions a step (batch {batch}), learning rate "
