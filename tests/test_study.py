@@ -181,6 +181,52 @@ def test_runs_that_need_the_selection_wait_for_it_and_the_others_fill_the_cores(
     assert [name for name in names if name.startswith("roma-no-aux")] == ["roma-no-aux-seed0"]
 
 
+def test_a_selection_over_seeds_runs_each_setting_on_each_and_the_best_mean_wins(tmp_path):
+    """``selection_seeds``: every setting on the first seeds, each run named after its setting and seed; the setting
+    with the best mean score is selected, here not the one seed 0 alone would pick; the report gives each seed's."""
+    from roma.scripts.study_report import _selection_and_setup
+
+    class StubbedStages(Study):
+        def train(self, run, seed, commands=None):
+            return tmp_path / run.name
+
+        def evaluate(self, run, checkpoint, commands=None):
+            seen = {"select-K4-l0.1-m0.1-seed0": 50.0, "select-K2-l0.03-m0.1-seed1": 46.0}.get(run.name, 40.0)
+            seen = 46.0 if run.name == "select-K2-l0.03-m0.1-seed2" else seen
+            figures = {"clean": 50.0, "seen": seen, "unseen": 30.0}
+            return {"benchmarks": {"synthetic_validation": figures, "synthetic": figures}}
+
+    config = StudyConfig(
+        out_dir=str(tmp_path / "study"),
+        seeds="0,1,2,3",
+        selection="4:0.1:0.1,2:0.03:0.1",
+        selection_seeds=3,
+        other_methods=False,
+    )
+    study = StubbedStages(config)
+    assert [(run.name, seed) for run, seed in study.selection_runs()][:4] == [
+        ("select-K4-l0.1-m0.1-seed0", 0),
+        ("select-K4-l0.1-m0.1-seed1", 1),
+        ("select-K4-l0.1-m0.1-seed2", 2),
+        ("select-K2-l0.03-m0.1-seed0", 0),
+    ]
+    done = study.train_and_evaluate({0: tmp_path / "start"})
+    assert done["scores"] == {
+        "select-K4-l0.1-m0.1": [40.0, 35.0, 35.0],
+        "select-K2-l0.03-m0.1": [35.0, 38.0, 38.0],
+    }
+    assert done["setting"] == (2, 0.03, 0.1)  # seed 0 alone: K 4 (40.0 against 35.0)
+    assert [run.overrides["roma_kl_coef"] for run, _ in done["runs"] if run.group == "roma"] == [0.03] * 4
+    invocations = [{"finished": "now", "wall_time_s": 60.0, "stages_run": 9, "stages_reused": 0}]
+    lines = "\n".join(_selection_and_setup(config, done["scores"], {}, [], invocations, tmp_path))
+    assert "validation images per condition; the mean over seeds 0, 1, 2)" in lines
+    assert "| select-K2-l0.03-m0.1 | 37.0 | 35.0, 38.0, 38.0 |" in lines
+    # One seed (the default) keeps the setting's name for its run.
+    assert [run.name for run, _ in Study(StudyConfig(out_dir=str(tmp_path / "one"))).selection_runs()][0] == (
+        "select-K2-l0.1-m0.1"
+    )
+
+
 def test_a_larger_rl_batch_reaches_every_run_with_enough_prompts_and_the_report_states_it(tmp_path):
     """``rl_batch_size`` is every run's ``per_device_train_batch_size``; the runs read rl_steps × prompts a step,
     so max_train_samples is raised to that (the recipe's 4,096 would be revisited from step 257 at 16 prompts)."""
@@ -228,6 +274,11 @@ def test_run_counts_below_their_minimum_are_refused(tmp_path, field):
         ({"rl_steps": 0}, "rl_steps must be at least 1, got 0"),
         ({"rl_batch_size": 0}, "rl_batch_size must be at least 1, got 0"),
         ({"selection_steps": 0}, "selection_steps must be at least 1, got 0"),
+        ({"selection_seeds": 0}, "selection_seeds must be between 1 and the number of seeds (5), got 0"),
+        (
+            {"seeds": "0,1", "selection_seeds": 3},
+            "selection_seeds must be between 1 and the number of seeds (2), got 3",
+        ),
         ({"eval_samples": 0}, "eval_samples must be at least 1, got 0"),
         ({"validation_samples": 0}, "validation_samples must be at least 1, got 0"),
     ],

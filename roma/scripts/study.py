@@ -8,7 +8,8 @@ run, so the exact commands land in the report:
    recipe's (the runs' ``roma train`` finds it cached), alone: every later stage starts from it; with
    ``--warm_start_per_seed`` one per seed (``warm_start_seed`` = the seed), ``jobs`` at a time, each seed's runs
    starting from its own, so that the intervals over seeds cover the warm start as well as RL;
-2. selection: a few ROMA settings (K, λ, μ) from that checkpoint, scored on the **validation** split only;
+2. selection: a few ROMA settings (K, λ, μ) from that checkpoint, scored on the **validation** split only (on
+   the first ``selection_seeds`` seeds, each from its own warm start with ``--warm_start_per_seed``: the mean wins);
 3. runs from the same checkpoint, same steps and data: GRPO and the selected ROMA on every seed (5 by default),
    NoisyRollout-style and augmentation on the first ``baseline_seeds`` (3), the ROMA ablations (no correctness
    gate, mean instead of worst case over views, no auxiliary PG) on the first ``ablation_seeds`` (1); the runs that
@@ -33,179 +34,18 @@ import subprocess
 import sys
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from roma._lists import comma_list
 from roma.cli import main as roma_main
-from roma.configs import recipe_path
-from roma.evaluation.config import check_selection
 from roma.models.tokenizer import vision_token_ids
 from roma.numerics import pin_cpu_numerics
+from roma.scripts.study_config import StudyConfig
 from roma.scripts.study_report import WARM_START_METHOD, corruption_costs, recipe_settings, write_report
 
 # Every stage is a `roma` subcommand run as `python -m roma.cli COMMAND ...`: no file of the repository is run.
 ROMA_COMMAND = [sys.executable, "-m", "roma.cli"]
-
-
-@dataclass
-class StudyConfig:
-    """Settings of the study (each is a command-line option of the same name)."""
-
-    out_dir: str = field(default="runs/study", metadata={"help": "Folder of every run, evaluation and log."})
-    report: str = field(
-        default="docs/results/synthetic_study.md",
-        metadata={"help": "The Markdown report written at the end."},
-    )
-    seeds: str = field(
-        default="0,1,2,3,4",
-        metadata={
-            "help": "Seeds of GRPO and ROMA (comma list); the baselines and ablations use the first ones."
-        },
-    )
-    baseline_seeds: int = field(
-        default=3,
-        metadata={"help": "How many of the seeds NoisyRollout-style and augmentation run on (0: neither)."},
-    )
-    ablation_seeds: int = field(
-        default=1,
-        metadata={"help": "How many of the seeds each ROMA ablation runs on (0: no ablations)."},
-    )
-    other_methods: bool = field(
-        default=True,
-        metadata={
-            "help": "Also run NoisyRollout-style, augmentation and the ROMA ablations; false: GRPO and ROMA only "
-            "(the comparison the study is for, in the time of its seeds)."
-        },
-    )
-    jobs: int = field(
-        default=1,
-        metadata={
-            "help": "Runs trained and scored at once (each a process with cpu_count / jobs threads); the "
-            "selection stage and the report stay sequential."
-        },
-    )
-    model: str = field(
-        default="roma-tiny/qwen3_vl-small", metadata={"help": "Model warm-started then trained."}
-    )
-    base_config: str = field(
-        default="tiny_cpu",
-        metadata={
-            "help": "Training recipe every run starts from (`roma train --config`: a packaged name or a YAML "
-            "path); the study overrides the rest."
-        },
-    )
-    warm_start_steps: int | None = field(
-        default=None,
-        metadata={
-            "help": "Supervised warm-start steps (default: base_config's; batch and lr: base_config's)."
-        },
-    )
-    warm_start_per_seed: bool = field(
-        default=False,
-        metadata={
-            "help": "Each seed warm-starts its own model (the recipe's warm start with warm_start_seed = the seed: "
-            "other training rows, order and draws) and its runs start from it, so the intervals over seeds cover "
-            "the warm start too; false: every run starts from one warm start (seed 0), and seeds cover RL only."
-        },
-    )
-    warm_start_cache_dir: str = field(
-        default="runs/warm_start",
-        metadata={"help": "Warm-start cache, shared with the default training run."},
-    )
-    rl_steps: int = field(
-        default=150,
-        metadata={
-            "help": "RL steps of every run (the same for all methods; the tiny recipe's, tuned for GRPO)."
-        },
-    )
-    rl_batch_size: int | None = field(
-        default=None,
-        metadata={
-            "help": "Completions per RL step (per_device_train_batch_size = prompts × num_generations; default: "
-            "base_config's). 128, 16 prompts × 8, learned from four warm starts on validation (docs/method.md)."
-        },
-    )
-    selection: str = field(
-        default="2:0.1:0.1,4:0.1:0.1,2:0.03:0.1,2:0.1:0",
-        metadata={
-            "help": "ROMA settings tried on the validation split, as K:lambda:mu comma list. The default: the "
-            "method's defaults, more views, a weaker KL (at 0.1 the validation runs gave clean accuracy back to "
-            "GRPO) and no auxiliary term (the best ablation on one seed at 90d5d9f)."
-        },
-    )
-    selection_steps: int | None = field(
-        default=None, metadata={"help": "RL steps of a selection run (rl_steps)."}
-    )
-    eval_conditions: str = field(default="clean,seen,unseen", metadata={"help": "Test conditions."})
-    eval_severities: str = field(default="3", metadata={"help": "Test severities."})
-    eval_samples: int = field(
-        default=2048,
-        metadata={
-            "help": "Test samples per condition (2,048, the whole test split: the same images score every seed, "
-            "so more seeds do not narrow ROMA − GRPO's interval below what the images allow; at 1,024 it stayed "
-            "near ±1.6 points from 5 to 7 seeds)."
-        },
-    )
-    validation_samples: int = field(
-        default=1024, metadata={"help": "Validation samples per condition (the selection stage)."}
-    )
-    quick: bool = field(
-        default=False, metadata={"help": "A few-minute end-to-end check; numbers are meaningless."}
-    )
-
-    def __post_init__(self):
-        try:
-            recipe_path(self.base_config)
-        except FileNotFoundError as err:
-            raise FileNotFoundError(f"study: base_config {self.base_config!r}: {err}") from None
-        if self.quick:
-            self.model = "roma-tiny/qwen3_vl-tiny"
-            self.seeds = self.seeds.split(",")[0]
-            self.warm_start_steps = 3
-            self.rl_steps = 2
-            self.selection = self.selection.split(",")[0]
-            self.eval_conditions = "clean,seen"
-            self.eval_severities = "3"
-            self.eval_samples = 8
-            self.validation_samples = 8
-            self.jobs = 1
-        if self.jobs < 1 or self.baseline_seeds < 0 or self.ablation_seeds < 0:
-            raise ValueError("study: jobs must be at least 1, baseline_seeds and ablation_seeds at least 0.")
-        for name in ("rl_steps", "rl_batch_size", "selection_steps", "eval_samples", "validation_samples"):
-            if getattr(self, name) is not None and getattr(self, name) < 1:
-                raise ValueError(f"study: {name} must be at least 1, got {getattr(self, name)}.")
-        # Parsed and checked now, not when the study reaches them (the test conditions: after the selection runs).
-        _ = (self.seed_list, self.selection_grid)
-        try:
-            check_selection("synthetic", self.eval_conditions, self.eval_severities)
-        except ValueError as error:
-            raise ValueError(f"study: eval_conditions / eval_severities: {error}") from None
-
-    @property
-    def seed_list(self) -> list[int]:
-        seeds = comma_list(self.seeds)
-        if not seeds or not all(seed.strip().isdigit() for seed in seeds):
-            raise ValueError(
-                f"study: seeds must be a comma list of integers >= 0 (e.g. 0,1,2), got {self.seeds!r}."
-            )
-        return [int(seed) for seed in seeds]
-
-    @property
-    def selection_grid(self) -> list[tuple[int, float, float]]:
-        grid = []
-        for item in comma_list(self.selection):
-            try:
-                k, lam, mu = item.split(":")
-                grid.append((int(k), float(lam), float(mu)))
-            except ValueError:
-                raise ValueError(
-                    f"study: selection: {item!r} is not K:lambda:mu (e.g. 2:0.1:0.1; K an integer)."
-                ) from None
-        if not grid:
-            raise ValueError("study: selection is empty: give at least one K:lambda:mu.")
-        return grid
 
 
 @dataclass
@@ -298,15 +138,19 @@ class Study:
     def roma_overrides(self, k: int, lam: float, mu: float) -> dict[str, Any]:
         return {"trainer": "roma", "roma_num_views": k, "roma_kl_coef": lam, "roma_aux_coef": mu}
 
-    def selection_runs(self) -> list[RunSpec]:
+    def selection_runs(self) -> list[tuple[RunSpec, int]]:
+        """Each setting of the grid on the first ``selection_seeds`` seeds, grouped by setting (on one seed a run is
+        named after its setting alone)."""
+        seeds = self.config.seed_list[: self.config.selection_seeds]
         runs = []
         for k, lam, mu in self.config.selection_grid:
             overrides = self.roma_overrides(k, lam, mu)
             if self.config.selection_steps:
                 overrides["max_steps"] = self.config.selection_steps
-            runs.append(
-                RunSpec(f"select-K{k}-l{lam:g}-m{mu:g}", overrides, split="validation", group="selection")
-            )
+            setting = f"select-K{k}-l{lam:g}-m{mu:g}"
+            for seed in seeds:
+                name = setting if len(seeds) == 1 else f"{setting}-seed{seed}"
+                runs.append((RunSpec(name, overrides, split="validation", group=setting), seed))
         return runs
 
     def train(self, run: RunSpec, seed: int, commands: list[str] | None = None) -> Path:
@@ -450,7 +294,7 @@ class Study:
         beside it): the selection runs first, GRPO, the warm starts' evaluations (``starts``: `warm_starts`) and the
         rollout baselines beside them, then the selected ROMA and its ablations. Returns the selection's scores and
         setting, the runs in the report's order, the ablation runs and every run's figures."""
-        selection = [(run, self.config.seed_list[0]) for run in self.selection_runs()]
+        selection = self.selection_runs()
         grpo, rollout_baselines = self.baseline_runs()
         references = self.reference_runs()
         commands: dict[str, list[str]] = {reference.name: [] for reference, _ in references}
@@ -471,12 +315,12 @@ class Study:
                         self.evaluate, reference, starts[seed], commands[reference.name]
                     )
                 futures |= submit(rollout_baselines)
-                scores = {
-                    run.name: _robust_score(futures[run.name].result()["benchmarks"]["synthetic_validation"])
-                    for run, _ in selection
-                }
-                best = [run.name for run, _ in selection].index(max(scores, key=scores.get))
-                setting = self.config.selection_grid[best]
+                scores: dict[str, list[float]] = {}  # setting -> its validation score per seed, in seed order
+                for run, _ in selection:
+                    figures = futures[run.name].result()["benchmarks"]["synthetic_validation"]
+                    scores.setdefault(run.group, []).append(_robust_score(figures))
+                means = [statistics.mean(per_seed) for per_seed in scores.values()]
+                setting = self.config.selection_grid[means.index(max(means))]
                 roma, ablations = self.selected_runs(self.roma_overrides(*setting))
                 futures |= submit(roma + ablations)
                 figures = {name: future.result() for name, future in futures.items()}

@@ -148,7 +148,7 @@ def write_report(
     path: Path,
     *,
     config: Any,  # roma.scripts.study.StudyConfig
-    selection: dict[str, float],
+    selection: dict[str, list[float]],
     selected: dict[str, Any],
     grouped: dict[str, Any],
     warm_start_costs: list[dict[str, Any]],
@@ -337,23 +337,32 @@ def _costs_and_figures(
 
 def _selection_and_setup(
     config: Any,
-    selection: dict[str, float],
+    selection: dict[str, list[float]],
     selected: dict[str, Any],
     commands: list[str],
     invocations: list[dict[str, Any]],
     compare_dir: Path,
 ) -> list[str]:
-    """The report's sections on the selection of K, λ, μ, the setup and machine, the commands and settings."""
+    """The report's sections on the selection of K, λ, μ (``selection``: setting -> its score per seed), the setup
+    and machine, the commands and settings."""
+    selection_seeds = config.seed_list[: getattr(config, "selection_seeds", 1)]
+    seeds = f"seed {selection_seeds[0]}" if len(selection_seeds) == 1 else (
+        f"the mean over seeds {', '.join(map(str, selection_seeds))}"
+        + (", each from its own warm start" if getattr(config, "warm_start_per_seed", False) else "")
+    )  # fmt: skip
     return [
         "",
         "## Selection of K, λ, μ (validation split only)",
         "",
         f"Selected: {selected} (score = mean of seen and unseen validation accuracy, "
-        f"{config.validation_samples} validation images per condition, seed {config.seed_list[0]}).",
+        f"{config.validation_samples} validation images per condition; {seeds}).",
         "",
-        "| setting | validation score |",
-        "| --- | --- |",
-        *[f"| {name} | {score:.1f} |" for name, score in selection.items()],
+        "| setting | validation score | per seed |",
+        "| --- | --- | --- |",
+        *[
+            f"| {name} | {statistics.mean(scores):.1f} | {', '.join(f'{score:.1f}' for score in scores)} |"
+            for name, scores in selection.items()
+        ],
         "",
         f"Per-run tables and plots: `roma compare` output in `{compare_dir}`.",
         "",
