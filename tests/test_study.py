@@ -130,6 +130,40 @@ def test_each_seed_can_start_from_its_own_warm_start_and_is_paired_with_it(tmp_p
     assert StudyConfig(out_dir=str(tmp_path / "other"), quick=True).warm_start_per_seed is False
 
 
+def test_warm_start_threads_parse_the_training_command_one_at_a_time(monkeypatch):
+    """The study's warm starts resolve their commands with `parse_args` in `jobs` threads at once. TrlParser rewrites
+    the dataclasses' field types in place while it builds, so two parsers built at once failed one study with
+    "AttributeError: type object 'str' has no attribute '__args__'": parse_args builds one at a time."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    import roma.scripts.train as train
+
+    in_flight, most, count = 0, 0, threading.Lock()
+
+    class CountingParser(train.TrlParser):
+        def __init__(self, *args, **kwargs):
+            nonlocal in_flight, most
+            with count:
+                in_flight += 1
+                most = max(most, in_flight)
+            time.sleep(0.05)  # long enough for the other threads to arrive while this one builds
+            try:
+                super().__init__(*args, **kwargs)
+            finally:
+                with count:
+                    in_flight -= 1
+
+    monkeypatch.setattr(train, "TrlParser", CountingParser)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        parsed = list(
+            pool.map(lambda seed: train.parse_args(["--config", "tiny_cpu", "--seed", str(seed)]), range(3))
+        )
+    assert most == 1
+    assert [training_args.seed for _, training_args, _ in parsed] == [0, 1, 2]
+
+
 def test_runs_that_need_the_selection_wait_for_it_and_the_others_fill_the_cores(tmp_path):
     """The schedule alone, its stages replaced by short sleeps: with 3 selection runs on 2 jobs, GRPO starts while
     the third is still being scored; ROMA and its ablations start only once every selection run is scored, with

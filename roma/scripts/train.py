@@ -15,6 +15,7 @@ import contextlib
 import logging
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,6 +52,9 @@ from roma.trainer.trainer import RomaGRPOTrainer
 logger = logging.getLogger(__name__)
 
 TRAINERS = ("roma", "grpo")
+# TrlParser rewrites the dataclasses' field types in place while it builds (Optional[X] -> X): two parsers built at once
+# (the study's warm-start threads) can read a half-rewritten field and fail in argparse. One parse at a time.
+_PARSE_LOCK = threading.Lock()
 
 
 @dataclass
@@ -531,10 +535,11 @@ def parse_args(argv: list[str] | None = None) -> tuple[RomaScriptArguments, Roma
             (their own message).
     """
     argv = resolve_config_argument(list(sys.argv[1:] if argv is None else argv))
-    parser = TrlParser((RomaScriptArguments, RomaConfig, ModelConfig), prog="roma train")
-    *parsed, from_file, from_command_line = parser.parse_args_and_config(
-        args=argv, return_remaining_strings=True, separate_remaining_strings=True
-    )
+    with _PARSE_LOCK:
+        parser = TrlParser((RomaScriptArguments, RomaConfig, ModelConfig), prog="roma train")
+        *parsed, from_file, from_command_line = parser.parse_args_and_config(
+            args=argv, return_remaining_strings=True, separate_remaining_strings=True
+        )
     known = [action.dest for action in parser._actions if action.option_strings]
     for where, leftover in (("the --config file", from_file), ("the command line", from_command_line)):
         unknown = [item[2:] for item in leftover if item.startswith("--")] or leftover
