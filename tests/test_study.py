@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -66,29 +67,34 @@ def test_quick_study_runs_every_stage_writes_the_report_and_resumes(tmp_path, ca
         if " train --config" in line
     ]
     assert order[:3] == ["select-K2-l0.1-m0.1", "grpo-seed0", "noisy_rollout-seed0"]
-    assert order[4:] == ["roma-seed0", "roma-no-aux-seed0", "roma-no-gate-seed0", "roma-mean-views-seed0"]
-    # The wall time: the warm start, 8 trainings, 9 evaluations and 3 comparisons ran in this (first) invocation.
-    assert "wall time of this invocation: " in text and "(21 stages run, 0 reused)." in text
+    # ROMA's training is the selection run's (the same 2 steps from the same start): linked, not trained again.
+    assert order[4:] == ["roma-no-aux-seed0", "roma-no-gate-seed0", "roma-mean-views-seed0"]
+    assert (tmp_path / "study" / "runs" / "roma-seed0").readlink() == Path("select-K2-l0.1-m0.1")
+    # The wall time: the warm start, 7 trainings, 9 evaluations and 3 comparisons ran in this (first) invocation.
+    assert "wall time of this invocation: " in text and "(20 stages run, 1 reused)." in text
 
     # A second invocation reuses every finished run and evaluation: nothing is trained or scored again.
     Study(StudyConfig(out_dir=str(tmp_path / "study"), report=str(report), quick=True)).run()
     out = capsys.readouterr().out
-    assert out.count("[reuse]") == 9
+    assert out.count("[reuse]") == 8 and out.count("[link] roma-seed0 -> select-K2-l0.1-m0.1") == 1
     # Reused stages' commands stay in the report.
-    assert report.read_text().count("roma.cli train --config") == 8
+    assert report.read_text().count("roma.cli train --config") == 7
+    assert report.read_text().count("ln -s select-K2-l0.1-m0.1 ") == 1
     assert "roma.cli train" not in out.split("compare")[0]
     # Its wall time is stated beside the first one's, which trained and scored what it reused.
     invocations = json.loads((tmp_path / "study" / "invocations.json").read_text())
-    assert [(i["stages_run"], i["stages_reused"]) for i in invocations] == [(21, 0), (3, 18)]
+    assert [(i["stages_run"], i["stages_reused"]) for i in invocations] == [(20, 1), (3, 18)]
     assert "(3 stages run, 18 reused); all 2 invocations recorded in its folder: " in report.read_text()
-    assert ", 24 stages run." in report.read_text()
+    assert ", 23 stages run." in report.read_text()
 
     # GRPO and ROMA only (other_methods=False): the same runs reused, the report without the other methods.
     config = StudyConfig(out_dir=str(tmp_path / "study"), report=str(report), quick=True, other_methods=False)
     Study(config).run()
     text = report.read_text()
     assert "| grpo | 1 |" in text and "| roma | 1 |" in text and "noisy_rollout" not in text
-    assert capsys.readouterr().out.count("[reuse]") == 4  # the warm start, the selection run, GRPO and ROMA
+    assert (
+        capsys.readouterr().out.count("[reuse]") == 3
+    )  # the warm start, the selection run, GRPO (ROMA: a link)
 
     # The baselines without the ablations (ablation_seeds=0).
     config = StudyConfig(out_dir=str(tmp_path / "study"), report=str(report), quick=True, ablation_seeds=0)
@@ -96,7 +102,7 @@ def test_quick_study_runs_every_stage_writes_the_report_and_resumes(tmp_path, ca
     text = report.read_text()
     assert "| noisy_rollout | 1 |" in text and "| augmentation | 1 |" in text and "roma-no-aux" not in text
     assert "Ablations against ROMA" not in text
-    assert capsys.readouterr().out.count("[reuse]") == 6
+    assert capsys.readouterr().out.count("[reuse]") == 5
 
 
 def test_each_seed_can_start_from_its_own_warm_start_and_is_paired_with_it(tmp_path, capsys):
@@ -259,6 +265,58 @@ def test_a_selection_over_seeds_runs_each_setting_on_each_and_the_best_mean_wins
     assert [run.name for run, _ in Study(StudyConfig(out_dir=str(tmp_path / "one"))).selection_runs()][0] == (
         "select-K2-l0.1-m0.1"
     )
+
+
+def test_a_roma_run_whose_training_is_a_selection_run_links_to_it_instead_of_training_again(tmp_path):
+    """Selection runs as long as the RL runs (``selection_steps`` unset): on the selection's seeds the selected
+    setting's run is the ROMA run's very training (same command but the folder), so roma-seed<N> links to it and only
+    the other seeds train; the report's commands say so; a resumed study keeps the links. Shorter selection runs
+    (``selection_steps``) are other trainings: ROMA trains on every seed."""
+
+    class StubbedCommands(Study):
+        def _run(self, argv, log_name, commands=None):
+            self._record(argv, commands)
+            self.stages_run.append(log_name)
+            out = Path(argv[argv.index("--output_dir" if "train" in argv else "--out") + 1])
+            out.mkdir(parents=True, exist_ok=True)
+            if "train" in argv:
+                (out / "run_summary.json").write_text("{}")
+            else:  # the second setting wins the selection
+                seen = 45.0 if "l0.03" in str(out) else 40.0
+                figures = {"clean": 50.0, "seen": seen, "unseen": 30.0}
+                results = {"benchmarks": {"synthetic_validation": figures, "synthetic": figures}}
+                (out / "results.json").write_text(json.dumps(results))
+
+    def study(folder="study", **settings):
+        config = StudyConfig(
+            out_dir=str(tmp_path / folder), seeds="0,1,2", selection="2:0.1:0.1,2:0.03:0.1", selection_seeds=2,
+            other_methods=False, **settings,
+        )  # fmt: skip
+        return StubbedCommands(config)
+
+    first = study()
+    done = first.train_and_evaluate({0: tmp_path / "start"})
+    runs = tmp_path / "study" / "runs"
+    assert done["setting"] == (2, 0.03, 0.1)
+    for seed in (0, 1):
+        assert (runs / f"roma-seed{seed}").readlink() == Path(f"select-K2-l0.03-m0.1-seed{seed}")
+        assert (
+            f"train-roma-seed{seed}" in first.stages_reused
+            and f"eval-test-roma-seed{seed}" in first.stages_run
+        )
+    assert "train-roma-seed2" in first.stages_run and not (runs / "roma-seed2").is_symlink()
+    link = f"ln -s select-K2-l0.03-m0.1-seed0 {runs / 'roma-seed0'}  # the same training as select-K2-l0.03-m0.1-seed0"
+    assert link in first.commands
+    assert not any("--output_dir " + str(runs / "roma-seed0") in command for command in first.commands)
+
+    again = study()
+    again.train_and_evaluate({0: tmp_path / "start"})
+    assert again.stages_run == [] and link in again.commands
+
+    shorter = study("shorter", selection_steps=100)
+    shorter.train_and_evaluate({0: tmp_path / "start"})
+    assert {"train-roma-seed0", "train-roma-seed1", "train-roma-seed2"} <= set(shorter.stages_run)
+    assert not any(path.is_symlink() for path in (tmp_path / "shorter" / "runs").iterdir())
 
 
 def test_a_larger_rl_batch_reaches_every_run_with_enough_prompts_and_the_report_states_it(tmp_path):

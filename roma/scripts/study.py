@@ -20,7 +20,9 @@ run, so the exact commands land in the report:
    test images and seeds), and ``docs/results/synthetic_study.md``: each claim with its interval and whether it is
    established, what each corruption costs the warm start, per-condition and per-seed tables, commands, wall time.
 
-Resumable by stage: a run with a ``run_summary.json``, or an evaluation with a ``results.json``, is reused. ``--quick``
+Resumable by stage: a run with a ``run_summary.json``, or an evaluation with a ``results.json``, is reused; a ROMA
+run whose training is the selected setting's selection run on its seed (``selection_steps`` unset: as long as the RL
+runs) links to that run instead of training again. ``--quick``
 checks the pipeline end to end in under a minute (tiny model, a few steps, one seed); its numbers mean nothing.
 """
 
@@ -71,6 +73,8 @@ class Study:
         # Log names of the stages this invocation ran and reused (list.append is atomic across the job threads).
         self.stages_run: list[str] = []
         self.stages_reused: list[str] = []
+        # Each training (its overrides but the output folder) -> the first run that has it (`train`).
+        self._trained: dict[str, str] = {}
 
     # ------------------------------------------------------------------ running commands
     def _record(self, argv: list[str], commands: list[str] | None = None) -> str:
@@ -155,13 +159,27 @@ class Study:
 
     def train(self, run: RunSpec, seed: int, commands: list[str] | None = None) -> Path:
         path = self.out / "runs" / run.name
-        argv = self._train_args({**self.common_overrides(seed), **run.overrides, "output_dir": str(path)})
-        if (path / "run_summary.json").is_file():
+        overrides = {**self.common_overrides(seed), **run.overrides}
+        argv = self._train_args({**overrides, "output_dir": str(path)})
+        # A run whose training is one the study already has (the selected setting's selection run on that seed,
+        # when the selection trains as long as the RL runs) is that run: linked, not trained again.
+        training = json.dumps(overrides, sort_keys=True)
+        same = self._trained.get(training)  # only finished runs are there
+        if same is not None and same != run.name and (path.is_symlink() or not path.exists()):
+            if not path.is_symlink():
+                path.symlink_to(same, target_is_directory=True)
+            print(f"[link] {run.name} -> {same}", flush=True)
+            (self.commands if commands is None else commands).append(
+                f"ln -s {shlex.quote(same)} {shlex.quote(str(path))}  # the same training as {same}"
+            )
+            self.stages_reused.append(f"train-{run.name}")
+        elif (path / "run_summary.json").is_file():
             print(f"[reuse] {run.name}", flush=True)
             self._record(argv, commands)
             self.stages_reused.append(f"train-{run.name}")
         else:
             self._run(argv, f"train-{run.name}", commands)
+        self._trained.setdefault(training, run.name)
         return path
 
     def evaluate(self, run: RunSpec, checkpoint: Path, commands: list[str] | None = None) -> dict[str, Any]:

@@ -98,7 +98,11 @@ class StudyConfig:
         },
     )
     selection_steps: int | None = field(
-        default=None, metadata={"help": "RL steps of a selection run (rl_steps)."}
+        default=None,
+        metadata={
+            "help": "RL steps of a selection run (default rl_steps: then the selected setting's selection run on a "
+            "seed is the same training as ROMA's run on it, which links to it instead of training again)."
+        },
     )
     selection_seeds: int = field(
         default=1,
