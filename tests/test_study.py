@@ -359,6 +359,11 @@ def test_run_counts_below_their_minimum_are_refused(tmp_path, field):
         ({"selection": "2.5:0.1:0.1"}, "selection: '2.5:0.1:0.1' is not K:lambda:mu"),
         ({"selection": ""}, "selection is empty"),
         (
+            {"selection": "2:0.1:0.1,4:0.1:0.1,2:0.10:0.1"},
+            "selection: 2:0.1:0.1 given more than once in '2:0.1:0.1,4:0.1:0.1,2:0.10:0.1'",
+        ),
+        ({"seeds": "0,1,0"}, "seeds: 0 given more than once in '0,1,0'"),
+        (
             {"eval_conditions": "clean,foo"},
             "eval_conditions / eval_severities: unknown corruption or group 'foo'",
         ),

@@ -4,6 +4,7 @@ checked when the config is built, so a bad one is refused before any stage runs.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from roma._lists import comma_list
@@ -170,6 +171,11 @@ class StudyConfig:
             raise ValueError(
                 f"study: seeds must be a comma list of integers >= 0 (e.g. 0,1,2), got {self.seeds!r}."
             )
+        repeated = sorted(seed for seed, count in Counter(map(int, seeds)).items() if count > 1)
+        if repeated:  # two runs of one name would train into one folder
+            raise ValueError(
+                f"study: seeds: {', '.join(map(str, repeated))} given more than once in {self.seeds!r}."
+            )
         return [int(seed) for seed in seeds]
 
     @property
@@ -185,4 +191,9 @@ class StudyConfig:
                 ) from None
         if not grid:
             raise ValueError("study: selection is empty: give at least one K:lambda:mu.")
+        repeated = sorted(f"{k}:{lam:g}:{mu:g}" for (k, lam, mu), count in Counter(grid).items() if count > 1)
+        if repeated:  # one setting's runs share a name: its scores would be merged and the pick misaligned
+            raise ValueError(
+                f"study: selection: {', '.join(repeated)} given more than once in {self.selection!r}."
+            )
         return grid
