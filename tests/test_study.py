@@ -312,11 +312,18 @@ def test_a_roma_run_whose_training_is_a_selection_run_links_to_it_instead_of_tra
     again = study()
     again.train_and_evaluate({0: tmp_path / "start"})
     assert again.stages_run == [] and link in again.commands
+    from roma.scripts.study_report import _selection_and_setup
+
+    invocations = [{"finished": "now", "wall_time_s": 60.0, "stages_run": 0, "stages_reused": 9}]
+    lines = "\n".join(_selection_and_setup(first.config, done["scores"], {}, [], invocations, tmp_path))
+    assert "on seed(s) 0, 1 the selected setting's selection runs are ROMA's runs (the same training" in lines
 
     shorter = study("shorter", selection_steps=100)
     shorter.train_and_evaluate({0: tmp_path / "start"})
     assert {"train-roma-seed0", "train-roma-seed1", "train-roma-seed2"} <= set(shorter.stages_run)
     assert not any(path.is_symlink() for path in (tmp_path / "shorter" / "runs").iterdir())
+    lines = "\n".join(_selection_and_setup(shorter.config, done["scores"], {}, [], invocations, tmp_path))
+    assert "selection runs are ROMA's runs" not in lines
 
 
 def test_a_larger_rl_batch_reaches_every_run_with_enough_prompts_and_the_report_states_it(tmp_path):

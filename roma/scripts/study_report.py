@@ -335,6 +335,21 @@ def _costs_and_figures(
     return lines
 
 
+def _selection_runs_are_roma_runs(config: Any, selection_seeds: list[int]) -> list[str]:
+    """When the selection runs train as long as the RL runs, the selected setting's are ROMA's runs on those seeds
+    (`Study.train` links them): say so, as those seeds' ROMA runs were picked on validation."""
+    if getattr(config, "selection_steps", None) not in (None, config.rl_steps):
+        return []
+    seeds = ", ".join(map(str, selection_seeds))
+    return [
+        "",
+        f"The selection runs trained as long as the RL runs, so on seed(s) {seeds} the selected setting's selection "
+        "runs are ROMA's runs (the same training, linked: see Commands): ROMA's test figures on those seeds are for "
+        "runs whose setting was chosen on their own validation scores (validation images only; the test images "
+        "played no part).",
+    ]
+
+
 def _selection_and_setup(
     config: Any,
     selection: dict[str, list[float]],
@@ -363,6 +378,7 @@ def _selection_and_setup(
             f"| {name} | {statistics.mean(scores):.1f} | {', '.join(f'{score:.1f}' for score in scores)} |"
             for name, scores in selection.items()
         ],
+        *_selection_runs_are_roma_runs(config, selection_seeds),
         "",
         f"Per-run tables and plots: `roma compare` output in `{compare_dir}`.",
         "",
