@@ -8,6 +8,7 @@ import json
 import pytest
 from PIL import Image
 
+from roma.evaluation import reports
 from roma.evaluation.compare import compare_runs
 from roma.evaluation.compare import main as compare_main
 from roma.evaluation.errors import EvaluationError
@@ -156,6 +157,23 @@ def test_write_reports_files_tables_and_plots(tmp_path):
         with Image.open(tmp_path / "plots" / name) as image:
             assert image.format == "PNG" and image.size[0] > 300 and image.size[1] > 200
         assert f"(plots/{name})" in markdown
+
+
+def test_results_json_is_written_after_every_other_report(tmp_path, monkeypatch):
+    # A study reuses an evaluation folder by its results.json: a sweep stopped while plotting must not leave one.
+    _write_run(tmp_path, make_records())
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(reports, "plot_group_bars", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        write_reports(tmp_path)
+    assert (tmp_path / "summary.csv").is_file() and not (tmp_path / "results.json").exists()
+    monkeypatch.undo()
+    write_reports(tmp_path)  # the rerun (`roma eval` resumes from records.jsonl) writes them all
+    assert (tmp_path / "summary.md").is_file() and (tmp_path / "plots" / "clean_seen_unseen.png").is_file()
+    assert json.loads((tmp_path / "results.json").read_text())["benchmarks"]["a"]["seen"] == 37.5
 
 
 def test_write_reports_without_records_is_a_clear_error(tmp_path):

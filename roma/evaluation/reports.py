@@ -485,7 +485,10 @@ def _read_run_file(out: Path) -> dict[str, Any]:
 
 
 def write_reports(out: str | Path, *, plots: bool = True) -> dict[str, Any]:
-    """Write the reports of the sweep in ``out`` from its ``records.jsonl``; return the results dict."""
+    """Write the reports of the sweep in ``out`` from its ``records.jsonl``; return the results dict.
+
+    ``results.json`` is written last: a folder holding it holds every report (a study reuses an evaluation by it, so
+    one stopped while plotting is scored again rather than kept without its plots and summary)."""
     out = Path(out)
     records_path = out / "records.jsonl"
     if not records_path.is_file():
@@ -493,7 +496,6 @@ def write_reports(out: str | Path, *, plots: bool = True) -> dict[str, Any]:
     records = read_records(records_path)
     run = _read_run_file(out)
     results = round_floats({"run": run, **summarize(records), "skipped": _read_skipped_rows(out)})
-    write_json_atomic(out / "results.json", results)
     summary_rows = [
         {
             **row,
@@ -546,6 +548,7 @@ def write_reports(out: str | Path, *, plots: bool = True) -> dict[str, Any]:
         bars = {**results["benchmarks"], "average": results["average"]}
         written_plots.append(plot_group_bars({"run": bars}, out / "plots" / "clean_seen_unseen.png"))
     (out / "summary.md").write_text(_summary_markdown(results, run, written_plots, out))
+    write_json_atomic(out / "results.json", results)
     return results
 
 
