@@ -170,6 +170,27 @@ def test_warm_start_threads_parse_the_training_command_one_at_a_time(monkeypatch
     assert [training_args.seed for _, training_args, _ in parsed] == [0, 1, 2]
 
 
+def test_progress_lines_from_the_study_threads_never_run_together(monkeypatch):
+    """`[reuse] a[reuse] b` on one line: `print` writes a line and its newline in two calls, and the study's threads
+    interleave them. Each progress line is one write."""
+    import roma.scripts.study as study
+
+    class Writes:
+        def __init__(self):
+            self.calls = []
+
+        def write(self, text):
+            self.calls.append(text)
+
+        def flush(self):
+            pass
+
+    out = Writes()
+    monkeypatch.setattr(study.sys, "stdout", out)
+    study.say("[reuse] warm-start-seed0")
+    assert out.calls == ["[reuse] warm-start-seed0\n"]
+
+
 def test_runs_that_need_the_selection_wait_for_it_and_the_others_fill_the_cores(tmp_path):
     """The schedule alone, its stages replaced by short sleeps: with 3 selection runs on 2 jobs, GRPO starts while
     the third is still being scored; ROMA and its ablations start only once every selection run is scored, with

@@ -50,6 +50,13 @@ from roma.scripts.study_report import WARM_START_METHOD, corruption_costs, recip
 ROMA_COMMAND = [sys.executable, "-m", "roma.cli"]
 
 
+def say(line: str) -> None:
+    """Print one progress line in a single write: the study's threads print at once, and `print` writes the text and
+    its newline separately, so two lines could run together."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
 @dataclass
 class RunSpec:
     """One training run: a name, its recipe overrides, and the split it is scored on."""
@@ -84,7 +91,7 @@ class Study:
         return command
 
     def _run(self, argv: list[str], log_name: str, commands: list[str] | None = None) -> None:
-        print(f"$ {self._record(argv, commands)}", flush=True)
+        say(f"$ {self._record(argv, commands)}")
         self.stages_run.append(log_name)
         if self.config.quick:
             # --quick runs each stage in this process: the stages are the same calls, without paying ~12 s of
@@ -168,13 +175,13 @@ class Study:
         if same is not None and same != run.name and (path.is_symlink() or not path.exists()):
             if not path.is_symlink():
                 path.symlink_to(same, target_is_directory=True)
-            print(f"[link] {run.name} -> {same}", flush=True)
+            say(f"[link] {run.name} -> {same}")
             (self.commands if commands is None else commands).append(
                 f"ln -s {shlex.quote(same)} {shlex.quote(str(path))}  # the same training as {same}"
             )
             self.stages_reused.append(f"train-{run.name}")
         elif (path / "run_summary.json").is_file():
-            print(f"[reuse] {run.name}", flush=True)
+            say(f"[reuse] {run.name}")
             self._record(argv, commands)
             self.stages_reused.append(f"train-{run.name}")
         else:
@@ -258,7 +265,7 @@ class Study:
         argv = [*ROMA_COMMAND, "warm-start", *warm_start_args]
         log_name = "warm-start" + (f"-seed{seed}" if self.config.warm_start_per_seed else "")
         if is_complete(folder, digest):
-            print(f"[reuse] {log_name}", flush=True)
+            say(f"[reuse] {log_name}")
             self._record(argv, commands)
             self.stages_reused.append(log_name)
             return folder
