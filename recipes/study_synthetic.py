@@ -1,10 +1,11 @@
 """The small-scale study: ROMA against GRPO, NoisyRollout-style and augmentation on the synthetic task.
 
-    python recipes/study_synthetic.py --jobs 2 --ablation_seeds 3   # 152.7 min on 2 cores from nothing (5f6d543); resumable
+    python recipes/study_synthetic.py --jobs 2 --ablation_seeds 0 --warm_start_per_seed true \
+        --seeds 0,1,2,3,4,5 --rl_steps 300 --rl_batch_size 128 --selection 2:0.03:0.1,2:0.03:0,2:0.1:0.1 \
+        --selection_seeds 3 --out_dir runs/study_rl16_6seeds   # docs/results/synthetic_study.md (README)
     python recipes/study_synthetic.py --quick        # a few minutes: the pipeline end to end, meaningless numbers
-    python recipes/study_synthetic.py --jobs 2 --no_other_methods --selection 2:0.03:0.1 \
-        --warm_start_per_seed true --seeds 0,1,2,3 --out_dir runs/study_warm_starts \
-        --report docs/results/synthetic_study_warm_starts.md   # each seed its own warm start: 111.8 min (fa5e68a)
+    python recipes/study_synthetic.py --jobs 2 --ablation_seeds 3 \
+        --report docs/results/synthetic_study_one_warm_start.md   # one warm start: 152.7 min from nothing (5f6d543)
 
 Every run starts from the packaged recipe tiny_cpu (roma/configs/tiny_cpu.yaml; --base_config). Writes every
 run under --out_dir (default runs/study) and the report to docs/results/synthetic_study.md. The stages are
