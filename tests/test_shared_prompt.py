@@ -20,9 +20,8 @@ QUESTIONS = ("Is the fine pattern stripes or a checkerboard? A: stripes, B: chec
 COMPLETION_LENGTH = 6
 
 
-def _grpo_batch(processor, group_size: int = 3) -> dict:
-    """Two prompts (different images and question lengths) x ``group_size`` completions, rows interleaved;
-    completions of different lengths (right-padded, as TRL pads them)."""
+def two_prompts(processor) -> dict:
+    """Two prompts with different images and question lengths, processed and left-padded as TRL pads them."""
     images = list(make_synthetic_dataset("train", 2, seed=1)["image"])
     texts = [
         processor.apply_chat_template(
@@ -33,7 +32,13 @@ def _grpo_batch(processor, group_size: int = 3) -> dict:
         for question in QUESTIONS
     ]
     processor.tokenizer.padding_side = "left"
-    prompts = processor(text=texts, images=images, return_tensors="pt", padding=True)
+    return processor(text=texts, images=images, return_tensors="pt", padding=True)
+
+
+def _grpo_batch(processor, group_size: int = 3) -> dict:
+    """Two prompts (`two_prompts`) x ``group_size`` completions, rows interleaved; completions of different
+    lengths (right-padded, as TRL pads them)."""
+    prompts = two_prompts(processor)
     order = torch.tensor([0, 1, 0, 1, 1, 0][: 2 * group_size])  # row -> prompt, shuffled
     generator = torch.Generator().manual_seed(0)
     completion_ids = torch.randint(0, 200, (len(order), COMPLETION_LENGTH), generator=generator)

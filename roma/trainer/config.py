@@ -156,9 +156,10 @@ class RomaConfig(GRPOConfig):
     roma_shared_prompt_forward: bool = field(
         default=True,
         metadata={
-            "help": "Run each group's prompt once in the loss's log-prob pass and index its key/value cache out to "
-            "the group's completions (roma.trainer.shared_prompt): TRL's log-probs and gradients, fewer tokens. "
-            "Applies to Qwen-VL models in one process without gradient checkpointing; otherwise TRL's pass runs."
+            "help": "Run each group's prompt once and index its key/value cache out to the group's completions: in "
+            "generation (roma.trainer.shared_prompt_generation: the vision encoder and the prefill; TRL's samples, "
+            "token for token) and in the loss's log-prob pass (roma.trainer.shared_prompt: TRL's log-probs and "
+            "gradients; one process without gradient checkpointing). Qwen-VL models; elsewhere TRL's code runs."
         },
     )
 
@@ -274,3 +275,21 @@ def _check_roma_integers(config: RomaConfig) -> None:
             continue
         if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
             raise ValueError(f"{config_field.name} must be an integer, got {type(value).__name__} {value!r}.")
+
+
+def correctness_reward_index(config: RomaConfig, reward_names: list[str]) -> int:
+    """The index among the trainer's reward functions (named by ``__name__``, as TRL logs them) of the one that
+    decides correctness, ``roma_correctness_reward``; with a single reward function, that one."""
+    if config.roma_correctness_reward is None:
+        if len(reward_names) == 1:
+            return 0
+        raise ValueError(
+            f"roma_correctness_reward is not set and there are {len(reward_names)} reward functions "
+            f"({reward_names}): name the one that decides correctness, e.g. roma_correctness_reward='accuracy'."
+        )
+    if config.roma_correctness_reward not in reward_names:
+        raise ValueError(
+            f"roma_correctness_reward={config.roma_correctness_reward!r} is not one of the reward functions "
+            f"{reward_names} (names are the functions' __name__, as TRL logs them)."
+        )
+    return reward_names.index(config.roma_correctness_reward)

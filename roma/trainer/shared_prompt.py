@@ -30,7 +30,7 @@ from typing import Any
 import torch
 
 
-def _sample_images(num_images: list[int], rows: list[int]) -> list[int]:
+def image_indices_of_rows(num_images: list[int], rows: list[int]) -> list[int]:
     """Indices of the images of ``rows`` (in row order), from each row's image count."""
     starts = [0]
     for count in num_images:
@@ -55,9 +55,9 @@ def shared_prompt_owners(
     candidates: dict[bytes, list[int]] = {}  # token key -> indices into first_rows
     for row in range(prompt_ids.size(0)):
         key = prompt_ids[row].cpu().numpy().tobytes() + prompt_mask[row].cpu().numpy().tobytes()
-        images = [per_image[i] for i in _sample_images(num_images, [row])]
+        images = [per_image[i] for i in image_indices_of_rows(num_images, [row])]
         for index in candidates.setdefault(key, []):
-            other = [per_image[i] for i in _sample_images(num_images, [first_rows[index]])]
+            other = [per_image[i] for i in image_indices_of_rows(num_images, [first_rows[index]])]
             if len(other) == len(images) and all(map(torch.equal, other, images)):
                 break
         else:
@@ -68,13 +68,15 @@ def shared_prompt_owners(
     return first_rows, torch.tensor(owner, dtype=torch.long, device=prompt_ids.device)
 
 
-def _pixel_rows(image_grid_thw: torch.Tensor, num_images: list[int], rows: list[int]) -> torch.Tensor:
+def patch_indices_of_rows(
+    image_grid_thw: torch.Tensor, num_images: list[int], rows: list[int]
+) -> torch.Tensor:
     """Indices into `pixel_values` of the patches of the images of ``rows`` (in row order)."""
     rows_per_image = image_grid_thw.prod(dim=-1)
     image_starts = torch.cat([rows_per_image.new_zeros(1), rows_per_image.cumsum(0)]).tolist()
     pieces = [
         torch.arange(image_starts[image], image_starts[image + 1])
-        for image in _sample_images(num_images, rows)
+        for image in image_indices_of_rows(num_images, rows)
     ]
     return torch.cat(pieces).to(image_grid_thw.device)
 
@@ -136,8 +138,8 @@ def shared_prompt_logps_and_entropies(
         "input_ids": input_ids[first, : prompt_length - 1],
         "attention_mask": attention_mask[first, : prompt_length - 1],
         "position_ids": position_ids[:, first, : prompt_length - 1],
-        "pixel_values": pixel_values[_pixel_rows(image_grid_thw, num_images, first_rows)],
-        "image_grid_thw": image_grid_thw[_sample_images(num_images, first_rows)],
+        "pixel_values": pixel_values[patch_indices_of_rows(image_grid_thw, num_images, first_rows)],
+        "image_grid_thw": image_grid_thw[image_indices_of_rows(num_images, first_rows)],
         "use_cache": True,
         "logits_to_keep": 1,  # the prefill's logits are not used; keep their cost to one position
     }

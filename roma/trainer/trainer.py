@@ -1,6 +1,6 @@
 """`RomaGRPOTrainer`: TRL's `GRPOTrainer` plus ROMA's teacher-forced degraded views.
 
-Generation, rewards, advantages and the GRPO loss are TRL's, on the clean image. This subclass overrides five
+Generation, rewards, advantages and the GRPO loss are TRL's, on the clean image. This subclass overrides six
 hooks and calls `super()` in each:
 
 - `_calculate_rewards`: keeps the per-function rewards (TRL only returns advantages) for the correctness gate;
@@ -11,6 +11,8 @@ hooks and calls `super()` in each:
   keep them aligned;
 - `_get_per_token_logps_and_entropies`: runs each group's prompt once (`roma.trainer.shared_prompt`); lets
   `_compute_loss` keep TRL's clean log-probs (no second clean pass);
+- `_generate_single_turn`: encodes and prefills each distinct prompt once (`roma.trainer.shared_prompt_generation`);
+  the samples are those of TRL's call;
 - `_generate`: hands TRL an empty image list for text-only prompts of a mixed batch (TRL 1.16 passes None to the
   processor, which raises) and, for the noisy-rollout baseline, rolls part of each group out on a degraded image;
 - `_compute_loss`: TRL's loss + λ · worst-case token KL + μ · auxiliary PG (`roma.trainer.losses`), the K views
@@ -44,10 +46,11 @@ from roma.data.prompts import (
 from roma.degrade import DegradationSampler
 from roma.models.resolve import resolve_model
 from roma.trainer import losses
-from roma.trainer.config import RomaConfig
+from roma.trainer.config import RomaConfig, correctness_reward_index
 from roma.trainer.layouts import ViewLayout, layout_for
 from roma.trainer.metrics import KL_METRIC_DECAY, append_metrics, decay_kl_sums, local_metric_sums
 from roma.trainer.shared_prompt import shared_prompt_pass, unwrap_base_model
+from roma.trainer.shared_prompt_generation import shared_prompt_generation
 from roma.trainer.trl_compat import (
     GENERATE_IMAGES_INDEX,
     GENERATE_RESULT_LENGTH,
@@ -113,9 +116,7 @@ class RomaGRPOTrainer(GRPOTrainer):
             # `roma-tiny/...` names are built offline, as everywhere else in roma; other names pass unchanged.
             bound.arguments["model"] = resolve_model(model)
         config = bound.arguments.get("args")
-        if (
-            config is None
-        ):  # as GRPOTrainer does with its own config: defaults, output folder named after the model
+        if config is None:  # as GRPOTrainer does with its own: defaults, output folder named after the model
             name = model if isinstance(model, str) else model.config._name_or_path
             bound.arguments["args"] = RomaConfig(f"{str(name).rstrip('/').split('/')[-1]}-ROMA")
         elif not isinstance(config, RomaConfig):
@@ -133,7 +134,7 @@ class RomaGRPOTrainer(GRPOTrainer):
         self._roma_gather_logged_images = self.log_multimodal and self.accelerator.num_processes > 1
         if self._roma_gather_logged_images:
             self.log_multimodal = False
-        self._roma_correctness_index = self._resolve_correctness_reward(config)
+        self._roma_correctness_index = correctness_reward_index(config, list(self.reward_func_names))
         self._roma_sampler = DegradationSampler(
             corruptions=config.roma_corruptions,
             severities=(config.roma_severity_min, config.roma_severity_max),
@@ -184,26 +185,9 @@ class RomaGRPOTrainer(GRPOTrainer):
                 "has no image processor: ROMA's degraded views need a vision-language model and its processor."
             )
         layout = layout_for(model_type, image_processor)
-        layout.process(
-            image_processor, [Image.new("RGB", (64, 64))]
-        )  # raises if an input the layout needs is missing
+        # Raises if an input the layout needs is missing.
+        layout.process(image_processor, [Image.new("RGB", (64, 64))])
         return layout
-
-    def _resolve_correctness_reward(self, config: RomaConfig) -> int:
-        names = list(self.reward_func_names)
-        if config.roma_correctness_reward is None:
-            if len(names) == 1:
-                return 0
-            raise ValueError(
-                f"roma_correctness_reward is not set and there are {len(names)} reward functions ({names}): name "
-                "the one that decides correctness, e.g. roma_correctness_reward='accuracy'."
-            )
-        if config.roma_correctness_reward not in names:
-            raise ValueError(
-                f"roma_correctness_reward={config.roma_correctness_reward!r} is not one of the reward functions "
-                f"{names} (names are the functions' __name__, as TRL logs them)."
-            )
-        return names.index(config.roma_correctness_reward)
 
     # ------------------------------------------------------------------ hooks
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
@@ -311,6 +295,17 @@ class RomaGRPOTrainer(GRPOTrainer):
             # processor, which raises; an empty list is what the processor takes for "no image here".
             result[GENERATE_IMAGES_INDEX] = [list(row_images) if row_images else [] for row_images in images]
         return tuple(result)
+
+    def _generate_single_turn(
+        self, prompt_ids, images, multimodal_fields, num_generations, has_tool_images=False
+    ):
+        # Each distinct prompt encoded and prefilled once (roma.trainer.shared_prompt_generation): the same samples.
+        config, plain = self.args, self.use_vllm or self.use_transformers_continuous_batching
+        shared = config.roma_shared_prompt_forward and not plain and images
+        num_images = [len(row) if row else 0 for row in images] if shared else None
+        with shared_prompt_generation(unwrap_base_model(self.accelerator, self.model_wrapped), num_images):
+            arguments = (prompt_ids, images, multimodal_fields, num_generations, has_tool_images)
+            return super()._generate_single_turn(*arguments)
 
     def _noisy_rollout_prompts(self, prompts):
         """The prompts with a degraded image for the first ``roma_noisy_rollout_fraction`` of each group."""
