@@ -1,6 +1,6 @@
 """Shared-prompt generation (`roma.trainer.shared_prompt_generation`) against the plain ``generate`` call: the same
-tokens, with the vision tower and the prefill run on the distinct prompts only, on tiny Qwen3-VL and Qwen2.5-VL
-models and a GRPO-shaped batch (two prompts of different lengths, left-padded, their copies interleaved)."""
+tokens, with the vision tower and the prefill run on the distinct prompts only, on tiny Qwen3-VL, Qwen2.5-VL and
+Qwen2-VL models and a GRPO-shaped batch (two prompts of different lengths, left-padded, their copies interleaved)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from test_trainer import config, even_length, image_dataset
 from transformers import AutoModelForImageTextToText, AutoProcessor
 
 from roma import RomaGRPOTrainer
-from roma.models.tiny import vision_token_ids
+from roma.models.tiny import build_tiny_model, vision_token_ids
 from roma.trainer import shared_prompt_generation as module
 from roma.trainer.shared_prompt_generation import shared_prompt_generation
 
@@ -64,11 +64,16 @@ def _sample(model, batch, seed: int = 0):
     return tokens, rows
 
 
-@pytest.mark.parametrize("family_path", ["tiny_qwen3_vl_path", "tiny_qwen2_5_vl_path"])
+@pytest.mark.parametrize("family", ["qwen3_vl", "qwen2_5_vl", "qwen2_vl"])
 def test_shared_prompt_generation_draws_the_plain_calls_tokens_from_the_distinct_prompts(
-    family_path, request
+    family, request, tmp_path
 ):
-    path = request.getfixturevalue(family_path)
+    built = {"qwen3_vl": "tiny_qwen3_vl_path", "qwen2_5_vl": "tiny_qwen2_5_vl_path"}  # session fixtures
+    path = (
+        request.getfixturevalue(built[family])
+        if family in built
+        else build_tiny_model(family, tmp_path, size="tiny", seed=0)
+    )
     processor = AutoProcessor.from_pretrained(path)
     model = AutoModelForImageTextToText.from_pretrained(path, dtype=torch.float32)
     model.train()  # TRL generates with the model in training mode

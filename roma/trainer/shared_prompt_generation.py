@@ -14,7 +14,8 @@ prompts only and indexes their results out to every row:
 Everything else is transformers' own over all rows: the multimodal RoPE positions and their deltas (computed for
 the full batch before the prefill), sampling, stopping, the decode steps, the random stream. Each row's prefill is
 the same arithmetic on the same values (rows do not mix in a forward), so the samples are those of the plain call:
-`tests/test_shared_prompt_generation.py` compares them token for token on tiny Qwen3-VL and Qwen2.5-VL models.
+`tests/test_shared_prompt_generation.py` compares them token for token on tiny Qwen3-VL, Qwen2.5-VL and Qwen2-VL
+models.
 
 Rows share a prompt when their tokens, attention mask and image pixels are equal (`shared_prompt_owners`, as in
 the loss's shared-prompt pass). Used for Qwen-VL models (their encoders return one embedding per image) in eval
@@ -32,7 +33,12 @@ from typing import Any
 
 import torch
 
-from roma.trainer.shared_prompt import image_indices_of_rows, patch_indices_of_rows, shared_prompt_owners
+from roma.trainer.shared_prompt import (
+    image_indices_of_rows,
+    patch_indices_of_rows,
+    shared_prompt_owners,
+    supports_shared_prompt,
+)
 
 __all__ = ["shared_prompt_generation"]
 
@@ -161,7 +167,8 @@ def shared_prompt_generation(model: Any, num_images: list[int] | None) -> Iterat
         attention_mask = kwargs.get("attention_mask")
         pixel_values, grid = kwargs.get("pixel_values"), kwargs.get("image_grid_thw")
         usable = (
-            input_ids is not None
+            supports_shared_prompt(self)  # Qwen-VL: one embedding per image, multimodal RoPE precomputed
+            and input_ids is not None
             and attention_mask is not None
             and pixel_values is not None
             and grid is not None
