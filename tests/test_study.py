@@ -9,7 +9,7 @@ import pytest
 
 from roma.scripts.study import Study, StudyConfig
 from roma.scripts.study import main as study_main
-from roma.scripts.study_report import ablations_against_roma, learning_curves
+from roma.scripts.study_report import ablations_against_roma, baselines_against_grpo, learning_curves
 
 
 def test_quick_study_runs_every_stage_writes_the_report_and_resumes(tmp_path, capsys):
@@ -42,6 +42,10 @@ def test_quick_study_runs_every_stage_writes_the_report_and_resumes(tmp_path, ca
     # Each ablation against ROMA, on the seeds both ran.
     assert "## Ablations against ROMA (1 seed each)" in text and "| roma-no-aux | 1 | " in text
     assert (tmp_path / "study" / "compare-ablations" / "compare_methods.json").is_file()
+    # Each rollout baseline against GRPO on the seeds both ran (paired by seed), before the ablations.
+    baselines = text.split("## Rollout baselines against GRPO (1 seed each)")[1].split("## Ablations")[0]
+    assert "| noisy_rollout | 1 | " in baselines and "| augmentation | 1 | " in baselines
+    assert (tmp_path / "study" / "compare-baselines" / "compare_methods.json").is_file()
     # The learning curves, read from each run's logged history: one row per logged step.
     assert "## Learning curves" in text and "| 2 | " in text and "Groups with zero reward spread" in text
     # The exact commands are in the report.
@@ -70,8 +74,8 @@ def test_quick_study_runs_every_stage_writes_the_report_and_resumes(tmp_path, ca
     # ROMA's training is the selection run's (the same 2 steps from the same start): linked, not trained again.
     assert order[4:] == ["roma-no-aux-seed0", "roma-no-gate-seed0", "roma-mean-views-seed0"]
     assert (tmp_path / "study" / "runs" / "roma-seed0").readlink() == Path("select-K2-l0.1-m0.1")
-    # The wall time: the warm start, 7 trainings, 9 evaluations and 3 comparisons ran in this (first) invocation.
-    assert "wall time of this invocation: " in text and "(20 stages run, 1 reused)." in text
+    # The wall time: the warm start, 7 trainings, 9 evaluations and 4 comparisons ran in this (first) invocation.
+    assert "wall time of this invocation: " in text and "(21 stages run, 1 reused)." in text
 
     # A second invocation reuses every finished run and evaluation: nothing is trained or scored again.
     Study(StudyConfig(out_dir=str(tmp_path / "study"), report=str(report), quick=True)).run()
@@ -83,15 +87,16 @@ def test_quick_study_runs_every_stage_writes_the_report_and_resumes(tmp_path, ca
     assert "roma.cli train" not in out.split("compare")[0]
     # Its wall time is stated beside the first one's, which trained and scored what it reused.
     invocations = json.loads((tmp_path / "study" / "invocations.json").read_text())
-    assert [(i["stages_run"], i["stages_reused"]) for i in invocations] == [(20, 1), (3, 18)]
-    assert "(3 stages run, 18 reused); all 2 invocations recorded in its folder: " in report.read_text()
-    assert ", 23 stages run." in report.read_text()
+    assert [(i["stages_run"], i["stages_reused"]) for i in invocations] == [(21, 1), (4, 18)]
+    assert "(4 stages run, 18 reused); all 2 invocations recorded in its folder: " in report.read_text()
+    assert ", 25 stages run." in report.read_text()
 
     # GRPO and ROMA only (other_methods=False): the same runs reused, the report without the other methods.
     config = StudyConfig(out_dir=str(tmp_path / "study"), report=str(report), quick=True, other_methods=False)
     Study(config).run()
     text = report.read_text()
     assert "| grpo | 1 |" in text and "| roma | 1 |" in text and "noisy_rollout" not in text
+    assert "Rollout baselines against GRPO" not in text
     assert (
         capsys.readouterr().out.count("[reuse]") == 3
     )  # the warm start, the selection run, GRPO (ROMA: a link)
@@ -101,7 +106,7 @@ def test_quick_study_runs_every_stage_writes_the_report_and_resumes(tmp_path, ca
     Study(config).run()
     text = report.read_text()
     assert "| noisy_rollout | 1 |" in text and "| augmentation | 1 |" in text and "roma-no-aux" not in text
-    assert "Ablations against ROMA" not in text
+    assert "Ablations against ROMA" not in text and "## Rollout baselines against GRPO (1 seed each)" in text
     assert capsys.readouterr().out.count("[reuse]") == 5
 
 
@@ -472,6 +477,36 @@ def test_ablations_are_stated_against_roma_with_their_verdicts():
     assert row == (
         "| roma-no-aux | 2 | +0.5 [−0.5, +1.5] (not established) | −1.2 [−2.0, −0.5] (ROMA ahead: the part "
         "helps) |"
+    )
+
+
+def test_rollout_baselines_are_stated_against_grpo_on_their_seeds_with_their_verdicts():
+    grouped = {
+        "baseline": "grpo",
+        "rows": [
+            {
+                "methods": {
+                    "grpo": {
+                        "runs": ["grpo-seed0", "grpo-seed1", "grpo-seed2"],
+                        "delta": {},
+                        "delta_ci95": {},
+                    },
+                    "augmentation": {
+                        "runs": ["augmentation-seed0", "augmentation-seed1", "augmentation-seed2"],
+                        "delta": {"clean": -4.25, "seen": 2.0, "unseen": 0.75},
+                        "delta_ci95": {"clean": [-6.0, -2.5], "seen": [-0.5, 4.5], "unseen": [0.25, 1.5]},
+                    },
+                }
+            }
+        ],
+    }
+    lines = baselines_against_grpo(grouped, ("clean", "seen", "unseen"))
+    assert lines[0] == "## Rollout baselines against GRPO (3 seeds each)"
+    assert "| baseline | seeds | clean − GRPO | seen − GRPO | unseen − GRPO |" in lines
+    row = next(line for line in lines if line.startswith("| augmentation |"))
+    assert row == (
+        "| augmentation | 3 | −4.2 [−6.0, −2.5] (GRPO ahead) | +2.0 [−0.5, +4.5] (not established) | "
+        "+0.8 [+0.2, +1.5] (baseline ahead) |"
     )
 
 

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from roma.cli import main as roma_main
+from roma.evaluation.compare import seed_of
 from roma.models.tokenizer import vision_token_ids
 from roma.numerics import pin_cpu_numerics
 from roma.scripts.study_config import StudyConfig
@@ -364,6 +365,7 @@ class Study:
             "runs": runs,
             "references": [reference.name for reference, _ in references],
             "ablations": ablations,
+            "rollout_baselines": rollout_baselines,
             "figures": figures,
         }
 
@@ -390,7 +392,13 @@ class Study:
              "--out", str(compare_dir)],
             "compare-methods",
         )  # fmt: skip
-        against_roma = self.compare_ablations([run.name for run, _ in done["ablations"]])
+        # The ablations against ROMA and the rollout baselines against GRPO on the seeds each ran: paired.
+        against_roma = self.compare_on_shared_seeds(
+            "roma", [run.name for run, _ in done["ablations"]], "ablations"
+        )
+        against_grpo = self.compare_on_shared_seeds(
+            "grpo", [r.name for r, _ in done["rollout_baselines"]], "baselines"
+        )
         report = write_report(
             Path(config.report),
             config=config,
@@ -404,6 +412,7 @@ class Study:
             invocations=self.record_invocation(time.perf_counter() - started),
             compare_dir=compare_dir,
             ablations=against_roma,
+            baselines=against_grpo,
         )
         print(f"\nReport: {report}")
         return report
@@ -424,19 +433,20 @@ class Study:
         path.write_text(json.dumps(invocations, indent=2) + "\n")
         return invocations
 
-    def compare_ablations(self, names: list[str]) -> dict[str, Any] | None:
-        """Each ablation run in ``names`` against ROMA on the seeds both ran (`roma compare --group-by method`,
-        whose first method is the baseline); None without ablations."""
+    def compare_on_shared_seeds(self, reference: str, names: list[str], stage: str) -> dict[str, Any] | None:
+        """Each run in ``names`` against ``reference``'s runs of the same seeds (`roma compare --group-by method`,
+        whose first method is the reference), so every difference is paired by seed; None without runs."""
         if not names:
             return None
-        paired = [f"roma-seed{seed}" for seed in self.config.seed_list[: self.config.ablation_seeds]] + names
-        ablation_dir = self.out / "compare-ablations"
+        seeds = sorted({seed_of(name) for name in names})
+        paired = [f"{reference}-seed{seed}" for seed in seeds] + names
+        out_dir = self.out / f"compare-{stage}"
         self._run(
             [*ROMA_COMMAND, "compare", *(str(self.out / "eval-test" / n) for n in paired),
-             "--names", ",".join(paired), "--group-by", "method", "--out", str(ablation_dir)],
-            "compare-ablations",
+             "--names", ",".join(paired), "--group-by", "method", "--out", str(out_dir)],
+            f"compare-{stage}",
         )  # fmt: skip
-        return json.loads((ablation_dir / "compare_methods.json").read_text())
+        return json.loads((out_dir / "compare_methods.json").read_text())
 
 
 def _run_in_process(argv: list[str]) -> None:

@@ -158,9 +158,11 @@ def write_report(
     invocations: list[dict[str, Any]],
     compare_dir: Path,
     ablations: dict[str, Any] | None = None,
+    baselines: dict[str, Any] | None = None,
 ) -> Path:
-    """The Markdown report: the claims with their intervals, the table by method, the ablations against ROMA
-    (``ablations``: `roma compare --group-by method` with ROMA first), the warm start's corruption costs,
+    """The Markdown report: the claims with their intervals, the table by method, the rollout baselines against
+    GRPO and the ablations against ROMA on the seeds each ran (``baselines``, ``ablations``: `roma compare
+    --group-by method` with GRPO, ROMA first), the warm start's corruption costs,
     per-condition and per-seed figures, the selection, commands and machine."""
     path.parent.mkdir(parents=True, exist_ok=True)
     plot = plot_methods(grouped, path.with_name(path.stem + ".png"))  # travels with the report
@@ -199,6 +201,7 @@ def write_report(
         ]  # fmt: skip
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", f"![clean / seen / unseen accuracy per method]({plot.name})", ""]
+    lines += baselines_against_grpo(baselines, figures) if baselines else []
     lines += ablations_against_roma(ablations, figures) if ablations else []
     lines += learning_curves(log_histories)
     lines += _costs_and_figures(warm_start_costs, per_condition, entries, figures)
@@ -210,30 +213,74 @@ def write_report(
 def ablations_against_roma(grouped: dict[str, Any], figures: tuple[str, ...]) -> list[str]:
     """Each ablation's accuracy minus ROMA's on the seeds both ran, with the 95 % interval over test images and
     seeds (``grouped``: `roma compare --group-by method` output whose first method, the baseline, is ROMA)."""
-    entries = grouped["rows"][0]["methods"]
-    baseline = grouped["baseline"]
-    seeds = len(entries[baseline]["runs"])
-    lines = [
-        f"## Ablations against ROMA ({seeds} seed{'' if seeds == 1 else 's'} each)",
-        "",
+    return _against_reference(
+        grouped,
+        figures,
+        "Ablations against ROMA",
         "What each part of ROMA adds: the ablation's accuracy minus ROMA's (the same seeds and test images; below "
         "0, removing the part cost accuracy). no-gate: the KL and auxiliary terms on every completion, not only "
         "the correct ones; mean-views: the KL averaged over the K views instead of their worst case; no-aux: "
         "μ = 0.",
+        ("ablation", "ROMA"),
+        _ablation_verdict,
+    )
+
+
+def baselines_against_grpo(grouped: dict[str, Any], figures: tuple[str, ...]) -> list[str]:
+    """Each rollout baseline's accuracy minus GRPO's on the seeds both ran (``grouped``: `roma compare --group-by
+    method` output whose first method is GRPO): paired by seed, unlike the table by method, which sets a baseline's
+    seeds against all of GRPO's."""
+    return _against_reference(
+        grouped,
+        figures,
+        "Rollout baselines against GRPO",
+        "The baseline's accuracy minus GRPO's on the seeds both ran, so each difference is paired by seed (a run "
+        "and GRPO's of one seed share the warm start, the RL data order and the sampling draws) as well as by test "
+        "image: narrower than the table by method's, which sets these seeds against all of GRPO's.",
+        ("baseline", "GRPO"),
+        _baseline_verdict,
+    )
+
+
+def _against_reference(
+    grouped: dict[str, Any],
+    figures: tuple[str, ...],
+    title: str,
+    intro: str,
+    labels: tuple[str, str],
+    verdict: Any,
+) -> list[str]:
+    entries = grouped["rows"][0]["methods"]
+    seeds = len(entries[grouped["baseline"]]["runs"])
+    lines = [
+        f"## {title} ({seeds} seed{'' if seeds == 1 else 's'} each)",
         "",
-        "| ablation | seeds | " + " | ".join(f"{f} − ROMA" for f in figures) + " |",
+        intro,
+        "",
+        f"| {labels[0]} | seeds | " + " | ".join(f"{f} − {labels[1]}" for f in figures) + " |",
         "| --- | --- |" + " --- |" * len(figures),
     ]
     for method, entry in entries.items():
-        if method == baseline:
+        if method == grouped["baseline"]:
             continue
         cells = [
             f"{_interval(entry['delta'].get(f), entry['delta_ci95'].get(f), signed=True)} "
-            f"({_ablation_verdict(entry['delta_ci95'].get(f))})"
+            f"({verdict(entry['delta_ci95'].get(f))})"
             for f in figures
         ]
         lines.append(f"| {method} | {len(entry['runs'])} | " + " | ".join(cells) + " |")
     return lines + [""]
+
+
+def _baseline_verdict(interval: list[float] | None) -> str:
+    """The verdict on baseline − GRPO from its 95 % interval."""
+    if interval is None:
+        return "not measured"
+    if interval[1] < 0:
+        return "GRPO ahead"
+    if interval[0] > 0:
+        return "baseline ahead"
+    return "not established"
 
 
 def _ablation_verdict(interval: list[float] | None) -> str:
