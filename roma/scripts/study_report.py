@@ -222,7 +222,7 @@ def ablations_against_roma(grouped: dict[str, Any], figures: tuple[str, ...]) ->
         "the correct ones; mean-views: the KL averaged over the K views instead of their worst case; no-aux: "
         "μ = 0.",
         ("ablation", "ROMA"),
-        _ablation_verdict,
+        ("ROMA ahead: the part helps", "ablation ahead: the part hurts"),
     )
 
 
@@ -238,7 +238,7 @@ def baselines_against_grpo(grouped: dict[str, Any], figures: tuple[str, ...]) ->
         "and GRPO's of one seed share the warm start, the RL data order and the sampling draws) as well as by test "
         "image: narrower than the table by method's, which sets these seeds against all of GRPO's.",
         ("baseline", "GRPO"),
-        _baseline_verdict,
+        ("GRPO ahead", "baseline ahead"),
     )
 
 
@@ -248,7 +248,7 @@ def _against_reference(
     title: str,
     intro: str,
     labels: tuple[str, str],
-    verdict: Any,
+    verdicts: tuple[str, str],
 ) -> list[str]:
     entries = grouped["rows"][0]["methods"]
     seeds = len(entries[grouped["baseline"]]["runs"])
@@ -265,32 +265,21 @@ def _against_reference(
             continue
         cells = [
             f"{_interval(entry['delta'].get(f), entry['delta_ci95'].get(f), signed=True)} "
-            f"({verdict(entry['delta_ci95'].get(f))})"
+            f"({_sided_verdict(entry['delta_ci95'].get(f), *verdicts)})"
             for f in figures
         ]
         lines.append(f"| {method} | {len(entry['runs'])} | " + " | ".join(cells) + " |")
     return lines + [""]
 
 
-def _baseline_verdict(interval: list[float] | None) -> str:
-    """The verdict on baseline − GRPO from its 95 % interval."""
+def _sided_verdict(interval: list[float] | None, below: str, above: str) -> str:
+    """The verdict on a difference from its 95 % interval: ``below`` when it lies below 0, ``above`` above 0."""
     if interval is None:
         return "not measured"
     if interval[1] < 0:
-        return "GRPO ahead"
+        return below
     if interval[0] > 0:
-        return "baseline ahead"
-    return "not established"
-
-
-def _ablation_verdict(interval: list[float] | None) -> str:
-    """The verdict on ablation − ROMA from its 95 % interval."""
-    if interval is None:
-        return "not measured"
-    if interval[1] < 0:
-        return "ROMA ahead: the part helps"
-    if interval[0] > 0:
-        return "ablation ahead: the part hurts"
+        return above
     return "not established"
 
 
