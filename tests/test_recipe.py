@@ -269,7 +269,7 @@ def test_ctrl_c_during_the_warm_start_ends_its_validation_process_too(tiny_qwen3
     with the one line last (no traceback from the child, no resource-tracker warning of a leaked semaphore)."""
     argv = [
         "--config", "tiny_cpu", "--model_name_or_path", str(tiny_qwen3_vl_path),
-        "--warm_start_sft_steps", "1000", "--warm_start_batch_size", "16", "--warm_start_target_accuracy", "1.0",
+        "--warm_start_sft_steps", "1000", "--warm_start_batch_size", "2", "--warm_start_target_accuracy", "1.0",
         "--warm_start_cache_dir", str(tmp_path / "warm_start"), "--output_dir", str(tmp_path / "run"),
     ]  # fmt: skip
     errors = _interrupt_roma_train(
