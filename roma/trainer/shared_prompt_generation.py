@@ -116,12 +116,7 @@ class _SharedPromptPlan:
         return result
 
     def prefill(
-        self,
-        model: Any,
-        original: Callable,
-        input_ids: torch.Tensor,
-        generation_config: Any,
-        model_kwargs: dict,
+        self, original: Callable, input_ids: torch.Tensor, generation_config: Any, model_kwargs: dict
     ) -> Any:
         unknown = [
             key
@@ -139,10 +134,9 @@ class _SharedPromptPlan:
             if value is not None:
                 distinct[key] = value[:, first] if key == "position_ids" and value.ndim == 3 else value[first]
         encoded = model_kwargs.get("mm_encoder_outputs")
-        if encoded:
-            distinct_images = image_indices_of_rows(self.num_images, self.first_rows)
+        if encoded:  # every row's images (`encode`): keep the distinct prompts' own
             distinct["mm_encoder_outputs"] = {
-                modality: _select_images(output, distinct_images) if modality == "image" else output
+                modality: _select_images(output, self.distinct_images) if modality == "image" else output
                 for modality, output in encoded.items()
             }
         outputs = original(input_ids[first], generation_config, distinct)
@@ -176,12 +170,10 @@ def shared_prompt_generation(model: Any, num_images: list[int] | None) -> Iterat
             and len(num_images) == input_ids.size(0)
             and not (self.training and _has_active_dropout(self))
         )
-        first_rows, owner = (
-            shared_prompt_owners(input_ids, attention_mask, pixel_values, grid, num_images)
-            if usable
-            else ([], None)
-        )
-        if not usable or len(first_rows) == input_ids.size(0):
+        if not usable:
+            return original_generate(*args, **kwargs)
+        first_rows, owner = shared_prompt_owners(input_ids, attention_mask, pixel_values, grid, num_images)
+        if len(first_rows) == input_ids.size(0):  # no prompt shared: nothing to save
             return original_generate(*args, **kwargs)
         plan = _SharedPromptPlan(first_rows, owner, num_images)
         encode_all = self._prepare_multimodal_encoder_kwargs_for_generation  # the class's, bound
@@ -192,7 +184,7 @@ def shared_prompt_generation(model: Any, num_images: list[int] | None) -> Iterat
 
         def prefill(model_self, input_ids, generation_config, model_kwargs, is_first_iteration=True):
             plain = functools.partial(prefill_all, is_first_iteration=is_first_iteration)
-            return plan.prefill(model_self, plain, input_ids, generation_config, model_kwargs)
+            return plan.prefill(plain, input_ids, generation_config, model_kwargs)
 
         with ExitStack() as stack:
             stack.enter_context(

@@ -300,8 +300,8 @@ class RomaGRPOTrainer(GRPOTrainer):
         self, prompt_ids, images, multimodal_fields, num_generations, has_tool_images=False
     ):
         # Each distinct prompt encoded and prefilled once (roma.trainer.shared_prompt_generation): the same samples.
-        config, plain = self.args, self.use_vllm or self.use_transformers_continuous_batching
-        shared = config.roma_shared_prompt_forward and not plain and images
+        plain = self.use_vllm or self.use_transformers_continuous_batching
+        shared = self.args.roma_shared_prompt_forward and not plain and images
         num_images = [len(row) if row else 0 for row in images] if shared else None
         with shared_prompt_generation(unwrap_base_model(self.accelerator, self.model_wrapped), num_images):
             arguments = (prompt_ids, images, multimodal_fields, num_generations, has_tool_images)
