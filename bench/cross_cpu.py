@@ -137,6 +137,7 @@ def _kernel_fingerprints() -> dict[str, str]:
         "mkl/bmm 4x80x128x128": lambda: torch.bmm(x.view(4, 80, 128), weight[:128].T.expand(4, 128, 128)),
         "mkl/exp": lambda: torch.exp(x),
         "mkl/sqrt": lambda: torch.sqrt(x.abs()),  # AdamW's denominator
+        # ATen's op; its exp is MKL's vector math (on an Intel CPU it moves with MKL's branch)
         "aten/logsumexp": lambda: torch.logsumexp(x, -1),
         "aten/softmax": lambda: torch.softmax(x, -1),
         "aten/silu": lambda: F.silu(x),
