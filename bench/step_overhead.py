@@ -188,7 +188,7 @@ def _trainer(
         logging_steps=1,
         save_strategy="no",
         report_to="none",
-        gradient_checkpointing=on_gpu,
+        activation_checkpointing=on_gpu,
         seed=0,
         dataloader_num_workers=0,
         roma_num_views=max(views, 1),

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -35,9 +36,11 @@ _parse = parse_args
 @pytest.mark.parametrize("config", CONFIGS, ids=[c.stem for c in CONFIGS])
 def test_every_recipe_config_parses_into_the_real_dataclasses(config, tmp_path):
     # The GPU configs ask for bf16, which TrainingArguments refuses on a machine without a GPU.
-    script_args, training_args, model_args = _parse(
-        ["--config", str(config), "--use_cpu", "true", "--bf16", "false", "--output_dir", str(tmp_path)]
-    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)  # no deprecated field names (gradient_checkpointing)
+        script_args, training_args, model_args = _parse(
+            ["--config", str(config), "--use_cpu", "true", "--bf16", "false", "--output_dir", str(tmp_path)]
+        )
     assert model_args.model_name_or_path
     assert script_args.trainer in ("roma", "grpo")
     if script_args.trainer == "grpo":

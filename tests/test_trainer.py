@@ -68,7 +68,7 @@ def config(tmp_path, **overrides) -> RomaConfig:
         logging_steps=1,
         save_strategy="no",
         report_to="none",
-        gradient_checkpointing=False,
+        activation_checkpointing=False,
         seed=0,
         dataloader_num_workers=0,
         roma_kl_coef=0.5,
@@ -103,7 +103,7 @@ def test_roma_with_zero_weights_is_exactly_grpo(tiny_qwen3_vl_path, tmp_path):
         logging_steps=1,
         save_strategy="no",
         report_to="none",
-        gradient_checkpointing=False,
+        activation_checkpointing=False,
         seed=0,
         generation_kwargs=UNTRAINED_GENERATION,
     )
@@ -348,7 +348,7 @@ def test_lora_gradient_checkpointing_and_reference_model(tiny_qwen3_vl_path, tmp
     trainer = RomaGRPOTrainer(
         model=str(tiny_qwen3_vl_path),
         reward_funcs=even_length,
-        args=config(tmp_path, gradient_checkpointing=True, beta=0.1),
+        args=config(tmp_path, activation_checkpointing=True, beta=0.1),
         train_dataset=image_dataset(),
         peft_config=LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"]),
     )

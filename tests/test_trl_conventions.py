@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -195,3 +196,26 @@ def test_reward_funcs_take_dotted_import_paths_like_trls_scripts(tmp_path, monke
         get_reward_function("my_rewards_pkg.rewards.NOT_A_FUNCTION")
     with pytest.raises(KeyError, match="unknown reward function 'acuracy'.*Did you mean 'accuracy'"):
         get_reward_function("acuracy")
+
+
+def test_roma_config_keeps_trls_activation_checkpointing_default_without_a_deprecation_warning(tmp_path):
+    from roma import RomaConfig
+
+    common = dict(output_dir=str(tmp_path), use_cpu=True, bf16=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        default = RomaConfig(**common)
+        off = RomaConfig(**common, activation_checkpointing=False)
+    assert (default.activation_checkpointing, default.gradient_checkpointing) == (
+        True,
+        True,
+    )  # GRPOConfig's default
+    assert (off.activation_checkpointing, off.gradient_checkpointing) == (False, False)
+    # The old name still takes effect (with transformers' own deprecation warning).
+    with pytest.warns(FutureWarning, match="gradient_checkpointing"):
+        old = RomaConfig(**common, gradient_checkpointing=False)
+    assert old.activation_checkpointing is False
+    with pytest.raises(
+        ValueError, match="gradient_checkpointing=True and activation_checkpointing=False disagree"
+    ):
+        RomaConfig(**common, gradient_checkpointing=True, activation_checkpointing=False)

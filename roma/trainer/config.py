@@ -43,6 +43,17 @@ class RomaConfig(GRPOConfig):
     the trainer is exactly `GRPOTrainer`.
     """
 
+    # TRL's default (on, as `GRPOConfig` says) sits on transformers' deprecated name, so every plain
+    # `GRPOConfig()` warns that `gradient_checkpointing` is deprecated though its user never wrote it. Here the
+    # old name is unset unless given (and then it takes effect, with transformers' warning) and the same default
+    # lands on the new name (`__post_init__`).
+    gradient_checkpointing: bool | None = field(
+        default=None,
+        metadata={
+            "help": "Deprecated name of activation_checkpointing (transformers 5); unset, TRL's default holds: "
+            "activation checkpointing on."
+        },
+    )
     roma_num_views: int = field(
         default=2,
         metadata={
@@ -191,6 +202,16 @@ class RomaConfig(GRPOConfig):
     def __post_init__(self):
         _check_finite_floats(self)  # before GRPOConfig's own checks, which compare NaN as if it were a number
         _check_roma_integers(self)
+        old, new = self.gradient_checkpointing, self.activation_checkpointing
+        if old is None and new is None:
+            self.activation_checkpointing = True
+        elif old is not None and new is not None and bool(old) != bool(new):
+            # transformers would keep the new name's value without a word (e.g. a YAML's
+            # activation_checkpointing under a command line's --gradient_checkpointing).
+            raise ValueError(
+                f"gradient_checkpointing={old} and activation_checkpointing={new} disagree; set "
+                "activation_checkpointing only (gradient_checkpointing is its deprecated name)."
+            )
         super().__post_init__()
         # A YAML scalar, or comma lists (the command line gives ["seen,motion_blur"] for "seen,motion_blur").
         self.roma_corruptions = comma_list(self.roma_corruptions)
