@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from roma.scripts.study import Study, StudyConfig
+from roma.scripts.study import Study, StudyConfig, StudyError
 from roma.scripts.study import main as study_main
 from roma.scripts.study_report import ablations_against_roma, baselines_against_grpo, learning_curves
 
@@ -109,6 +109,30 @@ def test_quick_study_runs_every_stage_writes_the_report_and_resumes(tmp_path, ca
     assert "Ablations against ROMA" not in text and "## Rollout baselines against GRPO (1 seed each)" in text
     assert capsys.readouterr().out.count("[reuse]") == 5
 
+    # Resumed with other settings, a finished stage is refused by name, not reported as this study's.
+    study = tmp_path / "study"
+    config = StudyConfig(out_dir=str(study), report=str(report), quick=True)
+    config.rl_steps = 3  # (--quick pins 2 steps)
+    with pytest.raises(
+        StudyError, match=r"select-K2-l0.1-m0.1 was made with other settings .*max_steps: 2 there, 3 now"
+    ):
+        Study(config).run()
+    config = StudyConfig(out_dir=str(study), report=str(report), quick=True)
+    config.eval_samples = 16  # the runs are this study's, the test evaluations are not
+    with pytest.raises(
+        StudyError, match=r"eval-test/grpo-seed0 was made with .*--max_samples: '8' there, '16' now"
+    ):
+        Study(config).run()
+    # From the command line: one line, status 1, every finished stage still there.
+    record = study / "runs" / "grpo-seed0" / "study_stage.json"
+    record.write_text(json.dumps(json.loads(record.read_text()) | {"learning_rate": 1e-6}))
+    argv = ["--quick", "--out_dir", str(study), "--report", str(report)]
+    capsys.readouterr()
+    assert study_main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: study: ") and "learning_rate: 1e-06 there, None now" in err
+    assert "Traceback" not in err and (study / "eval-test" / "grpo-seed0" / "results.json").is_file()
+
 
 def test_each_seed_can_start_from_its_own_warm_start_and_is_paired_with_it(tmp_path, capsys):
     """warm_start_per_seed: one warm start per seed (its own cache folder), every run of a seed trained from it,
@@ -139,6 +163,13 @@ def test_each_seed_can_start_from_its_own_warm_start_and_is_paired_with_it(tmp_p
     assert "Each seed has its own warm start" in text
     # A study without the option keeps one warm start for every seed (the default).
     assert StudyConfig(out_dir=str(tmp_path / "other"), quick=True).warm_start_per_seed is False
+
+
+def test_no_study_writes_into_the_committed_report_or_a_real_studys_folder_unless_told_to():
+    quick, full = StudyConfig(quick=True), StudyConfig()
+    assert (quick.out_dir, quick.report) == ("runs/study_quick", "runs/study_quick/synthetic_study.md")
+    assert (full.out_dir, full.report) == ("runs/study", "runs/study/synthetic_study.md")
+    assert StudyConfig(out_dir="elsewhere").report == "elsewhere/synthetic_study.md"
 
 
 def test_warm_start_threads_parse_the_training_command_one_at_a_time(monkeypatch):

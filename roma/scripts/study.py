@@ -17,13 +17,15 @@ run, so the exact commands land in the report:
 4. evaluation of every run, and of the warm start, on the 2,048 images of the synthetic **test** split per condition:
    clean, seen and unseen corruptions;
 5. ``roma compare`` per run and ``--group-by method`` (means over seeds, differences with 95 % intervals over
-   test images and seeds), and ``docs/results/synthetic_study.md``: each claim with its interval and whether it is
-   established, what each corruption costs the warm start, per-condition and per-seed tables, commands, wall time.
+   test images and seeds), and the report (``--report``; the README's is ``docs/results/synthetic_study.md``): each
+   claim with its interval and whether it is established, what each corruption costs the warm start, per-condition
+   and per-seed tables, commands, wall time.
 
-Resumable by stage: a run with a ``run_summary.json``, or an evaluation with a ``results.json``, is reused; a ROMA
-run whose training is the selected setting's selection run on its seed (``selection_steps`` unset: as long as the RL
-runs) links to that run instead of training again. ``--quick``
-checks the pipeline end to end in under a minute (tiny model, a few steps, one seed); its numbers mean nothing.
+Resumable by stage: a run with a ``run_summary.json``, or an evaluation with a ``results.json``, is reused if its
+stage record (``study_stage.json``: the settings it was made with) matches this study's, and refused by name if not;
+a ROMA run whose training is the selected setting's selection run on its seed (``selection_steps`` unset: as long as
+the RL runs) links to that run instead of training again. ``--quick`` checks the pipeline end to end in under a minute
+(tiny model, a few steps, one seed, in ``runs/study_quick``); its numbers mean nothing.
 """
 
 from __future__ import annotations
@@ -49,6 +51,13 @@ from roma.scripts.study_report import WARM_START_METHOD, corruption_costs, recip
 
 # Every stage is a `roma` subcommand run as `python -m roma.cli COMMAND ...`: no file of the repository is run.
 ROMA_COMMAND = [sys.executable, "-m", "roma.cli"]
+# Written into a run's or an evaluation's folder when its stage finishes: the settings it was made with, so a study
+# resumed into a folder that holds another study's results refuses them instead of reporting them as its own.
+STAGE_RECORD = "study_stage.json"
+
+
+class StudyError(RuntimeError):
+    """A stage failed, or a finished stage's result was made with other settings; `main` prints it in one line."""
 
 
 def say(line: str) -> None:
@@ -110,7 +119,7 @@ class Study:
             result = subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
         if result.returncode != 0:
             tail = (self.out / f"{log_name}.log").read_text()[-3000:]
-            raise RuntimeError(f"study stage '{log_name}' failed (exit {result.returncode}):\n{tail}")
+            raise StudyError(f"study stage '{log_name}' failed (exit {result.returncode}):\n{tail}")
 
     def _train_args(self, overrides: dict[str, Any]) -> list[str]:
         args = [*ROMA_COMMAND, "train", "--config", self.config.base_config]
@@ -172,6 +181,8 @@ class Study:
         # A run whose training is one the study already has (the selected setting's selection run on that seed,
         # when the selection trains as long as the RL runs) is that run: linked, not trained again.
         training = json.dumps(overrides, sort_keys=True)
+        # What the result depends on: the overrides, not where the warm-start cache lives (its key names the start).
+        settings = {key: value for key, value in overrides.items() if key != "warm_start_cache_dir"}
         same = self._trained.get(training)  # only finished runs are there
         if same is not None and same != run.name and (path.is_symlink() or not path.exists()):
             if not path.is_symlink():
@@ -182,11 +193,13 @@ class Study:
             )
             self.stages_reused.append(f"train-{run.name}")
         elif (path / "run_summary.json").is_file():
+            _check_stage_record(path, settings)
             say(f"[reuse] {run.name}")
             self._record(argv, commands)
             self.stages_reused.append(f"train-{run.name}")
         else:
             self._run(argv, f"train-{run.name}", commands)
+            _write_stage_record(path, settings)
         self._trained.setdefault(training, run.name)
         return path
 
@@ -204,11 +217,19 @@ class Study:
         ]  # fmt: skip
         if self.recipe.get("eval_cpu_threads"):
             argv += ["--cpu_threads", str(self.recipe["eval_cpu_threads"])]
+        # The command but where it writes, and the model as what it is: a run's own settings (its stage record)
+        # or a warm start's folder name (its cache key's hash).
+        settings = dict(zip(argv[len(ROMA_COMMAND) + 1 :: 2], argv[len(ROMA_COMMAND) + 2 :: 2]))
+        del settings["--out"], settings["--progress"]
+        trained = Path(checkpoint) / STAGE_RECORD
+        settings["--model"] = json.loads(trained.read_text()) if trained.is_file() else Path(checkpoint).name
         if results_file.is_file():
+            _check_stage_record(path, settings)
             self._record(argv, commands)
             self.stages_reused.append(f"eval-{run.split}-{run.name}")
         else:
             self._run(argv, f"eval-{run.split}-{run.name}", commands)
+            _write_stage_record(path, settings)
         return json.loads(results_file.read_text())
 
     @property
@@ -272,7 +293,7 @@ class Study:
             return folder
         self._run(argv, log_name, commands)
         if not is_complete(folder, digest):
-            raise RuntimeError(
+            raise StudyError(
                 f"study: the warm-start stage ended without writing {folder}, where the runs look."
             )
         return folder
@@ -449,10 +470,33 @@ class Study:
         return json.loads((out_dir / "compare_methods.json").read_text())
 
 
+def _write_stage_record(folder: Path, settings: dict[str, Any]) -> None:
+    (folder / STAGE_RECORD).write_text(json.dumps(settings, sort_keys=True, indent=1) + "\n")
+
+
+def _check_stage_record(folder: Path, settings: dict[str, Any]) -> None:
+    """Refuse a finished stage's result made with other settings than this study's (a result from before stage
+    records were written has none, and is taken as it is)."""
+    record = folder / STAGE_RECORD
+    if not record.is_file():
+        return
+    recorded = json.loads(record.read_text())
+    if recorded == settings:
+        return
+    differ = sorted(
+        key for key in recorded.keys() | settings.keys() if recorded.get(key) != settings.get(key)
+    )
+    details = "; ".join(f"{key}: {recorded.get(key)!r} there, {settings.get(key)!r} now" for key in differ)
+    raise StudyError(
+        f"study: {folder} was made with other settings than this study's ({details}); resume it with the "
+        "settings it was started with, or give this study another --out_dir."
+    )
+
+
 def _run_in_process(argv: list[str]) -> None:
     status = roma_main(argv[len(ROMA_COMMAND) :])  # [python, -m, roma.cli, COMMAND, ...]
     if status:
-        raise RuntimeError(f"study stage failed: {' '.join(argv)} (exit {status})")
+        raise StudyError(f"study stage failed: {' '.join(argv)} (exit {status})")
 
 
 def _robust_score(figures: dict[str, Any]) -> float:
@@ -471,7 +515,11 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as error:  # StudyConfig's checks
         print(f"error: {error}", file=sys.stderr)
         return 2
-    Study(config).run()
+    try:
+        Study(config).run()
+    except StudyError as error:  # every finished stage is kept: a rerun resumes from them
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from roma._lists import comma_list
 from roma.configs import recipe_path
@@ -16,10 +17,19 @@ from roma.evaluation.config import check_selection
 class StudyConfig:
     """Settings of the study (each is a command-line option of the same name)."""
 
-    out_dir: str = field(default="runs/study", metadata={"help": "Folder of every run, evaluation and log."})
-    report: str = field(
-        default="docs/results/synthetic_study.md",
-        metadata={"help": "The Markdown report written at the end."},
+    out_dir: str | None = field(
+        default=None,
+        metadata={
+            "help": "Folder of every run, evaluation and log (default runs/study; with --quick runs/study_quick). "
+            "A later invocation with the same folder resumes it, with the same settings only."
+        },
+    )
+    report: str | None = field(
+        default=None,
+        metadata={
+            "help": "The Markdown report written at the end (default: synthetic_study.md in out_dir; the README's "
+            "is docs/results/synthetic_study.md)."
+        },
     )
     seeds: str = field(
         default="0,1,2,3,4",
@@ -131,6 +141,10 @@ class StudyConfig:
     )
 
     def __post_init__(self):
+        if self.out_dir is None:  # a quick check never lands among a real study's runs
+            self.out_dir = "runs/study_quick" if self.quick else "runs/study"
+        if self.report is None:  # nor does any study overwrite the committed report unless told to
+            self.report = str(Path(self.out_dir) / "synthetic_study.md")
         try:
             recipe_path(self.base_config)
         except FileNotFoundError as err:
