@@ -125,13 +125,22 @@ def test_quick_study_runs_every_stage_writes_the_report_and_resumes(tmp_path, ca
         Study(config).run()
     # From the command line: one line, status 1, every finished stage still there.
     record = study / "runs" / "grpo-seed0" / "study_stage.json"
-    record.write_text(json.dumps(json.loads(record.read_text()) | {"learning_rate": 1e-6}))
+    recorded = record.read_text()
+    record.write_text(json.dumps(json.loads(recorded) | {"learning_rate": 1e-6}))
     argv = ["--quick", "--out_dir", str(study), "--report", str(report)]
     capsys.readouterr()
     assert study_main(argv) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: study: ") and "learning_rate: 1e-06 there, None now" in err
     assert "Traceback" not in err and (study / "eval-test" / "grpo-seed0" / "results.json").is_file()
+    # Each invocation that ended early is recorded with its wall time; the study resumes once its settings match.
+    ended = [i["ended"] for i in json.loads((study / "invocations.json").read_text())]
+    assert ended == ["report"] * 4 + ["failed"] * 3
+    record.write_text(recorded)
+    Study(StudyConfig(out_dir=str(study), report=str(report), quick=True)).run()
+    assert "all 8 invocations recorded in its folder (3 of them ended early: a failed stage or Ctrl-C): " in (
+        report.read_text()
+    )
 
 
 def test_each_seed_can_start_from_its_own_warm_start_and_is_paired_with_it(tmp_path, capsys):
@@ -577,3 +586,15 @@ def test_claims_list_per_seed_differences_in_seed_order_with_a_student_t_check()
         _claim("- c", [0.2, 1.8], None, "ROMA", "GRPO")
         == "- c: **established** (the interval excludes 0, ROMA ahead)."
     )
+
+
+def test_an_invocation_stopped_by_ctrl_c_is_recorded_as_interrupted(tmp_path, monkeypatch):
+    def interrupted(self):
+        self.stages_run.append("warm-start")  # a stage finished before the key press
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Study, "warm_starts", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        Study(StudyConfig(out_dir=str(tmp_path / "study"), quick=True)).run()
+    (entry,) = json.loads((tmp_path / "study" / "invocations.json").read_text())
+    assert entry["ended"] == "interrupted" and entry["stages_run"] == 1

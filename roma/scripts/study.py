@@ -92,6 +92,7 @@ class Study:
         self.stages_reused: list[str] = []
         # Each training (its overrides but the output folder) -> the first run that has it (`train`).
         self._trained: dict[str, str] = {}
+        self._invocation_recorded = False
 
     # ------------------------------------------------------------------ running commands
     def _record(self, argv: list[str], commands: list[str] | None = None) -> str:
@@ -391,8 +392,19 @@ class Study:
         }
 
     def run(self) -> Path:
-        config = self.config
         started = time.perf_counter()
+        try:
+            return self._run_stages(started)
+        except BaseException as error:
+            # An invocation that ends early (a failed or refused stage, Ctrl-C) spent its time and kept its finished
+            # stages: recorded too, so the study's total wall time counts it.
+            if not self._invocation_recorded:
+                ended = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
+                self.record_invocation(time.perf_counter() - started, ended=ended)
+            raise
+
+    def _run_stages(self, started: float) -> Path:
+        config = self.config
         done = self.train_and_evaluate(self.warm_starts())
         runs, results, (k, lam, mu) = done["runs"], done["figures"], done["setting"]
         summaries = {
@@ -438,20 +450,23 @@ class Study:
         print(f"\nReport: {report}")
         return report
 
-    def record_invocation(self, wall_time_s: float) -> list[dict[str, Any]]:
-        """Add this invocation (wall time, stages run and reused) to ``invocations.json`` in the study's folder
-        and return every invocation recorded there: a resumed study's stages ran in earlier ones."""
+    def record_invocation(self, wall_time_s: float, ended: str = "report") -> list[dict[str, Any]]:
+        """Add this invocation (wall time, stages run and reused, how it ``ended``: ``report``, ``failed`` or
+        ``interrupted``) to ``invocations.json`` in the study's folder and return every invocation recorded there:
+        a resumed study's stages ran in earlier ones."""
         path = self.out / "invocations.json"
         invocations = json.loads(path.read_text()) if path.is_file() else []
         invocations.append(
             {
                 "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "ended": ended,
                 "wall_time_s": round(wall_time_s, 1),
                 "stages_run": len(self.stages_run),
                 "stages_reused": len(self.stages_reused),
             }
         )
         path.write_text(json.dumps(invocations, indent=2) + "\n")
+        self._invocation_recorded = True
         return invocations
 
     def compare_on_shared_seeds(self, reference: str, names: list[str], stage: str) -> dict[str, Any] | None:

@@ -469,9 +469,12 @@ def _wall_times(invocations: list[dict[str, Any]]) -> str:
         return text + "."
     total = sum(entry["wall_time_s"] for entry in invocations) / 60
     run = sum(entry["stages_run"] for entry in invocations)
+    early = sum(entry.get("ended", "report") != "report" for entry in invocations)
     return (
         text
-        + f"; all {len(invocations)} invocations recorded in its folder: {total:.1f} min, {run} stages run."
+        + f"; all {len(invocations)} invocations recorded in its folder"
+        + (f" ({early} of them ended early: a failed stage or Ctrl-C)" if early else "")
+        + f": {total:.1f} min, {run} stages run."
     )
 
 
