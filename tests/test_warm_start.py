@@ -219,6 +219,30 @@ def test_completion_exact_match_needs_every_completion_token():
     }
 
 
+def test_the_one_forward_validation_is_trls_two_forward_evaluation_to_the_bit(tiny_qwen3_vl_path, tmp_path):
+    """The validation process runs one plain forward a batch; `Trainer.evaluate` with the same metric (TRL's fused
+    loss forward, then the logits recomputed) gives the same accuracy, on a model partly trained and one trained."""
+    from safetensors.torch import save
+    from transformers import AutoModelForImageTextToText
+
+    from roma.scripts.warm_start_data import ANSWER_ACCURACY
+    from roma.scripts.warm_start_validation import _load_validator, _validation_accuracy
+
+    config = dataclasses.replace(CONSTANT_ANSWER, eval_samples=40, cpu_threads=1)
+    validator = _load_validator(str(tiny_qwen3_vl_path), config, str(tmp_path / "validator"))
+    accuracies = []
+    for steps in (12, 24):
+        folder = warm_start(tiny_qwen3_vl_path, dataclasses.replace(config, steps=steps), cache_dir=tmp_path)
+        model = AutoModelForImageTextToText.from_pretrained(str(folder), dtype="float32")
+        # As the training process sends a snapshot (`StopAtTargetInBackground`): the state dict's tensors, cloned.
+        weights = save({name: tensor.detach().clone() for name, tensor in model.state_dict().items()})
+        one_forward = _validation_accuracy(validator, weights)
+        assert validator.evaluate()[f"eval_{ANSWER_ACCURACY}"] == one_forward  # the weights just loaded
+        accuracies.append(one_forward)
+    # Not a vacuous comparison: partly trained, some rows right (mixed answers); trained, the rows whose answer is A.
+    assert 0 < accuracies[0] < accuracies[1]
+
+
 def test_the_background_stop_stops_at_the_first_validation_reaching_the_target_with_its_weights():
     """Validations finish after training has moved on: the stop takes the first one in step order that reaches
     the target, cancels the later ones, and restores the weights of that step, not of the last step run."""

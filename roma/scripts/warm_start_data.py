@@ -69,16 +69,22 @@ def predicted_tokens(logits: Any, labels: Any) -> Any:
     return logits.argmax(dim=-1)
 
 
-def completion_exact_match(prediction: Any) -> dict[str, float]:
-    """``answer_accuracy``: the fraction of rows whose every completion token (label != -100) is the model's
-    greedy prediction at the position before it (teacher forcing; `VALIDATION_METRIC`)."""
+def exact_match_rows(predicted: Any, labels: Any) -> Any:
+    """Per row: whether every completion token (label != -100) is the model's greedy prediction at the position
+    before it (teacher forcing), and there is one; ``predicted`` and ``labels`` are (rows, tokens) arrays."""
     import numpy as np
 
-    predicted, labels = np.asarray(prediction.predictions), np.asarray(prediction.label_ids)
+    predicted, labels = np.asarray(predicted), np.asarray(labels)
     targets = labels[:, 1:]
     scored = targets != -100
     hits = (predicted[:, :-1] == targets) | ~scored
-    correct = hits.all(axis=1) & scored.any(axis=1)
+    return hits.all(axis=1) & scored.any(axis=1)
+
+
+def completion_exact_match(prediction: Any) -> dict[str, float]:
+    """``answer_accuracy``: the fraction of rows `exact_match_rows` counts (`Trainer`'s ``compute_metrics``;
+    `VALIDATION_METRIC`)."""
+    correct = exact_match_rows(prediction.predictions, prediction.label_ids)
     return {ANSWER_ACCURACY: float(correct.mean()) if len(correct) else 0.0}
 
 

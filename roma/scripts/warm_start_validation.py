@@ -167,10 +167,26 @@ def _load_validator(source: str, config: Any, work_dir: str) -> Any:
 
 
 def _validation_accuracy(validator: Any, weights: bytes) -> float:
-    """Load ``weights`` (safetensors bytes) into the validator's model; its validation answer accuracy."""
+    """Load ``weights`` (safetensors bytes) into the validator's model; its validation answer accuracy.
+
+    One forward a batch: ``validator.evaluate()`` with the logits metric ran two (TRL's fused LM head computes
+    the loss without the logits, then `SFTTrainer.compute_loss` recomputes them for the metric; TRL deprecates
+    that path), and only the logits count. This is that recomputing forward (the batch but its labels, no cache,
+    eval mode, no grad) on the evaluation's own batches, so the accuracy is the same to the bit."""
+    import torch
     from safetensors.torch import load
 
-    validator.model.load_state_dict(load(weights))
-    from roma.scripts.warm_start_data import ANSWER_ACCURACY
+    from roma.scripts.warm_start_data import exact_match_rows, predicted_tokens
 
-    return float(validator.evaluate()[f"eval_{ANSWER_ACCURACY}"])
+    model = validator.model
+    model.load_state_dict(load(weights))
+    model.eval()
+    correct = rows = 0
+    with torch.no_grad():
+        for batch in validator.get_eval_dataloader():
+            inputs = validator._prepare_inputs(batch)
+            labels = inputs.pop("labels")
+            logits = model(**inputs, use_cache=False).logits
+            hits = exact_match_rows(predicted_tokens(logits, labels).numpy(), labels.numpy())
+            correct, rows = correct + int(hits.sum()), rows + len(hits)
+    return correct / rows if rows else 0.0
