@@ -23,6 +23,7 @@ from PIL import Image
 from roma.evaluation.errors import EvaluationError
 from roma.models.processing import set_pixel_range
 from roma.models.resolve import resolve_model
+from roma.models.rope_index import share_rope_index
 
 __all__ = [
     "BACKENDS",
@@ -173,6 +174,9 @@ class TransformersBackend:
         except OSError as error:
             raise EvaluationError(f"cannot load model {self.model_path!r}: {error}") from None
         self.model.to(self.device).eval()
+        share_rope_index(
+            self.model
+        )  # Qwen3-VL: each prompt layout's positions once per batch (the same tensors)
         self.processor.tokenizer.padding_side = "left"  # generated tokens must follow every prompt directly
         self.max_new_tokens = int(max_new_tokens)
         self._torch = torch

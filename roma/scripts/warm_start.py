@@ -47,6 +47,7 @@ from typing import Any
 from roma._publish import move_into_place
 from roma.data.synthetic import SYNTHETIC_TASK_VERSION
 from roma.models.resolve import resolve_model
+from roma.models.rope_index import share_rope_index
 from roma.models.tiny import FAMILIES, build_tiny_model, get_spec
 from roma.numerics import cpu_numerics, pin_cpu_numerics, torch_threads
 
@@ -453,6 +454,7 @@ def _train(base_model: str | Path | None, out_dir: Path, config: WarmStartConfig
         processor = AutoProcessor.from_pretrained(str(source))
     except OSError as error:
         raise FileNotFoundError(f"warm_start: cannot load base model {str(source)!r}: {error}") from None
+    share_rope_index(model)  # Qwen3-VL: each row layout's positions once per batch (the same tensors)
     train_dataset = synthetic_sft_dataset(
         config.train_samples, seed=config.seed, image_size=config.image_size
     )

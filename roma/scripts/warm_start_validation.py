@@ -151,7 +151,10 @@ def _load_validator(source: str, config: Any, work_dir: str) -> Any:
 
     if config.cpu_threads is not None:
         torch.set_num_threads(config.cpu_threads)  # the thread count is part of the float sums
+    from roma.models.rope_index import share_rope_index
+
     model = AutoModelForImageTextToText.from_pretrained(source, dtype="float32")
+    share_rope_index(model)  # as the training process's model (the same positions, computed once per layout)
     processor = AutoProcessor.from_pretrained(source)
     args = sft_config(Path(work_dir), config)
     args.disable_tqdm = True  # the training process reports each validation

@@ -45,6 +45,7 @@ from roma.data.prompts import (
 )
 from roma.degrade import DegradationSampler
 from roma.models.resolve import resolve_model
+from roma.models.rope_index import share_rope_index
 from roma.trainer import losses
 from roma.trainer.config import RomaConfig, correctness_reward_index
 from roma.trainer.layouts import ViewLayout, layout_for
@@ -126,6 +127,10 @@ class RomaGRPOTrainer(GRPOTrainer):
             )
         super().__init__(*bound.args[1:], **bound.kwargs)
         config: RomaConfig = self.args
+        if (
+            config.roma_shared_prompt_forward
+        ):  # Qwen3-VL: each row layout's RoPE positions once (the same tensors)
+            share_rope_index(self.model)
         if config.roma_base_model is None and isinstance(model, str):
             config.roma_base_model = model
         self._roma_enabled = config.roma_enabled
