@@ -174,9 +174,8 @@ class TransformersBackend:
         except OSError as error:
             raise EvaluationError(f"cannot load model {self.model_path!r}: {error}") from None
         self.model.to(self.device).eval()
-        share_rope_index(
-            self.model
-        )  # Qwen3-VL: each prompt layout's positions once per batch (the same tensors)
+        # Qwen3-VL: each prompt layout's RoPE positions once per batch (the same tensors).
+        share_rope_index(self.model)
         self.processor.tokenizer.padding_side = "left"  # generated tokens must follow every prompt directly
         self.max_new_tokens = int(max_new_tokens)
         self._torch = torch

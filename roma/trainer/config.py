@@ -170,7 +170,9 @@ class RomaConfig(GRPOConfig):
             "help": "Run each group's prompt once and index its key/value cache out to the group's completions: in "
             "generation (roma.trainer.shared_prompt_generation: the vision encoder and the prefill; TRL's samples, "
             "token for token) and in the loss's log-prob pass (roma.trainer.shared_prompt: TRL's log-probs and "
-            "gradients; one process without gradient checkpointing). Qwen-VL models; elsewhere TRL's code runs."
+            "gradients; one process without gradient checkpointing); and Qwen3-VL's RoPE positions once per "
+            "distinct row layout (roma.models.rope_index: the same positions). Qwen-VL models; elsewhere TRL's "
+            "code runs."
         },
     )
 
