@@ -13,6 +13,7 @@ tensors as the original's (`tests/test_rope_index.py` compares them). Batches wi
 from __future__ import annotations
 
 import functools
+import itertools
 from typing import Any
 
 import torch
@@ -42,9 +43,7 @@ def _shared(original: Any, input_ids: torch.Tensor, mm_token_type_ids: torch.Ten
     if sum(counts) != (0 if image_grid_thw is None else len(image_grid_thw)):
         # Not a batch this wrapper understands: the original raises or answers as it always did.
         return original(input_ids, mm_token_type_ids, image_grid_thw, video_grid_thw, attention_mask)
-    starts = [0]
-    for count in counts:
-        starts.append(starts[-1] + count)
+    starts = [0, *itertools.accumulate(counts)]  # row r's images: image_grid_thw[starts[r] : starts[r + 1]]
     types, masks = mm_token_type_ids.cpu().numpy(), mask.cpu().numpy()
     grids = None if image_grid_thw is None else image_grid_thw.cpu().numpy()
     first_of_layout: dict[tuple[bytes, bytes, bytes], int] = {}
