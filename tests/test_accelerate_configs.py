@@ -120,3 +120,21 @@ def test_multi_gpu_on_two_nodes_with_accelerate_flags():
     assert (args.nnodes, args.node_rank, args.nproc_per_node) == ("2", 1, "8")
     assert _rendezvous(args) == "10.0.0.1:29555"
     assert env["ACCELERATE_MIXED_PRECISION"] == "bf16"
+
+
+def test_the_main_jobs_launch_line_leaves_accelerate_nothing_to_choose(caplog):
+    """`bash scripts/train_tiny.sh` printed accelerate's notice that it chose the CPU threads itself (and DeepSpeed's
+    that it guessed the accelerator): the launch line passes what accelerate would otherwise pick."""
+    import logging
+    import shlex
+
+    script = (CONFIG_DIR.parents[1] / "scripts" / "train_tiny.sh").read_text()
+    assert "\nexport DS_ACCELERATOR=cpu\n" in script
+    launch = script.split("exec accelerate launch ", 1)[1].split('"$@"')[0].replace("\\\n", " ")
+    words = shlex.split(launch)
+    script_at = next(i for i, word in enumerate(words) if word.endswith(".py"))
+    parser = launch_command_parser()
+    with caplog.at_level(logging.WARNING, logger="accelerate.commands.launch"):
+        args, _, _ = _validate_launch_command(parser.parse_args(words[: script_at + 1]))
+    assert args.use_cpu and args.num_cpu_threads_per_process == 1
+    assert not caplog.records, [record.getMessage() for record in caplog.records]

@@ -120,6 +120,54 @@ def test_tiny_cpu_recipe_runs_end_to_end_with_overrides(tiny_qwen3_vl_path, tmp_
     assert (out / "eval_before" / "summary.md").is_file() and (out / "eval_after" / "summary.md").is_file()
 
 
+def test_a_warm_starts_score_is_kept_with_it_and_a_later_run_copies_it(
+    tiny_qwen3_vl_path, tmp_path, monkeypatch, capsys
+):
+    """Every run from a cached warm start scored that same checkpoint again before training (the main job: ~3 of
+    its ~8 minutes once the warm start is cached). The scores are kept with the warm start
+    (`roma.scripts.start_scores`): the same evaluation copies them, another one scores and is kept beside them."""
+    from roma.evaluation.backends import TransformersBackend
+    from roma.evaluation.sweep import RECORDS_FILE
+    from roma.scripts.start_scores import KEPT_DIR
+
+    def argv(out: str, *extra: str) -> list[str]:
+        return [
+            *_tiny_recipe_without_warm_start(tiny_qwen3_vl_path),
+            "--warm_start_sft_steps", "2", "--warm_start_batch_size", "2", "--warm_start_target_accuracy", "None",
+            "--warm_start_cache_dir", str(tmp_path / "warm_start"), "--eval_conditions", "clean",
+            "--max_steps", "1", "--max_train_samples", "32", "--output_dir", str(tmp_path / out),
+            "--generation_kwargs", json.dumps({"suppress_tokens": vision_token_ids()}), *extra,
+        ]  # fmt: skip
+
+    generated = []
+    generate_ids = TransformersBackend.generate_ids
+
+    def counted(self, requests, **kwargs):
+        generated.append(len(requests))
+        return generate_ids(self, requests, **kwargs)
+
+    monkeypatch.setattr(TransformersBackend, "generate_ids", counted)
+    first = run(*parse_args(argv("first")))
+    assert sum(generated) == 8 + 8  # before and after training
+    (warm,) = (tmp_path / "warm_start").glob("sft-*")
+    (kept,) = (warm / KEPT_DIR).iterdir()
+    records = (kept / RECORDS_FILE).read_bytes()
+    assert (tmp_path / "first" / "eval_before" / RECORDS_FILE).read_bytes() == records
+    assert f"roma: the start checkpoint's scores kept in {kept}\n" in capsys.readouterr().out
+
+    generated.clear()
+    second = run(*parse_args(argv("second")))
+    assert sum(generated) == 8  # after training only
+    assert f"roma: the start checkpoint's scores copied from {kept}\n" in capsys.readouterr().out
+    assert (tmp_path / "second" / "eval_before" / RECORDS_FILE).read_bytes() == records
+    assert second["accuracy_before"] == first["accuracy_before"] and second["accuracy"] is not None
+
+    generated.clear()
+    run(*parse_args(argv("third", "--eval_num_samples", "4")))
+    assert sum(generated) == 4 + 4
+    assert len(list((warm / KEPT_DIR).iterdir())) == 2
+
+
 def test_rl_cpu_threads_holds_for_the_rl_loop_only_and_is_checked():
     from roma.scripts.train import rl_threads
     from roma.trainer.config import RomaConfig

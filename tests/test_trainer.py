@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -359,6 +360,25 @@ def test_lora_gradient_checkpointing_and_reference_model(tiny_qwen3_vl_path, tmp
     assert any(not torch.equal(before[n], after[n].detach()) for n in before)
     for key in (*ROMA_METRICS, "kl"):
         assert all(math.isfinite(v) for v in _logged(trainer, key)), key
+
+
+def test_trls_read_of_a_deprecated_property_is_not_reported_and_the_users_own_still_is(
+    tiny_qwen3_vl_path, tmp_path
+):
+    """TRL 1.16 reads `model.is_gradient_checkpointing` (a FutureWarning in this transformers) around each
+    generation: the main job printed it, though the user can do nothing about it. Only TRL's read is silenced."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trainer = RomaGRPOTrainer(
+            model=str(tiny_qwen3_vl_path),
+            reward_funcs=even_length,
+            args=config(tmp_path, max_steps=1),
+            train_dataset=image_dataset(),
+        )
+        trainer.train()
+        assert not [w for w in caught if "is_gradient_checkpointing" in str(w.message)]
+        assert trainer.model.is_gradient_checkpointing is False  # the user's own read
+    assert [w.category for w in caught if "is_gradient_checkpointing" in str(w.message)] == [FutureWarning]
 
 
 def test_reference_model_from_saved_path_without_peft(tiny_qwen2_5_vl_path, tmp_path):

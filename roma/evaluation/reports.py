@@ -58,6 +58,7 @@ from roma.evaluation.stats import bootstrap_interval, wilson_interval
 
 __all__ = [
     "GROUPS",
+    "RESULTS_FILE",
     "SKIPPED_FILE",
     "condition_interval",
     "load_results",
@@ -84,6 +85,8 @@ __all__ = [
 GROUPS = (CLEAN, *CORRUPTED_GROUPS)
 # The rows each benchmark could not evaluate, as the sweep found them: {benchmark: [SkippedRow.to_json()]}.
 SKIPPED_FILE = "skipped.json"
+# Written last by `write_reports`: a folder that holds it holds every record and report.
+RESULTS_FILE = "results.json"
 
 
 def _mean(values: Iterable[float]) -> float | None:
@@ -548,7 +551,7 @@ def write_reports(out: str | Path, *, plots: bool = True) -> dict[str, Any]:
         bars = {**results["benchmarks"], "average": results["average"]}
         written_plots.append(plot_group_bars({"run": bars}, out / "plots" / "clean_seen_unseen.png"))
     (out / "summary.md").write_text(_summary_markdown(results, run, written_plots, out))
-    write_json_atomic(out / "results.json", results)
+    write_json_atomic(out / RESULTS_FILE, results)
     return results
 
 
@@ -560,9 +563,9 @@ def load_run(run_dir: str | Path) -> tuple[dict[str, Any], list[SweepRecord] | N
         run = _read_run_file(run_dir)
         records = read_records(run_dir / "records.jsonl")
         return {"run": run, **summarize(records), "skipped": _read_skipped_rows(run_dir)}, records
-    if (run_dir / "results.json").is_file():
+    if (run_dir / RESULTS_FILE).is_file():
         results = read_json_file(
-            run_dir / "results.json", error=EvaluationError, remedy="rerun `roma eval` with the same options"
+            run_dir / RESULTS_FILE, error=EvaluationError, remedy="rerun `roma eval` with the same options"
         )
         return results, None
     raise EvaluationError(

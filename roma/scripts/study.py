@@ -44,6 +44,7 @@ from typing import Any
 
 from roma.cli import main as roma_main
 from roma.evaluation.compare import seed_of
+from roma.evaluation.reports import RESULTS_FILE
 from roma.models.tokenizer import vision_token_ids
 from roma.numerics import pin_cpu_numerics
 from roma.scripts.study_config import StudyConfig
@@ -207,7 +208,7 @@ class Study:
     def evaluate(self, run: RunSpec, checkpoint: Path, commands: list[str] | None = None) -> dict[str, Any]:
         config = self.config
         path = self.out / f"eval-{run.split}" / run.name
-        results_file = path / "results.json"
+        results_file = path / RESULTS_FILE
         benchmark = "synthetic" if run.split == "test" else "synthetic_validation"
         samples = config.eval_samples if run.split == "test" else config.validation_samples
         argv = [

@@ -45,6 +45,7 @@ from roma.models.resolve import resolve_model
 from roma.numerics import pin_cpu_numerics, torch_threads
 from roma.rewards import get_reward_function
 from roma.scripts.comparison import format_summary, run_comparison
+from roma.scripts.start_scores import score_start
 from roma.scripts.warm_start import WarmStartConfig, check_rl_rows_unseen, warm_start
 from roma.trainer.config import RomaConfig
 from roma.trainer.trainer import RomaGRPOTrainer
@@ -297,8 +298,11 @@ def load_processor(path: str, script_args: RomaScriptArguments):
     return set_pixel_range(processor, script_args.min_pixels, script_args.max_pixels)
 
 
-def evaluate(path: str, out_dir: Path, script_args: RomaScriptArguments, seed: int) -> dict[str, Any] | None:
-    """Score a saved checkpoint with the robustness sweep; returns the sweep's results (None when disabled)."""
+def evaluate(
+    path: str, out_dir: Path, script_args: RomaScriptArguments, seed: int, *, start: bool = False
+) -> dict[str, Any] | None:
+    """Score a saved checkpoint with the robustness sweep; returns the sweep's results (None when disabled).
+    ``start``: the checkpoint RL starts from, whose scores a warm start keeps (`roma.scripts.start_scores`)."""
     if not script_args.eval_benchmarks:
         return None
     config = SweepConfig(
@@ -314,7 +318,7 @@ def evaluate(path: str, out_dir: Path, script_args: RomaScriptArguments, seed: i
         seed=seed,
         overwrite=True,
     )
-    return run_sweep(config)
+    return score_start(config) if start else run_sweep(config)
 
 
 def load_rl_dataset(script_args: RomaScriptArguments) -> Any:
@@ -371,7 +375,7 @@ def run(
     if not scored_by_caller:
         before_dir = output_dir / "eval_before"
         if state.is_main_process:
-            before = evaluate(start_path, before_dir, script_args, training_args.seed)
+            before = evaluate(start_path, before_dir, script_args, training_args.seed, start=True)
     state.wait_for_everyone()
     if on_start_scored is not None:
         on_start_scored()

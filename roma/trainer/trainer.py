@@ -57,6 +57,7 @@ from roma.trainer.trl_compat import (
     GENERATE_RESULT_LENGTH,
     TRL_HOOK_PARAMETERS,
     check_trl_hooks,
+    trls_deprecated_reads_unreported,
 )
 from roma.trainer.views import (
     PreparedViews,
@@ -75,8 +76,7 @@ from roma.trainer.views import (
 
 logger = logging.getLogger(__name__)
 
-# Names moved to roma.trainer.views, roma.trainer.metrics and roma.trainer.trl_compat, importable from here for
-# one release.
+# Names moved to roma.trainer.views, .metrics and .trl_compat, importable from here for one release.
 __all__ = [
     "KL_METRIC_DECAY",
     "TRL_HOOK_PARAMETERS",
@@ -220,7 +220,8 @@ class RomaGRPOTrainer(GRPOTrainer):
             # Corrupt and image-process the views in the background while TRL generates (joined below).
             pending_views = self._start_views(inputs, keys, view_keys)
         try:
-            output = super()._generate_and_score_completions(inputs)
+            with trls_deprecated_reads_unreported():  # TRL reads a deprecated property around generation
+                output = super()._generate_and_score_completions(inputs)
         except BaseException:
             if pending_views is not None:
                 pending_views.cancel()

@@ -5,11 +5,21 @@ construction (`check_trl_hooks`) instead of silently training without the ROMA t
 
 from __future__ import annotations
 
+import contextlib
 import inspect
+import warnings
+from collections.abc import Iterator
 
 from trl import GRPOTrainer
 
-__all__ = ["GENERATE_IMAGES_INDEX", "GENERATE_RESULT_LENGTH", "TRL_HOOK_PARAMETERS", "check_trl_hooks"]
+__all__ = [
+    "GENERATE_IMAGES_INDEX",
+    "GENERATE_RESULT_LENGTH",
+    "TRL_DEPRECATED_READS",
+    "TRL_HOOK_PARAMETERS",
+    "check_trl_hooks",
+    "trls_deprecated_reads_unreported",
+]
 
 # The TRL hooks this subclass overrides, with the parameters it relies on. A TRL upgrade that moves one fails
 # loudly here instead of silently training without the ROMA terms (pinned: trl 1.16.x).
@@ -52,6 +62,22 @@ TRL_HOOK_PARAMETERS: dict[str, tuple[str, ...]] = {
 # images, tool_images) in trl 1.16; the noisy-rollout baseline swaps the images back to the clean ones.
 GENERATE_RESULT_LENGTH = 8
 GENERATE_IMAGES_INDEX = 6
+
+
+# Deprecation warnings that TRL 1.16's own code triggers in transformers on every rollout: it reads
+# `model.is_gradient_checkpointing` (renamed `is_activation_checkpointing`) around generation. The user's code makes
+# no such call and can do nothing about it, so the warning is not shown there; the same read elsewhere still warns.
+TRL_DEPRECATED_READS = ("`is_gradient_checkpointing` is deprecated",)
+
+
+@contextlib.contextmanager
+def trls_deprecated_reads_unreported() -> Iterator[None]:
+    """Inside the block, the `TRL_DEPRECATED_READS` FutureWarnings are not reported (the filters are restored on
+    exit: a process-wide filter would also hide the user's own calls)."""
+    with warnings.catch_warnings():
+        for message in TRL_DEPRECATED_READS:
+            warnings.filterwarnings("ignore", message=message, category=FutureWarning)
+        yield
 
 
 def check_trl_hooks(trainer_class: type = GRPOTrainer) -> None:
