@@ -67,11 +67,15 @@ def test_completion_is_the_boxed_answer():
 
 def test_sft_rows_are_conversational_prompt_completion():
     rows = synthetic_sft_dataset(3, seed=0)
-    assert sorted(rows.column_names) == ["completion", "image", "prompt"]
+    assert rows.column_names == [
+        "scene"
+    ]  # rendered when a batch reads them: a warm start reads what it trains on
     from roma.data.synthetic import make_synthetic_dataset
 
     source = make_synthetic_dataset("train", 3, seed=0)
     for row, original in zip(rows, source):
+        assert sorted(row) == ["completion", "image", "prompt"]
+        assert np.array_equal(np.asarray(row["image"]), np.asarray(original["image"]))  # the dataset's pixels
         assert row["prompt"][0]["role"] == "user"
         assert row["prompt"][0]["content"][0]["type"] == "image"
         assert original["question"] in row["prompt"][0]["content"][-1]["text"]
@@ -79,6 +83,20 @@ def test_sft_rows_are_conversational_prompt_completion():
             {"role": "assistant", "content": [{"type": "text", "text": f"\\boxed{{{original['answer']}}}"}]}
         ]
         assert row["image"].size == (64, 64)
+
+
+def test_sft_rows_are_rendered_when_a_batch_reads_them(monkeypatch):
+    """A warm start stopped at its target reads ~18,000 of its 24,000 rows: none is drawn before it is read."""
+    import roma.scripts.warm_start_data as warm_start_data
+
+    rendered = []
+    render = warm_start_data.render_scene
+    monkeypatch.setattr(
+        warm_start_data, "render_scene", lambda scene: rendered.append(scene) or render(scene)
+    )
+    rows = synthetic_sft_dataset(1000, seed=0)
+    assert rendered == []
+    assert len(rows[10:14]["image"]) == 4 and len(rendered) == 4
 
 
 def test_checkpoint_loads_and_records_the_run(warm_started, tiny_qwen3_vl_path):
