@@ -71,10 +71,10 @@ def _prompt_completion_rows(batch: dict[str, list[str]]) -> dict[str, list[Any]]
             [
                 {
                     "role": "assistant",
-                    "content": [{"type": "text", "text": target_completion(answer_for_scene(s))}],
+                    "content": [{"type": "text", "text": target_completion(answer_for_scene(scene))}],
                 }
             ]
-            for s in scenes
+            for scene in scenes
         ],
         "image": [render_scene(scene) for scene in scenes],
     }
