@@ -22,6 +22,12 @@ from roma import RomaGRPOTrainer  # noqa: E402
 
 
 def main() -> None:
+    import deepspeed.ops
+
+    # DeepSpeed's CPU backend JIT-compiles its shared-memory collectives (a C++ op) when it starts, ~30 s in every
+    # new environment (the build is keyed by the environment's paths); they serve several ranks on one machine,
+    # and this run has one. Marked unavailable, DeepSpeed uses torch.distributed's collectives instead.
+    deepspeed.ops.__compatible_ops__["deepspeed_shm_comm"] = False
     model_path, out_dir = sys.argv[1], Path(sys.argv[2])
     out_dir.mkdir(parents=True, exist_ok=True)
     trainer = RomaGRPOTrainer(
