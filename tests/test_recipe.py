@@ -125,7 +125,8 @@ def test_a_warm_starts_score_is_kept_with_it_and_a_later_run_copies_it(
 ):
     """Every run from a cached warm start scored that same checkpoint again before training (the main job: ~3 of
     its ~8 minutes once the warm start is cached). The scores are kept with the warm start
-    (`roma.scripts.start_scores`): the same evaluation copies them, another one scores and is kept beside them."""
+    (`roma.scripts.start_scores`): the same evaluation copies them, another one scores and is kept beside them, and
+    a scoring cut short resumes there."""
     from roma.evaluation.backends import TransformersBackend
     from roma.evaluation.sweep import RECORDS_FILE
     from roma.scripts.start_scores import KEPT_DIR
@@ -135,7 +136,7 @@ def test_a_warm_starts_score_is_kept_with_it_and_a_later_run_copies_it(
             *_tiny_recipe_without_warm_start(tiny_qwen3_vl_path),
             "--warm_start_sft_steps", "2", "--warm_start_batch_size", "2", "--warm_start_target_accuracy", "None",
             "--warm_start_cache_dir", str(tmp_path / "warm_start"), "--eval_conditions", "clean",
-            "--max_steps", "1", "--max_train_samples", "32", "--output_dir", str(tmp_path / out),
+            "--eval_batch_size", "4", "--max_steps", "1", "--max_train_samples", "32", "--output_dir", str(tmp_path / out),
             "--generation_kwargs", json.dumps({"suppress_tokens": vision_token_ids()}), *extra,
         ]  # fmt: skip
 
@@ -166,6 +167,15 @@ def test_a_warm_starts_score_is_kept_with_it_and_a_later_run_copies_it(
     run(*parse_args(argv("third", "--eval_num_samples", "4")))
     assert sum(generated) == 4 + 4
     assert len(list((warm / KEPT_DIR).iterdir())) == 2
+
+    # Cut short after its first batch of 4 (what a kill leaves: records, no reports): the rest is scored.
+    (kept / RECORDS_FILE).write_bytes(b"".join(records.splitlines(keepends=True)[:4]))
+    (kept / "results.json").unlink()
+    generated.clear()
+    run(*parse_args(argv("fourth")))
+    assert sum(generated) == 4 + 8
+    assert f"roma: the start checkpoint's scores kept in {kept}\n" in capsys.readouterr().out
+    assert (kept / RECORDS_FILE).read_bytes() == records
 
 
 def test_rl_cpu_threads_holds_for_the_rl_loop_only_and_is_checked():

@@ -585,8 +585,9 @@ def main(argv: list[str] | None = None) -> int:
     # What a rerun reuses: a finished warm start (cached, content-addressed); the unfinished one cleaned up after
     # itself. RL and its evaluations start again unless checkpoints were saved.
     print(
-        f"roma train: interrupted; finished warm starts are kept in {script_args.warm_start_cache_dir} and a "
-        f"rerun of the same command reuses them; training and evaluations in {training_args.output_dir} "
+        f"roma train: interrupted; finished warm starts are kept in {script_args.warm_start_cache_dir}, with "
+        "their scores (a scoring cut short resumes), and a rerun of the same command reuses them; training and "
+        f"the other evaluations in {training_args.output_dir} "
         "start again (save checkpoints with --save_strategy steps and continue with --resume_from_checkpoint).",
         file=sys.stderr,
     )
