@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from roma._state_files import read_json_file, write_json_atomic
 from roma.cli import main as roma_main
 from roma.evaluation.compare import seed_of
 from roma.evaluation.reports import RESULTS_FILE
@@ -224,7 +225,7 @@ class Study:
         settings = dict(zip(argv[len(ROMA_COMMAND) + 1 :: 2], argv[len(ROMA_COMMAND) + 2 :: 2]))
         del settings["--out"], settings["--progress"]
         trained = Path(checkpoint) / STAGE_RECORD
-        settings["--model"] = json.loads(trained.read_text()) if trained.is_file() else Path(checkpoint).name
+        settings["--model"] = _read_stage_record(trained) if trained.is_file() else Path(checkpoint).name
         if results_file.is_file():
             _check_stage_record(path, settings)
             self._record(argv, commands)
@@ -466,7 +467,7 @@ class Study:
                 "stages_reused": len(self.stages_reused),
             }
         )
-        path.write_text(json.dumps(invocations, indent=2) + "\n")
+        write_json_atomic(path, invocations)
         self._invocation_recorded = True
         return invocations
 
@@ -487,7 +488,15 @@ class Study:
 
 
 def _write_stage_record(folder: Path, settings: dict[str, Any]) -> None:
-    (folder / STAGE_RECORD).write_text(json.dumps(settings, sort_keys=True, indent=1) + "\n")
+    write_json_atomic(folder / STAGE_RECORD, settings)  # a kill mid-write leaves the old file or none
+
+
+def _read_stage_record(path: Path) -> Any:
+    return read_json_file(
+        path,
+        error=StudyError,
+        remedy="delete that stage's folder to run it again, or give this study another --out_dir",
+    )
 
 
 def _check_stage_record(folder: Path, settings: dict[str, Any]) -> None:
@@ -496,7 +505,7 @@ def _check_stage_record(folder: Path, settings: dict[str, Any]) -> None:
     record = folder / STAGE_RECORD
     if not record.is_file():
         return
-    recorded = json.loads(record.read_text())
+    recorded = _read_stage_record(record)
     if recorded == settings:
         return
     differ = sorted(
