@@ -177,6 +177,13 @@ def test_a_warm_starts_score_is_kept_with_it_and_a_later_run_copies_it(
     assert f"roma: the start checkpoint's scores kept in {kept}\n" in capsys.readouterr().out
     assert (kept / RECORDS_FILE).read_bytes() == records
 
+    # A damaged run.json in the kept folder (the sweep's resume check refuses it): scored again there, not a traceback.
+    (kept / "run.json").write_text("{")
+    generated.clear()
+    run(*parse_args(argv("fifth")))
+    assert sum(generated) == 8 + 8
+    assert (kept / RECORDS_FILE).read_bytes() == records
+
 
 def test_rl_cpu_threads_holds_for_the_rl_loop_only_and_is_checked():
     from roma.scripts.train import rl_threads

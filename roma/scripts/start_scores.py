@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from roma._version import __version__
+from roma.evaluation.errors import RunConfigMismatchError
 from roma.evaluation.reports import RESULTS_FILE
 from roma.evaluation.run_lock import LOCK_FILE, RunLockedError
 from roma.evaluation.sweep import SweepConfig, run_sweep
@@ -55,6 +56,12 @@ def score_start(config: SweepConfig) -> dict[str, Any]:
     except RunLockedError:  # another run is scoring this warm start right now: this one scores its own copy
         logger.warning("%s is being scored by another run; scoring the start into %s", kept, config.out)
         return run_sweep(config)
+    except RunConfigMismatchError as error:
+        # The folder is named by the settings' hash, so its run.json can only disagree when damaged (a crash, a
+        # hand edit): what it kept cannot be trusted, and scoring it again is what the user would do.
+        logger.warning("%s; scoring the start again there", error)
+        finished = False
+        results = run_sweep(dataclasses.replace(config, out=str(kept), overwrite=True))
     out = Path(config.out)
     if out.exists():  # a run's own folder, rewritten like the sweep's --overwrite would
         shutil.rmtree(out)
