@@ -106,6 +106,14 @@ def cpu_numerics() -> dict[str, str | None]:
     return numerics
 
 
+def available_cpu_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the platform reports one, else the machine's)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
 @contextlib.contextmanager
 def torch_threads(threads: int | None) -> Iterator[None]:
     """PyTorch's intra-op thread count set to ``threads`` inside the block (None: unchanged), restored after it.

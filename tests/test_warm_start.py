@@ -299,6 +299,34 @@ def test_the_background_stop_stops_at_the_first_validation_reaching_the_target_w
     assert model.weight[0, 0].item() == 6.0
 
 
+def test_an_in_step_validation_is_recorded_before_the_next_step():
+    """``in_step``: the step that submits a validation waits for it, so the stop comes at that step."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import torch
+    from transformers import TrainerControl, TrainerState
+
+    from roma.trainer.callbacks import StopAtTargetInBackground
+
+    model = torch.nn.Linear(2, 1, bias=False)
+
+    def accuracy(weights):
+        time.sleep(0.05)  # not done when `submit` returns
+        return 0.1 * float(weights["weight"][0, 0])
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        stop = StopAtTargetInBackground(0.5, 2, lambda weights: pool.submit(accuracy, weights), in_step=True)
+        state, control = TrainerState(max_steps=20), TrainerControl()
+        for step in range(1, 7):
+            with torch.no_grad():
+                model.weight.fill_(float(step))
+            state.global_step = step
+            stop.on_step_end(None, state, control, model=model)
+            assert [entry for entry, _ in stop.history] == list(range(2, step + 1, 2))
+            assert control.should_training_stop == (step == 6)
+    assert stop.stopped_at == 6
+
+
 def test_a_failed_background_validation_is_an_error_naming_its_step():
     from concurrent.futures import Future
 
@@ -343,6 +371,27 @@ def test_validation_accuracy_is_the_answer_accuracy_and_the_warm_start_stops_at_
     assert info["validation_accuracy_history"] == [[24, pytest.approx(fraction_a)]]
     # The checkpoint and its record only: nothing of the validation process's trainer.
     assert sorted(p.name for p in stopped.iterdir() if p.is_dir()) == []
+
+
+def test_training_waits_for_each_validation_only_where_both_would_not_fit_on_the_cores(
+    tiny_qwen3_vl_path, tmp_path, monkeypatch
+):
+    """Two threads on two cores take turns with their validation (which runs two too), on four they do not; the
+    checkpoint is the same to the bit (the validation of the same snapshot; the background one trains past it)."""
+    from roma.scripts import warm_start as warm_start_module
+
+    config = dataclasses.replace(
+        CONSTANT_ANSWER, steps=36, target_accuracy=0.01, eval_steps=24, eval_samples=8, cpu_threads=2
+    )
+    weights = {}
+    for cores, expected in ((2, True), (4, False)):
+        monkeypatch.setattr(warm_start_module, "available_cpu_cores", lambda cores=cores: cores)
+        folder = warm_start(tiny_qwen3_vl_path, config, cache_dir=tmp_path / str(cores))
+        info = json.loads((folder / INFO_FILE).read_text())
+        assert info["validation_in_step"] is expected and info["steps_trained"] == 24
+        assert info["cpu_threads"] == 2
+        weights[cores] = (folder / "model.safetensors").read_bytes()
+    assert weights[2] == weights[4]
 
 
 def test_base_model_identity_follows_file_contents_not_the_folder(tiny_qwen3_vl_path, tmp_path):

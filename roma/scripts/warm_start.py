@@ -18,8 +18,8 @@ therefore starts from a small Qwen3-VL fine-tuned for a few minutes on the synth
 * Its settings are one `WarmStartConfig`, passed as a whole from the training script, the command line and the
   isolated subprocess of a distributed launch.
 * With ``target_accuracy`` it stops at the first evaluation (every ``eval_steps``, on ``eval_samples`` synthetic
-  validation rows, `VALIDATION_METRIC`, run in a second process while training goes on:
-  `roma.scripts.warm_start_validation`) that reaches it (`roma.trainer.callbacks.StopAtTargetInBackground`): a
+  validation rows, `VALIDATION_METRIC`, run in a second process while training goes on, or in turns with it when
+  the two thread counts exceed the cores: `roma.scripts.warm_start_validation`) that reaches it (`roma.trainer.callbacks.StopAtTargetInBackground`): a
   fixed number of steps lands wherever the CPU's last bits send it (issue 23: 68 % or 94 % clean), a target does
   not, and RL gets a start with room left.
 
@@ -49,7 +49,7 @@ from roma.data.synthetic import SYNTHETIC_TASK_VERSION
 from roma.models.resolve import resolve_model
 from roma.models.rope_index import share_rope_index
 from roma.models.tiny import FAMILIES, build_tiny_model, get_spec
-from roma.numerics import cpu_numerics, pin_cpu_numerics, torch_threads
+from roma.numerics import available_cpu_cores, cpu_numerics, pin_cpu_numerics, torch_threads
 
 # The rows and the metric live in warm_start_data; importable from here as before (noqa: re-exported names).
 from roma.scripts.warm_start_data import (  # noqa: F401
@@ -460,15 +460,22 @@ def _train(base_model: str | Path | None, out_dir: Path, config: WarmStartConfig
     )
     args = sft_config(out_dir, config)
     trainer = SFTTrainer(model=model, args=args, train_dataset=train_dataset, processing_class=processor)
-    stop = None
+    stop = in_step = None
     train_started = time.perf_counter()
     if config.target_accuracy is None:
         output = trainer.train()
     else:
         # Validated in a second process while training goes on (the same accuracies, without the wait).
+        # The validation runs the training's thread count: when the two would not fit on the cores together,
+        # they take turns (an unpinned count is every core).
+        in_step = 2 * torch.get_num_threads() > available_cpu_cores()
         with BackgroundValidation(source, config) as validation:
             stop = StopAtTargetInBackground(
-                config.target_accuracy, config.eval_steps, validation.submit, metric=ANSWER_ACCURACY
+                config.target_accuracy,
+                config.eval_steps,
+                validation.submit,
+                metric=ANSWER_ACCURACY,
+                in_step=in_step,
             )
             trainer.add_callback(stop)
             output = trainer.train()
@@ -511,6 +518,7 @@ def _train(base_model: str | Path | None, out_dir: Path, config: WarmStartConfig
         "steps_run": trainer.state.global_step,
         "validation_accuracy_history": [] if stop is None else stop.history,
         "reached_target": None if stop is None else stop.stopped_at is not None,
+        "validation_in_step": in_step,  # training waited for each validation (the same weights either way)
         "cpu_threads": torch.get_num_threads(),
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
     }
