@@ -237,6 +237,8 @@ def test_completion_exact_match_needs_every_completion_token():
     }
 
 
+# The reference is TRL's evaluation path that recomputes the logits, which TRL deprecates (a FutureWarning each call).
+@pytest.mark.filterwarnings("ignore:`return_outputs=True`:FutureWarning")
 def test_the_one_forward_validation_is_trls_two_forward_evaluation_to_the_bit(tiny_qwen3_vl_path, tmp_path):
     """The validation process runs one plain forward a batch; `Trainer.evaluate` with the same metric (TRL's fused
     loss forward, then the logits recomputed) gives the same accuracy, on a model partly trained and one trained."""

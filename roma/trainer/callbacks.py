@@ -36,11 +36,14 @@ class StopAtTargetInBackground(TrainerCallback):
         eval_steps: int,
         submit: Callable[[dict], Future],
         metric: str = "answer_accuracy",
+        *,
+        in_step: bool = False,
     ):
         self.target = target
         self.eval_steps = eval_steps
         self.submit = submit
         self.metric = metric
+        self.in_step = in_step
         self.history: list[tuple[int, float]] = []
         self.stopped_at: int | None = None
         self._pending: collections.deque[tuple[int, Future]] = collections.deque()
