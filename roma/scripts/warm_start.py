@@ -18,10 +18,10 @@ therefore starts from a small Qwen3-VL fine-tuned for a few minutes on the synth
 * Its settings are one `WarmStartConfig`, passed as a whole from the training script, the command line and the
   isolated subprocess of a distributed launch.
 * With ``target_accuracy`` it stops at the first evaluation (every ``eval_steps``, on ``eval_samples`` synthetic
-  validation rows, `VALIDATION_METRIC`, run in a second process while training goes on, or in turns with it when
-  the two thread counts exceed the cores: `roma.scripts.warm_start_validation`) that reaches it (`roma.trainer.callbacks.StopAtTargetInBackground`): a
-  fixed number of steps lands wherever the CPU's last bits send it (issue 23: 68 % or 94 % clean), a target does
-  not, and RL gets a start with room left.
+  validation rows, `VALIDATION_METRIC`, run in a second process while training goes on, or in turns with it where
+  both thread counts together exceed the cores: `roma.scripts.warm_start_validation`) that reaches it
+  (`roma.trainer.callbacks.StopAtTargetInBackground`): a fixed number of steps lands wherever the CPU's last bits
+  send it (issue 23: 68 % or 94 % clean), a target does not, and RL gets a start with room left.
 
 Command line: ``python -m roma.scripts.warm_start --steps 200`` prints the checkpoint path; score it with
 ``roma eval --model PATH --benchmarks synthetic_validation`` (graded by `roma.grading`, the same code as the RL
@@ -465,9 +465,9 @@ def _train(base_model: str | Path | None, out_dir: Path, config: WarmStartConfig
     if config.target_accuracy is None:
         output = trainer.train()
     else:
-        # Validated in a second process while training goes on (the same accuracies, without the wait).
-        # The validation runs the training's thread count: when the two would not fit on the cores together,
-        # they take turns (an unpinned count is every core).
+        # Validated in a second process while training goes on (the same accuracies, without the wait). It runs the
+        # training's thread count: where the two would not fit on the cores together (an unpinned count is every
+        # core), they take turns.
         in_step = 2 * torch.get_num_threads() > available_cpu_cores()
         with BackgroundValidation(source, config) as validation:
             stop = StopAtTargetInBackground(
