@@ -443,9 +443,6 @@ def _train(base_model: str | Path | None, out_dir: Path, config: WarmStartConfig
     from transformers import AutoModelForImageTextToText, AutoProcessor
     from trl import SFTTrainer
 
-    from roma.scripts.warm_start_validation import BackgroundValidation
-    from roma.trainer.callbacks import StopAtTargetInBackground
-
     source = base_model
     if base_model is None:
         source = build_tiny_model(config.family, out_dir / "base", size=BASE_MODEL_SIZE, seed=config.seed)
@@ -465,21 +462,7 @@ def _train(base_model: str | Path | None, out_dir: Path, config: WarmStartConfig
     if config.target_accuracy is None:
         output = trainer.train()
     else:
-        # Validated in a second process while training goes on (the same accuracies, without the wait). It runs the
-        # training's thread count: where the two would not fit on the cores together (an unpinned count is every
-        # core), they take turns.
-        in_step = 2 * torch.get_num_threads() > available_cpu_cores()
-        with BackgroundValidation(source, config) as validation:
-            stop = StopAtTargetInBackground(
-                config.target_accuracy,
-                config.eval_steps,
-                validation.submit,
-                metric=ANSWER_ACCURACY,
-                in_step=in_step,
-            )
-            trainer.add_callback(stop)
-            output = trainer.train()
-        stop.restore(model)  # the weights of the step that reached the target, not of the steps run after it
+        output, stop, in_step = _train_to_target(trainer, model, source, config)
     train_wall_time = time.perf_counter() - train_started
     if base_model is None:
         shutil.rmtree(out_dir / "base")
@@ -522,6 +505,35 @@ def _train(base_model: str | Path | None, out_dir: Path, config: WarmStartConfig
         "cpu_threads": torch.get_num_threads(),
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
     }
+
+
+def _train_to_target(
+    trainer: Any, model: Any, source: str | Path, config: WarmStartConfig
+) -> tuple[Any, Any, bool]:
+    """``trainer.train()`` until the first validation that reaches ``config.target_accuracy``, then ``model`` given
+    back that step's weights (not those of the steps run after it); returns the training's output, the stop
+    callback (its history) and whether training waited for each validation."""
+    import torch
+
+    from roma.scripts.warm_start_validation import BackgroundValidation
+    from roma.trainer.callbacks import StopAtTargetInBackground
+
+    # Validated in a second process while training goes on (the same accuracies, without the wait). It runs the
+    # training's thread count: where the two would not fit on the cores together (an unpinned count is every
+    # core), they take turns.
+    in_step = 2 * torch.get_num_threads() > available_cpu_cores()
+    with BackgroundValidation(source, config) as validation:
+        stop = StopAtTargetInBackground(
+            config.target_accuracy,
+            config.eval_steps,
+            validation.submit,
+            metric=ANSWER_ACCURACY,
+            in_step=in_step,
+        )
+        trainer.add_callback(stop)
+        output = trainer.train()
+    stop.restore(model)
+    return output, stop, in_step
 
 
 # ---------------------------------------------------------------------------------------------------------
