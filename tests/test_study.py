@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -598,3 +599,26 @@ def test_an_invocation_stopped_by_ctrl_c_is_recorded_as_interrupted(tmp_path, mo
         Study(StudyConfig(out_dir=str(tmp_path / "study"), quick=True)).run()
     (entry,) = json.loads((tmp_path / "study" / "invocations.json").read_text())
     assert entry["ended"] == "interrupted" and entry["stages_run"] == 1
+
+
+def test_runs_in_flight_share_the_cores_this_process_may_use_not_the_machines(tmp_path, monkeypatch):
+    """A stage's OpenMP threads are the process's usable cores (its CPU affinity: a container's or taskset's
+    share) divided by the runs in flight, whatever the machine's core count."""
+    import subprocess
+
+    study = Study(StudyConfig(out_dir=str(tmp_path / "study")))
+    environments = []
+
+    def record(argv, stdout, stderr, env):
+        environments.append(env)
+        return subprocess.CompletedProcess(argv, 0)
+
+    monkeypatch.setattr(subprocess, "run", record)
+    monkeypatch.setattr("os.cpu_count", lambda: 64)
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1, 2, 3, 4, 5}, raising=False)
+    study._parallel = 2
+    study._run(["true"], "stage-a")
+    study._parallel = 1
+    study._run(["true"], "stage-b")
+    assert environments[0]["OMP_NUM_THREADS"] == "3"
+    assert environments[1].get("OMP_NUM_THREADS") == os.environ.get("OMP_NUM_THREADS")

@@ -47,7 +47,7 @@ from roma.cli import main as roma_main
 from roma.evaluation.compare import seed_of
 from roma.evaluation.reports import RESULTS_FILE
 from roma.models.tokenizer import vision_token_ids
-from roma.numerics import pin_cpu_numerics
+from roma.numerics import available_cpu_cores, pin_cpu_numerics
 from roma.scripts.study_config import StudyConfig
 from roma.scripts.study_report import WARM_START_METHOD, corruption_costs, recipe_settings, write_report
 
@@ -117,7 +117,8 @@ class Study:
             "TOKENIZERS_PARALLELISM": "false",
         }
         if self._parallel > 1:  # share the cores between the runs in flight instead of oversubscribing them
-            env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // self._parallel))
+            # The cores this process may use (its CPU affinity: a container's or taskset's share), not the machine's.
+            env["OMP_NUM_THREADS"] = str(max(1, available_cpu_cores() // self._parallel))
         with open(self.out / f"{log_name}.log", "w") as log:
             result = subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
         if result.returncode != 0:

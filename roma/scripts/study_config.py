@@ -55,7 +55,7 @@ class StudyConfig:
     jobs: int = field(
         default=1,
         metadata={
-            "help": "Runs trained and scored at once (each a process with cpu_count / jobs threads); the "
+            "help": "Runs trained and scored at once (each a process with usable cores / jobs threads); the "
             "selection stage and the report stay sequential."
         },
     )

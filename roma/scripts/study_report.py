@@ -5,7 +5,6 @@ warm start's corruption costs, per-condition and per-seed figures, the selection
 from __future__ import annotations
 
 import json
-import os
 import platform
 import statistics
 from dataclasses import asdict
@@ -19,6 +18,7 @@ from roma.evaluation.compare import method_of, pair_by_seed, plot_methods
 from roma.evaluation.formatting import format_points, format_points_interval
 from roma.evaluation.reports import load_run
 from roma.evaluation.stats import paired_difference_interval, seed_level_t_interval
+from roma.numerics import available_cpu_cores
 
 __all__ = ["corruption_costs", "write_report"]
 
@@ -438,7 +438,7 @@ def _selection_and_setup(
             else "the validation learning curves (accuracy against RL step, 3 seeds) in `docs/method.md`, "
             '"The GRPO baseline\'s RL settings".'
         ),
-        f"- Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, "
+        f"- Machine: {platform.processor() or platform.machine()}, {available_cpu_cores()} CPU cores, "
         f"Python {platform.python_version()}, {config.jobs} run(s) at a time; {_wall_times(invocations)}",
         "",
         "## Commands",
