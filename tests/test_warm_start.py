@@ -396,6 +396,37 @@ def test_training_waits_for_each_validation_only_where_both_would_not_fit_on_the
     assert weights[2] == weights[4]
 
 
+def test_the_rows_are_rendered_in_a_dataloader_worker_where_a_core_is_free_with_the_same_weights(
+    tiny_qwen3_vl_path, tmp_path, monkeypatch
+):
+    """One training thread on two cores: a DataLoader worker renders and collates the batches beside the step; on
+    one core the training process does. The same batches either way, so the same checkpoint to the bit."""
+    from roma.scripts import warm_start as warm_start_module
+    from roma.scripts import warm_start_data
+
+    render = warm_start_data.render_scene
+    renderers = tmp_path / "renderers"
+
+    def render_and_record(scene):
+        with open(renderers, "a") as out:  # the worker is a forked process: it inherits this function
+            out.write(f"{os.getpid()}\n")
+        return render(scene)
+
+    monkeypatch.setattr(warm_start_data, "render_scene", render_and_record)
+    config = dataclasses.replace(FAST, steps=6, num_train_samples=24, cpu_threads=1)
+    weights = {}
+    for cores, workers in ((1, 0), (2, 1)):
+        monkeypatch.setattr(warm_start_module, "available_cpu_cores", lambda cores=cores: cores)
+        renderers.unlink(missing_ok=True)
+        folder = warm_start(tiny_qwen3_vl_path, config, cache_dir=tmp_path / str(cores))
+        assert json.loads((folder / INFO_FILE).read_text())["dataloader_workers"] == workers
+        elsewhere = [pid for pid in renderers.read_text().split() if pid != str(os.getpid())]
+        # Every training row (the 24 rows are 6 batches of 4); TRL reads one more in this process to inspect it.
+        assert len(elsewhere) == (config.steps * config.batch_size if workers else 0)
+        weights[cores] = (folder / "model.safetensors").read_bytes()
+    assert weights[1] == weights[2]
+
+
 def test_base_model_identity_follows_file_contents_not_the_folder(tiny_qwen3_vl_path, tmp_path):
     copy = shutil.copytree(tiny_qwen3_vl_path, tmp_path / "copy")
     identity = base_model_identity(copy, family="qwen3_vl", seed=0)
