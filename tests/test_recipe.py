@@ -61,11 +61,7 @@ def test_tiny_cpu_recipe_runs_end_to_end_with_overrides(tiny_qwen3_vl_path, tmp_
     from roma.evaluation.sweep import RECORDS_FILE
 
     out = tmp_path / "run"
-    scored = []  # at each hook: is the start's evaluation written? (a comparison's second run starts at the first)
-    hooks = {
-        name: lambda: scored.append((out / "eval_before" / RECORDS_FILE).is_file())
-        for name in ("on_start_ready", "on_start_scored")
-    }
+    scored = []  # is the start's evaluation written when a comparison's second run would start?
     summary = run(
         *parse_args(
             [
@@ -84,9 +80,9 @@ def test_tiny_cpu_recipe_runs_end_to_end_with_overrides(tiny_qwen3_vl_path, tmp_
                 str(out),
             ]
         ),
-        **hooks,
+        on_start_ready=lambda: scored.append((out / "eval_before" / RECORDS_FILE).is_file()),
     )
-    assert scored == [False, True]  # ready before the evaluation of the start, scored after it
+    assert scored == [False]  # ready before the evaluation of the start
     assert summary["train_steps"] == 2
     log = json.loads((out / "run_summary.json").read_text())
     assert log["checkpoint"] == str(out.resolve())
@@ -256,16 +252,88 @@ def test_compare_with_grpo_trains_both_from_one_start_and_prints_roma_minus_grpo
     assert json.loads((side_by_side / "comparison.json").read_text())["rows"] == comparison["rows"]
 
 
-def test_the_second_run_waits_for_the_first_runs_score_and_not_for_a_first_run_that_is_gone():
+@pytest.mark.parametrize("warm_started", [False, True], ids=["any-start", "kept-with-its-warm-start"])
+def test_the_start_scored_by_both_processes_of_a_comparison_has_a_one_process_scorings_records(
+    tiny_qwen3_vl_path, tmp_path, monkeypatch, warm_started
+):
+    """Side by side, each process scores the start's conditions the other has not claimed, one sweep per
+    condition; the first process merges them: byte for byte the records and results of one sweep. A helper that
+    is gone does not hold the first process (it scores what is left), nor does a first process that is gone."""
+    import dataclasses
+    import shutil
     import threading
 
-    from roma.scripts.comparison import _FirstRunScore
+    from roma.evaluation.sweep import RECORDS_FILE, SweepConfig, SweepRunner, run_sweep
+    from roma.scripts.start_scores import PARTS_SUFFIX, SharedStartScore, start_folder
+    from roma.scripts.warm_start import MARKER_FILE
 
-    scored = threading.Event()
-    scored.set()
-    _FirstRunScore(scored, parent=os.getppid(), poll_s=0.01).wait()  # scored: returns at once
+    model = tiny_qwen3_vl_path
+    if warm_started:  # a finished warm start: its scores are made in (and kept with) it, then copied
+        model = shutil.copytree(tiny_qwen3_vl_path, tmp_path / "warm_start")
+        (model / MARKER_FILE).touch()
+
+    def config(out, model=model):
+        return SweepConfig(
+            model=str(model), out=str(out), benchmarks="synthetic", max_samples=8, batch_size=4,
+            max_new_tokens=4, conditions="clean,gaussian_blur,jpeg_compression", severities="1,3", cpu_threads=1,
+            overwrite=True, progress=False,
+        )  # fmt: skip
+
+    one = tmp_path / "one"
+    run_sweep(config(one, model=tiny_qwen3_vl_path))
+    shared_dir = tmp_path / "shared"
+    parts = start_folder(config(shared_dir)).with_name(start_folder(config(shared_dir)).name + PARTS_SUFFIX)
+    done_helping, scored = threading.Event(), threading.Event()
+    claims = tmp_path / "claims"
+    helper = SharedStartScore(
+        claims, done_helping, scored, assembles=False, peer_gone=lambda: False, poll_s=0.01
+    )
+    assembler = SharedStartScore(
+        claims, done_helping, scored, assembles=True, peer_gone=lambda: False, poll_s=0.01
+    )
+    # The helper finds the first three conditions taken (by a process that then died before scoring them): it
+    # scores the other two; the assembler, finding nothing left to claim, scores what is missing as it merges.
+    for name in ("clean", "gaussian_blur@1", "gaussian_blur@3"):
+        (claims / name).mkdir(parents=True)
+    # A part left by an earlier invocation with other settings (4 samples) is not taken for this one's.
+    stale = parts / "clean"
+    run_sweep(dataclasses.replace(config(stale), conditions="clean", max_samples=4, report=False))
+    generated = []  # the conditions a sweep generated batches for, in order
+    run_condition = SweepRunner.run_condition
+
+    def spy(runner, data, condition, store, pending, prepared_batches):
+        generated.extend([condition.name] if pending else [])
+        return run_condition(runner, data, condition, store, pending, prepared_batches)
+
+    monkeypatch.setattr(SweepRunner, "run_condition", spy)
+    helping = threading.Thread(target=helper.score, args=(config(shared_dir),), daemon=True)
+    helping.start()
+    assert done_helping.wait(timeout=60)
+    assert sorted(path.name for path in parts.iterdir()) == [
+        "clean",
+        "jpeg_compression@1",
+        "jpeg_compression@3",
+    ]
+    assert generated == ["jpeg_compression@1", "jpeg_compression@3"]
+    assembler.score(config(shared_dir))
+    assert generated[2:] == ["clean", "gaussian_blur@1", "gaussian_blur@3"]  # the helper's parts were adopted
+    helping.join(timeout=60)
+    assert scored.is_set() and not helping.is_alive()
+    assert (shared_dir / RECORDS_FILE).read_bytes() == (one / RECORDS_FILE).read_bytes()
+    results = [json.loads((folder / "results.json").read_text()) for folder in (shared_dir, one)]
+    for result in results:
+        settings = result["run"]  # less where it was written, from which copy of the model, and how
+        del settings["out"], settings["model"], settings["identity"]["model"], settings["overwrite"]
+    assert results[0] == results[1]  # every figure and setting but where and how it was written
+    assert not parts.exists() and not (shared_dir / "shards").exists()
+    assert warm_started == (start_folder(config(shared_dir)) != shared_dir)
+
+    # Each side stops waiting for a process that is gone: the assembler at once, the helper with an error.
+    SharedStartScore(tmp_path / "c2", threading.Event(), threading.Event(), assembles=True, peer_gone=lambda: True,
+                     poll_s=0.01).score(None)  # fmt: skip
     with pytest.raises(RuntimeError, match="ended before it scored the start checkpoint"):
-        _FirstRunScore(threading.Event(), parent=-1, poll_s=0.01).wait()  # not our parent: it is gone
+        SharedStartScore(tmp_path / "c3", threading.Event(), threading.Event(), assembles=False,
+                         peer_gone=lambda: True, poll_s=0.01).score(None)  # fmt: skip
 
 
 def _interrupt_roma_train(argv: list[str], ready, tmp_path: Path, *, whole_group: bool) -> str:

@@ -16,6 +16,7 @@ import dataclasses
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -30,10 +31,15 @@ from roma.evaluation.compare import condition_changes, paired_delta_interval
 from roma.evaluation.formatting import format_points, format_points_interval
 from roma.evaluation.records import SweepRecord, read_records
 from roma.evaluation.sweep import RECORDS_FILE
+from roma.scripts.start_scores import SharedStartScore
 
 logger = logging.getLogger(__name__)
 
-COMPARED_TRAINERS = ("grpo", "roma")  # the baseline first: its run also scores the shared start checkpoint
+COMPARED_TRAINERS = (
+    "grpo",
+    "roma",
+)  # the baseline first: its run scores (side by side: merges) the shared start
+CLAIMS_DIR = "start_claims"  # side by side: which of the start's conditions a process has taken
 GROUP_ROWS = ("seen", "unseen")
 
 
@@ -45,9 +51,10 @@ def run_comparison(
     and return the comparison (also written to ``output_dir/comparison.json``).
 
     With ``script_args.compare_jobs`` 2 (one process, CPU or GPU) the ROMA run starts in a second process as soon
-    as the GRPO run has the warm-started start checkpoint, and trains while the GRPO run scores that start and
-    trains; its output goes to ``output_dir/roma/train.log``, it reads the shared score once the GRPO run has
-    written it, and its summary is printed when both are done."""
+    as the GRPO run has the warm-started start checkpoint, and both train at once; its output goes to
+    ``output_dir/roma/train.log``. Each process, once its run is trained and scored, scores the start's conditions
+    the other has not taken (`roma.scripts.start_scores.SharedStartScore`): the GRPO process merges them into the
+    shared score, which both runs then read. The ROMA summary is printed when both are done."""
 
     output_dir = Path(training_args.output_dir)
     side_by_side = script_args.compare_jobs > 1
@@ -62,44 +69,11 @@ def run_comparison(
 
     baseline, method = COMPARED_TRAINERS
     before_dir = output_dir / baseline / "eval_before"
-    summaries: dict[str, dict[str, Any]] = {}
     if side_by_side:
-        log_file = output_dir / method / "train.log"
-        context = multiprocessing.get_context("spawn")
-        start_scored = context.Event()  # set by the GRPO run once the shared start's evaluation is written
-        with ProcessPoolExecutor(
-            max_workers=1, mp_context=context, initializer=_share_event, initargs=(start_scored,)
-        ) as pool:
-            second: list[Future] = []
-
-            def start_second() -> None:
-                print(
-                    f"{method}: training in a second process beside {baseline} (log: {log_file})", flush=True
-                )
-                second.append(
-                    pool.submit(
-                        _run_logged, run, log_file, *arguments(method), model_args, before_dir=before_dir
-                    )
-                )
-
-            try:
-                summaries[baseline] = run(
-                    *arguments(baseline),
-                    model_args,
-                    on_start_ready=start_second,
-                    on_start_scored=start_scored.set,
-                )
-                summaries[method] = second[0].result()
-            except BaseException:
-                # A failed first run, or a Ctrl-C that reached this process only (kill -INT), would leave the
-                # second run training (or waiting for a score that never comes) and the pool's exit waiting for
-                # it: it is interrupted too.
-                for child in multiprocessing.active_children():
-                    os.kill(child.pid, signal.SIGINT)
-                raise
+        summaries = _run_side_by_side(run, arguments, model_args, output_dir, before_dir)
         print(format_summary(summaries[method]))
     else:
-        summaries[baseline] = run(*arguments(baseline), model_args)
+        summaries = {baseline: run(*arguments(baseline), model_args)}
         summaries[method] = run(*arguments(method), model_args, before_dir=before_dir)
     comparison = {
         "seed": training_args.seed,
@@ -116,40 +90,86 @@ def run_comparison(
     return comparison
 
 
-# In the second process of a side-by-side comparison: the first run's "start scored" event (set by the
+def _run_side_by_side(
+    run: Callable[..., dict[str, Any]],
+    arguments: Callable[[str], tuple[Any, Any]],
+    model_args: Any,
+    output_dir: Path,
+    before_dir: Path,
+) -> dict[str, dict[str, Any]]:
+    """GRPO in this process, ROMA in a second one from the moment the start exists; both help score the start."""
+    baseline, method = COMPARED_TRAINERS
+    summaries: dict[str, dict[str, Any]] = {}
+    log_file = output_dir / method / "train.log"
+    claims = output_dir / CLAIMS_DIR
+    shutil.rmtree(claims, ignore_errors=True)  # this invocation's: an earlier one's are not claims now
+    context = multiprocessing.get_context("spawn")
+    done_helping, scored = context.Event(), context.Event()
+    with ProcessPoolExecutor(
+        max_workers=1, mp_context=context, initializer=_share_events, initargs=(done_helping, scored)
+    ) as pool:
+        second: list[Future] = []
+
+        def start_second() -> None:
+            print(f"{method}: training in a second process beside {baseline} (log: {log_file})", flush=True)
+            second.append(
+                pool.submit(
+                    _run_logged,
+                    run,
+                    log_file,
+                    claims,
+                    *arguments(method),
+                    model_args,
+                    before_dir=before_dir,
+                )
+            )
+
+        shared = SharedStartScore(
+            claims, done_helping, scored, assembles=True, peer_gone=lambda: not second or second[0].done()
+        )
+        try:
+            summaries[baseline] = run(
+                *arguments(baseline),
+                model_args,
+                before_dir=before_dir,
+                shared_start=shared,
+                on_start_ready=start_second,
+            )
+            summaries[method] = second[0].result()
+        except BaseException:
+            # A failed first run, or a Ctrl-C that reached this process only (kill -INT), would leave the
+            # second run training (or waiting for a score that never comes) and the pool's exit waiting for
+            # it: it is interrupted too.
+            for child in multiprocessing.active_children():
+                os.kill(child.pid, signal.SIGINT)
+            raise
+    shutil.rmtree(claims, ignore_errors=True)
+    return summaries
+
+
+# In the second process of a side-by-side comparison: the events of the start's shared scoring (set by the
 # executor's initializer: a multiprocessing Event reaches a child only when the child is created).
-_START_SCORED: Any = None
+_EVENTS: tuple[Any, Any] | None = None
 
 
-def _share_event(event: Any) -> None:
-    global _START_SCORED
-    _START_SCORED = event
-
-
-class _FirstRunScore:
-    """What the second run waits on before it reads the shared evaluation of the start: the first run's event,
-    checked every few seconds for a first process that is gone (killed without a chance to interrupt us)."""
-
-    def __init__(self, event: Any, parent: int, poll_s: float = 5.0):
-        self.event, self.parent, self.poll_s = event, parent, poll_s
-
-    def wait(self) -> None:
-        while not self.event.wait(timeout=self.poll_s):
-            if os.getppid() != self.parent:
-                raise RuntimeError("the first run's process ended before it scored the start checkpoint")
+def _share_events(done_helping: Any, scored: Any) -> None:
+    global _EVENTS
+    _EVENTS = (done_helping, scored)
 
 
 def _run_logged(
-    run: Callable[..., dict[str, Any]], log_file: Path, *args: Any, **kwargs: Any
+    run: Callable[..., dict[str, Any]], log_file: Path, claims: Path, *args: Any, **kwargs: Any
 ) -> dict[str, Any]:
     """``run(*args, **kwargs)`` in the second process of a side-by-side comparison, its stdout and stderr (the
-    progress bars and the trainer's log lines, which would interleave with the first run's) in ``log_file``."""
+    progress bars and the trainer's log lines, which would interleave with the first run's) in ``log_file``; it
+    helps score the start once its own run is scored (`roma.scripts.start_scores.SharedStartScore`)."""
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    before_ready = _FirstRunScore(_START_SCORED, os.getppid())
+    parent = os.getppid()
+    shared = SharedStartScore(claims, *_EVENTS, assembles=False, peer_gone=lambda: os.getppid() != parent)
     with open(log_file, "w") as log:
         os.dup2(log.fileno(), 1)  # the descriptors, not only sys.stdout: C libraries and child processes too
         os.dup2(log.fileno(), 2)
-        return run(*args, before_ready=before_ready, **kwargs)
+        return run(*args, shared_start=shared, **kwargs)
 
 
 def comparison_rows(

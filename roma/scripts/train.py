@@ -45,7 +45,7 @@ from roma.models.resolve import resolve_model
 from roma.numerics import pin_cpu_numerics, torch_threads
 from roma.rewards import get_reward_function
 from roma.scripts.comparison import format_summary, run_comparison
-from roma.scripts.start_scores import score_start
+from roma.scripts.start_scores import SharedStartScore, score_start
 from roma.scripts.warm_start import WarmStartConfig, check_rl_rows_unseen, warm_start
 from roma.trainer.config import RomaConfig
 from roma.trainer.trainer import RomaGRPOTrainer
@@ -143,9 +143,9 @@ class RomaScriptArguments(ScriptArguments):
         default=1,
         metadata={
             "help": "With compare_with_grpo: 2 trains ROMA in a second process beside GRPO once the shared start "
-            "is warm-started and scored (its log: output_dir/roma/train.log), 1 one after the other. The same "
-            "numbers either way where rl_cpu_threads and eval_cpu_threads are set; one process only (not under a "
-            "multi-process launch)."
+            "is warm-started (its log: output_dir/roma/train.log), each process scoring part of that start when "
+            "its run is done; 1 one after the other. The same numbers either way where rl_cpu_threads and "
+            "eval_cpu_threads are set; one process only (not under a multi-process launch)."
         },
     )
     min_pixels: int | None = field(
@@ -303,9 +303,17 @@ def evaluate(
 ) -> dict[str, Any] | None:
     """Score a saved checkpoint with the robustness sweep; returns the sweep's results (None when disabled).
     ``start``: the checkpoint RL starts from, whose scores a warm start keeps (`roma.scripts.start_scores`)."""
+    config = sweep_config(path, out_dir, script_args, seed)
+    if config is None:
+        return None
+    return score_start(config) if start else run_sweep(config)
+
+
+def sweep_config(path: str, out_dir: Path, script_args: RomaScriptArguments, seed: int) -> SweepConfig | None:
+    """The robustness sweep of checkpoint ``path`` into ``out_dir`` (None when the evaluation is disabled)."""
     if not script_args.eval_benchmarks:
         return None
-    config = SweepConfig(
+    return SweepConfig(
         model=path,
         out=str(out_dir),
         benchmarks=script_args.eval_benchmarks,
@@ -318,7 +326,6 @@ def evaluate(
         seed=seed,
         overwrite=True,
     )
-    return score_start(config) if start else run_sweep(config)
 
 
 def load_rl_dataset(script_args: RomaScriptArguments) -> Any:
@@ -344,17 +351,14 @@ def run(
     model_args,
     *,
     before_dir: Path | None = None,
-    before_ready: Any = None,
+    shared_start: SharedStartScore | None = None,
     on_start_ready: Callable[[], None] | None = None,
-    on_start_scored: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Train with ROMA (or the GRPO baseline), evaluate before and after, save; returns a summary.
 
-    ``before_dir``: where the caller scores the same start checkpoint (`roma.scripts.comparison` shares one
-    evaluation between its two runs); read after training instead of evaluated again, once ``before_ready.wait()``
-    returns (when given: the caller's evaluation may still be running). ``on_start_ready``: called once the start
-    checkpoint is warm-started, before it is scored (where `roma.scripts.comparison` starts its second run);
-    ``on_start_scored``: once it is scored, before training."""
+    ``before_dir``: where the start's scores are (`roma.scripts.comparison` shares one evaluation between its two
+    runs): read after training, not evaluated before it; with ``shared_start``, this run helps score them there
+    once its own checkpoint is scored. ``on_start_ready``: called once the start checkpoint is warm-started."""
     state = PartialState()
     started = time.perf_counter()
     output_dir = Path(training_args.output_dir)
@@ -377,8 +381,6 @@ def run(
         if state.is_main_process:
             before = evaluate(start_path, before_dir, script_args, training_args.seed, start=True)
     state.wait_for_everyone()
-    if on_start_scored is not None:
-        on_start_scored()
 
     # 4. Train: ROMA, or GRPO from the same script and config for the baseline.
     trainer, rl_cpu_threads = train_rl(
@@ -396,8 +398,8 @@ def run(
     if state.is_main_process:
         after = evaluate(str(output_dir), output_dir / "eval_after", script_args, training_args.seed)
         if scored_by_caller:
-            if before_ready is not None:
-                before_ready.wait()
+            if shared_start is not None:
+                shared_start.score(sweep_config(start_path, before_dir, script_args, training_args.seed))
             before = load_results(before_dir)
     summary = {
         "trainer": script_args.trainer,
