@@ -263,6 +263,7 @@ def test_the_start_scored_by_both_processes_of_a_comparison_has_a_one_process_sc
     import shutil
     import threading
 
+    from roma.evaluation.benchmarks.synthetic import Synthetic
     from roma.evaluation.sweep import RECORDS_FILE, SweepConfig, SweepRunner, run_sweep
     from roma.scripts.start_scores import PARTS_SUFFIX, SharedStartScore, start_folder
     from roma.scripts.warm_start import MARKER_FILE
@@ -306,6 +307,9 @@ def test_the_start_scored_by_both_processes_of_a_comparison_has_a_one_process_sc
         return run_condition(runner, data, condition, store, pending, prepared_batches)
 
     monkeypatch.setattr(SweepRunner, "run_condition", spy)
+    loads = []  # the test split is rendered as it loads: once per process, not once per part
+    load = Synthetic.load
+    monkeypatch.setattr(Synthetic, "load", lambda *args: loads.append(1) or load(*args))
     helping = threading.Thread(target=helper.score, args=(config(shared_dir),), daemon=True)
     helping.start()
     assert done_helping.wait(timeout=60)
@@ -314,7 +318,7 @@ def test_the_start_scored_by_both_processes_of_a_comparison_has_a_one_process_sc
         "jpeg_compression@1",
         "jpeg_compression@3",
     ]
-    assert generated == ["jpeg_compression@1", "jpeg_compression@3"]
+    assert generated == ["jpeg_compression@1", "jpeg_compression@3"] and len(loads) == 1
     assembler.score(config(shared_dir))
     assert generated[2:] == ["clean", "gaussian_blur@1", "gaussian_blur@3"]  # the helper's parts were adopted
     helping.join(timeout=60)

@@ -185,7 +185,8 @@ class SharedStartScore:
                 raise RuntimeError("the first run's process ended before it scored the start checkpoint")
 
     def score_unclaimed(self, config: SweepConfig) -> None:
-        backend = None  # loaded once, for the first part this process claims
+        backend = None  # the model and the test images, loaded once for the parts this process claims
+        loaded: dict[tuple[str, int | None], Any] = {}
         for part in part_configs(config):
             try:
                 (self.claims / Path(part.out).name).mkdir(parents=True)
@@ -194,11 +195,11 @@ class SharedStartScore:
             if backend is None:
                 backend = SweepRunner(part).backend
             try:
-                run_sweep(part, backend)
+                run_sweep(part, backend, loaded=loaded)
             except RunLockedError:  # another comparison from the same warm start scores this part
                 continue
             except RunConfigMismatchError:  # left by an earlier invocation with other settings
-                run_sweep(dataclasses.replace(part, overwrite=True), backend)
+                run_sweep(dataclasses.replace(part, overwrite=True), backend, loaded=loaded)
 
     def _wait(self, event: Any) -> bool:
         """Wait for ``event``; False once the process that would set it has ended."""
