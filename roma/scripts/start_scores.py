@@ -59,9 +59,10 @@ def kept_scores_folder(config: SweepConfig) -> Path | None:
     return model / KEPT_DIR / key_hash(settings | {"roma_version": __version__})
 
 
-def score_start(config: SweepConfig) -> dict[str, Any]:
+def score_start(config: SweepConfig, *, loaded: dict | None = None) -> dict[str, Any]:
     """`run_sweep` for the start checkpoint ``config.model`` into ``config.out``: for a finished warm start, through
-    its kept copy (scored there first when missing or partial). Returns the sweep's results."""
+    its kept copy (scored there first when missing or partial). Returns the sweep's results. ``loaded``: see
+    `roma.evaluation.sweep.SweepRunner` (the test split its caller's sweeps of the same start loaded)."""
     kept = kept_scores_folder(config)
     if kept is None:
         out = Path(config.out)
@@ -69,13 +70,13 @@ def score_start(config: SweepConfig) -> dict[str, Any]:
             shutil.rmtree(out, ignore_errors=True)
             _adopt_parts(config, out)
             config = dataclasses.replace(config, overwrite=False)
-        return _finish_parts(out, run_sweep(config))
+        return _finish_parts(out, run_sweep(config, loaded=loaded))
     finished = (kept / RESULTS_FILE).is_file()  # written last: every record and report is there
     try:
         if not finished:
             with run_lock(kept):  # not into a folder another run is sweeping
                 _adopt_parts(config, kept)
-        results = run_sweep(dataclasses.replace(config, out=str(kept), overwrite=False))
+        results = run_sweep(dataclasses.replace(config, out=str(kept), overwrite=False), loaded=loaded)
     except RunLockedError:  # another run is scoring this warm start right now: this one scores its own copy
         logger.warning("%s is being scored by another run; scoring the start into %s", kept, config.out)
         return run_sweep(config)
@@ -167,6 +168,8 @@ class SharedStartScore:
     ):
         self.claims, self.done_helping, self.scored = Path(claims), done_helping, scored
         self.assembles, self.peer_gone, self.poll_s = assembles, peer_gone, poll_s
+        # The test split, loaded once by this process's sweeps of the start (`run_sweep`'s loaded).
+        self.loaded: dict[tuple[str, int | None], Any] = {}
 
     def score(self, config: SweepConfig | None) -> None:
         """Score the conditions nobody has claimed; then the assembler merges, and the helper waits for that.
@@ -177,7 +180,7 @@ class SharedStartScore:
         if self.assembles:
             self._wait(self.done_helping)
             if config is not None:
-                score_start(config)
+                score_start(config, loaded=self.loaded)
             self.scored.set()
         else:
             self.done_helping.set()
@@ -185,8 +188,7 @@ class SharedStartScore:
                 raise RuntimeError("the first run's process ended before it scored the start checkpoint")
 
     def score_unclaimed(self, config: SweepConfig) -> None:
-        backend = None  # the model and the test images, loaded once for the parts this process claims
-        loaded: dict[tuple[str, int | None], Any] = {}
+        backend = None  # the model, loaded once for the parts this process claims
         for part in part_configs(config):
             try:
                 (self.claims / Path(part.out).name).mkdir(parents=True)
@@ -195,11 +197,11 @@ class SharedStartScore:
             if backend is None:
                 backend = SweepRunner(part).backend
             try:
-                run_sweep(part, backend, loaded=loaded)
+                run_sweep(part, backend, loaded=self.loaded)
             except RunLockedError:  # another comparison from the same warm start scores this part
                 continue
             except RunConfigMismatchError:  # left by an earlier invocation with other settings
-                run_sweep(dataclasses.replace(part, overwrite=True), backend, loaded=loaded)
+                run_sweep(dataclasses.replace(part, overwrite=True), backend, loaded=self.loaded)
 
     def _wait(self, event: Any) -> bool:
         """Wait for ``event``; False once the process that would set it has ended."""
