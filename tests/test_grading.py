@@ -592,3 +592,17 @@ def test_agreement_fixture_covers_every_rule() -> None:
         name: sum(row["benchmark"] == name for row in AGREEMENT_ROWS) for name in BENCHMARK_RULES
     }
     assert min(per_benchmark.values()) >= 6, per_benchmark
+
+
+def test_math_verify_workers_are_capped_by_the_cores_this_process_may_use() -> None:
+    """A process pinned to one core (`taskset`, a container's cpuset) starts one math-verify worker at most, not one
+    per core of the machine."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os; os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]}); "
+        "from roma.grading.math_equivalence import MAX_WORKERS; print(MAX_WORKERS)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "1"

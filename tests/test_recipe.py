@@ -254,7 +254,7 @@ def test_compare_with_grpo_trains_both_from_one_start_and_prints_roma_minus_grpo
 
 @pytest.mark.parametrize("warm_started", [False, True], ids=["any-start", "kept-with-its-warm-start"])
 def test_the_start_scored_by_both_processes_of_a_comparison_has_a_one_process_scorings_records(
-    tiny_qwen3_vl_path, tmp_path, monkeypatch, warm_started
+    tiny_qwen3_vl_path, tmp_path, monkeypatch, capsys, warm_started
 ):
     """Side by side, each process scores the start's conditions the other has not claimed, one sweep per
     condition; the first process merges them: byte for byte the records and results of one sweep. A helper that
@@ -321,6 +321,11 @@ def test_the_start_scored_by_both_processes_of_a_comparison_has_a_one_process_sc
     assert generated == ["jpeg_compression@1", "jpeg_compression@3"] and len(loads) == 1
     assembler.score(config(shared_dir))
     assert generated[2:] == ["clean", "gaussian_blur@1", "gaussian_blur@3"]  # the helper's parts were adopted
+    said = [line for line in capsys.readouterr().out.splitlines() if "of the start checkpoint's" in line]
+    assert said == [  # each process says what it scored: the helper its two, the assembler none (it merged)
+        "roma: this process scored 2 of the start checkpoint's 5 conditions (jpeg_compression@1, jpeg_compression@3)",
+        "roma: this process scored 0 of the start checkpoint's 5 conditions",
+    ]
     helping.join(timeout=60)
     assert scored.is_set() and not helping.is_alive()
     assert (shared_dir / RECORDS_FILE).read_bytes() == (one / RECORDS_FILE).read_bytes()

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from roma.grading import _math_verify_worker
+from roma.numerics import available_cpu_cores
 
 __all__ = [
     "MAX_BRACE_DEPTH",
@@ -65,8 +66,9 @@ MATH_VERIFY_TIMEOUT_SECONDS = _math_verify_worker.MATH_VERIFY_TIMEOUT_SECONDS
 WORKER_START_SECONDS = 120
 """How long a new worker may take to import math-verify (a loaded machine), before it is given up."""
 
-MAX_WORKERS = max(1, min(4, os.cpu_count() or 1))
-"""Worker processes at most; further threads wait for one to be free."""
+MAX_WORKERS = max(1, min(4, available_cpu_cores()))
+"""Worker processes at most (the cores this process may use: a container or `taskset` may give it fewer than the
+machine has); further threads wait for one to be free."""
 
 logger = logging.getLogger(__name__)
 

@@ -187,13 +187,17 @@ class SharedStartScore:
             if not self._wait(self.scored):
                 raise RuntimeError("the first run's process ended before it scored the start checkpoint")
 
-    def score_unclaimed(self, config: SweepConfig) -> None:
+    def score_unclaimed(self, config: SweepConfig) -> list[str]:
+        """Score each condition of the start no process has claimed yet; returns those this process scored."""
         backend = None  # the model, loaded once for the parts this process claims
-        for part in part_configs(config):
+        parts = part_configs(config)
+        taken: list[str] = []
+        for part in parts:
             try:
                 (self.claims / Path(part.out).name).mkdir(parents=True)
             except FileExistsError:
                 continue
+            taken.append(Path(part.out).name)
             if backend is None:
                 backend = SweepRunner(part).backend
             try:
@@ -202,6 +206,13 @@ class SharedStartScore:
                 continue
             except RunConfigMismatchError:  # left by an earlier invocation with other settings
                 run_sweep(dataclasses.replace(part, overwrite=True), backend, loaded=self.loaded)
+        # The part sweeps draw no progress bars (two processes, one terminal): this line says who scored what.
+        print(
+            f"roma: this process scored {len(taken)} of the start checkpoint's {len(parts)} conditions"
+            + (f" ({', '.join(taken)})" if taken else ""),
+            flush=True,
+        )
+        return taken
 
     def _wait(self, event: Any) -> bool:
         """Wait for ``event``; False once the process that would set it has ended."""
