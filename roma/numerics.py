@@ -96,14 +96,17 @@ def pin_cpu_numerics() -> dict[str, str]:
 def cpu_numerics() -> dict[str, str | None]:
     """The values of the kernel-selecting variables in this process, and the CPU's vendor where it is not Intel
     (part of the warm-start cache key)."""
-    numerics = {name: os.environ.get(name) for name in PINNED_CPU_NUMERICS}
+    return {name: os.environ.get(name) for name in PINNED_CPU_NUMERICS} | non_intel_cpu_vendor()
+
+
+def non_intel_cpu_vendor() -> dict[str, str]:
+    """``{"cpu_vendor": VENDOR}`` on a CPU that is not Intel's, else nothing: what a pinned CPU result depends on
+    beside the variables. MKL picks its own kernels there whatever MKL_CBWR says (above), so the same variables
+    compute other weights: a result kept for reuse (a cached warm start, a study's finished stage) and made on one
+    vendor's CPU must not be taken for the other's (a shared NFS home, a study folder copied to another machine).
+    Intel CPUs, where the variables decide, keep the keys and records they had."""
     vendor = cpu_vendor()
-    if vendor is not None and vendor != INTEL_VENDOR:
-        # MKL picks its own kernels there whatever MKL_CBWR says (above): the same variables compute other weights,
-        # so a cache shared with an Intel machine (an NFS home) must not hand one vendor's warm start to the other.
-        # Intel CPUs, where the variables decide, keep the key they had (the documented cache folders).
-        numerics["cpu_vendor"] = vendor
-    return numerics
+    return {} if vendor is None or vendor == INTEL_VENDOR else {"cpu_vendor": vendor}
 
 
 def available_cpu_cores() -> int:

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
+import roma.scripts.study
 from roma.scripts.study import Study, StudyConfig, StudyError
 from roma.scripts.study import main as study_main
 from roma.scripts.study_report import ablations_against_roma, baselines_against_grpo, learning_curves
 
 
-def test_quick_study_runs_every_stage_writes_the_report_and_resumes(tmp_path, capsys):
+def test_quick_study_runs_every_stage_writes_the_report_and_resumes(tmp_path, capsys, monkeypatch):
     report = tmp_path / "synthetic_study.md"
     config = StudyConfig(out_dir=str(tmp_path / "study"), report=str(report), quick=True)
     Study(config).run()
@@ -110,6 +111,16 @@ def test_quick_study_runs_every_stage_writes_the_report_and_resumes(tmp_path, ca
     assert "Ablations against ROMA" not in text and "## Rollout baselines against GRPO (1 seed each)" in text
     assert capsys.readouterr().out.count("[reuse]") == 5
 
+    # Resumed on another vendor's CPU (the folder copied to another machine), whose kernels compute other numbers
+    # (`roma.numerics.non_intel_cpu_vendor`): its finished runs are refused by name, not reported as this CPU's.
+    with monkeypatch.context() as patch:
+        patch.setattr(roma.scripts.study, "non_intel_cpu_vendor", lambda: {"cpu_vendor": "HygonGenuine"})
+        with pytest.raises(
+            StudyError,
+            match=r"select-K2-l0.1-m0.1 was made with other settings .*cpu_vendor: .* there, 'HygonGenuine' now",
+        ):
+            Study(StudyConfig(out_dir=str(tmp_path / "study"), report=str(report), quick=True)).run()
+
     # Resumed with other settings, a finished stage is refused by name, not reported as this study's.
     study = tmp_path / "study"
     config = StudyConfig(out_dir=str(study), report=str(report), quick=True)
@@ -136,10 +147,12 @@ def test_quick_study_runs_every_stage_writes_the_report_and_resumes(tmp_path, ca
     assert "Traceback" not in err and (study / "eval-test" / "grpo-seed0" / "results.json").is_file()
     # Each invocation that ended early is recorded with its wall time; the study resumes once its settings match.
     ended = [i["ended"] for i in json.loads((study / "invocations.json").read_text())]
-    assert ended == ["report"] * 4 + ["failed"] * 3
+    assert (
+        ended == ["report"] * 4 + ["failed"] * 4
+    )  # another CPU vendor, other settings twice, a changed record
     record.write_text(recorded)
     Study(StudyConfig(out_dir=str(study), report=str(report), quick=True)).run()
-    assert "all 8 invocations recorded in its folder (3 of them ended early: a failed stage or Ctrl-C): " in (
+    assert "all 9 invocations recorded in its folder (4 of them ended early: a failed stage or Ctrl-C): " in (
         report.read_text()
     )
 

@@ -47,7 +47,7 @@ from roma.cli import main as roma_main
 from roma.evaluation.compare import seed_of
 from roma.evaluation.reports import RESULTS_FILE
 from roma.models.tokenizer import vision_token_ids
-from roma.numerics import available_cpu_cores, pin_cpu_numerics
+from roma.numerics import available_cpu_cores, non_intel_cpu_vendor, pin_cpu_numerics
 from roma.scripts.study_config import StudyConfig
 from roma.scripts.study_report import WARM_START_METHOD, corruption_costs, recipe_settings, write_report
 
@@ -185,8 +185,10 @@ class Study:
         # A run whose training is one the study already has (the selected setting's selection run on that seed,
         # when the selection trains as long as the RL runs) is that run: linked, not trained again.
         training = json.dumps(overrides, sort_keys=True)
-        # What the result depends on: the overrides, not where the warm-start cache lives (its key names the start).
+        # What the result depends on: the overrides, not where the warm-start cache lives (its key names the start),
+        # and the CPU's vendor where that decides the kernels (a study folder resumed on another machine).
         settings = {key: value for key, value in overrides.items() if key != "warm_start_cache_dir"}
+        settings |= non_intel_cpu_vendor()
         same = self._trained.get(training)  # only finished runs are there
         if same is not None and same != run.name and (path.is_symlink() or not path.exists()):
             if not path.is_symlink():
@@ -227,6 +229,7 @@ class Study:
         del settings["--out"], settings["--progress"]
         trained = Path(checkpoint) / STAGE_RECORD
         settings["--model"] = _read_stage_record(trained) if trained.is_file() else Path(checkpoint).name
+        settings |= non_intel_cpu_vendor()
         if results_file.is_file():
             _check_stage_record(path, settings)
             self._record(argv, commands)
