@@ -219,6 +219,30 @@ def test_weights_are_deterministic_from_seed_and_leave_global_rng_alone(tmp_path
     assert not all(torch.equal(first[name], other[name]) for name in first)
 
 
+def test_two_threads_building_at_once_get_the_weights_of_their_seeds(tmp_path, monkeypatch):
+    """The initialisation's RNG is the process's one: two threads building at once (a study's two job threads
+    resolving the same roma-tiny name from an empty cache) must not draw from it in turn. Each thread pauses right
+    after seeding, where the other would seed and draw in between."""
+    import threading
+    import time
+
+    alone = load_file(build_tiny_model("qwen2_5_vl", tmp_path / "alone", seed=3) / "model.safetensors")
+    seed = torch.manual_seed
+    monkeypatch.setattr(torch, "manual_seed", lambda value: (seed(value), time.sleep(0.2))[0])
+    folders = [tmp_path / "first", tmp_path / "second"]
+    threads = [
+        threading.Thread(target=build_tiny_model, args=("qwen2_5_vl", folder), kwargs={"seed": 3})
+        for folder in folders
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for folder in folders:
+        built = load_file(folder / "model.safetensors")
+        assert all(torch.equal(alone[name], built[name]) for name in alone)
+
+
 def test_small_qwen3_vl_matches_the_measured_recipe_model():
     from transformers import Qwen3VLForConditionalGeneration
 

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -114,6 +115,9 @@ def build_config(
     return build_qwen_config(family, size, tokenizer=tokenizer)
 
 
+_SEEDED_INITIALISATION = threading.Lock()
+
+
 def build_tiny_model(
     family: str = "qwen3_vl",
     out_dir: str | Path | None = None,
@@ -136,8 +140,10 @@ def build_tiny_model(
     processor = build_processor(family, size)
     tokenizer = processor.tokenizer
     config = build_config(family, size, tokenizer=tokenizer)
-    # fork_rng: seed the initialisation without disturbing the caller's global RNG.
-    with torch.random.fork_rng(devices=[]):
+    # fork_rng: seed the initialisation without disturbing the caller's global RNG. The lock: that RNG is one per
+    # process, so two threads building at once (a study's parallel stages resolving the same roma-tiny name) would
+    # each draw part of the other's numbers and save weights no seed gives.
+    with _SEEDED_INITIALISATION, torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = AutoModelForImageTextToText.from_config(config, dtype=torch.float32)
         if family == "gemma3":
