@@ -187,8 +187,8 @@ class SharedStartScore:
             if not self._wait(self.scored):
                 raise RuntimeError("the first run's process ended before it scored the start checkpoint")
 
-    def score_unclaimed(self, config: SweepConfig) -> list[str]:
-        """Score each condition of the start no process has claimed yet; returns those this process scored."""
+    def score_unclaimed(self, config: SweepConfig) -> None:
+        """Score each condition of the start no process has claimed yet, and say which this process took."""
         backend = None  # the model, loaded once for the parts this process claims
         parts = part_configs(config)
         taken: list[str] = []
@@ -212,7 +212,6 @@ class SharedStartScore:
             + (f" ({', '.join(taken)})" if taken else ""),
             flush=True,
         )
-        return taken
 
     def _wait(self, event: Any) -> bool:
         """Wait for ``event``; False once the process that would set it has ended."""

@@ -185,10 +185,8 @@ class Study:
         # A run whose training is one the study already has (the selected setting's selection run on that seed,
         # when the selection trains as long as the RL runs) is that run: linked, not trained again.
         training = json.dumps(overrides, sort_keys=True)
-        # What the result depends on: the overrides, not where the warm-start cache lives (its key names the start),
-        # and the CPU's vendor where that decides the kernels (a study folder resumed on another machine).
+        # What the result depends on: the overrides, not where the warm-start cache lives (its key names the start).
         settings = {key: value for key, value in overrides.items() if key != "warm_start_cache_dir"}
-        settings |= non_intel_cpu_vendor()
         same = self._trained.get(training)  # only finished runs are there
         if same is not None and same != run.name and (path.is_symlink() or not path.exists()):
             if not path.is_symlink():
@@ -229,7 +227,6 @@ class Study:
         del settings["--out"], settings["--progress"]
         trained = Path(checkpoint) / STAGE_RECORD
         settings["--model"] = _read_stage_record(trained) if trained.is_file() else Path(checkpoint).name
-        settings |= non_intel_cpu_vendor()
         if results_file.is_file():
             _check_stage_record(path, settings)
             self._record(argv, commands)
@@ -491,8 +488,15 @@ class Study:
         return json.loads((out_dir / "compare_methods.json").read_text())
 
 
+def _recorded_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """A stage's settings as its record holds them: with the CPU's vendor where that decides the kernels (a study
+    folder resumed on another machine)."""
+    return settings | non_intel_cpu_vendor()
+
+
 def _write_stage_record(folder: Path, settings: dict[str, Any]) -> None:
-    write_json_atomic(folder / STAGE_RECORD, settings)  # a kill mid-write leaves the old file or none
+    # A kill mid-write leaves the old file or none.
+    write_json_atomic(folder / STAGE_RECORD, _recorded_settings(settings))
 
 
 def _read_stage_record(path: Path) -> Any:
@@ -509,7 +513,7 @@ def _check_stage_record(folder: Path, settings: dict[str, Any]) -> None:
     record = folder / STAGE_RECORD
     if not record.is_file():
         return
-    recorded = _read_stage_record(record)
+    recorded, settings = _read_stage_record(record), _recorded_settings(settings)
     if recorded == settings:
         return
     differ = sorted(
